@@ -1,0 +1,71 @@
+//! Validation: every check a definition must pass, each reporting findings with a stable code.
+//!
+//! Checks run in two passes. The structural pass validates the document against the language's
+//! JSON Schema (unknown and missing fields, types, formats). The semantic pass runs on the typed
+//! model: references, the graph, expressions, templates, schemas and connectors. When the
+//! structural pass finds problems, unknown fields are dropped and the semantic pass still runs,
+//! so that a designer sees every problem at once; only the graph checks, whose answers depend
+//! on the fields that were dropped, are then left out.
+
+pub(crate) mod connectors;
+pub(crate) mod data;
+pub(crate) mod graph;
+pub(crate) mod index;
+pub(crate) mod schemas;
+pub(crate) mod steps;
+pub(crate) mod structure;
+pub(crate) mod suggest;
+pub(crate) mod templates;
+
+use crate::diagnostic::Code;
+use crate::model::Workflow;
+use crate::source::Pointer;
+
+/// A problem found by a check, placed by its JSON pointer; `at_key` places it at the key
+/// rather than at the value (for unknown fields, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub code: Code,
+    pub message: String,
+    pub pointer: Pointer,
+    pub at_key: bool,
+}
+
+impl Finding {
+    pub fn new(code: Code, pointer: Pointer, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            message: message.into(),
+            pointer,
+            at_key: false,
+        }
+    }
+
+    pub fn at_key(mut self) -> Self {
+        self.at_key = true;
+        self
+    }
+}
+
+/// Runs every semantic check. `graph` is false when structural problems were found, so that
+/// graph checks do not report consequences of fields that were dropped.
+pub(crate) fn semantic(
+    wf: &Workflow,
+    options: crate::Options<'_>,
+    graph: bool,
+    dropped: &std::collections::BTreeSet<String>,
+) -> Vec<Finding> {
+    let index = index::StepIndex::build(wf);
+    let mut out = Vec::new();
+    steps::check(wf, &index, &mut out);
+    schemas::check(wf, &mut out);
+    templates::check(wf, &mut out);
+    data::check(wf, &index, &mut out);
+    connectors::check(wf, &index, options, &mut out);
+    graph::check_references(wf, &index, dropped, &mut out);
+    graph::check_falls_off(wf, &index, &mut out);
+    if graph {
+        graph::check(wf, &index, &mut out);
+    }
+    out
+}

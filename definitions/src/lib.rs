@@ -1,0 +1,299 @@
+//! The daftar workflow language: YAML service definitions that process designers can trust.
+//!
+//! A definition goes through four stages, one module each:
+//! - [`source`] reads the YAML into JSON while remembering where every value was written,
+//!   and refuses hostile input (huge files, deep nesting, alias bombs, binary) early;
+//! - [`check`] validates it: first against the language's JSON Schema ([`schema`], generated
+//!   from the [`model`] types), then semantically (references, the step graph, expressions,
+//!   templates, form schemas, connectors), reporting every problem at once as a
+//!   [`Diagnostic`] with a stable [`Code`], a line and a column;
+//! - [`compiled`] turns a valid definition into an immutable [`CompiledDefinition`] with a
+//!   content hash;
+//! - [`render`] draws it as Mermaid or DOT.
+//!
+//! This crate does no I/O: callers hand it text and get values back.
+
+pub mod catalog;
+pub(crate) mod check;
+pub mod compiled;
+pub mod diagnostic;
+pub mod formats;
+pub mod model;
+
+pub mod schema;
+pub mod source;
+
+use std::collections::BTreeSet;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use catalog::Catalog;
+pub use check::index::{Continuation, Layout, Scope};
+pub use compiled::{CompiledDefinition, Next};
+pub use diagnostic::{Code, Diagnostic, Location, Severity};
+pub use model::Workflow;
+
+use check::Finding;
+use source::{Limits, SourceMap};
+
+/// What the validator is told besides the text.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// The connector catalog; without one, connector names are not checked (and a warning
+    /// says so).
+    pub catalog: Option<&'a Catalog>,
+    /// The ids of the workflows validated together with this one, for `call` steps; without
+    /// them, called workflows are not checked.
+    pub workflows: Option<&'a BTreeSet<String>>,
+}
+
+/// The result of validating one file.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// Every problem found, sorted by place.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The compiled definition, when there were no errors.
+    pub definition: Option<CompiledDefinition>,
+}
+
+impl Validation {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Validates one definition.
+pub fn validate(file: &str, text: &str, options: Options<'_>) -> Validation {
+    let read = read::<Workflow>(
+        file,
+        text,
+        schema::language_validator(),
+        schema::language_schema(),
+        |value| language_version(value).into_iter().collect(),
+    );
+    let mut diagnostics = read.diagnostics;
+    let mut definition = None;
+    if let Some((wf, map)) = read.value {
+        let findings = check::semantic(&wf, options, read.structural_ok, &read.dropped);
+        diagnostics.extend(findings.into_iter().map(|f| place(file, &map, f)));
+        diagnostic::sort(&mut diagnostics);
+        if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            definition = Some(CompiledDefinition::new(wf, text));
+        }
+    }
+    diagnostic::sort(&mut diagnostics);
+    Validation {
+        diagnostics,
+        definition,
+    }
+}
+
+/// Validates several definitions together, so that `call` steps can be checked against each
+/// other. Files are `(name, text)`; results come back in the same order.
+pub fn validate_all(files: &[(String, String)], catalog: Option<&Catalog>) -> Vec<Validation> {
+    let ids: BTreeSet<String> = files
+        .iter()
+        .filter_map(|(_, text)| {
+            let (doc, _) = source::load(text, Limits::default());
+            doc?.value.get("id")?.as_str().map(str::to_owned)
+        })
+        .collect();
+    let options = Options {
+        catalog,
+        workflows: Some(&ids),
+    };
+    files
+        .iter()
+        .map(|(name, text)| validate(name, text, options))
+        .collect()
+}
+
+/// Compiles a definition, or returns its diagnostics when it has errors.
+pub fn compile(
+    file: &str,
+    text: &str,
+    options: Options<'_>,
+) -> Result<CompiledDefinition, Vec<Diagnostic>> {
+    let v = validate(file, text, options);
+    v.definition.ok_or(v.diagnostics)
+}
+
+/// Reads and checks a connector catalog file. Problems are reported under `DEF081` with the
+/// catalog's own lines and columns.
+pub fn load_catalog(file: &str, text: &str) -> Result<Catalog, Vec<Diagnostic>> {
+    static VALIDATOR: std::sync::OnceLock<(Value, jsonschema::Validator)> =
+        std::sync::OnceLock::new();
+    let (schema, validator) = VALIDATOR.get_or_init(|| {
+        let schema = schema::schema_of::<Catalog>();
+        let validator = formats::options()
+            .build(&schema)
+            .expect("catalog schema is valid");
+        (schema, validator)
+    });
+    let read = read::<Catalog>(file, text, validator, schema, |_| Vec::new());
+    let mut diagnostics = read.diagnostics;
+    for d in &mut diagnostics {
+        if d.code != Code::YamlSyntax && d.code != Code::TooLarge {
+            d.message = format!("{} ({})", d.message, d.code);
+            d.code = Code::InvalidCatalog;
+            d.severity = Severity::Error;
+        }
+    }
+    match read.value {
+        Some((catalog, _)) if diagnostics.is_empty() => Ok(catalog),
+        _ => Err(diagnostics),
+    }
+}
+
+struct Read<T> {
+    value: Option<(T, SourceMap)>,
+    diagnostics: Vec<Diagnostic>,
+    structural_ok: bool,
+    /// Ids of steps left out because they could not be read.
+    dropped: BTreeSet<String>,
+}
+
+/// Reads the typed value from a document that failed the structural check, leaving out the
+/// innermost list items that cannot be read (a step missing its id, a case missing `next`),
+/// so that the semantic checks can still run on the rest. Returns the ids of the steps left out.
+fn salvage<T: DeserializeOwned>(mut value: Value) -> (Result<T, String>, BTreeSet<String>) {
+    let mut dropped = BTreeSet::new();
+    for _ in 0..64 {
+        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(v) => return (Ok(v), dropped),
+            Err(e) => e,
+        };
+        use serde_path_to_error::Segment;
+        let segments: Vec<&Segment> = err.path().iter().collect();
+        let Some(cut) = segments
+            .iter()
+            .rposition(|s| matches!(s, Segment::Seq { .. }))
+        else {
+            return (Err(err.into_inner().to_string()), dropped);
+        };
+        let mut pointer = source::Pointer::root();
+        for seg in &segments[..cut] {
+            pointer = match seg {
+                Segment::Seq { index } => pointer.index(*index),
+                Segment::Map { key } => pointer.key(key),
+                Segment::Enum { variant } => pointer.key(variant),
+                Segment::Unknown => pointer,
+            };
+        }
+        let Segment::Seq { index } = segments[cut] else {
+            unreachable!("cut is a sequence segment")
+        };
+        let index = *index;
+        let pointer = pointer.to_string();
+        let Some(items) = value.pointer_mut(&pointer).and_then(Value::as_array_mut) else {
+            return (Err(err.into_inner().to_string()), dropped);
+        };
+        if index >= items.len() {
+            return (Err(err.into_inner().to_string()), dropped);
+        }
+        let removed = items.remove(index);
+        if let Some(id) = removed.get("id").and_then(Value::as_str) {
+            dropped.insert(id.to_owned());
+        }
+    }
+    (Err("too many parts could not be read".to_owned()), dropped)
+}
+
+/// Text → typed value: load, check against the schema, deserialize what can be.
+fn read<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    validator: &jsonschema::Validator,
+    schema: &Value,
+    early: impl Fn(&Value) -> Vec<Finding>,
+) -> Read<T> {
+    let (doc, problems) = source::load(text, Limits::default());
+    let mut diagnostics: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|p| Diagnostic {
+            file: file.to_owned(),
+            location: p.location,
+            code: p.code,
+            severity: p.code.severity(),
+            message: p.message,
+            pointer: p.pointer,
+        })
+        .collect();
+    let Some(doc) = doc else {
+        return Read {
+            value: None,
+            diagnostics,
+            structural_ok: false,
+            dropped: BTreeSet::new(),
+        };
+    };
+    let early_findings = early(&doc.value);
+    if !early_findings.is_empty() {
+        diagnostics.extend(early_findings.into_iter().map(|f| place(file, &doc.map, f)));
+        return Read {
+            value: None,
+            diagnostics,
+            structural_ok: false,
+            dropped: BTreeSet::new(),
+        };
+    }
+    let (findings, repaired) = check::structure::check(validator, schema, &doc.value);
+    let structural_ok = findings.is_empty() && diagnostics.is_empty();
+    diagnostics.extend(findings.into_iter().map(|f| place(file, &doc.map, f)));
+    let (value, dropped) = salvage::<T>(repaired);
+    let value = match value {
+        Ok(v) => Some((v, doc.map)),
+        Err(e) => {
+            if structural_ok {
+                // The schema and the types disagree; say so rather than pass silently.
+                diagnostics.push(Diagnostic {
+                    file: file.to_owned(),
+                    location: Location { line: 1, column: 1 },
+                    code: Code::InvalidValue,
+                    severity: Severity::Error,
+                    message: format!("the definition could not be read: {e}"),
+                    pointer: String::new(),
+                });
+            }
+            None
+        }
+    };
+    Read {
+        value,
+        diagnostics,
+        structural_ok,
+        dropped,
+    }
+}
+
+/// `daftar: N` must name a language version this crate reads; checked before anything else
+/// because a file for another version would otherwise drown in unrelated diagnostics.
+fn language_version(value: &Value) -> Option<Finding> {
+    let v = value.get("daftar")?;
+    let ok = v.as_u64() == Some(u64::from(model::LANGUAGE_VERSION));
+    (!ok && (v.is_number() || v.is_string())).then(|| {
+        Finding::new(
+            Code::LanguageVersion,
+            source::Pointer::root().key("daftar"),
+            format!(
+                "this file is written for language version {v}; this daftar reads version {}",
+                model::LANGUAGE_VERSION
+            ),
+        )
+    })
+}
+
+fn place(file: &str, map: &SourceMap, f: Finding) -> Diagnostic {
+    Diagnostic {
+        file: file.to_owned(),
+        location: map.locate(f.pointer.as_str(), f.at_key),
+        code: f.code,
+        severity: f.code.severity(),
+        message: f.message,
+        pointer: f.pointer.to_string(),
+    }
+}
