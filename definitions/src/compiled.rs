@@ -132,3 +132,94 @@ pub fn content_hash(workflow: &Workflow) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Next, Options, compile};
+
+    const BLOCK: &str = r#"
+daftar: 1
+id: demo
+version: 1
+title: { fa: "نمونه", en: Demo }
+agency: demo-agency
+in_force_from: 2026-03-21
+sla: 1d
+input:
+  schema:
+    type: object
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+      amount: { type: integer }
+steps:
+  - id: compute
+    set:
+      fee: input.amount * 2
+  - id: both
+    parallel:
+      branches:
+        - id: a
+          steps:
+            - id: wait_a
+              wait: { duration: 1h }
+        - id: b
+          steps:
+            - id: wait_b
+              wait: { duration: 2h }
+  - id: decide
+    decision:
+      cases:
+        - when: fee > 100
+          next: reject
+      default: done
+  - id: done
+    end: { outcome: approved }
+  - id: reject
+    end: { outcome: rejected }
+"#;
+
+    fn compiled(text: &str) -> super::CompiledDefinition {
+        compile("demo.yaml", text, Options::default()).unwrap_or_else(|d| panic!("{d:#?}"))
+    }
+
+    #[test]
+    fn hash_ignores_layout_and_spelling_of_the_same_meaning() {
+        let a = compiled(BLOCK);
+        // The same meaning: another spelling of one day, a comment, keys in another order.
+        let b_text = BLOCK.replace("sla: 1d", "sla: 24h # one day").replace(
+            "version: 1\ntitle: { fa: \"نمونه\", en: Demo }",
+            "title:\n  en: Demo\n  fa: نمونه\nversion: 1",
+        );
+        let b = compiled(&b_text);
+        assert_eq!(a.hash(), b.hash());
+        assert!(a.hash().starts_with("sha256:") && a.hash().len() == 71);
+        assert_eq!(b.source(), b_text);
+    }
+
+    #[test]
+    fn hash_changes_with_meaning() {
+        let a = compiled(BLOCK);
+        let b = compiled(&BLOCK.replace("fee > 100", "fee > 101"));
+        let c = compiled(&BLOCK.replace("version: 1", "version: 2"));
+        assert_ne!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn navigation_follows_implicit_and_explicit_transitions() {
+        let def = compiled(BLOCK);
+        assert_eq!(def.start().id, "compute");
+        assert!(matches!(def.next("compute"), Some(Next::Step(s)) if s.id == "both"));
+        assert!(matches!(def.next("both"), Some(Next::Step(s)) if s.id == "decide"));
+        assert_eq!(def.next("wait_a"), Some(Next::BranchComplete));
+        assert_eq!(def.next("decide"), Some(Next::Chosen));
+        assert_eq!(
+            def.enclosing_parallel("wait_b").map(|s| s.id.as_str()),
+            Some("both")
+        );
+        assert!(def.enclosing_parallel("decide").is_none());
+        assert_eq!(def.steps().count(), 7);
+        assert!(def.next("nope").is_none());
+    }
+}

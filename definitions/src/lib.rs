@@ -157,50 +157,61 @@ struct Read<T> {
     dropped: BTreeSet<String>,
 }
 
-/// Reads the typed value from a document that failed the structural check, leaving out the
-/// innermost list items that cannot be read (a step missing its id, a case missing `next`),
-/// so that the semantic checks can still run on the rest. Returns the ids of the steps left out.
-fn salvage<T: DeserializeOwned>(mut value: Value) -> (Result<T, String>, BTreeSet<String>) {
-    let mut dropped = BTreeSet::new();
+/// What could be read of a document.
+struct Salvaged<T> {
+    value: Option<T>,
+    /// Ids of steps left out because they could not be read.
+    dropped: BTreeSet<String>,
+    /// The first thing that could not be read: its JSON pointer and serde's message.
+    first_error: Option<(String, String)>,
+}
+
+/// Reads the typed value, leaving out the innermost list items that cannot be read (a step
+/// missing its id, a case missing `next`), so that the semantic checks can still run on the
+/// rest of a document that failed the structural check.
+fn salvage<T: DeserializeOwned>(mut value: Value) -> Salvaged<T> {
+    use serde_path_to_error::Segment;
+    let mut out = Salvaged {
+        value: None,
+        dropped: BTreeSet::new(),
+        first_error: None,
+    };
     for _ in 0..64 {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
-            Ok(v) => return (Ok(v), dropped),
+            Ok(v) => {
+                out.value = Some(v);
+                return out;
+            }
             Err(e) => e,
         };
-        use serde_path_to_error::Segment;
-        let segments: Vec<&Segment> = err.path().iter().collect();
-        let Some(cut) = segments
-            .iter()
-            .rposition(|s| matches!(s, Segment::Seq { .. }))
-        else {
-            return (Err(err.into_inner().to_string()), dropped);
-        };
         let mut pointer = source::Pointer::root();
-        for seg in &segments[..cut] {
-            pointer = match seg {
-                Segment::Seq { index } => pointer.index(*index),
-                Segment::Map { key } => pointer.key(key),
-                Segment::Enum { variant } => pointer.key(variant),
-                Segment::Unknown => pointer,
-            };
+        let mut cut = None;
+        for seg in err.path().iter() {
+            match seg {
+                Segment::Seq { index } => {
+                    cut = Some((pointer.to_string(), *index));
+                    pointer = pointer.index(*index);
+                }
+                Segment::Map { key } => pointer = pointer.key(key),
+                Segment::Enum { variant } => pointer = pointer.key(variant),
+                Segment::Unknown => {}
+            }
         }
-        let Segment::Seq { index } = segments[cut] else {
-            unreachable!("cut is a sequence segment")
-        };
-        let index = *index;
-        let pointer = pointer.to_string();
-        let Some(items) = value.pointer_mut(&pointer).and_then(Value::as_array_mut) else {
-            return (Err(err.into_inner().to_string()), dropped);
+        out.first_error
+            .get_or_insert_with(|| (pointer.to_string(), err.into_inner().to_string()));
+        let Some((list, index)) = cut else { return out };
+        let Some(items) = value.pointer_mut(&list).and_then(Value::as_array_mut) else {
+            return out;
         };
         if index >= items.len() {
-            return (Err(err.into_inner().to_string()), dropped);
+            return out;
         }
         let removed = items.remove(index);
         if let Some(id) = removed.get("id").and_then(Value::as_str) {
-            dropped.insert(id.to_owned());
+            out.dropped.insert(id.to_owned());
         }
     }
-    (Err("too many parts could not be read".to_owned()), dropped)
+    out
 }
 
 /// Text → typed value: load, check against the schema, deserialize what can be.
@@ -244,24 +255,23 @@ fn read<T: DeserializeOwned>(
     let (findings, repaired) = check::structure::check(validator, schema, &doc.value);
     let structural_ok = findings.is_empty() && diagnostics.is_empty();
     diagnostics.extend(findings.into_iter().map(|f| place(file, &doc.map, f)));
-    let (value, dropped) = salvage::<T>(repaired);
-    let value = match value {
-        Ok(v) => Some((v, doc.map)),
-        Err(e) => {
-            if structural_ok {
-                // The schema and the types disagree; say so rather than pass silently.
-                diagnostics.push(Diagnostic {
-                    file: file.to_owned(),
-                    location: Location { line: 1, column: 1 },
-                    code: Code::InvalidValue,
-                    severity: Severity::Error,
-                    message: format!("the definition could not be read: {e}"),
-                    pointer: String::new(),
-                });
-            }
-            None
-        }
-    };
+    let salvaged = salvage::<T>(repaired);
+    let mut structural_ok = structural_ok;
+    if structural_ok && let Some((pointer, message)) = salvaged.first_error {
+        // The schema accepted what the types cannot read (`version: 1.0`, say).
+        structural_ok = false;
+        let finding = Finding::new(
+            Code::WrongType,
+            source::Pointer::from(pointer.as_str()),
+            format!(
+                "this value cannot be read: {}",
+                message.replace("expected u32", "expected a whole number")
+            ),
+        );
+        diagnostics.push(place(file, &doc.map, finding));
+    }
+    let dropped = salvaged.dropped;
+    let value = salvaged.value.map(|v| (v, doc.map));
     Read {
         value,
         diagnostics,

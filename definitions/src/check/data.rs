@@ -18,6 +18,17 @@ use crate::source::Pointer;
 /// Names every expression may read: the application form, the instance and the clock.
 const ALWAYS: &[&str] = &["input", "instance", "now"];
 
+/// The fields of `instance`.
+pub(crate) const INSTANCE_FIELDS: &[&str] = &[
+    "id",
+    "tracking_code",
+    "agency",
+    "workflow",
+    "version",
+    "started_at",
+    "status",
+];
+
 /// Values the engine provides only inside certain mappings, and where.
 const CONTEXTUAL: &[(&str, &str)] = &[
     ("response", "an inquiry's or a payment's `output`"),
@@ -291,6 +302,18 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                     );
                     out.push(Finding::new(Code::UnknownInputField, site.at.clone(), msg));
                 }
+                continue;
+            }
+            if root == "instance"
+                && let Some(field) = &read.field
+                && !INSTANCE_FIELDS.contains(&field.as_str())
+            {
+                let msg = format!(
+                    "reads `instance.{field}`, which does not exist{}; `instance` has {}",
+                    hint(field, INSTANCE_FIELDS.iter().copied()),
+                    super::suggest::list(INSTANCE_FIELDS.iter().copied())
+                );
+                out.push(Finding::new(Code::ContextVariable, site.at.clone(), msg));
                 continue;
             }
             if ALWAYS.contains(&root) || site.extra.contains(&root) || vars.contains(root) {

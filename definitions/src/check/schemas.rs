@@ -50,6 +50,25 @@ pub(crate) fn check(wf: &Workflow, out: &mut Vec<Finding>) {
                 out.push(Finding::new(Code::InvalidExample, at, msg));
             }
         }
+        for (i, schedule) in wf.triggers.schedules.iter().enumerate() {
+            let input = schedule
+                .input
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({}));
+            for err in validator.iter_errors(&input) {
+                let at = Pointer::root()
+                    .key("triggers")
+                    .key("schedules")
+                    .index(i)
+                    .key("input");
+                let at = Pointer::from(format!("{at}{}", err.instance_path().as_str()).as_str());
+                let msg = format!(
+                    "schedule `{}` starts instances with an input the input schema refuses: {err}",
+                    schedule.id
+                );
+                out.push(Finding::new(Code::InvalidExample, at, msg));
+            }
+        }
     }
     for (id, form) in &wf.forms {
         let at = Pointer::root().key("forms").key(id).key("schema");

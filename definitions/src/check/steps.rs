@@ -32,6 +32,9 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             out.push(Finding::new(Code::DuplicateId, at.key("id"), msg));
         }
     }
+    if let Some(r) = &wf.defaults.retry {
+        retry(r, Pointer::root().key("defaults").key("retry"), out);
+    }
     if !wf.triggers.request && wf.triggers.schedules.is_empty() {
         let msg = "`request: false` with no schedules: nothing can ever start this workflow";
         out.push(Finding::new(
@@ -63,6 +66,12 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             seen.insert(&step.id, at);
         }
         kinds(step, at, out);
+        if let Some(r) = step.inquiry.as_ref().and_then(|i| i.retry.as_ref()) {
+            retry(r, at.key("inquiry").key("retry"), out);
+        }
+        if let Some(r) = step.payment.as_ref().and_then(|p| p.retry.as_ref()) {
+            retry(r, at.key("payment").key("retry"), out);
+        }
         if let Some(status) = &step.status {
             used_statuses.insert(status.clone());
             if !wf.statuses.contains_key(status) {
@@ -232,6 +241,20 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                 );
             }
         }
+    }
+}
+
+fn retry(r: &crate::model::Retry, at: Pointer, out: &mut Vec<Finding>) {
+    if r.initial_interval > r.max_interval {
+        let msg = format!(
+            "`initial_interval` ({}) is longer than `max_interval` ({}); the first wait would already be cut to the longest",
+            r.initial_interval, r.max_interval
+        );
+        out.push(Finding::new(
+            Code::InvalidValue,
+            at.key("initial_interval"),
+            msg,
+        ));
     }
 }
 

@@ -34,7 +34,12 @@ pub(crate) fn check(
                     .unwrap_or_default();
                 for field in unexpected {
                     let hint = suggest::hint(field, allowed.iter().copied());
-                    let msg = if hint.is_empty() {
+                    let is_step = allowed.contains(&"inquiry") && allowed.contains(&"decision");
+                    let msg = if is_step && (field == "type" || field == "kind") {
+                        format!(
+                            "unknown field `{field}`: a step's kind is written as its key, such as `inquiry:`, `decision:` or `task:`, holding that kind's fields"
+                        )
+                    } else if hint.is_empty() {
                         format!(
                             "unknown field `{field}`; allowed here: {}",
                             suggest::list(allowed.iter().copied())
@@ -120,6 +125,9 @@ pub(crate) fn check(
                     if *limit == 1 { "" } else { "s" }
                 );
                 findings.push(Finding::new(Code::InvalidValue, at, msg));
+            }
+            ValidationErrorKind::MinLength { .. } => {
+                findings.push(Finding::new(Code::InvalidValue, at, "must not be empty"));
             }
             ValidationErrorKind::MinProperties { limit } => {
                 let msg = format!(

@@ -74,8 +74,10 @@ fn default_timezone() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Text {
     /// Persian.
+    #[schemars(length(min = 1))]
     pub fa: String,
     /// English.
+    #[schemars(length(min = 1))]
     pub en: String,
 }
 
@@ -125,8 +127,10 @@ pub struct InputSpec {
 #[serde(deny_unknown_fields)]
 pub struct Status {
     /// Persian label.
+    #[schemars(length(min = 1))]
     pub fa: String,
     /// English label.
+    #[schemars(length(min = 1))]
     pub en: String,
     /// Whether entering this status sends the applicant an SMS: `false`, `true` (template
     /// `status_changed`) or the id of a template.
@@ -160,8 +164,10 @@ pub enum SmsSetting {
 #[serde(deny_unknown_fields)]
 pub struct Template {
     /// Persian text.
+    #[schemars(length(min = 1))]
     pub fa: String,
     /// English text.
+    #[schemars(length(min = 1))]
     pub en: String,
 }
 
