@@ -114,9 +114,8 @@ pub fn load(text: &str, limits: Limits) -> (Option<Document>, Vec<LoadProblem>) 
                     line: e.marker().line(),
                     column: e.marker().col() + 1,
                 };
-                loader
-                    .problems
-                    .push(problem(Code::YamlSyntax, e.info().to_owned(), at));
+                let message = format!("{}{}", e.info(), quoting_hint(text, at.line));
+                loader.problems.push(problem(Code::YamlSyntax, message, at));
                 return (None, loader.problems);
             }
         };
@@ -152,6 +151,30 @@ pub fn load(text: &str, limits: Limits) -> (Option<Document>, Vec<LoadProblem>) 
         }),
         loader.problems,
     )
+}
+
+/// CEL expressions often start with characters that YAML gives a meaning (`!` a tag, `[` a
+/// list, `*` an alias, `|` a block of text); when the line of a syntax error holds such a
+/// value, the fix is almost always to quote it.
+fn quoting_hint(text: &str, line: usize) -> String {
+    let Some(src) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let value = src
+        .split_once(": ")
+        .map_or(src.trim_start().trim_start_matches("- "), |(_, v)| v)
+        .trim_start();
+    let risky = value.starts_with(['!', '*', '&', '|', '>', '@', '`', '%'])
+        || (value.starts_with(['[', '{']) && value.contains(['=', '<', '>', '&', '|']))
+        || value.contains(": ");
+    if risky && !value.starts_with(['"', '\'']) {
+        format!(
+            "; if `{}` is an expression, put it in quotes",
+            value.trim_end()
+        )
+    } else {
+        String::new()
+    }
 }
 
 impl Loader {
@@ -218,6 +241,28 @@ impl Loader {
                     key: Some(location(span)),
                     value: location(span),
                 },
+            );
+            return None;
+        }
+        if let Some(t) = tag.filter(|t| !t.is_yaml_core_schema()) {
+            // Most often a CEL negation written without quotes: `when: !approved`.
+            let written = format!("{}{}", t.handle, t.suffix);
+            let msg = format!(
+                "YAML reads `{written}` as a tag, not as text; if it is an expression, put it in quotes: \"{written}{}\"",
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {text}")
+                }
+            );
+            let mut p = problem(Code::YamlSyntax, msg, location(span));
+            p.pointer = self.child_pointer();
+            self.problems.push(p);
+            // Keep what was written, so later checks see the intended text and add no noise.
+            let sep = if text.is_empty() { "" } else { " " };
+            self.place(
+                Value::String(format!("{written}{sep}{text}")),
+                location(span),
             );
             return None;
         }
@@ -407,6 +452,33 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].code, Code::DuplicateKey);
         assert_eq!(problems[0].location, Location { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn explains_unquoted_negations() {
+        let (_, problems) = load("when: !approved\n", Limits::default());
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].code, Code::YamlSyntax);
+        assert!(
+            problems[0].message.contains("\"!approved\""),
+            "{}",
+            problems[0].message
+        );
+        assert_eq!(problems[0].location, Location { line: 1, column: 7 });
+    }
+
+    #[test]
+    fn hints_at_quoting_expressions_that_break_yaml() {
+        let (_, problems) = load("when: !ok || late\n", Limits::default());
+        assert!(
+            problems[0]
+                .message
+                .ends_with("if `!ok || late` is an expression, put it in quotes"),
+            "{}",
+            problems[0].message
+        );
+        let (_, problems) = load("a: [1, 2\n", Limits::default());
+        assert!(!problems[0].message.contains("quotes"));
     }
 
     #[test]
