@@ -19,6 +19,7 @@ pub mod compiled;
 pub mod diagnostic;
 pub mod formats;
 pub mod model;
+pub mod render;
 
 pub mod schema;
 pub mod source;
@@ -30,6 +31,7 @@ use serde_json::Value;
 
 pub use catalog::Catalog;
 pub use check::index::{Continuation, Layout, Scope};
+pub use check::steps::parse_cron;
 pub use compiled::{CompiledDefinition, Next};
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
 pub use model::Workflow;

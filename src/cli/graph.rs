@@ -3,10 +3,46 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use daftar_definitions::{Options, render};
 
 use super::GraphFormat;
+use super::files::{find_catalog, load_catalog, read_text};
 
-pub fn run(_file: &Path, _format: GraphFormat) -> anyhow::Result<ExitCode> {
-    bail!("graph rendering is not built yet")
+/// Validates the file and prints its diagram; diagnostics go to stderr, and a file with errors
+/// exits 1 with nothing on stdout.
+pub fn run(file: &Path, format: GraphFormat) -> anyhow::Result<ExitCode> {
+    let name = file.display().to_string();
+    let text = match read_text(file)? {
+        Ok(text) => text,
+        Err(diagnostic) => {
+            eprintln!("{diagnostic}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    // The same catalog `validate` would use: `$DAFTAR_CONNECTORS`, or the nearest
+    // `connectors.yaml` above the file.
+    let explicit = std::env::var_os("DAFTAR_CONNECTORS")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
+    let catalog = find_catalog(explicit.as_deref(), file)
+        .as_deref()
+        .map(load_catalog)
+        .transpose()?;
+    let options = Options {
+        catalog: catalog.as_ref(),
+        workflows: None,
+    };
+    let validation = daftar_definitions::validate(&name, &text, options);
+    for d in &validation.diagnostics {
+        eprintln!("{d}");
+    }
+    let Some(definition) = validation.definition else {
+        return Ok(ExitCode::from(1));
+    };
+    let diagram = match format {
+        GraphFormat::Mermaid => render::mermaid(&definition),
+        GraphFormat::Dot => render::dot(&definition),
+    };
+    print!("{diagram}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -29,8 +29,8 @@ enum Command {
         /// The output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// The connector catalog; by default the nearest `connectors.yaml` in the file's
-        /// folder or a folder above it, or `$DAFTAR_CONNECTORS`.
+        /// The connector catalog; by default `$DAFTAR_CONNECTORS`, else the nearest
+        /// `connectors.yaml` in the file's folder or a folder above it.
         #[arg(long, env = "DAFTAR_CONNECTORS")]
         connectors: Option<PathBuf>,
         /// Treat warnings as errors.

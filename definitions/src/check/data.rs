@@ -43,6 +43,13 @@ const CONTEXTUAL: &[(&str, &str)] = &[
 const MAX_LEN: usize = 4096;
 const MAX_DEPTH: usize = 48;
 
+/// The CEL environment: the standard library, with optional values (`input.?x`). The
+/// engine evaluates with the same one, so what validates here runs there.
+pub fn cel_env() -> &'static cel::Env {
+    static ENV: std::sync::OnceLock<cel::Env> = std::sync::OnceLock::new();
+    ENV.get_or_init(cel::Env::stdlib)
+}
+
 /// A name read by an expression: the root identifier and, when it is selected from, the
 /// first field (`input.national_id` → `input`, `national_id`).
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,7 +82,7 @@ pub(crate) fn analyze(source: &str) -> Result<BTreeSet<Read>, String> {
     if source.trim().is_empty() {
         return Err("it is empty".to_owned());
     }
-    let program = catch_unwind(AssertUnwindSafe(|| cel::Program::compile(source)))
+    let program = catch_unwind(AssertUnwindSafe(|| cel_env().compile(source)))
         .map_err(|_| "the expression parser failed on it".to_owned())?
         .map_err(|e| {
             e.errors
@@ -177,16 +184,19 @@ fn sites<'a>(wf: &'a Workflow, index: &StepIndex) -> Vec<Site<'a>> {
             .collect::<Vec<_>>()
     };
     let root = Pointer::root();
-    out.push(Site {
-        expr: &wf.applicant.national_id,
-        at: root.key("applicant").key("national_id"),
-        extra: &[],
-    });
-    out.push(Site {
-        expr: &wf.applicant.mobile,
-        at: root.key("applicant").key("mobile"),
-        extra: &[],
-    });
+    for (field, expr) in [
+        ("national_id", &wf.applicant.national_id),
+        ("mobile", &wf.applicant.mobile),
+    ] {
+        if let Some(expr) = expr {
+            let at = root.key("applicant").key(field);
+            out.push(Site {
+                expr,
+                at,
+                extra: &[],
+            });
+        }
+    }
     for (pi, place) in index.places().iter().enumerate() {
         let step = index.step(wf, pi);
         let at = &place.pointer;

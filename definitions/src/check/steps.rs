@@ -43,7 +43,20 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    let no_mobile = wf.applicant_mobile().is_none();
+    let no_recipient = |at: Pointer| {
+        Finding::new(
+            Code::NoRecipient,
+            at,
+            "this SMS goes to the applicant, and the workflow has no applicant mobile number: add a `mobile` field to the input schema, set `applicant.mobile`, or give the step a `to:`",
+        )
+    };
     for (id, status) in &wf.statuses {
+        if status.sms_template().is_some() && no_mobile {
+            out.push(no_recipient(
+                Pointer::root().key("statuses").key(id).key("sms"),
+            ));
+        }
         if let Some(t) = status.sms_template() {
             used_templates.insert(t.to_owned());
             if !wf.templates.contains_key(t) {
@@ -83,6 +96,9 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             }
         }
         if let Some(n) = &step.notify {
+            if n.to.is_none() && no_mobile {
+                out.push(no_recipient(at.key("notify")));
+            }
             used_templates.insert(n.template.clone());
             if !wf.templates.contains_key(&n.template) {
                 out.push(unknown_template(
@@ -176,10 +192,11 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                 out.push(Finding::new(Code::WaitKind, at.clone(), msg));
             }
             if w.message.is_none() {
-                for field in ["correlation", "timeout", "on_timeout"] {
+                for field in ["correlation", "timeout", "on_timeout", "output"] {
                     let set = match field {
                         "correlation" => w.correlation.is_some(),
                         "timeout" => w.timeout.is_some(),
+                        "output" => !w.output.is_empty(),
                         _ => w.on_timeout.is_some(),
                     };
                     if set {
@@ -332,7 +349,7 @@ pub(crate) fn written(step: &Step) -> Vec<(Vec<&'static str>, Vec<&String>)> {
 fn cron(expr: &str, at: Pointer, out: &mut Vec<Finding>) {
     if let Err(e) = parse_cron(expr) {
         let msg = format!(
-            "`{expr}` is not a cron expression ({e}); write five fields (minute hour day month weekday), such as `0 10 * * Sun`"
+            "`{expr}` is not a cron expression: {e}; write five fields (minute hour day month weekday), such as `0 10 * * Sun`"
         );
         out.push(Finding::new(Code::InvalidCron, at, msg));
     }
@@ -340,14 +357,34 @@ fn cron(expr: &str, at: Pointer, out: &mut Vec<Finding>) {
 
 /// Parses a cron expression of five fields (minute precision) or six or seven (with seconds
 /// first, and a year last), as the `cron` crate reads it.
+///
+/// Cron dialects disagree on weekday numbers (Unix counts Sunday as 0, the `cron` crate as 1),
+/// so a five-field expression must name its weekdays (`Sat`, `Sun-Wed`); a number there would
+/// silently mean another day to someone.
 pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
-    let fields = expr.split_whitespace().count();
-    let full = match fields {
-        5 => format!("0 {expr}"),
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let full = match fields.len() {
+        5 => {
+            let weekday = fields[4];
+            if weekday.chars().any(|c| c.is_ascii_digit()) && !weekday.starts_with("*/") {
+                return Err(format!(
+                    "the weekday field `{weekday}` uses numbers, which mean different days in different cron dialects; name the days instead, such as `Sat,Sun-Wed`"
+                ));
+            }
+            format!("0 {expr}")
+        }
         6 | 7 => expr.to_owned(),
         n => return Err(format!("it has {n} fields")),
     };
-    cron::Schedule::from_str(&full).map_err(|e| e.to_string())
+    cron::Schedule::from_str(&full).map_err(|e| {
+        // The crate's message spans several lines, with a caret under its own six-field text.
+        let text = e.to_string();
+        text.lines()
+            .next()
+            .unwrap_or("not a valid expression")
+            .trim()
+            .to_owned()
+    })
 }
 
 fn timezone(tz: &str, at: Pointer, out: &mut Vec<Finding>) {

@@ -21,10 +21,10 @@ pub struct Inquiry {
     /// Variables to set from the answer: each an expression over `response`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub output: BTreeMap<String, Expr>,
-    /// How long one attempt may take; `defaults.timeout` or the connector's when left out.
+    /// How long one attempt may take; `defaults.timeout` when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
-    /// How failed attempts are retried; `defaults.retry` or the connector's when left out.
+    /// How failed attempts are retried; `defaults.retry` (or 3 attempts from 1s) when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
     /// The step to go to when the agency refuses the request (4xx) or retries run out.

@@ -82,32 +82,45 @@ pub struct Text {
 }
 
 /// Where the applicant's identity is in the input; used for SMS and for the audit trail.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+///
+/// Left out, each defaults to the input field of the same name (`input.national_id`,
+/// `input.mobile`) when the input schema has it; a workflow without an applicant (a scheduled
+/// reminder run, say) has neither.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Applicant {
     /// An expression for the applicant's national ID.
-    #[serde(default = "default_national_id")]
-    pub national_id: Expr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub national_id: Option<Expr>,
     /// An expression for the applicant's mobile number; SMS go there unless a step says otherwise.
-    #[serde(default = "default_mobile")]
-    pub mobile: Expr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<Expr>,
 }
 
-impl Default for Applicant {
-    fn default() -> Self {
-        Applicant {
-            national_id: default_national_id(),
-            mobile: default_mobile(),
-        }
+impl Workflow {
+    /// The expression for the applicant's mobile number, if the workflow has one.
+    pub fn applicant_mobile(&self) -> Option<Expr> {
+        self.applicant
+            .mobile
+            .clone()
+            .or_else(|| self.input_field("mobile"))
     }
-}
 
-fn default_national_id() -> Expr {
-    Expr("input.national_id".to_owned())
-}
+    /// The expression for the applicant's national ID, if the workflow has one.
+    pub fn applicant_national_id(&self) -> Option<Expr> {
+        self.applicant
+            .national_id
+            .clone()
+            .or_else(|| self.input_field("national_id"))
+    }
 
-fn default_mobile() -> Expr {
-    Expr("input.mobile".to_owned())
+    fn input_field(&self, name: &str) -> Option<Expr> {
+        self.input
+            .schema
+            .get("properties")?
+            .get(name)
+            .map(|_| Expr(format!("input.{name}")))
+    }
 }
 
 /// The application form: a JSON Schema and, optionally, examples that must satisfy it.

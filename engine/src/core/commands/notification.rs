@@ -1,0 +1,35 @@
+use crate::core::run::Run;
+use crate::core::state::Delivery;
+use crate::error::{Error, Result};
+use crate::events::Event;
+
+pub(crate) fn handle(
+    run: &mut Run<'_>,
+    reference: &str,
+    sent: bool,
+    gateway_id: Option<&String>,
+    reason: Option<&String>,
+) -> Result<()> {
+    match run.state.notifications.get(reference) {
+        None => Err(Error::Unknown {
+            kind: "notification",
+            id: reference.to_owned(),
+        }),
+        Some(Delivery::Pending) => {
+            run.emit(if sent {
+                Event::NotificationSent {
+                    reference: reference.to_owned(),
+                    gateway_id: gateway_id.cloned(),
+                }
+            } else {
+                Event::NotificationFailed {
+                    reference: reference.to_owned(),
+                    reason: reason.cloned().unwrap_or_else(|| "refused".to_owned()),
+                }
+            });
+            Ok(())
+        }
+        // A second report of the same outcome changes nothing.
+        Some(_) => Ok(()),
+    }
+}

@@ -1,0 +1,105 @@
+//! The pure core: `decide` and `apply`. Synchronous, no I/O, no clock: the time and the actor
+//! arrive in [`Ctx`]; ids are derived from the stream version. Given the same state,
+//! definition, command and context, `decide` returns the same events, and folding them with
+//! `apply` gives the same state, which is what lets history be replayed and audited.
+
+mod command;
+mod commands;
+mod enter;
+mod run;
+mod state;
+
+pub use command::{Command, Ctx, InquiryResult, PaymentRequestResult};
+pub use commands::message::{CALLBACK, PAYMENT};
+pub use state::{Delivery, Ending, InstanceState, TaskState, TimerState, Token, Wait};
+
+use crate::definition::Definition;
+use crate::error::{Error, Result};
+use crate::events::Event;
+
+/// Decides what a command causes: runs the instance forward until every token waits, and
+/// returns the events. An error means the command changes nothing.
+pub fn decide(
+    state: &InstanceState,
+    def: &Definition,
+    command: &Command,
+    ctx: &Ctx,
+) -> Result<Vec<Event>> {
+    let compiled = def.compiled();
+    if state.started() {
+        if state.hash != compiled.hash() {
+            return Err(Error::WrongDefinition {
+                expected: state.hash.clone(),
+                found: compiled.hash().to_owned(),
+            });
+        }
+        if state.ended() && !matches!(command, Command::NotificationResult { .. }) {
+            return Err(Error::Ended);
+        }
+    } else if !matches!(command, Command::Start { .. }) {
+        return Err(Error::NotStarted);
+    }
+    let mut run = run::Run::new(def, ctx, state);
+    match command {
+        Command::Start {
+            instance,
+            tracking_code,
+            input,
+        } => commands::start::handle(&mut run, instance, tracking_code, input)?,
+        Command::InquiryResult {
+            token,
+            attempt,
+            result,
+        } => commands::inquiry::handle(&mut run, *token, *attempt, result)?,
+        Command::PaymentRequestResult {
+            token,
+            attempt,
+            result,
+        } => commands::payment::handle(&mut run, *token, *attempt, result)?,
+        Command::FireTimer { timer } => commands::timer::handle(&mut run, timer)?,
+        Command::DeliverMessage {
+            name,
+            correlation,
+            message_id,
+            payload,
+        } => commands::message::handle(&mut run, name, correlation, message_id, payload)?,
+        Command::ClaimTask { task, officer } => commands::task::claim(&mut run, task, officer)?,
+        Command::CompleteTask {
+            task,
+            officer,
+            outcome,
+            form,
+        } => commands::task::complete(&mut run, task, officer, outcome, form)?,
+        Command::ReassignTask {
+            task,
+            role,
+            officer,
+        } => commands::task::reassign(&mut run, task, role.as_ref(), officer.as_ref())?,
+        Command::NotificationResult {
+            reference,
+            sent,
+            gateway_id,
+            reason,
+        } => commands::notification::handle(
+            &mut run,
+            reference,
+            *sent,
+            gateway_id.as_ref(),
+            reason.as_ref(),
+        )?,
+        Command::CallResult {
+            token,
+            succeeded,
+            result,
+        } => commands::call::handle(&mut run, *token, *succeeded, result)?,
+        Command::Cancel { reason } => commands::cancel::handle(&mut run, reason)?,
+        Command::RetryIncident { incident } => commands::incident::retry(&mut run, incident)?,
+    }
+    Ok(run.events)
+}
+
+/// Applies an event to a state (the fold step).
+pub fn apply(mut state: InstanceState, event: &Event) -> InstanceState {
+    state.apply(event);
+    state
+}

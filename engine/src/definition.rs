@@ -1,0 +1,185 @@
+//! A definition ready to run: the compiled definition, plus what the engine builds from it
+//! once (compiled CEL programs, the input and form validators, the SMS templates).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use chrono::{DateTime, Utc};
+use daftar_definitions::CompiledDefinition;
+use serde_json::Value;
+
+/// A definition the engine runs. Share it behind an `Arc`.
+#[derive(Debug)]
+pub struct Definition {
+    compiled: CompiledDefinition,
+    input: jsonschema::Validator,
+    forms: BTreeMap<String, jsonschema::Validator>,
+    templates: minijinja::Environment<'static>,
+    programs: RwLock<HashMap<String, Arc<cel::Program>>>,
+}
+
+/// What an expression can read.
+#[derive(Debug, Default)]
+pub struct Scope<'a> {
+    /// The application form.
+    pub input: Option<&'a Value>,
+    /// `instance`: id, tracking code, agency, workflow, version, started_at, status.
+    pub instance: Option<Value>,
+    /// The clock.
+    pub now: Option<DateTime<Utc>>,
+    /// Variables set by steps.
+    pub vars: Option<&'a BTreeMap<String, Value>>,
+    /// Values available only in some mappings: `response`, `form`, `outcome`, `message`,
+    /// `result`.
+    pub extra: Vec<(&'static str, Value)>,
+}
+
+fn cel_env() -> Arc<cel::Env> {
+    static ENV: OnceLock<Arc<cel::Env>> = OnceLock::new();
+    ENV.get_or_init(|| Arc::new(cel::Env::stdlib())).clone()
+}
+
+impl Definition {
+    /// Prepares a compiled definition to run.
+    pub fn new(compiled: CompiledDefinition) -> Result<Self, String> {
+        let wf = compiled.workflow();
+        let options = daftar_definitions::formats::options;
+        let input = options()
+            .build(&wf.input.schema)
+            .map_err(|e| format!("input schema: {e}"))?;
+        let mut forms = BTreeMap::new();
+        for (id, form) in &wf.forms {
+            let v = options()
+                .build(&form.schema)
+                .map_err(|e| format!("form {id}: {e}"))?;
+            forms.insert(id.clone(), v);
+        }
+        let mut templates = minijinja::Environment::new();
+        for (id, t) in &wf.templates {
+            for (lang, text) in [("fa", &t.fa), ("en", &t.en)] {
+                templates
+                    .add_template_owned(format!("{id}.{lang}"), text.clone())
+                    .map_err(|e| format!("template {id}.{lang}: {e}"))?;
+            }
+        }
+        Ok(Definition {
+            compiled,
+            input,
+            forms,
+            templates,
+            programs: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The compiled definition.
+    pub fn compiled(&self) -> &CompiledDefinition {
+        &self.compiled
+    }
+
+    /// Checks an application against the input schema.
+    pub fn validate_input(&self, input: &Value) -> Result<(), String> {
+        first_error(&self.input, input)
+    }
+
+    /// Checks a task's form payload against its schema.
+    pub fn validate_form(&self, form: &str, payload: &Value) -> Result<(), String> {
+        match self.forms.get(form) {
+            Some(v) => first_error(v, payload),
+            None => Err(format!("the definition has no form `{form}`")),
+        }
+    }
+
+    fn program(&self, source: &str) -> Result<Arc<cel::Program>, String> {
+        if let Some(p) = self.programs.read().expect("lock").get(source) {
+            return Ok(p.clone());
+        }
+        let program = Arc::new(cel_env().compile(source).map_err(|e| e.to_string())?);
+        self.programs
+            .write()
+            .expect("lock")
+            .insert(source.to_owned(), program.clone());
+        Ok(program)
+    }
+
+    /// Evaluates a CEL expression. Errors are messages for an incident.
+    pub fn eval(&self, source: &str, scope: &Scope<'_>) -> Result<Value, String> {
+        let program = self.program(source)?;
+        let mut ctx = cel::Context::with_env(cel_env());
+        let mut add = |name: &str, value: &Value| -> Result<(), String> {
+            ctx.add_variable_from_value(name.to_owned(), to_cel(value));
+            Ok(())
+        };
+        if let Some(vars) = scope.vars {
+            for (k, v) in vars {
+                add(k, v)?;
+            }
+        }
+        if let Some(input) = scope.input {
+            add("input", input)?;
+        }
+        if let Some(instance) = &scope.instance {
+            add("instance", instance)?;
+        }
+        for (k, v) in &scope.extra {
+            add(k, v)?;
+        }
+        if let Some(now) = scope.now {
+            ctx.add_variable_from_value("now", cel::Value::Timestamp(now.fixed_offset()));
+        }
+        let value = program
+            .execute(&ctx)
+            .map_err(|e| format!("`{source}` failed: {e}"))?;
+        value
+            .json()
+            .map_err(|e| format!("`{source}` gave a value that is not JSON: {e}"))
+    }
+
+    /// Renders an SMS template in a language (`fa` or `en`).
+    pub fn render(&self, template: &str, lang: &str, context: &Value) -> Result<String, String> {
+        let t = self
+            .templates
+            .get_template(&format!("{template}.{lang}"))
+            .map_err(|e| e.to_string())?;
+        t.render(minijinja::Value::from(minijinja::value::Serde(context)))
+            .map_err(|e| format!("template `{template}`: {e}"))
+    }
+}
+
+/// JSON to CEL. Integers stay `int` (serde would make positive ones `uint`, and CEL has no
+/// `uint * int`, so `input.amount * 2` would fail); only integers above `i64::MAX` are `uint`.
+fn to_cel(value: &Value) -> cel::Value {
+    match value {
+        Value::Null => cel::Value::Null,
+        Value::Bool(b) => cel::Value::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => cel::Value::Int(i),
+            (None, Some(u)) => cel::Value::UInt(u),
+            _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => cel::Value::String(Arc::new(s.clone())),
+        Value::Array(items) => cel::Value::List(Arc::new(items.iter().map(to_cel).collect())),
+        Value::Object(map) => {
+            let entries: HashMap<cel::objects::Key, cel::Value> = map
+                .iter()
+                .map(|(k, v)| (cel::objects::Key::String(Arc::new(k.clone())), to_cel(v)))
+                .collect();
+            cel::Value::Map(cel::objects::Map {
+                map: Arc::new(entries),
+            })
+        }
+    }
+}
+
+fn first_error(validator: &jsonschema::Validator, value: &Value) -> Result<(), String> {
+    match validator.iter_errors(value).next() {
+        None => Ok(()),
+        Some(e) => {
+            let at = e.instance_path().as_str().to_owned();
+            Err(if at.is_empty() {
+                e.to_string()
+            } else {
+                format!("{at}: {e}")
+            })
+        }
+    }
+}

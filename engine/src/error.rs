@@ -1,0 +1,45 @@
+//! The engine's errors.
+
+/// Why a command was refused. A refused command changes nothing.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The application form does not satisfy the definition's input schema.
+    #[error("the application is not valid: {0}")]
+    InvalidInput(String),
+    /// A completed task's form does not satisfy its schema.
+    #[error("the form is not valid: {0}")]
+    InvalidForm(String),
+    /// The instance already exists.
+    #[error("the instance has already started")]
+    AlreadyStarted,
+    /// The instance does not exist.
+    #[error("the instance has not started")]
+    NotStarted,
+    /// The instance has ended.
+    #[error("the instance has ended")]
+    Ended,
+    /// The command is about a wait the instance is no longer in: a stale worker, a second
+    /// delivery, a timer already cancelled.
+    #[error("stale: {0}")]
+    Stale(String),
+    /// No waiting token matches a message.
+    #[error("no step is waiting for message `{name}` with key `{correlation}`")]
+    NoReceiver { name: String, correlation: String },
+    /// A task, timer, incident or notification that does not exist.
+    #[error("unknown {kind} `{id}`")]
+    Unknown { kind: &'static str, id: String },
+    /// The command is not allowed now (claiming a task someone else holds, an outcome the
+    /// task does not have).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The definition is not the one the instance started with.
+    #[error("the instance runs definition {expected}, not {found}")]
+    WrongDefinition { expected: String, found: String },
+    /// The instance ran too many steps without reaching a wait (validation forbids loops
+    /// without a wait state; this guards the engine all the same).
+    #[error("the instance ran more than {0} steps without waiting")]
+    Runaway(usize),
+}
+
+/// The engine's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

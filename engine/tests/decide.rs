@@ -1,0 +1,815 @@
+//! Given / when / then for every construct of the language.
+
+mod harness;
+
+use chrono::Duration;
+use daftar_engine::Error;
+use daftar_engine::core::{
+    CALLBACK, Command, Ending, InquiryResult, PAYMENT, PaymentRequestResult, Wait,
+};
+use daftar_engine::events::{Event, InquiryEvidence, Outcome};
+use harness::{HEAD, applicant, given};
+use serde_json::json;
+
+fn answered(response: serde_json::Value) -> InquiryResult {
+    InquiryResult::Answered {
+        evidence: InquiryEvidence {
+            sha256: "00".into(),
+            response,
+            agency_time: None,
+            latency_ms: 12,
+        },
+    }
+}
+
+fn wf(steps: &str) -> String {
+    format!("{HEAD}steps:\n{steps}")
+}
+
+const INQUIRY: &str = r#"
+  - id: identity
+    status: checking
+    inquiry:
+      connector: civil_registry
+      operation: identity_match
+      input: { national_id: input.national_id }
+      output: { alive: response.alive }
+      retry: { max_attempts: 3, initial_interval: 1s }
+      on_failure: refused
+  - id: decide
+    decision:
+      cases:
+        - when: alive
+          next: issue
+      default: refused
+  - id: issue
+    status: done
+    end: { outcome: issued, document: { type: certificate } }
+  - id: refused
+    end: { outcome: rejected }
+"#;
+
+#[test]
+fn start_enters_the_first_step_changes_status_and_asks() {
+    let mut s = given(&wf(INQUIRY));
+    s.start(applicant()).then(&[
+        "InstanceStarted",
+        "TimerScheduled",
+        "StepEntered",
+        "StatusChanged",
+        "NotificationRequested",
+        "InquiryRequested",
+    ]);
+    let Event::NotificationRequested {
+        text, recipient, ..
+    } = s.find("NotificationRequested")[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!(recipient, "09121234567");
+    assert_eq!(text, "درخواست TRK1: در حال بررسی");
+    let Event::InquiryRequested {
+        request,
+        idempotency_key,
+        ..
+    } = s.find("InquiryRequested")[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!(request, &json!({"national_id": "0499370899"}));
+    assert!(idempotency_key.starts_with("i-1:identity:"));
+}
+
+#[test]
+fn an_answer_runs_the_instance_to_its_end_with_evidence() {
+    let mut s = given(&wf(INQUIRY));
+    s.start(applicant());
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: answered(json!({"alive": true})),
+    })
+    .then(&[
+        "InquiryAnswered",
+        "DataSet",
+        "StepCompleted",
+        "StepEntered",
+        "DecisionTaken",
+        "StepCompleted",
+        "StepEntered",
+        "StatusChanged",
+        "NotificationRequested",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    let Event::DecisionTaken { evidence, .. } = s.find("DecisionTaken")[0] else {
+        unreachable!()
+    };
+    assert_eq!(evidence.chosen, Some(0));
+    assert_eq!(evidence.inputs["alive"], json!(true));
+    match &s.state.ending {
+        Some(Ending::Completed {
+            outcome: Outcome::Issued,
+            document_id: Some(id),
+        }) => {
+            assert_eq!(id.len(), 20);
+            assert!(id.bytes().all(|b| b.is_ascii_digit()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        s.state.timers.is_empty(),
+        "the SLA timer is cancelled at the end"
+    );
+    let err = s
+        .try_when(Command::Cancel {
+            reason: "late".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err, Error::Ended);
+}
+
+#[test]
+fn transient_failures_retry_with_backoff_then_follow_the_failure_path() {
+    let mut s = given(&wf(INQUIRY));
+    s.start(applicant());
+    let transient = || InquiryResult::Transient {
+        reason: "503".into(),
+    };
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: transient(),
+    })
+    .then(&["InquiryFailed", "TimerScheduled"]);
+    let timer = s.next_timer();
+    let delay = s.state.timers[&timer].due_at - s.now;
+    assert!(
+        delay <= Duration::seconds(1) && delay >= Duration::milliseconds(800),
+        "{delay}"
+    );
+    s.fire_next_timer()
+        .then(&["TimerFired", "InquiryRequested"]);
+    // A stale report of the first attempt is refused and changes nothing.
+    let stale = s.try_when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: transient(),
+    });
+    assert!(matches!(stale, Err(Error::Stale(_))));
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 2,
+        result: transient(),
+    });
+    let second = s.state.timers[&s.next_timer()].due_at - s.now;
+    assert!(
+        second > delay,
+        "the second wait is longer: {second} vs {delay}"
+    );
+    s.fire_next_timer();
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 3,
+        result: transient(),
+    })
+    .then(&[
+        "InquiryFailed",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert_eq!(
+        s.find("InquiryRequested").len(),
+        3,
+        "exactly max_attempts attempts"
+    );
+    assert!(matches!(
+        s.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Rejected,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_refusal_follows_the_failure_path_at_once() {
+    let mut s = given(&wf(INQUIRY));
+    s.start(applicant());
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: InquiryResult::Refused {
+            reason: "400".into(),
+        },
+    });
+    assert_eq!(s.find("InquiryRequested").len(), 1);
+    assert!(matches!(
+        s.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Rejected,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn an_unknown_outcome_can_raise_an_incident_that_an_operator_retries() {
+    let steps = INQUIRY.replace(
+        "on_failure: refused",
+        "on_failure: refused\n      on_unknown: incident",
+    );
+    let mut s = given(&wf(&steps));
+    s.start(applicant());
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: InquiryResult::Unknown,
+    })
+    .then(&["InquiryOutcomeUnknown", "IncidentRaised"]);
+    let incident = s.state.incidents.keys().next().unwrap().clone();
+    assert!(matches!(s.state.tokens[&0].wait, Wait::Incident { .. }));
+    s.when(Command::RetryIncident { incident }).then(&[
+        "IncidentResolved",
+        "StepEntered",
+        "InquiryRequested",
+    ]);
+    assert!(s.state.incidents.is_empty());
+    let keys: Vec<_> = s
+        .find("InquiryRequested")
+        .iter()
+        .map(|e| match e {
+            Event::InquiryRequested {
+                idempotency_key,
+                attempt,
+                ..
+            } => (idempotency_key.clone(), *attempt),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(keys[1].1, 1, "a retried step starts its attempts afresh");
+    assert_ne!(
+        keys[0].0, keys[1].0,
+        "a new visit has a new idempotency key"
+    );
+}
+
+#[test]
+fn decisions_take_the_first_case_that_holds_and_record_why() {
+    let steps = r#"
+  - id: route
+    decision:
+      cases:
+        - when: input.amount > 10000
+          next: big
+        - when: input.category == "food"
+          next: food
+      default: other
+  - id: big
+    end: { outcome: rejected }
+  - id: food
+    end: { outcome: approved }
+  - id: other
+    end: { outcome: approved }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    let Event::DecisionTaken { evidence, .. } = s.find("DecisionTaken")[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        evidence.cases,
+        vec![
+            ("input.amount > 10000".into(), json!(false)),
+            ("input.category == \"food\"".into(), json!(true))
+        ]
+    );
+    assert_eq!(evidence.next, "food");
+}
+
+#[test]
+fn a_decision_that_does_not_give_a_boolean_raises_an_incident() {
+    let steps = r#"
+  - id: route
+    decision:
+      cases:
+        - when: input.category
+          next: a
+      default: a
+  - id: a
+    end: { outcome: approved }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    assert_eq!(s.find("IncidentRaised").len(), 1);
+    assert!(s.state.ending.is_none());
+}
+
+const TASK: &str = r#"
+  - id: review
+    task:
+      role: health_officer
+      form: review
+      due: 3d
+      escalation:
+        - { after: 2d, to: supervisor }
+      outcomes: { approve: ok, reject: no }
+      output: { note: form.note }
+  - id: ok
+    end: { outcome: approved }
+  - id: no
+    end: { outcome: rejected }
+"#;
+
+#[test]
+fn tasks_are_claimed_completed_with_a_valid_form_and_escalate_on_time() {
+    let mut s = given(&wf(TASK));
+    s.start(applicant()).then(&[
+        "InstanceStarted",
+        "TimerScheduled",
+        "StepEntered",
+        "TaskCreated",
+        "TimerScheduled",
+        "TimerScheduled",
+    ]);
+    let task = s.state.tasks.keys().next().unwrap().clone();
+    assert_eq!(s.state.tasks[&task].due_at, s.now + Duration::days(3));
+    s.when(Command::ClaimTask {
+        task: task.clone(),
+        officer: "o1".into(),
+    });
+    let taken = s.try_when(Command::ClaimTask {
+        task: task.clone(),
+        officer: "o2".into(),
+    });
+    assert!(matches!(taken, Err(Error::NotAllowed(_))));
+    s.fire_next_timer().then(&["TimerFired", "TaskEscalated"]);
+    assert_eq!(s.state.tasks[&task].role.as_deref(), Some("supervisor"));
+    assert_eq!(
+        s.state.tasks[&task].officer, None,
+        "escalation releases the claim"
+    );
+    let bad_outcome = s.try_when(Command::CompleteTask {
+        task: task.clone(),
+        officer: "s1".into(),
+        outcome: "maybe".into(),
+        form: json!({"note": "x"}),
+    });
+    assert!(matches!(bad_outcome, Err(Error::NotAllowed(_))));
+    let bad_form = s.try_when(Command::CompleteTask {
+        task: task.clone(),
+        officer: "s1".into(),
+        outcome: "approve".into(),
+        form: json!({}),
+    });
+    assert!(matches!(bad_form, Err(Error::InvalidForm(_))));
+    s.when(Command::CompleteTask {
+        task: task.clone(),
+        officer: "s1".into(),
+        outcome: "reject".into(),
+        form: json!({"note": "no kitchen"}),
+    })
+    .then(&[
+        "TaskCompleted",
+        "DataSet",
+        "TimerCancelled",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert_eq!(s.state.vars["note"], json!("no kitchen"));
+    assert!(matches!(
+        s.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Rejected,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_task_past_its_deadline_is_marked_overdue() {
+    let mut s = given(&wf(&TASK.replace(
+        "      escalation:\n        - { after: 2d, to: supervisor }\n",
+        "",
+    )));
+    s.start(applicant());
+    s.fire_next_timer();
+    assert!(s.state.tasks.values().next().unwrap().overdue);
+}
+
+#[test]
+fn timers_by_duration_date_and_cron_fire_once() {
+    let steps = r#"
+  - id: cool_off
+    wait: { duration: 2h }
+  - id: committee
+    wait: { cron: "0 10 * * Sun", timezone: Asia/Tehran }
+  - id: until
+    wait: { until: "'2027-01-01T00:00:00Z'" }
+  - id: done
+    end: { outcome: completed }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    assert_eq!(
+        s.state.timers[&s.next_timer()].due_at,
+        s.now + Duration::hours(2)
+    );
+    s.fire_next_timer().then(&[
+        "TimerFired",
+        "StepCompleted",
+        "StepEntered",
+        "TimerScheduled",
+    ]);
+    // 2026-11-22 is a Sunday; 10:00 in Tehran is 06:30 UTC, already past at 10:00 UTC, so
+    // the committee meets the next Sunday.
+    let due = s.state.timers[&s.next_timer()].due_at;
+    assert_eq!(due.to_rfc3339(), "2026-11-29T06:30:00+00:00");
+    let fired = s.next_timer();
+    s.fire_next_timer();
+    assert!(
+        matches!(
+            s.try_when(Command::FireTimer { timer: fired }),
+            Err(Error::Stale(_))
+        ),
+        "a timer fires once"
+    );
+    s.fire_next_timer();
+    assert!(s.state.ended());
+}
+
+const MESSAGE: &str = r#"
+  - id: await_answer
+    wait:
+      message: applicant_answer
+      correlation: instance.tracking_code
+      timeout: 7d
+      on_timeout: expired
+      output: { answer: message.text }
+  - id: done
+    end: { outcome: approved }
+  - id: expired
+    end: { outcome: expired }
+"#;
+
+#[test]
+fn messages_are_correlated_delivered_once_and_kept_when_nobody_waits() {
+    let mut s = given(&wf(MESSAGE));
+    s.start(applicant());
+    let wrong = s.try_when(Command::DeliverMessage {
+        name: "applicant_answer".into(),
+        correlation: "OTHER".into(),
+        message_id: "m0".into(),
+        payload: json!({}),
+    });
+    assert!(matches!(wrong, Err(Error::NoReceiver { .. })));
+    let msg = || Command::DeliverMessage {
+        name: "applicant_answer".into(),
+        correlation: "TRK1".into(),
+        message_id: "m1".into(),
+        payload: json!({"text": "yes"}),
+    };
+    s.when(msg()).then(&[
+        "MessageReceived",
+        "DataSet",
+        "TimerCancelled",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert_eq!(s.state.vars["answer"], json!("yes"));
+    // The same message id again: the instance has ended, and the message had its one effect.
+    assert!(s.try_when(msg()).is_err());
+    assert_eq!(s.find("MessageReceived").len(), 1);
+}
+
+#[test]
+fn a_message_delivered_twice_while_waiting_has_one_effect() {
+    let steps = MESSAGE.replace(
+        "  - id: done\n",
+        "  - id: second\n    wait: { duration: 1h }\n  - id: done\n",
+    );
+    let mut s = given(&wf(&steps));
+    s.start(applicant());
+    let msg = || Command::DeliverMessage {
+        name: "applicant_answer".into(),
+        correlation: "TRK1".into(),
+        message_id: "m1".into(),
+        payload: json!({"text": "yes"}),
+    };
+    s.when(msg());
+    let again = s.try_when(msg()).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(s.find("MessageReceived").len(), 1);
+}
+
+#[test]
+fn a_message_that_does_not_come_in_time_follows_the_timeout_path() {
+    let mut s = given(&wf(MESSAGE));
+    s.start(applicant());
+    s.fire_next_timer();
+    assert!(matches!(
+        s.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Expired,
+            ..
+        })
+    ));
+}
+
+const PARALLEL: &str = r#"
+  - id: checks
+    parallel:
+      join: JOIN
+      branches:
+        - id: civil
+          steps:
+            - id: civil_wait
+              wait: { duration: 1h }
+        - id: military
+          steps:
+            - id: military_wait
+              wait: { duration: 2h }
+  - id: done
+    end: { outcome: approved }
+"#;
+
+#[test]
+fn parallel_all_joins_when_every_branch_completes() {
+    let mut s = given(&wf(&PARALLEL.replace("JOIN", "all")));
+    s.start(applicant());
+    assert_eq!(s.state.tokens.len(), 3);
+    s.fire_next_timer()
+        .then(&["TimerFired", "StepCompleted", "BranchCompleted"]);
+    assert!(!s.state.ended());
+    s.fire_next_timer();
+    assert_eq!(s.find("BranchesJoined").len(), 1);
+    assert!(s.state.ended());
+}
+
+#[test]
+fn parallel_any_cancels_the_other_branches() {
+    let mut s = given(&wf(&PARALLEL.replace("JOIN", "any")));
+    s.start(applicant());
+    s.fire_next_timer().then(&[
+        "TimerFired",
+        "StepCompleted",
+        "BranchCompleted",
+        "TimerCancelled",
+        "TokenCancelled",
+        "BranchesJoined",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert!(s.state.timers.is_empty());
+}
+
+#[test]
+fn callback_inquiries_wait_for_the_agency_to_call_back() {
+    let steps = r#"
+  - id: vehicles
+    inquiry:
+      connector: vehicle_registry
+      operation: freeze
+      input: { national_id: input.national_id }
+      output: { frozen: response.frozen }
+      callback: { timeout: 2d, on_timeout: late }
+  - id: done
+    end: { outcome: completed }
+  - id: late
+    end: { outcome: expired }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    s.when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: InquiryResult::Acknowledged,
+    })
+    .then(&["InquiryAcknowledged", "TimerScheduled"]);
+    let Event::InquiryRequested {
+        idempotency_key, ..
+    } = s.find("InquiryRequested")[0].clone()
+    else {
+        unreachable!()
+    };
+    s.when(Command::DeliverMessage {
+        name: CALLBACK.into(),
+        correlation: idempotency_key,
+        message_id: "cb1".into(),
+        payload: json!({"frozen": true}),
+    })
+    .then(&[
+        "MessageReceived",
+        "InquiryAnswered",
+        "DataSet",
+        "TimerCancelled",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert_eq!(s.state.vars["frozen"], json!(true));
+
+    let mut late = given(&wf(steps));
+    late.start(applicant());
+    late.when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: InquiryResult::Acknowledged,
+    });
+    late.fire_next_timer();
+    assert!(matches!(
+        late.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Expired,
+            ..
+        })
+    ));
+}
+
+const PAYMENT_STEPS: &str = r#"
+  - id: fee
+    set: { fee: input.amount * 2 }
+  - id: pay
+    payment:
+      connector: payment_gateway
+      amount: fee
+      timeout: 30m
+      on_timeout: unpaid
+      on_failure: unpaid
+      output: { receipt: response.receipt }
+  - id: done
+    end: { outcome: issued }
+  - id: unpaid
+    end: { outcome: expired }
+"#;
+
+#[test]
+fn payments_open_then_succeed_by_callback() {
+    let mut s = given(&wf(PAYMENT_STEPS));
+    s.start(applicant());
+    let Event::PaymentRequested { amount, .. } = s.find("PaymentRequested")[0] else {
+        unreachable!()
+    };
+    assert_eq!(*amount, 10_000);
+    s.when(Command::PaymentRequestResult {
+        token: 0,
+        attempt: 1,
+        result: PaymentRequestResult::Opened {
+            reference: "P-1".into(),
+            url: None,
+        },
+    })
+    .then(&["PaymentOpened", "TimerScheduled"]);
+    s.when(Command::DeliverMessage {
+        name: PAYMENT.into(),
+        correlation: "P-1".into(),
+        message_id: "pm1".into(),
+        payload: json!({"status": "paid", "receipt": "R9"}),
+    });
+    assert_eq!(s.find("PaymentSucceeded").len(), 1);
+    assert_eq!(s.state.vars["receipt"], json!("R9"));
+    assert!(matches!(
+        s.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Issued,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn an_unpaid_payment_expires() {
+    let mut s = given(&wf(PAYMENT_STEPS));
+    s.start(applicant());
+    s.when(Command::PaymentRequestResult {
+        token: 0,
+        attempt: 1,
+        result: PaymentRequestResult::Opened {
+            reference: "P-1".into(),
+            url: None,
+        },
+    });
+    s.fire_next_timer();
+    let Event::PaymentFailed { reason, .. } = s.find("PaymentFailed")[0] else {
+        unreachable!()
+    };
+    assert_eq!(reason, "expired");
+    assert!(matches!(
+        s.state.ending,
+        Some(Ending::Completed {
+            outcome: Outcome::Expired,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn notify_steps_record_the_sms_and_its_delivery() {
+    let steps = r#"
+  - id: tell
+    notify: { template: status_changed }
+  - id: done
+    end: { outcome: completed }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    let Event::NotificationRequested { reference, .. } = s.find("NotificationRequested")[0].clone()
+    else {
+        unreachable!()
+    };
+    let report = || Command::NotificationResult {
+        reference: reference.clone(),
+        sent: true,
+        gateway_id: Some("g1".into()),
+        reason: None,
+    };
+    s.when(report()).then(&["NotificationSent"]);
+    s.when(report()).then(&[]);
+}
+
+#[test]
+fn calls_wait_for_the_sub_workflow() {
+    let steps = r#"
+  - id: sub
+    call:
+      workflow: fee-payment
+      input: { amount: input.amount }
+      output: { paid: result.paid }
+      on_failure: failed
+  - id: done
+    end: { outcome: approved }
+  - id: failed
+    end: { outcome: rejected }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    let Event::CallRequested { input, .. } = s.find("CallRequested")[0] else {
+        unreachable!()
+    };
+    assert_eq!(input, &json!({"amount": 5000}));
+    s.when(Command::CallResult {
+        token: 0,
+        succeeded: true,
+        result: json!({"paid": true}),
+    });
+    assert_eq!(s.state.vars["paid"], json!(true));
+    assert!(s.state.ended());
+}
+
+#[test]
+fn cancelling_stops_everything() {
+    let mut s = given(&wf(TASK));
+    s.start(applicant());
+    s.when(Command::Cancel {
+        reason: "withdrawn".into(),
+    });
+    assert!(s.state.timers.is_empty());
+    assert!(s.state.tasks.values().all(|t| !t.open));
+    assert!(matches!(s.state.ending, Some(Ending::Cancelled { .. })));
+}
+
+#[test]
+fn invalid_applications_are_refused_before_anything_happens() {
+    let mut s = given(&wf(INQUIRY));
+    let mut input = applicant();
+    input["national_id"] = json!("0499370898");
+    let err = s
+        .try_when(Command::Start {
+            instance: "i-1".into(),
+            tracking_code: "T".into(),
+            input,
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    assert!(s.history.is_empty());
+    assert!(matches!(
+        s.try_when(Command::FireTimer { timer: "x".into() }),
+        Err(Error::NotStarted)
+    ));
+}
+
+#[test]
+fn the_sla_timer_marks_a_breach_without_changing_the_flow() {
+    let mut s = given(&wf(TASK));
+    s.start(applicant());
+    let sla = s
+        .state
+        .timers
+        .iter()
+        .find(|(_, t)| t.purpose == daftar_engine::events::TimerPurpose::Sla)
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    s.advance(Duration::hours(14));
+    s.when(Command::FireTimer { timer: sla })
+        .then(&["TimerFired"]);
+    assert!(s.state.sla_breached);
+    assert!(!s.state.ended());
+}

@@ -1,0 +1,166 @@
+//! Given / when / then for the pure core: `given(definition)` starts from nothing,
+//! `.when(command)` decides and applies, `.then(kinds)` checks the event types, and every
+//! step checks that the state folded from the whole history equals the state kept in memory.
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, Utc};
+use daftar_definitions::{Options, compile};
+use daftar_engine::Definition;
+use daftar_engine::core::{Command, Ctx, InstanceState, decide};
+use daftar_engine::events::{Actor, Event};
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct Scenario {
+    pub def: Definition,
+    pub history: Vec<Event>,
+    pub state: InstanceState,
+    pub now: DateTime<Utc>,
+    pub last: Vec<Event>,
+}
+
+pub fn given(yaml: &str) -> Scenario {
+    let compiled = compile("test.yaml", yaml, Options::default()).unwrap_or_else(|d| {
+        panic!(
+            "{}",
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    Scenario {
+        def: Definition::new(compiled).unwrap(),
+        history: Vec::new(),
+        state: InstanceState::default(),
+        now: DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+        last: Vec::new(),
+    }
+}
+
+impl Scenario {
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            now: self.now,
+            actor: Actor::System,
+        }
+    }
+
+    /// Decides and applies a command; panics if it is refused.
+    pub fn when(&mut self, command: Command) -> &mut Self {
+        match self.try_when(command) {
+            Ok(_) => self,
+            Err(e) => panic!("refused: {e}\nhistory: {:#?}", kinds(&self.history)),
+        }
+    }
+
+    /// Decides and applies a command, returning the refusal if any (which must change nothing).
+    pub fn try_when(&mut self, command: Command) -> Result<Vec<Event>, daftar_engine::Error> {
+        let events = decide(&self.state, &self.def, &command, &self.ctx())?;
+        let again = decide(&self.state, &self.def, &command, &self.ctx())?;
+        assert_eq!(events, again, "decide is deterministic");
+        for e in &events {
+            self.state.apply(e);
+        }
+        self.history.extend(events.iter().cloned());
+        assert_eq!(
+            self.state,
+            InstanceState::fold(&self.history),
+            "state is the fold of history"
+        );
+        for e in &events {
+            let stored = Event::from_stored(e.to_stored()).unwrap();
+            assert_eq!(&stored, e, "events round-trip through their stored form");
+        }
+        self.last = events.clone();
+        Ok(events)
+    }
+
+    pub fn start(&mut self, input: Value) -> &mut Self {
+        self.when(Command::Start {
+            instance: "i-1".into(),
+            tracking_code: "TRK1".into(),
+            input,
+        })
+    }
+
+    pub fn then(&mut self, expected: &[&str]) -> &mut Self {
+        assert_eq!(kinds(&self.last), expected, "events of the last command");
+        self
+    }
+
+    pub fn advance(&mut self, by: Duration) -> &mut Self {
+        self.now += by;
+        self
+    }
+
+    /// The pending timer with the earliest due time.
+    pub fn next_timer(&self) -> String {
+        self.state
+            .timers
+            .iter()
+            .filter(|(_, t)| t.purpose != daftar_engine::events::TimerPurpose::Sla)
+            .min_by_key(|(_, t)| t.due_at)
+            .map(|(id, _)| id.clone())
+            .expect("a pending timer")
+    }
+
+    pub fn fire_next_timer(&mut self) -> &mut Self {
+        let timer = self.next_timer();
+        let due = self.state.timers[&timer].due_at;
+        if due > self.now {
+            self.now = due;
+        }
+        self.when(Command::FireTimer { timer })
+    }
+
+    pub fn find<'a>(&'a self, kind: &str) -> Vec<&'a Event> {
+        self.history.iter().filter(|e| e.kind() == kind).collect()
+    }
+}
+
+pub fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events.iter().map(Event::kind).collect()
+}
+
+/// The head of a workflow: metadata, an input form with national ID and mobile, statuses and
+/// templates. Tests append their `steps:`.
+pub const HEAD: &str = r#"
+daftar: 1
+id: test
+version: 1
+title: { fa: آزمون, en: Test }
+agency: test-agency
+in_force_from: 2026-01-01
+sla: 13h
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+      category: { type: string }
+      amount: { type: integer }
+statuses:
+  checking: { fa: در حال بررسی, en: Checking, sms: true }
+  done: { fa: انجام شد, en: Done, sms: true }
+templates:
+  status_changed:
+    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
+    en: "Request {{ tracking_code }}: {{ status.en }}"
+forms:
+  review:
+    schema:
+      type: object
+      required: [note]
+      properties:
+        note: { type: string, minLength: 1 }
+"#;
+
+pub fn applicant() -> Value {
+    serde_json::json!({"national_id": "0499370899", "mobile": "09121234567", "category": "food", "amount": 5000})
+}
