@@ -3,7 +3,7 @@
 //! A definition goes through four stages, one module each:
 //! - [`source`] reads the YAML into JSON while remembering where every value was written,
 //!   and refuses hostile input (huge files, deep nesting, alias bombs, binary) early;
-//! - [`check`] validates it: first against the language's JSON Schema ([`schema`], generated
+//! - `check` validates it: first against the language's JSON Schema ([`schema`], generated
 //!   from the [`model`] types), then semantically (references, the step graph, expressions,
 //!   templates, form schemas, connectors), reporting every problem at once as a
 //!   [`Diagnostic`] with a stable [`Code`], a line and a column;
@@ -20,7 +20,6 @@ pub mod diagnostic;
 pub mod formats;
 pub mod model;
 pub mod render;
-
 pub mod schema;
 pub mod source;
 

@@ -6,12 +6,18 @@
 //! - [`definition`]: a compiled definition prepared to run (CEL programs, validators,
 //!   templates).
 //!
-//! Stores, the runtime (commands, jobs, timers, outbox) and the connectors build on these.
+//! - [`store`]: the event store contract, and what a commit implies (jobs, timers, rows);
+//! - [`runtime`]: the engine node: single writer with group commit, job workers, timers,
+//!   scheduled starts, versions in force, tracking codes;
+//! - [`connectors`]: the contracts of inquiries, SMS and payments.
 
+pub mod connectors;
 pub mod core;
 pub mod definition;
 pub mod error;
 pub mod events;
+pub mod runtime;
+pub mod store;
 
 pub use definition::Definition;
 pub use error::{Error, Result};

@@ -786,6 +786,7 @@ fn invalid_applications_are_refused_before_anything_happens() {
             instance: "i-1".into(),
             tracking_code: "T".into(),
             input,
+            parent: None,
         })
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");

@@ -10,7 +10,11 @@ use super::files::{find_catalog, load_catalog, read_text};
 
 /// Validates the file and prints its diagram; diagnostics go to stderr, and a file with errors
 /// exits 1 with nothing on stdout.
-pub fn run(file: &Path, format: GraphFormat) -> anyhow::Result<ExitCode> {
+pub fn run(
+    file: &Path,
+    format: GraphFormat,
+    connectors: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let name = file.display().to_string();
     let text = match read_text(file)? {
         Ok(text) => text,
@@ -19,12 +23,9 @@ pub fn run(file: &Path, format: GraphFormat) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    // The same catalog `validate` would use: `$DAFTAR_CONNECTORS`, or the nearest
-    // `connectors.yaml` above the file.
-    let explicit = std::env::var_os("DAFTAR_CONNECTORS")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from);
-    let catalog = find_catalog(explicit.as_deref(), file)
+    // The same catalog `validate` would use: `--connectors` (or `$DAFTAR_CONNECTORS`), or
+    // the nearest `connectors.yaml` above the file.
+    let catalog = find_catalog(connectors, file)
         .as_deref()
         .map(load_catalog)
         .transpose()?;

@@ -1,9 +1,14 @@
 //! Command-line surface. Each subcommand lives in its own file.
 
+mod db;
 mod files;
 mod graph;
+mod history;
+mod replay;
+mod run;
 mod schema;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,9 +49,54 @@ enum Command {
         /// The diagram language.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
+        /// The connector catalog; by default `$DAFTAR_CONNECTORS`, else the nearest
+        /// `connectors.yaml` in the file's folder or a folder above it.
+        #[arg(long, env = "DAFTAR_CONNECTORS")]
+        connectors: Option<PathBuf>,
     },
     /// Print the JSON Schema of the workflow language, for editors.
     Schema,
+    /// Deploy a definition, file one request and drive it until it ends or waits.
+    Run {
+        /// The YAML file.
+        file: PathBuf,
+        /// The application form, as JSON.
+        #[arg(long)]
+        input: String,
+        /// Scripted agency answers, a JSON object keyed by `connector.operation` (and by the
+        /// payment gateway's connector for payment results).
+        #[arg(long)]
+        answers: Option<PathBuf>,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// Print an instance's events as JSON lines.
+    History {
+        /// An instance id (or AGENCY/ID) or a tracking code.
+        id: String,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// Print an instance's state at a version or a time of its history.
+    Replay {
+        /// An instance id (or AGENCY/ID) or a tracking code.
+        id: String,
+        /// A stream version, or an RFC 3339 time; the latest when left out.
+        #[arg(long)]
+        at: Option<String>,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// Check every stream's hash chain; exits 1 naming the first altered, deleted, inserted
+    /// or reordered event.
+    Verify {
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
 }
 
 /// Output formats of `validate`.
@@ -76,7 +126,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connectors,
             deny_warnings,
         } => validate::run(&files, format, connectors.as_deref(), deny_warnings),
-        Command::Graph { file, format } => graph::run(&file, format),
+        Command::Graph {
+            file,
+            format,
+            connectors,
+        } => graph::run(&file, format, connectors.as_deref()),
         Command::Schema => schema::run(),
+        Command::Run {
+            file,
+            input,
+            answers,
+            db,
+        } => runtime()?.block_on(run::run(&file, &input, answers.as_deref(), &db)),
+        Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
+        Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
+        Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -135,7 +135,9 @@ impl Layout {
         self.scope(scope).first().copied()
     }
 
-    /// What follows the step at `place` when it completes normally.
+    /// What follows the step at `place` when it completes normally: its `next` when it has
+    /// one (which [`Step::transitions`](crate::model::Step::transitions) lists too), else the
+    /// following step of its list.
     pub fn continuation(&self, wf: &Workflow, place: usize) -> Continuation {
         let step = self.step(wf, place);
         let own = step.kind().is_some_and(|k| {

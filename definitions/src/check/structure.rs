@@ -119,6 +119,23 @@ pub(crate) fn check(
                 );
                 findings.push(Finding::new(Code::InvalidValue, at, msg));
             }
+            ValidationErrorKind::PropertyNames { .. } => {
+                let names: Vec<String> = instance
+                    .as_object()
+                    .map(|o| {
+                        o.keys()
+                            .filter(|k| !is_id(k))
+                            .map(|k| format!("`{k}`"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let msg = format!(
+                    "{} {} not a valid id: use lowercase Latin letters, digits and `_`, starting with a letter",
+                    names.join(", "),
+                    if names.len() == 1 { "is" } else { "are" }
+                );
+                findings.push(Finding::new(Code::InvalidValue, at, msg));
+            }
             ValidationErrorKind::MinItems { limit } => {
                 let msg = format!(
                     "needs at least {limit} item{}",
@@ -160,6 +177,13 @@ pub(crate) fn check(
         }
     }
     (findings, repaired)
+}
+
+fn is_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.len() <= 63
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn where_(at: &Pointer) -> String {

@@ -197,6 +197,7 @@ pub struct Task {
     pub escalation: Vec<Escalation>,
     /// The outcomes an officer can choose, each with the step it leads to.
     #[schemars(length(min = 1))]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_]{0,62}$"}))]
     pub outcomes: BTreeMap<String, String>,
     /// Variables to set from the completed form: expressions over `form` and `outcome`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

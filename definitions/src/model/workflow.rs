@@ -44,12 +44,15 @@ pub struct Workflow {
     pub input: InputSpec,
     /// Public statuses: the milestones a citizen sees, keyed by id.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_]{0,62}$"}))]
     pub statuses: BTreeMap<String, Status>,
     /// SMS templates, keyed by id.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_]{0,62}$"}))]
     pub templates: BTreeMap<String, Template>,
     /// Forms that officers fill in human tasks, keyed by id.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_]{0,62}$"}))]
     pub forms: BTreeMap<String, Form>,
     /// Defaults for every step that does not set its own.
     #[serde(default)]

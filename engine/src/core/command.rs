@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::events::{Actor, InquiryEvidence};
+use crate::events::{Actor, InquiryEvidence, ParentRef};
 
 /// A request to change an instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub enum Command {
         instance: String,
         tracking_code: String,
         input: Value,
+        /// Set when a `call` step of another instance starts this one.
+        #[serde(default)]
+        parent: Option<ParentRef>,
     },
     /// A connector's report on an inquiry attempt.
     InquiryResult {

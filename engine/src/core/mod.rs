@@ -45,7 +45,8 @@ pub fn decide(
             instance,
             tracking_code,
             input,
-        } => commands::start::handle(&mut run, instance, tracking_code, input)?,
+            parent,
+        } => commands::start::handle(&mut run, instance, tracking_code, input, parent.as_ref())?,
         Command::InquiryResult {
             token,
             attempt,

@@ -155,6 +155,8 @@ pub struct InstanceState {
     pub messages: BTreeSet<String>,
     /// Whether the SLA passed before the end.
     pub sla_breached: bool,
+    /// The instance that called this one, if any.
+    pub parent: Option<crate::events::ParentRef>,
 }
 
 impl InstanceState {
@@ -201,7 +203,9 @@ impl InstanceState {
                 tracking_code,
                 input,
                 filed_at,
+                parent,
             } => {
+                self.parent = parent.clone();
                 self.instance = instance.clone();
                 self.workflow = workflow.clone();
                 self.workflow_version = *wv;

@@ -11,7 +11,7 @@ mod payload;
 
 pub use envelope::{Actor, ChainError, RecordedEvent, StreamId, chain_hash, verify_chain};
 pub use payload::{
-    DecisionEvidence, Event, EventKind, InquiryEvidence, NotificationPurpose, Outcome,
+    DecisionEvidence, Event, EventKind, InquiryEvidence, NotificationPurpose, Outcome, ParentRef,
     TimerPurpose, upcast,
 };
 

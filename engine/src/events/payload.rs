@@ -22,6 +22,9 @@ pub enum Event {
         tracking_code: String,
         input: Value,
         filed_at: DateTime<Utc>,
+        /// The instance and token that called this one as a sub-workflow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentRef>,
     },
     /// An execution point (token) entered a step.
     StepEntered { token: u32, step: String },
@@ -305,6 +308,15 @@ pub fn upcast(value: &mut Value) -> Result<(), String> {
             super::EVENT_VERSION
         )),
     }
+}
+
+/// The step of another instance that called this one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentRef {
+    /// The calling instance (same agency).
+    pub instance: String,
+    /// The calling token.
+    pub token: u32,
 }
 
 /// Why a decision went the way it did: every case tried, in order, with its value.

@@ -84,6 +84,7 @@ impl Scenario {
             instance: "i-1".into(),
             tracking_code: "TRK1".into(),
             input,
+            parent: None,
         })
     }
 

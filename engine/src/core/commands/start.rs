@@ -9,6 +9,7 @@ pub(crate) fn handle(
     instance: &str,
     tracking_code: &str,
     input: &Value,
+    parent: Option<&crate::events::ParentRef>,
 ) -> Result<()> {
     if run.state.started() {
         return Err(Error::AlreadyStarted);
@@ -25,6 +26,7 @@ pub(crate) fn handle(
         tracking_code: tracking_code.to_owned(),
         input: input.clone(),
         filed_at: run.ctx.now,
+        parent: parent.cloned(),
     });
     let sla = chrono::Duration::from_std(wf.sla.get()).unwrap_or(chrono::Duration::MAX);
     let start = def.start().id.clone();

@@ -1,0 +1,99 @@
+//! The connector contracts: how the runtime reaches other agencies, the SMS gateway and the
+//! payment gateway. The HTTP implementations come with the connectors issue; the runtime only
+//! knows these traits, and the engine's own tests use in-process implementations.
+
+pub mod scripted;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::core::{InquiryResult, PaymentRequestResult};
+use crate::events::StreamId;
+
+/// One inquiry attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InquiryCall {
+    /// The instance asking.
+    pub stream: StreamId,
+    /// The connector, by name.
+    pub connector: String,
+    /// The operation.
+    pub operation: String,
+    /// The request body.
+    pub request: Value,
+    /// Stable across the retries of one step visit; the agency drops duplicates by it.
+    pub idempotency_key: String,
+    /// The attempt, from 1.
+    pub attempt: u32,
+}
+
+/// Asks other agencies.
+#[async_trait]
+pub trait Inquiries: Send + Sync + std::fmt::Debug {
+    /// Performs one attempt. A timeout is [`InquiryResult::Unknown`], never a failure.
+    async fn inquire(&self, call: &InquiryCall) -> InquiryResult;
+}
+
+/// One SMS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sms {
+    /// The reference the gateway uses to drop duplicates.
+    pub reference: String,
+    /// The mobile number.
+    pub recipient: String,
+    /// The text.
+    pub text: String,
+}
+
+/// What came of sending an SMS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The gateway accepted it.
+    Sent { gateway_id: Option<String> },
+    /// The gateway refused it.
+    Refused { reason: String },
+    /// No answer: it may or may not have been accepted.
+    Unknown,
+}
+
+/// Sends SMS.
+#[async_trait]
+pub trait Notifier: Send + Sync + std::fmt::Debug {
+    /// Sends one SMS with its reference.
+    async fn send(&self, sms: &Sms) -> SendOutcome;
+    /// Asks the gateway what became of a reference, to reconcile an unknown outcome.
+    async fn lookup(&self, reference: &str) -> SendOutcome;
+}
+
+/// One payment request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentCall {
+    /// The instance.
+    pub stream: StreamId,
+    /// The gateway connector.
+    pub connector: String,
+    /// Rials.
+    pub amount: i64,
+    /// Stable across retries.
+    pub idempotency_key: String,
+    /// The attempt.
+    pub attempt: u32,
+}
+
+/// Requests payments.
+#[async_trait]
+pub trait Payments: Send + Sync + std::fmt::Debug {
+    /// Opens a payment for the applicant.
+    async fn request(&self, call: &PaymentCall) -> PaymentRequestResult;
+}
+
+/// The connectors a node runs with; a missing one leaves its jobs for another node.
+#[derive(Clone, Debug, Default)]
+pub struct Connectors {
+    /// Inquiries.
+    pub inquiries: Option<std::sync::Arc<dyn Inquiries>>,
+    /// SMS.
+    pub notifier: Option<std::sync::Arc<dyn Notifier>>,
+    /// Payments.
+    pub payments: Option<std::sync::Arc<dyn Payments>>,
+}

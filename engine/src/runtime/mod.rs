@@ -1,0 +1,475 @@
+//! The runtime: commands in, events out, through the store.
+//!
+//! [`Engine::execute`] loads an instance (from a cache that is valid for one stream version),
+//! decides, derives the commit's effects, and hands the commit to the single [`Writer`], which
+//! groups the commits of many instances into one transaction and answers once it is durable.
+//! A version conflict (another node, or a concurrent command here) drops the cached state and
+//! decides again. Background loops ([`workers`]) lease jobs and perform them through the
+//! connectors, fire due timers, and start scheduled instances; everything they do is a
+//! command with a stable id, so a repeated job or timer after a crash appends nothing twice.
+
+pub mod registry;
+pub mod tracking;
+pub mod workers;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use daftar_definitions::{Options, compile};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::connectors::Connectors;
+use crate::core::{Command, Ctx, InstanceState, decide};
+use crate::definition::Definition;
+use crate::events::{Actor, Event, ParentRef, StreamId};
+use crate::store::{Commit, DefinitionRef, Store, StoreError, StoredDefinition, effects};
+
+pub use registry::Registry;
+pub use writer::Writer;
+
+/// How often a command is decided again after version conflicts before giving up.
+const MAX_CONFLICTS: usize = 16;
+
+/// Why the runtime refused or failed a command.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The core refused the command; nothing changed.
+    #[error(transparent)]
+    Refused(#[from] crate::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No such instance.
+    #[error("no instance {0}")]
+    NoInstance(String),
+    /// No such workflow in force.
+    #[error("no version of workflow `{workflow}` is in force for agency `{agency}`")]
+    NoWorkflow { agency: String, workflow: String },
+    /// A definition that does not compile or was not deployed.
+    #[error("definition: {0}")]
+    Definition(String),
+}
+
+/// The outcome of a command.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executed {
+    /// The instance.
+    pub stream: StreamId,
+    /// Its stream version after the command.
+    pub version: u64,
+    /// The events the command appended (empty when it was a repeat).
+    pub events: Vec<Event>,
+    /// Whether the command id had been seen before (then nothing was appended now).
+    pub duplicate: bool,
+}
+
+/// A running engine node.
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    registry: Registry,
+    writer: Writer,
+    cache: Mutex<HashMap<StreamId, InstanceState>>,
+    connectors: Connectors,
+    /// Woken when a commit creates jobs, so that workers do not wait for their next poll.
+    pub(crate) wake: Notify,
+    node: String,
+}
+
+impl Engine {
+    /// Opens an engine on a store: loads every deployed definition and starts the writer.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        connectors: Connectors,
+    ) -> Result<Arc<Engine>, RuntimeError> {
+        let registry = Registry::default();
+        for stored in store.definitions(None).await? {
+            registry.add(&stored).map_err(RuntimeError::Definition)?;
+        }
+        let node = format!("node-{}", tracking::new_code());
+        Ok(Arc::new(Engine {
+            writer: Writer::spawn(store.clone()),
+            store,
+            registry,
+            cache: Mutex::new(HashMap::new()),
+            connectors,
+            wake: Notify::new(),
+            node,
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The definitions this node knows.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The connectors.
+    pub fn connectors(&self) -> &Connectors {
+        &self.connectors
+    }
+
+    /// This node's name, for job leases.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Validates and deploys a definition's source for its agency. Each version is deployed
+    /// once; deploying the same content again is a no-op.
+    pub async fn deploy(&self, name: &str, source: &str) -> Result<StoredDefinition, RuntimeError> {
+        let compiled = compile(name, source, Options::default()).map_err(|d| {
+            let lines: Vec<String> = d.iter().map(ToString::to_string).collect();
+            RuntimeError::Definition(lines.join("\n"))
+        })?;
+        let wf = compiled.workflow();
+        let stored = StoredDefinition {
+            agency: wf.agency.clone(),
+            workflow: wf.id.clone(),
+            version: wf.version,
+            hash: compiled.hash().to_owned(),
+            in_force_from: wf.in_force_from,
+            source: source.to_owned(),
+        };
+        self.store.deploy(&stored).await?;
+        self.registry
+            .add(&stored)
+            .map_err(RuntimeError::Definition)?;
+        Ok(stored)
+    }
+
+    /// Files a new request with the version of `workflow` in force now. With an idempotency
+    /// key, filing the same request again returns the first instance and starts nothing.
+    pub async fn start(
+        &self,
+        agency: &str,
+        workflow: &str,
+        input: Value,
+        idempotency_key: Option<&str>,
+        actor: Actor,
+    ) -> Result<Executed, RuntimeError> {
+        self.start_with(agency, workflow, input, idempotency_key, actor, None)
+            .await
+    }
+
+    pub(crate) async fn start_with(
+        &self,
+        agency: &str,
+        workflow: &str,
+        input: Value,
+        idempotency_key: Option<&str>,
+        actor: Actor,
+        parent: Option<ParentRef>,
+    ) -> Result<Executed, RuntimeError> {
+        let now = Utc::now();
+        let def = self
+            .registry
+            .in_force(agency, workflow, now)
+            .ok_or_else(|| RuntimeError::NoWorkflow {
+                agency: agency.to_owned(),
+                workflow: workflow.to_owned(),
+            })?;
+        // With a key, the instance id comes from it, so a repeat lands on the same stream and
+        // the store's command ids make it a no-op.
+        let instance = match idempotency_key {
+            Some(key) => {
+                let digest =
+                    Sha256::digest(format!("{agency}\u{0}{workflow}\u{0}{key}").as_bytes());
+                format!("i-{}", hex(&digest[..12]))
+            }
+            None => format!("i-{}", hex(&rand::random::<[u8; 12]>())),
+        };
+        let stream = StreamId {
+            agency: agency.to_owned(),
+            instance,
+        };
+        let command = Command::Start {
+            instance: stream.instance.clone(),
+            tracking_code: tracking::new_code(),
+            input,
+            parent,
+        };
+        let command_id = format!("start:{}", idempotency_key.unwrap_or(&stream.instance));
+        self.run(
+            &stream,
+            &command,
+            &command_id,
+            actor,
+            None,
+            Some((def, now)),
+        )
+        .await
+    }
+
+    /// Executes a command on an instance. `command_id` makes it idempotent; `completes_job`
+    /// deletes the job whose result this is, in the same transaction, even when the core
+    /// refuses the command (a stale result must not be performed again).
+    pub async fn execute(
+        &self,
+        stream: &StreamId,
+        command: &Command,
+        command_id: &str,
+        actor: Actor,
+        completes_job: Option<&str>,
+    ) -> Result<Executed, RuntimeError> {
+        self.run(stream, command, command_id, actor, completes_job, None)
+            .await
+    }
+
+    async fn run(
+        &self,
+        stream: &StreamId,
+        command: &Command,
+        command_id: &str,
+        actor: Actor,
+        completes_job: Option<&str>,
+        new: Option<(Arc<Definition>, DateTime<Utc>)>,
+    ) -> Result<Executed, RuntimeError> {
+        for _ in 0..MAX_CONFLICTS {
+            let state = self.state(stream).await?;
+            let (def, now) = match &new {
+                Some((def, now)) if !state.started() => (def.clone(), *now),
+                _ => (self.definition_of(&state)?, Utc::now()),
+            };
+            let ctx = Ctx {
+                now,
+                actor: actor.clone(),
+            };
+            let decided = decide(&state, &def, command, &ctx);
+            if let (Err(crate::Error::AlreadyStarted), Command::Start { .. }) = (&decided, command)
+            {
+                // A start repeated with its idempotency key: the first one stands.
+                return Ok(Executed {
+                    stream: stream.clone(),
+                    version: state.version,
+                    events: Vec::new(),
+                    duplicate: true,
+                });
+            }
+            let events = match &decided {
+                Ok(events) => events.clone(),
+                Err(_) if completes_job.is_some() => Vec::new(),
+                Err(e) => return Err(RuntimeError::Refused(e.clone())),
+            };
+            let mut after = state.clone();
+            for e in &events {
+                after.apply(e);
+            }
+            let fx = effects(stream, state.version, &events, &after);
+            let compiled = def.compiled();
+            let commit = Commit {
+                stream: stream.clone(),
+                expected_version: state.version,
+                command_id: command_id.to_owned(),
+                actor: actor.clone(),
+                definition: DefinitionRef {
+                    workflow: compiled.id().to_owned(),
+                    version: compiled.version(),
+                    hash: compiled.hash().to_owned(),
+                },
+                events: events.clone(),
+                jobs: fx.jobs,
+                completes_job: completes_job.map(str::to_owned),
+                timers: fx.timers,
+                dropped_timers: fx.dropped_timers,
+                instance: fx.instance,
+                tasks: fx.tasks,
+            };
+            let has_jobs = !commit.jobs.is_empty() || !commit.timers.is_empty();
+            match self.writer.commit(commit).await {
+                Ok(done) => {
+                    {
+                        let mut cache = self.cache.lock().expect("lock");
+                        if done.duplicate {
+                            cache.remove(stream);
+                        } else {
+                            cache.insert(stream.clone(), after.clone());
+                        }
+                    }
+                    if has_jobs {
+                        self.wake.notify_waiters();
+                    }
+                    if let Err(e) = decided {
+                        return Err(RuntimeError::Refused(e));
+                    }
+                    if !done.duplicate {
+                        self.after_commit(stream, &after, &events).await;
+                    }
+                    return Ok(Executed {
+                        stream: stream.clone(),
+                        version: done.version,
+                        events: if done.duplicate { Vec::new() } else { events },
+                        duplicate: done.duplicate,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    self.cache.lock().expect("lock").remove(stream);
+                }
+                Err(e) => {
+                    self.cache.lock().expect("lock").remove(stream);
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(StoreError::Conflict {
+            stream: stream.to_string(),
+            expected: 0,
+            actual: 0,
+        }
+        .into())
+    }
+
+    /// Delivers a named message to an instance. A message that no step of the instance is
+    /// waiting for is kept in the store (and reported), never dropped; the same message id
+    /// delivered twice has one effect.
+    pub async fn deliver(
+        &self,
+        stream: &StreamId,
+        name: &str,
+        correlation: &str,
+        message_id: &str,
+        payload: Value,
+        actor: Actor,
+    ) -> Result<Executed, RuntimeError> {
+        let command = Command::DeliverMessage {
+            name: name.to_owned(),
+            correlation: correlation.to_owned(),
+            message_id: message_id.to_owned(),
+            payload: payload.clone(),
+        };
+        let result = self
+            .execute(
+                stream,
+                &command,
+                &format!("message:{message_id}"),
+                actor,
+                None,
+            )
+            .await;
+        if let Err(RuntimeError::Refused(crate::Error::NoReceiver { .. } | crate::Error::Ended)) =
+            &result
+        {
+            self.store
+                .keep_unmatched_message(&stream.agency, name, correlation, message_id, &payload)
+                .await?;
+        }
+        result
+    }
+
+    /// Deletes a job whose work is done without changing its instance (a sub-workflow was
+    /// started; the child reports its end later).
+    pub async fn discharge(
+        &self,
+        stream: &StreamId,
+        job: &str,
+        command_id: &str,
+    ) -> Result<(), RuntimeError> {
+        for _ in 0..MAX_CONFLICTS {
+            let state = self.state(stream).await?;
+            let def = self.definition_of(&state)?;
+            let fx = effects(stream, state.version, &[], &state);
+            let compiled = def.compiled();
+            let commit = Commit {
+                stream: stream.clone(),
+                expected_version: state.version,
+                command_id: command_id.to_owned(),
+                actor: Actor::System,
+                definition: DefinitionRef {
+                    workflow: compiled.id().to_owned(),
+                    version: compiled.version(),
+                    hash: compiled.hash().to_owned(),
+                },
+                events: Vec::new(),
+                jobs: Vec::new(),
+                completes_job: Some(job.to_owned()),
+                timers: Vec::new(),
+                dropped_timers: Vec::new(),
+                instance: fx.instance,
+                tasks: fx.tasks,
+            };
+            match self.writer.commit(commit).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict { .. }) => {
+                    self.cache.lock().expect("lock").remove(stream);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RuntimeError::Store(StoreError::Database(format!(
+            "{stream} keeps changing"
+        ))))
+    }
+
+    /// When a sub-workflow ends, its caller hears of it.
+    async fn after_commit(&self, stream: &StreamId, state: &InstanceState, events: &[Event]) {
+        let Some(parent) = &state.parent else { return };
+        let Some(Event::InstanceCompleted { outcome, .. }) = events
+            .iter()
+            .find(|e| matches!(e, Event::InstanceCompleted { .. }))
+        else {
+            return;
+        };
+        use daftar_definitions::model::Outcome;
+        let succeeded = matches!(
+            outcome,
+            Outcome::Issued | Outcome::Approved | Outcome::Completed
+        );
+        let parent_stream = StreamId {
+            agency: stream.agency.clone(),
+            instance: parent.instance.clone(),
+        };
+        let result = serde_json::to_value(&state.vars).unwrap_or_default();
+        let command = Command::CallResult {
+            token: parent.token,
+            succeeded,
+            result,
+        };
+        let id = format!("call-result:{}", stream.instance);
+        if let Err(e) =
+            Box::pin(self.execute(&parent_stream, &command, &id, Actor::System, None)).await
+        {
+            tracing::warn!(error = %e, parent = %parent_stream, "the caller could not be told that its sub-workflow ended");
+        }
+    }
+
+    /// An instance's state: from the cache, or folded from its stream.
+    pub async fn state(&self, stream: &StreamId) -> Result<InstanceState, RuntimeError> {
+        let cached = self.cache.lock().expect("lock").get(stream).cloned();
+        if let Some(s) = cached {
+            return Ok(s);
+        }
+        let events = self.store.load(stream).await?;
+        let state = InstanceState::fold(events.iter().map(|e| &e.event));
+        if state.started() {
+            self.cache
+                .lock()
+                .expect("lock")
+                .insert(stream.clone(), state.clone());
+        }
+        Ok(state)
+    }
+
+    /// The definition an instance started with.
+    pub fn definition_of(&self, state: &InstanceState) -> Result<Arc<Definition>, RuntimeError> {
+        if !state.started() {
+            return Err(RuntimeError::NoInstance(state.instance.clone()));
+        }
+        self.registry.by_hash(&state.hash).ok_or_else(|| {
+            RuntimeError::Definition(format!(
+                "definition {} is not deployed on this node",
+                state.hash
+            ))
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,353 @@
+//! Background loops of a node: job workers, the timer loop and scheduled starts.
+//!
+//! Every loop turns what it finds into a command with a stable id (`job:<id>`,
+//! `timer:<id>`, `schedule:<…>`), so that when two nodes, or one node before and after a
+//! crash, act on the same job, timer or occurrence, the store keeps the first and the second
+//! appends nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use super::Engine;
+use crate::connectors::{InquiryCall, PaymentCall, SendOutcome, Sms};
+use crate::core::Command;
+use crate::events::{Actor, Event, ParentRef};
+use crate::store::{Job, JobKind};
+
+/// How the loops pace themselves.
+#[derive(Clone, Debug)]
+pub struct Pace {
+    /// How often to look for jobs and due timers when nothing wakes the loops.
+    pub poll: Duration,
+    /// How long a leased job is this node's before another may take it.
+    pub lease: Duration,
+    /// The most jobs leased at once.
+    pub batch: u32,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            poll: Duration::from_millis(200),
+            lease: Duration::from_secs(60),
+            batch: 64,
+        }
+    }
+}
+
+/// The loops of a node; dropping it stops them.
+#[derive(Debug)]
+pub struct Background {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// Starts the job, timer and schedule loops of a node.
+pub fn spawn(engine: Arc<Engine>, pace: Pace) -> Background {
+    let jobs = tokio::spawn(job_loop(engine.clone(), pace.clone()));
+    let timers = tokio::spawn(timer_loop(engine.clone(), pace.clone()));
+    let schedules = tokio::spawn(schedule_loop(engine, pace));
+    Background {
+        handles: vec![jobs, timers, schedules],
+    }
+}
+
+async fn idle(engine: &Engine, pace: &Pace) {
+    let _ = tokio::time::timeout(pace.poll, engine.wake.notified()).await;
+}
+
+async fn job_loop(engine: Arc<Engine>, pace: Pace) {
+    loop {
+        match engine
+            .store()
+            .lease_jobs(engine.node(), pace.batch, pace.lease)
+            .await
+        {
+            Ok(jobs) if !jobs.is_empty() => {
+                let mut running = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    let engine = engine.clone();
+                    running.push(tokio::spawn(async move { perform(&engine, job).await }));
+                }
+                for r in running {
+                    let _ = r.await;
+                }
+            }
+            Ok(_) => idle(&engine, &pace).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "leasing jobs failed");
+                idle(&engine, &pace).await;
+            }
+        }
+    }
+}
+
+/// Performs one job and reports its outcome as a command that also completes the job.
+pub async fn perform(engine: &Engine, job: Job) {
+    let event = match Event::from_stored(job.payload.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "a job's payload cannot be read");
+            return;
+        }
+    };
+    let command_id = format!("job:{}", job.id);
+    let connectors = engine.connectors();
+    let (command, actor) = match (job.kind, event) {
+        (
+            JobKind::Inquiry,
+            Event::InquiryRequested {
+                token,
+                attempt,
+                connector,
+                operation,
+                request,
+                idempotency_key,
+                ..
+            },
+        ) => {
+            // A node without inquiry connectors leaves the job for one that has them.
+            let Some(inquiries) = &connectors.inquiries else {
+                return;
+            };
+            let call = InquiryCall {
+                stream: job.stream.clone(),
+                connector: connector.clone(),
+                operation,
+                request,
+                idempotency_key,
+                attempt,
+            };
+            let result = inquiries.inquire(&call).await;
+            (
+                Command::InquiryResult {
+                    token,
+                    attempt,
+                    result,
+                },
+                Actor::Connector(connector),
+            )
+        }
+        (
+            JobKind::Payment,
+            Event::PaymentRequested {
+                token,
+                attempt,
+                connector,
+                amount,
+                idempotency_key,
+                ..
+            },
+        ) => {
+            let Some(payments) = &connectors.payments else {
+                return;
+            };
+            let call = PaymentCall {
+                stream: job.stream.clone(),
+                connector: connector.clone(),
+                amount,
+                idempotency_key,
+                attempt,
+            };
+            let result = payments.request(&call).await;
+            (
+                Command::PaymentRequestResult {
+                    token,
+                    attempt,
+                    result,
+                },
+                Actor::Connector(connector),
+            )
+        }
+        (
+            JobKind::Notification,
+            Event::NotificationRequested {
+                reference,
+                recipient,
+                text,
+                ..
+            },
+        ) => {
+            let Some(notifier) = &connectors.notifier else {
+                return;
+            };
+            let sms = Sms {
+                reference: reference.clone(),
+                recipient,
+                text,
+            };
+            // A repeated job (after a crash) first asks what became of the reference, so
+            // that an SMS the gateway already took is not sent twice.
+            let outcome = match job.leases {
+                1 => notifier.send(&sms).await,
+                _ => match notifier.lookup(&reference).await {
+                    SendOutcome::Unknown => notifier.send(&sms).await,
+                    known => known,
+                },
+            };
+            let (sent, gateway_id, reason) = match outcome {
+                SendOutcome::Sent { gateway_id } => (true, gateway_id, None),
+                SendOutcome::Refused { reason } => (false, None, Some(reason)),
+                // Still unknown: keep the job; its lease expires and it is reconciled then.
+                SendOutcome::Unknown => return,
+            };
+            let command = Command::NotificationResult {
+                reference,
+                sent,
+                gateway_id,
+                reason,
+            };
+            (command, Actor::Connector("sms".to_owned()))
+        }
+        (
+            JobKind::Call,
+            Event::CallRequested {
+                token,
+                workflow,
+                input,
+                ..
+            },
+        ) => {
+            let parent = ParentRef {
+                instance: job.stream.instance.clone(),
+                token,
+            };
+            let key = format!("call:{}", job.id);
+            let agency = job.stream.agency.clone();
+            match engine
+                .start_with(
+                    &agency,
+                    &workflow,
+                    input,
+                    Some(&key),
+                    Actor::System,
+                    Some(parent),
+                )
+                .await
+            {
+                Ok(_) => {
+                    // The job is done once the child exists; the child reports its end.
+                    if let Err(e) = engine.discharge(&job.stream, &job.id, &command_id).await {
+                        tracing::warn!(job = %job.id, error = %e, "a call job could not be closed");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    let command = Command::CallResult {
+                        token,
+                        succeeded: false,
+                        result: Value::String(e.to_string()),
+                    };
+                    (command, Actor::System)
+                }
+            }
+        }
+        (kind, other) => {
+            tracing::error!(job = %job.id, ?kind, event = other.kind(), "a job does not match its event");
+            return;
+        }
+    };
+    if let Err(e) = engine
+        .execute(&job.stream, &command, &command_id, actor, Some(&job.id))
+        .await
+    {
+        tracing::debug!(job = %job.id, error = %e, "a job's result changed nothing");
+    }
+}
+
+async fn timer_loop(engine: Arc<Engine>, pace: Pace) {
+    loop {
+        match engine.store().due_timers(256).await {
+            Ok(timers) if !timers.is_empty() => {
+                for t in timers {
+                    let command = Command::FireTimer {
+                        timer: t.id.clone(),
+                    };
+                    let id = format!("timer:{}", t.id);
+                    if let Err(e) = engine
+                        .execute(&t.stream, &command, &id, Actor::System, None)
+                        .await
+                    {
+                        tracing::debug!(timer = %t.id, stream = %t.stream, error = %e, "a timer changed nothing");
+                    }
+                }
+            }
+            Ok(_) => tokio::time::sleep(pace.poll).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading due timers failed");
+                tokio::time::sleep(pace.poll).await;
+            }
+        }
+    }
+}
+
+/// How far back a node looks for scheduled occurrences it missed (while it was down).
+const CATCH_UP: chrono::Duration = chrono::Duration::hours(1);
+
+async fn schedule_loop(engine: Arc<Engine>, pace: Pace) {
+    loop {
+        if let Err(e) = start_scheduled(&engine).await {
+            tracing::warn!(error = %e, "scheduled starts failed");
+        }
+        tokio::time::sleep(pace.poll.max(Duration::from_secs(1))).await;
+    }
+}
+
+/// Starts one instance per occurrence of every schedule of every workflow in force, for the
+/// occurrences of the last hour that no node has claimed yet.
+pub async fn start_scheduled(engine: &Engine) -> Result<usize, super::RuntimeError> {
+    let now = Utc::now();
+    let mut started = 0;
+    for (agency, workflow) in engine.registry().workflows() {
+        let Some(def) = engine.registry().in_force(&agency, &workflow, now) else {
+            continue;
+        };
+        let wf = def.compiled().workflow();
+        for schedule in &wf.triggers.schedules {
+            let Ok(cron) = daftar_definitions::parse_cron(&schedule.cron) else {
+                continue;
+            };
+            let tz: chrono_tz::Tz = schedule
+                .timezone
+                .as_deref()
+                .unwrap_or(&wf.timezone)
+                .parse()
+                .unwrap_or(chrono_tz::Asia::Tehran);
+            let from = (now - CATCH_UP).with_timezone(&tz);
+            for occurrence in cron
+                .after(&from)
+                .take_while(|t| t.with_timezone(&Utc) <= now)
+            {
+                let occurrence = occurrence.with_timezone(&Utc);
+                if !engine
+                    .store()
+                    .claim_occurrence(&agency, &workflow, &schedule.id, occurrence)
+                    .await?
+                {
+                    continue;
+                }
+                let key = format!("schedule:{}:{}", schedule.id, occurrence.to_rfc3339());
+                let input = schedule
+                    .input
+                    .clone()
+                    .unwrap_or_else(|| Value::Object(Default::default()));
+                engine
+                    .start(&agency, &workflow, input, Some(&key), Actor::System)
+                    .await?;
+                started += 1;
+            }
+        }
+    }
+    Ok(started)
+}

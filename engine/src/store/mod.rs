@@ -1,0 +1,336 @@
+//! Event stores: one narrow contract, two backends (SQLite embedded, PostgreSQL shared).
+//!
+//! A [`Commit`] is everything one command changed in one instance: its events, and what they
+//! imply (jobs for side effects, timers to set or drop, the read-model rows), derived by
+//! [`effects`]. [`Store::commit`] writes a *batch* of commits (many instances) in one
+//! transaction, which is how the single writer groups commits past the disk's fsync rate. Each
+//! commit in a batch is conditional on its stream's expected version and is applied all or
+//! nothing; a conflicting commit is reported and the others still go in. A commit whose
+//! command id the stream has already seen appends nothing and reports the earlier result.
+
+pub mod effects;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::events::{Actor, Event, RecordedEvent, StreamId};
+
+pub use effects::effects;
+
+/// The definition that decided a commit's events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefinitionRef {
+    /// The workflow id.
+    pub workflow: String,
+    /// Its version.
+    pub version: u32,
+    /// Its content hash.
+    pub hash: String,
+}
+
+/// What one command changed in one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Commit {
+    /// The instance.
+    pub stream: StreamId,
+    /// The stream version the events were decided on (0 for a new instance).
+    pub expected_version: u64,
+    /// The command's id; a second commit with the same id appends nothing.
+    pub command_id: String,
+    /// Who sent the command.
+    pub actor: Actor,
+    /// The definition that decided the events.
+    pub definition: DefinitionRef,
+    /// The events, in order; may be empty (a command that changed nothing still completes
+    /// its job).
+    pub events: Vec<Event>,
+    /// Jobs to create.
+    pub jobs: Vec<NewJob>,
+    /// The job this commit completes (a worker's report), deleted in the same transaction.
+    pub completes_job: Option<String>,
+    /// Timers to create.
+    pub timers: Vec<NewTimer>,
+    /// Timers to delete (fired or cancelled).
+    pub dropped_timers: Vec<String>,
+    /// The instance's read-model row after the commit.
+    pub instance: InstanceRow,
+    /// The instance's tasks after the commit (the worklist rows of this instance).
+    pub tasks: Vec<TaskRow>,
+}
+
+/// What a successful commit appended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// The stream version after the commit.
+    pub version: u64,
+    /// Whether this command id had been committed before (then nothing was appended now).
+    pub duplicate: bool,
+}
+
+/// Why a store call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The stream is not at the expected version: another command got there first. Reload
+    /// and decide again.
+    #[error("conflict on {stream}: expected version {expected}, found {actual}")]
+    Conflict {
+        /// The stream.
+        stream: String,
+        /// The version the commit expected.
+        expected: u64,
+        /// The version the stream is at.
+        actual: u64,
+    },
+    /// A stored event could not be read (an unknown type or version).
+    #[error("event {version} of {stream} cannot be read: {reason}")]
+    Corrupt {
+        /// The stream.
+        stream: String,
+        /// The event's version.
+        version: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A definition version is already deployed with different content: a deployed version
+    /// never changes; deploy a new version instead.
+    #[error("version {version} of {workflow} is already deployed with different content")]
+    VersionTaken {
+        /// The workflow id.
+        workflow: String,
+        /// The version.
+        version: u32,
+    },
+    /// The database failed or could not be reached. The text is for logs, never for clients.
+    #[error("database: {0}")]
+    Database(String),
+}
+
+/// Opens the store at `url`, choosing the backend by its scheme (`sqlite:` for a file,
+/// `postgres:` or `postgresql:` for a server), and brings its schema up to date.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        let scheme = url.split(':').next().unwrap_or_default();
+        Err(StoreError::Database(format!(
+            "unsupported store URL scheme {scheme:?}: use sqlite:, postgres: or postgresql:"
+        )))
+    }
+}
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Ask an agency.
+    Inquiry,
+    /// Request a payment.
+    Payment,
+    /// Send an SMS.
+    Notification,
+    /// Start a sub-workflow.
+    Call,
+}
+
+impl JobKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Inquiry => "inquiry",
+            JobKind::Payment => "payment",
+            JobKind::Notification => "notification",
+            JobKind::Call => "call",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "inquiry" => JobKind::Inquiry,
+            "payment" => JobKind::Payment,
+            "notification" => JobKind::Notification,
+            "call" => JobKind::Call,
+            _ => return None,
+        })
+    }
+}
+
+/// A side effect to perform after the commit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    /// Unique across the store: the stream and the version of the event that asked for it.
+    pub id: String,
+    /// What it does.
+    pub kind: JobKind,
+    /// The event that asked for it (its payload as stored).
+    pub payload: Value,
+}
+
+/// A leased job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id.
+    pub id: String,
+    /// Its instance.
+    pub stream: StreamId,
+    /// What it does.
+    pub kind: JobKind,
+    /// The event that asked for it.
+    pub payload: Value,
+    /// How many times it has been leased, this lease included.
+    pub leases: u32,
+    /// Until when this lease holds (by the database clock).
+    pub lease_until: DateTime<Utc>,
+}
+
+/// A timer to set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewTimer {
+    /// Its id, unique in its stream.
+    pub id: String,
+    /// When it is due (UTC).
+    pub due_at: DateTime<Utc>,
+}
+
+/// A timer that is due.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DueTimer {
+    /// Its instance.
+    pub stream: StreamId,
+    /// Its id.
+    pub id: String,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
+}
+
+/// The read-model row of an instance: what lists, filters and tracking read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRow {
+    /// The workflow id.
+    pub workflow: String,
+    /// Its version.
+    pub workflow_version: u32,
+    /// The tracking code.
+    pub tracking_code: String,
+    /// The public status.
+    pub status: Option<String>,
+    /// `running`, or how it ended: an outcome (`issued`, `rejected`, …) or `cancelled`.
+    pub state: String,
+    /// Open incidents.
+    pub incidents: u32,
+    /// Whether the SLA passed before the end.
+    pub sla_breached: bool,
+    /// When it was filed.
+    pub started_at: DateTime<Utc>,
+}
+
+/// A row of the worklist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    /// The task id, unique in its instance.
+    pub id: String,
+    /// The step.
+    pub step: String,
+    /// The role that may claim it.
+    pub role: Option<String>,
+    /// The officer who claimed it.
+    pub officer: Option<String>,
+    /// The deadline.
+    pub due_at: DateTime<Utc>,
+    /// Whether it is open.
+    pub open: bool,
+}
+
+/// A deployed definition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredDefinition {
+    /// The agency.
+    pub agency: String,
+    /// The workflow id.
+    pub workflow: String,
+    /// Its version.
+    pub version: u32,
+    /// Its content hash.
+    pub hash: String,
+    /// The date from which it decides new requests.
+    pub in_force_from: chrono::NaiveDate,
+    /// The YAML it was compiled from.
+    pub source: String,
+}
+
+/// An event store.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Writes a batch of commits in one transaction. The outer error means nothing was
+    /// written; otherwise each commit has its own result, in order.
+    async fn commit(
+        &self,
+        batch: &[Commit],
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError>;
+
+    /// Every event of a stream, in version order.
+    async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Events of all streams after a global position, in position order.
+    async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Every stream, in order.
+    async fn streams(&self) -> Result<Vec<StreamId>, StoreError>;
+
+    /// The stream of a tracking code.
+    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError>;
+
+    /// Leases up to `limit` jobs that are not leased (or whose lease expired) for `lease`,
+    /// by the database clock. On PostgreSQL two nodes never lease the same job.
+    async fn lease_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Timers due by the database clock, earliest first.
+    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError>;
+
+    /// The database's clock.
+    async fn now(&self) -> Result<DateTime<Utc>, StoreError>;
+
+    /// Records that a scheduled start for `occurrence` happened; true for the first caller
+    /// only, across restarts and nodes.
+    async fn claim_occurrence(
+        &self,
+        agency: &str,
+        workflow: &str,
+        schedule: &str,
+        occurrence: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps a message no instance was waiting for, so that it is reported and not lost.
+    async fn keep_unmatched_message(
+        &self,
+        agency: &str,
+        name: &str,
+        correlation: &str,
+        message_id: &str,
+        payload: &Value,
+    ) -> Result<(), StoreError>;
+
+    /// Deploys a definition version; refuses to overwrite an existing (agency, workflow,
+    /// version) with different content, and is a no-op for the same content.
+    async fn deploy(&self, definition: &StoredDefinition) -> Result<(), StoreError>;
+
+    /// Every deployed version of every workflow of an agency (all agencies when `None`).
+    async fn definitions(&self, agency: Option<&str>) -> Result<Vec<StoredDefinition>, StoreError>;
+
+    /// The instance read-model row.
+    async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError>;
+}

@@ -1,0 +1,392 @@
+//! The runtime on a real SQLite file: instances run to their end through jobs and timers,
+//! resume after a restart, keep their definition version, and repeat nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use daftar_engine::connectors::scripted::Scripted;
+use daftar_engine::connectors::{Connectors, Notifier, SendOutcome, Sms};
+use daftar_engine::core::Wait;
+use daftar_engine::events::{Actor, Event, StreamId, verify_chain};
+use daftar_engine::runtime::workers::{self, Pace};
+use daftar_engine::runtime::{Engine, RuntimeError};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+const WORKFLOW: &str = r#"
+daftar: 1
+id: certificate
+version: 1
+title: { fa: گواهی, en: Certificate }
+agency: judiciary
+in_force_from: 2026-01-01
+sla: 13h
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+statuses:
+  checking: { fa: در حال بررسی, en: Checking, sms: true }
+  issued: { fa: صادر شد, en: Issued, sms: true }
+templates:
+  status_changed:
+    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
+    en: "Request {{ tracking_code }}: {{ status.en }}"
+steps:
+  - id: record
+    status: checking
+    inquiry:
+      connector: judiciary_records
+      operation: criminal_record
+      input: { national_id: input.national_id }
+      output: { clean: "!response.has_record" }
+  - id: decide
+    decision:
+      cases:
+        - when: clean
+          next: issue
+      default: refuse
+  - id: issue
+    status: issued
+    end: { outcome: issued, document: { type: clean_record_certificate } }
+  - id: refuse
+    end: { outcome: rejected }
+"#;
+
+/// Records every SMS it is asked to send.
+#[derive(Debug, Default)]
+struct Outbox {
+    sent: Mutex<Vec<Sms>>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for Outbox {
+    async fn send(&self, sms: &Sms) -> SendOutcome {
+        self.sent.lock().await.push(sms.clone());
+        SendOutcome::Sent {
+            gateway_id: Some(format!("g-{}", sms.reference)),
+        }
+    }
+    async fn lookup(&self, reference: &str) -> SendOutcome {
+        let sent = self.sent.lock().await;
+        match sent.iter().find(|s| s.reference == reference) {
+            Some(_) => SendOutcome::Sent { gateway_id: None },
+            None => SendOutcome::Unknown,
+        }
+    }
+}
+
+fn answers(has_record: bool) -> Arc<Scripted> {
+    let mut a = BTreeMap::new();
+    a.insert(
+        "judiciary_records.criminal_record".to_owned(),
+        json!({"has_record": has_record}),
+    );
+    Arc::new(Scripted::new(a))
+}
+
+fn applicant() -> serde_json::Value {
+    json!({"national_id": "0499370899", "mobile": "09121234567"})
+}
+
+async fn engine(db: &str, connectors: Connectors) -> Arc<Engine> {
+    let store = daftar_engine::store::open(db).await.unwrap();
+    Engine::open(store, connectors).await.unwrap()
+}
+
+fn fast() -> Pace {
+    Pace {
+        poll: Duration::from_millis(10),
+        lease: Duration::from_millis(300),
+        batch: 64,
+    }
+}
+
+async fn until_ended(engine: &Engine, stream: &StreamId) -> daftar_engine::core::InstanceState {
+    for _ in 0..500 {
+        let state = engine.state(stream).await.unwrap();
+        if state.ended() {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{stream} did not end: {:?}",
+        engine.state(stream).await.unwrap().tokens
+    );
+}
+
+fn db_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("daftar.db").display())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smart_service_runs_to_its_end_through_jobs_and_sends_each_sms_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::default());
+    let connectors = Connectors {
+        inquiries: Some(answers(false)),
+        notifier: Some(outbox.clone()),
+        payments: None,
+    };
+    let engine = engine(&db_url(&dir), connectors).await;
+    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let _loops = workers::spawn(engine.clone(), fast());
+    let started = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let state = until_ended(&engine, &started.stream).await;
+    assert!(matches!(
+        state.ending,
+        Some(daftar_engine::core::Ending::Completed {
+            outcome: daftar_engine::events::Outcome::Issued,
+            ..
+        })
+    ));
+    // Both status SMS were sent, once each, and recorded as sent.
+    for _ in 0..100 {
+        if engine
+            .state(&started.stream)
+            .await
+            .unwrap()
+            .notifications
+            .values()
+            .all(|d| *d == daftar_engine::core::Delivery::Sent)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let sent = outbox.sent.lock().await.clone();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].text.contains(&state.tracking_code));
+    let history = engine.store().load(&started.stream).await.unwrap();
+    verify_chain(&history).unwrap();
+    let row = engine
+        .store()
+        .instance(&started.stream)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "issued");
+    assert_eq!(row.status.as_deref(), Some("issued"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_waiting_on_a_job_resumes_after_a_restart_without_repeating_a_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    // First node: no inquiry connector, so the instance waits on its inquiry job.
+    let first = engine(&url, Connectors::default()).await;
+    first.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let started = first
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let state = first.state(&started.stream).await.unwrap();
+    assert!(matches!(
+        state.tokens[&0].wait,
+        Wait::Inquiry { attempt: 1 }
+    ));
+    drop(first);
+
+    // A new node on the same file finishes it.
+    let outbox = Arc::new(Outbox::default());
+    let connectors = Connectors {
+        inquiries: Some(answers(true)),
+        notifier: Some(outbox.clone()),
+        payments: None,
+    };
+    let second = engine(&url, connectors).await;
+    let _loops = workers::spawn(second.clone(), fast());
+    let state = until_ended(&second, &started.stream).await;
+    assert!(matches!(
+        state.ending,
+        Some(daftar_engine::core::Ending::Completed {
+            outcome: daftar_engine::events::Outcome::Rejected,
+            ..
+        })
+    ));
+    let history = second.store().load(&started.stream).await.unwrap();
+    let entered: Vec<&str> = history
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::StepEntered { step, .. } => Some(step.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(entered, ["record", "decide", "refuse"], "each step once");
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| matches!(e.event, Event::InquiryRequested { .. }))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_requests_take_the_version_in_force_and_running_ones_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&db_url(&dir), Connectors::default()).await;
+    engine.deploy("v1.yaml", WORKFLOW).await.unwrap();
+    let future = WORKFLOW
+        .replace("version: 1", "version: 2")
+        .replace("in_force_from: 2026-01-01", "in_force_from: 2099-01-01");
+    engine.deploy("v2.yaml", &future).await.unwrap();
+    let a = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.state(&a.stream).await.unwrap().workflow_version,
+        1,
+        "v2 is not in force yet"
+    );
+
+    let now = WORKFLOW
+        .replace("version: 1", "version: 3")
+        .replace("sla: 13h", "sla: 12h");
+    engine.deploy("v3.yaml", &now).await.unwrap();
+    let b = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    assert_eq!(engine.state(&b.stream).await.unwrap().workflow_version, 3);
+    assert_eq!(
+        engine.state(&a.stream).await.unwrap().workflow_version,
+        1,
+        "a running request keeps its version"
+    );
+
+    // The same version with other content is refused; the same content again is a no-op.
+    assert!(
+        engine
+            .deploy("v3b.yaml", &now.replace("sla: 12h", "sla: 11h"))
+            .await
+            .is_err()
+    );
+    engine.deploy("v3.yaml", &now).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_with_the_same_idempotency_key_files_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&db_url(&dir), Connectors::default()).await;
+    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let first = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            Some("portal-42"),
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let again = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            Some("portal-42"),
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.stream, again.stream);
+    assert!(again.duplicate);
+    assert_eq!(engine.store().streams().await.unwrap().len(), 1);
+    assert_eq!(
+        engine.store().load(&first.stream).await.unwrap().len() as u64,
+        first.version
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_nobody_waits_for_is_kept_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&db_url(&dir), Connectors::default()).await;
+    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let started = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let result = engine
+        .deliver(
+            &started.stream,
+            "late_answer",
+            "x",
+            "m-1",
+            json!({"a": 1}),
+            Actor::Connector("bank".into()),
+        )
+        .await;
+    assert!(matches!(
+        result,
+        Err(RuntimeError::Refused(
+            daftar_engine::Error::NoReceiver { .. }
+        ))
+    ));
+    // A second delivery of the same message id is refused the same way and kept once.
+    let again = engine
+        .deliver(
+            &started.stream,
+            "late_answer",
+            "x",
+            "m-1",
+            json!({"a": 1}),
+            Actor::Connector("bank".into()),
+        )
+        .await;
+    assert!(again.is_err());
+    let file = dir.path().join("daftar.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let kept: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT name, correlation, message_id FROM unmatched_messages WHERE agency = 'judiciary'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept,
+        vec![("late_answer".to_owned(), "x".to_owned(), "m-1".to_owned())]
+    );
+}

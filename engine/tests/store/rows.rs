@@ -1,0 +1,297 @@
+//! The contract of what commits imply besides events: jobs and their leases, timers, the
+//! read model (instances, tasks, tracking codes), scheduled occurrences, unmatched messages
+//! and deployed definitions. Each case takes a fresh store; the macro in `store_contract.rs`
+//! runs every case on both backends.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use daftar_engine::events::Event;
+use daftar_engine::store::{JobKind, NewJob, NewTimer, StoreError, StoredDefinition, TaskRow};
+use serde_json::json;
+
+use super::{Ctx, commit, started, step, stream, t};
+
+pub async fn jobs_are_leased_once_until_the_lease_expires(ctx: Ctx) {
+    let s = stream("judiciary", "i-1");
+    let job = |v: u64, kind| NewJob {
+        id: format!("{s}/{v}"),
+        kind,
+        payload: json!({"type": "x", "v": v}),
+    };
+    let mut c = commit(&s, 0, "c-1", vec![started(&s), step("ask"), step("pay")]);
+    c.jobs = vec![job(2, JobKind::Inquiry), job(3, JobKind::Payment)];
+    ctx.commit(c).await.unwrap();
+    let mut c = commit(&s, 3, "c-2", vec![step("notify")]);
+    c.jobs = vec![job(4, JobKind::Notification)];
+    ctx.commit(c).await.unwrap();
+
+    let lease = Duration::from_millis(1000);
+    let first = ctx.store.lease_jobs("w-1", 2, lease).await.unwrap();
+    let now = ctx.store.now().await.unwrap();
+    assert_eq!(
+        first.iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
+        [format!("{s}/2"), format!("{s}/3")]
+    );
+    assert_eq!(
+        (first[0].kind, first[0].leases, first[0].stream.clone()),
+        (JobKind::Inquiry, 1, s.clone())
+    );
+    assert_eq!(first[1].payload, json!({"type": "x", "v": 3}));
+    assert!(
+        first[0].lease_until > now && first[0].lease_until <= now + TimeDelta::milliseconds(1000)
+    );
+    let rest = ctx.store.lease_jobs("w-2", 10, lease).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
+        [format!("{s}/4")]
+    );
+    assert!(
+        ctx.store
+            .lease_jobs("w-2", 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = ctx
+        .store
+        .lease_jobs("w-2", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 3);
+    assert!(again.iter().all(|j| j.leases == 2));
+    // A worker's report completes its job in the same transaction as its events.
+    let mut report = commit(&s, 4, "c-3", vec![]);
+    report.completes_job = Some(format!("{s}/2"));
+    ctx.commit(report).await.unwrap();
+    assert_eq!(ctx.count("jobs").await, 2);
+    assert_eq!(
+        ctx.scalar(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE lease_owner = 'w-2' AND id = '{s}/3'"
+        ))
+        .await,
+        1
+    );
+}
+
+pub async fn timers_fire_by_the_database_clock(ctx: Ctx) {
+    let s = stream("judiciary", "i-1");
+    let now = ctx.store.now().await.unwrap();
+    let mut c = commit(&s, 0, "c-1", vec![started(&s)]);
+    c.timers = vec![
+        NewTimer {
+            id: "later".into(),
+            due_at: now + TimeDelta::hours(1),
+        },
+        NewTimer {
+            id: "due-2".into(),
+            due_at: now - TimeDelta::seconds(1),
+        },
+        NewTimer {
+            id: "due-1".into(),
+            due_at: now - TimeDelta::minutes(5),
+        },
+        NewTimer {
+            id: "soon".into(),
+            due_at: now + TimeDelta::milliseconds(1000),
+        },
+    ];
+    ctx.commit(c).await.unwrap();
+    let due = ctx.store.due_timers(10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["due-1", "due-2"]
+    );
+    assert_eq!(due[0].stream, s);
+    assert_eq!(
+        due[0].due_at.timestamp_micros(),
+        (now - TimeDelta::minutes(5)).timestamp_micros()
+    );
+    assert_eq!(ctx.store.due_timers(1).await.unwrap().len(), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(ctx.store.due_timers(10).await.unwrap().len(), 3);
+    let mut c = commit(
+        &s,
+        1,
+        "c-2",
+        vec![Event::TimerFired {
+            timer: "due-1".into(),
+        }],
+    );
+    c.dropped_timers = vec!["due-1".into(), "due-2".into()];
+    ctx.commit(c).await.unwrap();
+    let due = ctx.store.due_timers(10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["soon"]
+    );
+    assert_eq!(ctx.count("timers").await, 2);
+}
+
+pub async fn read_model_rows_are_upserted(ctx: Ctx) {
+    let s = stream("judiciary", "i-1");
+    let task = |open, officer: Option<&str>| TaskRow {
+        id: "task-1".into(),
+        step: "review".into(),
+        role: Some("clerk".into()),
+        officer: officer.map(str::to_owned),
+        due_at: t("2026-03-09T17:00:00.000001Z"),
+        open,
+    };
+    let mut c = commit(&s, 0, "c-1", vec![started(&s)]);
+    c.tasks = vec![task(true, None)];
+    ctx.commit(c.clone()).await.unwrap();
+    assert_eq!(
+        ctx.store.instance(&s).await.unwrap(),
+        Some(c.instance.clone())
+    );
+
+    let mut c2 = commit(&s, 1, "c-2", vec![step("done")]);
+    c2.instance.status = Some("issued".into());
+    c2.instance.state = "issued".into();
+    c2.instance.incidents = 2;
+    c2.instance.sla_breached = true;
+    c2.tasks = vec![
+        task(false, Some("officer-7")),
+        TaskRow {
+            id: "task-2".into(),
+            ..task(true, None)
+        },
+    ];
+    ctx.commit(c2.clone()).await.unwrap();
+    assert_eq!(ctx.store.instance(&s).await.unwrap(), Some(c2.instance));
+    assert_eq!(ctx.count("tasks").await, 2);
+    assert_eq!(
+        ctx.scalar(
+            "SELECT COUNT(*) FROM tasks WHERE open = TRUE AND officer IS NULL AND id = 'task-2'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(ctx.scalar("SELECT COUNT(*) FROM tasks WHERE open = FALSE AND officer = 'officer-7' AND role = 'clerk'").await, 1);
+    assert_eq!(
+        ctx.store
+            .instance(&stream("judiciary", "nope"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn tracking_codes_find_their_stream(ctx: Ctx) {
+    let (a, b) = (stream("judiciary", "i-1"), stream("health", "i-2"));
+    ctx.commit(commit(&a, 0, "c-1", vec![started(&a)]))
+        .await
+        .unwrap();
+    ctx.commit(commit(&b, 0, "c-1", vec![started(&b)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store
+            .find_tracking_code("TRK-health-i-2")
+            .await
+            .unwrap(),
+        Some(b)
+    );
+    assert_eq!(
+        ctx.store
+            .find_tracking_code("TRK-judiciary-i-1")
+            .await
+            .unwrap(),
+        Some(a)
+    );
+    assert_eq!(
+        ctx.store.find_tracking_code("TRK-none").await.unwrap(),
+        None
+    );
+}
+
+pub async fn occurrences_messages_and_definitions(ctx: Ctx) {
+    let at = t("2026-03-01T00:00:00Z");
+    assert!(
+        ctx.store
+            .claim_occurrence("judiciary", "permit", "daily", at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ctx.store
+            .claim_occurrence("judiciary", "permit", "daily", at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        ctx.store
+            .claim_occurrence("judiciary", "permit", "daily", at + TimeDelta::days(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        ctx.store
+            .claim_occurrence("health", "permit", "daily", at)
+            .await
+            .unwrap()
+    );
+
+    let payload = json!({"paid": true});
+    for _ in 0..2 {
+        ctx.store
+            .keep_unmatched_message("judiciary", "payment", "ref-1", "m-1", &payload)
+            .await
+            .unwrap();
+    }
+    ctx.store
+        .keep_unmatched_message("health", "payment", "ref-1", "m-1", &payload)
+        .await
+        .unwrap();
+    assert_eq!(ctx.count("unmatched_messages").await, 2);
+
+    let d = StoredDefinition {
+        agency: "judiciary".into(),
+        workflow: "permit".into(),
+        version: 2,
+        hash: "sha256:aa".into(),
+        in_force_from: chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        source: "id: permit\n".into(),
+    };
+    ctx.store.deploy(&d).await.unwrap();
+    ctx.store.deploy(&d).await.unwrap();
+    let changed = StoredDefinition {
+        hash: "sha256:bb".into(),
+        ..d.clone()
+    };
+    assert_eq!(
+        ctx.store.deploy(&changed).await,
+        Err(StoreError::VersionTaken {
+            workflow: "permit".into(),
+            version: 2
+        })
+    );
+    let v1 = StoredDefinition {
+        version: 1,
+        ..changed.clone()
+    };
+    let other = StoredDefinition {
+        agency: "health".into(),
+        ..d.clone()
+    };
+    ctx.store.deploy(&v1).await.unwrap();
+    ctx.store.deploy(&other).await.unwrap();
+    assert_eq!(
+        ctx.store.definitions(Some("judiciary")).await.unwrap(),
+        vec![v1.clone(), d.clone()]
+    );
+    assert_eq!(
+        ctx.store.definitions(None).await.unwrap(),
+        vec![other, v1, d]
+    );
+    assert!(
+        ctx.store
+            .definitions(Some("nobody"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,0 +1,42 @@
+//! Opening the store named on the command line, and finding an instance in it.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use daftar_engine::events::StreamId;
+use daftar_engine::runtime::tracking;
+use daftar_engine::store::Store;
+
+/// The default store: an SQLite file in the current folder.
+pub const DEFAULT_DB: &str = "sqlite://daftar.db";
+
+/// Opens a store by URL (`sqlite://FILE` or `postgres://…`).
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    daftar_engine::store::open(url)
+        .await
+        .with_context(|| format!("cannot open the store at {url}"))
+}
+
+/// The stream of an instance id or a tracking code.
+pub async fn find(store: &Arc<dyn Store>, id: &str) -> anyhow::Result<StreamId> {
+    if tracking::is_valid(id)
+        && let Some(stream) = store.find_tracking_code(&id.to_ascii_uppercase()).await?
+    {
+        return Ok(stream);
+    }
+    let (agency, instance) = match id.split_once('/') {
+        Some((a, i)) => (Some(a), i),
+        None => (None, id),
+    };
+    let matches: Vec<StreamId> = store
+        .streams()
+        .await?
+        .into_iter()
+        .filter(|s| s.instance == instance && agency.is_none_or(|a| s.agency == a))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("no instance or tracking code `{id}` in this store"),
+        _ => bail!("`{id}` names instances of several agencies; write AGENCY/{instance}"),
+    }
+}
