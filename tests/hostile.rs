@@ -290,8 +290,6 @@ fn invalid_utf8_is_refused_by_the_cli_with_its_place() {
 /// Columns count characters (see `Location`); the CLI's own check for UTF-8 counts bytes, so
 /// an invalid byte after Persian text is placed too far to the right.
 #[test]
-#[ignore = "validator bug: `daftar validate` places an invalid UTF-8 byte by its byte offset \
-            in the line, not its character column (src/cli/files.rs read_text)"]
 fn invalid_utf8_after_wide_characters_is_placed_by_characters() {
     let mut raw = b"daftar: 1\ndescription: ".to_vec();
     raw.extend_from_slice("کافه ".as_bytes());
@@ -307,8 +305,6 @@ fn invalid_utf8_after_wide_characters_is_placed_by_characters() {
 
 /// A NUL byte is placed on its line, but always in column 1.
 #[test]
-#[ignore = "validator bug: a NUL byte is reported at column 1 of its line, not at its own \
-            column (source/loader.rs)"]
 fn a_nul_byte_is_placed_at_its_column() {
     let text = "daftar: 1\nid: a\0b\n";
     let v = timed("NUL in a value", text);
@@ -404,12 +400,8 @@ fn on_small_stack(text: String) -> Validation {
 }
 
 /// Expressions the length and depth limits accept must not exhaust the stack: a stack
-/// overflow is not a panic, it aborts the whole process (a server, or this test binary, which
-/// is why the test is ignored while the bug stands).
+/// overflow is not a panic, it aborts the whole process (a server, or this test binary).
 #[test]
-#[ignore = "validator bug: expressions within the limits (12 nested parentheses, 15 nested \
-            lists, a 4 KB chain `1+1+...+1` or `x.y.y...`) overflow a 2 MiB thread stack \
-            inside validate() in a debug build and abort the process"]
 fn expressions_within_the_limits_do_not_overflow_a_small_stack() {
     let accepted = [
         "(".repeat(12) + "1" + &")".repeat(12),
@@ -436,8 +428,6 @@ fn expressions_within_the_limits_do_not_overflow_a_small_stack() {
 /// limit accepts, overflows it in a debug build: the process aborts (exit 134) instead of
 /// answering.
 #[test]
-#[ignore = "validator bug: `daftar validate` (debug build) aborts with a stack overflow on an \
-            expression of 48 nested lists `[[[...]]]`, which the depth limit of 48 accepts"]
 fn the_cli_answers_for_an_expression_at_the_depth_limit() {
     for expr in [
         "[".repeat(48) + &"]".repeat(48),
@@ -534,8 +524,6 @@ fn thousands_of_steps_in_a_chain_validate_quickly() {
 /// frame per step of a chain: a long chain, well within the size limits, overflows a 2 MiB
 /// thread stack (petgraph's `tarjan_scc`, from `check::graph::check`) and aborts the process.
 #[test]
-#[ignore = "validator bug: a chain of 10,000 steps (within the size and node limits) overflows \
-            a 2 MiB thread stack in petgraph's recursive tarjan_scc and aborts the process"]
 fn a_chain_within_the_limits_does_not_overflow_a_small_stack() {
     let text = chain(10_000);
     assert!(text.len() < 1024 * 1024);

@@ -67,8 +67,23 @@ impl Validation {
     }
 }
 
+/// The stack validation runs on. Some libraries it calls recurse as deep as their input
+/// nests (CEL's parser, notably, uses well over 100 KB a level in a debug build), and a
+/// stack overflow aborts the process where no error can be reported; so validation always runs
+/// on a stack of its own, allocated on the heap and touched only as far as it is used.
+pub const STACK: usize = 256 * 1024 * 1024;
+
+/// Runs `f` on a stack of [`STACK`] bytes.
+pub fn on_big_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::grow(STACK, f)
+}
+
 /// Validates one definition.
 pub fn validate(file: &str, text: &str, options: Options<'_>) -> Validation {
+    on_big_stack(|| validate_here(file, text, options))
+}
+
+fn validate_here(file: &str, text: &str, options: Options<'_>) -> Validation {
     let read = read::<Workflow>(
         file,
         text,
@@ -261,8 +276,25 @@ fn read<T: DeserializeOwned>(
     if structural_ok && let Some((pointer, message)) = salvaged.first_error {
         // The schema accepted what the types cannot read (`version: 1.0`, say).
         structural_ok = false;
+        let code = if message.starts_with("invalid value") {
+            Code::InvalidValue
+        } else {
+            Code::WrongType
+        };
+        let message = if message.starts_with("invalid value: integer") {
+            format!(
+                "{} is out of range",
+                message
+                    .trim_start_matches("invalid value: ")
+                    .split(',')
+                    .next()
+                    .unwrap_or_default()
+            )
+        } else {
+            message
+        };
         let finding = Finding::new(
-            Code::WrongType,
+            code,
             source::Pointer::from(pointer.as_str()),
             format!(
                 "this value cannot be read: {}",

@@ -93,7 +93,10 @@ impl Definition {
         if let Some(p) = self.programs.read().expect("lock").get(source) {
             return Ok(p.clone());
         }
-        let program = Arc::new(cel_env().compile(source).map_err(|e| e.to_string())?);
+        let program = Arc::new(
+            daftar_definitions::on_big_stack(|| cel_env().compile(source))
+                .map_err(|e| e.to_string())?,
+        );
         self.programs
             .write()
             .expect("lock")
@@ -126,8 +129,7 @@ impl Definition {
         if let Some(now) = scope.now {
             ctx.add_variable_from_value("now", cel::Value::Timestamp(now.fixed_offset()));
         }
-        let value = program
-            .execute(&ctx)
+        let value = daftar_definitions::on_big_stack(|| program.execute(&ctx))
             .map_err(|e| format!("`{source}` failed: {e}"))?;
         value
             .json()

@@ -11,7 +11,10 @@ pub fn read_text(path: &Path) -> anyhow::Result<Result<String, Diagnostic>> {
     Ok(String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        // Columns count characters: the valid prefix is UTF-8 by definition.
+        let last_line = valid.rsplit(|b| *b == b'\n').next().unwrap_or_default();
+        let column =
+            std::str::from_utf8(last_line).map_or(last_line.len(), |l| l.chars().count()) + 1;
         Diagnostic {
             file: path.display().to_string(),
             location: Location { line, column },

@@ -87,7 +87,7 @@ pub(crate) fn analyze(source: &str) -> Result<BTreeSet<Read>, String> {
         .map_err(|e| {
             e.errors
                 .first()
-                .map(|e| format!("{} (at column {})", e.msg, e.pos.1 + 1))
+                .map(|e| format!("{} (at column {})", parse_message(&e.msg), e.pos.1.max(1)))
                 .unwrap_or_else(|| e.to_string())
         })?;
     let mut reads = BTreeSet::new();
@@ -161,6 +161,19 @@ fn entries<'a>(
             }
         }
     }
+}
+
+/// The parser sometimes wraps its message in a Rust debug rendering of an inner error
+/// (`OtherError(ParseError { … msg: "Recursion limit of 96 exceeded", … })`); a designer sees
+/// only the inner message.
+fn parse_message(msg: &str) -> String {
+    if let Some(start) = msg.find("msg: \"") {
+        let rest = &msg[start + 6..];
+        if let Some(end) = rest.find('"') {
+            return rest[..end].to_owned();
+        }
+    }
+    msg.to_owned()
 }
 
 /// An expression in the document, where it is, and what the engine provides there.

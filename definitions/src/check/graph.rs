@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graphmap::DiGraphMap;
 use petgraph::visit::{Bfs, Reversed, Walker};
 
@@ -147,7 +147,12 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             }
         }
         if let Scope::Branch { parallel, .. } = scope {
-            let completes = can_end.contains(&Node::Step(first));
+            // A branch completes only by reaching its own end; a path that ends the whole
+            // request never joins.
+            let completes = graph.contains_node(Node::Complete)
+                && Bfs::new(reversed, Node::Complete)
+                    .iter(reversed)
+                    .any(|n| n == Node::Step(first));
             let entry = joins
                 .entry(parallel)
                 .or_insert(match join_kind(wf, index, parallel) {
@@ -178,7 +183,7 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             }
         }
 
-        for component in tarjan_scc(&graph) {
+        for component in kosaraju_scc(&graph) {
             let steps: Vec<usize> = component
                 .iter()
                 .filter_map(|n| match *n {

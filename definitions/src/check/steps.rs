@@ -44,17 +44,17 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
         ));
     }
     let no_mobile = wf.applicant_mobile().is_none();
-    let no_recipient = |at: Pointer| {
-        Finding::new(
-            Code::NoRecipient,
-            at,
-            "this SMS goes to the applicant, and the workflow has no applicant mobile number: add a `mobile` field to the input schema, set `applicant.mobile`, or give the step a `to:`",
-        )
+    let no_recipient = |at: Pointer, fix: &str| {
+        let msg = format!(
+            "this SMS goes to the applicant, and the workflow has no applicant mobile number: add a `mobile` field to the input schema{fix}"
+        );
+        Finding::new(Code::NoRecipient, at, msg)
     };
     for (id, status) in &wf.statuses {
         if status.sms_template().is_some() && no_mobile {
             out.push(no_recipient(
                 Pointer::root().key("statuses").key(id).key("sms"),
+                " or set `applicant.mobile`",
             ));
         }
         if let Some(t) = status.sms_template() {
@@ -97,7 +97,10 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
         }
         if let Some(n) = &step.notify {
             if n.to.is_none() && no_mobile {
-                out.push(no_recipient(at.key("notify")));
+                out.push(no_recipient(
+                    at.key("notify"),
+                    ", set `applicant.mobile`, or give the step a `to:`",
+                ));
             }
             used_templates.insert(n.template.clone());
             if !wf.templates.contains_key(&n.template) {
@@ -377,10 +380,11 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
         n => return Err(format!("it has {n} fields")),
     };
     cron::Schedule::from_str(&full).map_err(|e| {
-        // The crate's message spans several lines, with a caret under its own six-field text.
+        // The crate's message spans several lines: its own six-field text, a caret under the
+        // bad field, and last what is wrong.
         let text = e.to_string();
         text.lines()
-            .next()
+            .last()
             .unwrap_or("not a valid expression")
             .trim()
             .to_owned()

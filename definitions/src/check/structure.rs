@@ -153,6 +153,18 @@ pub(crate) fn check(
                 );
                 findings.push(Finding::new(Code::InvalidValue, at, msg));
             }
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. }
+                if constants(schema, err.schema_path().as_str()).is_some() =>
+            {
+                let allowed = constants(schema, err.schema_path().as_str()).unwrap_or_default();
+                let value = plain(instance);
+                let msg = format!(
+                    "`{value}` is not allowed here{}; expected one of {}",
+                    suggest::hint(&value, allowed.iter().map(String::as_str)),
+                    suggest::list(allowed.iter().map(String::as_str))
+                );
+                findings.push(Finding::new(Code::WrongType, at, msg));
+            }
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 let forms = schema_at(schema, err.schema_path().as_str())
                     .and_then(|s| s.as_array())
@@ -177,6 +189,22 @@ pub(crate) fn check(
         }
     }
     (findings, repaired)
+}
+
+/// The allowed values when every alternative of a `oneOf`/`anyOf` is a constant (schemars
+/// writes a documented enum that way).
+fn constants(schema: &Value, path: &str) -> Option<Vec<String>> {
+    let alternatives = schema_at(schema, path)?.as_array()?;
+    alternatives
+        .iter()
+        .map(|alt| {
+            let alt = match alt.get("$ref").and_then(Value::as_str) {
+                Some(r) => schema.pointer(r.strip_prefix('#')?)?,
+                None => alt,
+            };
+            alt.get("const").map(plain)
+        })
+        .collect()
 }
 
 fn is_id(s: &str) -> bool {

@@ -88,11 +88,14 @@ pub fn load(text: &str, limits: Limits) -> (Option<Document>, Vec<LoadProblem>) 
         return (None, vec![problem(Code::TooLarge, msg, start)]);
     }
     if let Some(at) = text.find('\0') {
-        let line = text[..at].matches('\n').count() + 1;
+        // YAML breaks lines at \n, \r\n and a lone \r.
+        let before = text[..at].replace("\r\n", "\n").replace('\r', "\n");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         let msg = "the file contains a NUL byte; a definition is text, not binary";
         return (
             None,
-            vec![problem(Code::YamlSyntax, msg, Location { line, column: 1 })],
+            vec![problem(Code::YamlSyntax, msg, Location { line, column })],
         );
     }
     let mut loader = Loader {
