@@ -34,7 +34,8 @@ impl Run<'_> {
                 let purpose = NotificationPurpose::StatusChanged {
                     status: status.clone(),
                 };
-                if let Err(reason) = self.notify(template, None, purpose) {
+                let context = self.status_context(step);
+                if let Err(reason) = self.notify(template, None, purpose, context) {
                     return self.incident(
                         token,
                         id,
@@ -93,7 +94,7 @@ impl Run<'_> {
                 let purpose = NotificationPurpose::Step {
                     step: id.to_owned(),
                 };
-                match self.notify(&n.template, n.to.as_ref(), purpose) {
+                match self.notify(&n.template, n.to.as_ref(), purpose, vec![]) {
                     Ok(()) => Flow::Complete,
                     Err(reason) => self.incident(token, id, reason),
                 }
@@ -242,6 +243,28 @@ impl Run<'_> {
                 Flow::Wait
             }
         }
+    }
+
+    /// What a status SMS sent on entering `step` can say besides the usual: the document an
+    /// end issues, or the amount a payment step asks for.
+    fn status_context(&self, step: &Step) -> Vec<(&'static str, Value)> {
+        let mut out = Vec::new();
+        if let Some(doc) = step.end.as_ref().and_then(|e| e.document.as_ref()) {
+            out.push((
+                "document",
+                serde_json::json!({
+                    "id": document_id(&self.state.instance, &step.id),
+                    "type": doc.kind,
+                    "valid_for": doc.valid_for.map(|d| d.to_string()),
+                }),
+            ));
+        }
+        if let Some(p) = &step.payment
+            && let Ok(amount) = self.eval(&p.amount, vec![])
+        {
+            out.push(("payment", serde_json::json!({ "amount": amount })));
+        }
+        out
     }
 
     fn enter_wait(&mut self, token: u32, step: &Step, w: &daftar_definitions::model::Wait) -> Flow {

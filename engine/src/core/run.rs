@@ -251,6 +251,7 @@ impl<'a> Run<'a> {
         template: &str,
         recipient: Option<&Expr>,
         purpose: NotificationPurpose,
+        context_extra: Vec<(&'static str, Value)>,
     ) -> Result<(), String> {
         let applicant = self.workflow().applicant_mobile();
         let to = recipient
@@ -276,6 +277,9 @@ impl<'a> Run<'a> {
             "instance": self.scope(vec![]).instance,
         });
         if let Some(obj) = context.as_object_mut() {
+            for (k, v) in context_extra {
+                obj.insert(k.to_owned(), v);
+            }
             for (k, v) in &self.state.vars {
                 obj.entry(k.clone()).or_insert(v.clone());
             }

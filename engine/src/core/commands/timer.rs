@@ -66,7 +66,18 @@ pub(crate) fn handle(run: &mut Run<'_>, timer: &str) -> Result<()> {
                 if let Some(template) = &e.notify {
                     let to = daftar_definitions::model::Expr(format!("'role:{}'", e.to));
                     let purpose = NotificationPurpose::Escalation { task: task.clone() };
-                    if let Err(reason) = run.notify(template, Some(&to), purpose) {
+                    let state = &run.state.tasks[task];
+                    let context = vec![(
+                        "task",
+                        serde_json::json!({
+                            "id": task,
+                            "step": state.step,
+                            "role": e.to,
+                            "due_at": state.due_at,
+                            "escalation": level,
+                        }),
+                    )];
+                    if let Err(reason) = run.notify(template, Some(&to), purpose, context) {
                         let flow = run.incident(token, &id, reason);
                         return run.drive(token, flow);
                     }

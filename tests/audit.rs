@@ -1,0 +1,216 @@
+//! The audit commands on a real SQLite file: `run` a definition with scripted answers, read
+//! its `history`, `replay` it at a version, `verify` the chains, and catch an altered, a
+//! deleted and a swapped event.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const WORKFLOW: &str = "examples/workflows/clean-record-certificate.yaml";
+const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
+const ANSWERS: &str = r#"{
+  "civil_registry.identity_match": {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
+  "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
+}"#;
+
+fn daftar(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_daftar"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+struct Run {
+    _dir: tempfile::TempDir,
+    file: PathBuf,
+    db: String,
+    tracking_code: String,
+    events: Vec<Value>,
+}
+
+fn dry_run() -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("answers.json");
+    std::fs::write(&answers, ANSWERS).unwrap();
+    let file = dir.path().join("daftar.db");
+    let db = format!("sqlite://{}", file.display());
+    let out = daftar(&[
+        "run",
+        WORKFLOW,
+        "--input",
+        INPUT,
+        "--answers",
+        answers.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ended:") && stderr.contains("\"issued\""),
+        "{stderr}"
+    );
+    let tracking_code = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("tracking code:"))
+        .map(|c| c.trim().to_owned())
+        .expect("a tracking code");
+    let events = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    Run {
+        _dir: dir,
+        file,
+        db,
+        tracking_code,
+        events,
+    }
+}
+
+fn sql(file: &Path, statements: &[&str]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        for s in statements {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*s))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    });
+}
+
+#[test]
+fn run_history_and_replay_tell_the_same_story() {
+    let run = dry_run();
+    let history = daftar(&["history", &run.tracking_code, "--db", &run.db]);
+    assert!(history.status.success());
+    let lines: Vec<Value> = String::from_utf8(history.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), run.events.len());
+    for (i, e) in lines.iter().enumerate() {
+        assert_eq!(e["version"], i as u64 + 1, "gapless versions");
+        assert_eq!(e["event"], run.events[i]["event"]);
+        assert_eq!(e["workflow"], "clean-record-certificate");
+        assert!(
+            e["definition_hash"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+        assert!(e["hash"].as_str().unwrap().len() == 64);
+    }
+    let decision = lines
+        .iter()
+        .find(|e| e["event"]["type"] == "DecisionTaken")
+        .expect("a decision");
+    assert!(
+        decision["event"]["evidence"]["cases"].is_array(),
+        "why the decision was taken"
+    );
+
+    let replay = daftar(&["replay", &run.tracking_code, "--at", "1", "--db", &run.db]);
+    assert!(replay.status.success());
+    let at_start: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(at_start["version"], 1);
+    assert_eq!(at_start["state"]["status"], Value::Null);
+    assert_eq!(at_start["state"]["tracking_code"], run.tracking_code);
+
+    let end = daftar(&["replay", &run.tracking_code, "--db", &run.db]);
+    let at_end: Value = serde_json::from_slice(&end.stdout).unwrap();
+    assert_eq!(at_end["state"]["status"], "issued");
+    let time = lines[2]["recorded_at"].as_str().unwrap();
+    let by_time = daftar(&["replay", &run.tracking_code, "--at", time, "--db", &run.db]);
+    let at_time: Value = serde_json::from_slice(&by_time.stdout).unwrap();
+    assert!(
+        at_time["version"].as_u64().unwrap() >= 3,
+        "every event recorded by then"
+    );
+
+    let bad = daftar(&[
+        "replay",
+        &run.tracking_code,
+        "--at",
+        "9999",
+        "--db",
+        &run.db,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn verify_passes_an_intact_store_and_names_the_first_tampered_event() {
+    let run = dry_run();
+    let ok = daftar(&["verify", "--db", &run.db]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok: 1 streams"));
+
+    // A changed byte in a payload.
+    let changed = tempfile::tempdir().unwrap();
+    let copy = changed.path().join("copy.db");
+    std::fs::copy(&run.file, &copy).unwrap();
+    sql(
+        &copy,
+        &[
+            "UPDATE events SET payload = replace(payload, 'Sara', 'Zara') WHERE version = (SELECT min(version) FROM events WHERE payload LIKE '%Sara%')",
+        ],
+    );
+    let out = daftar(&["verify", "--db", &format!("sqlite://{}", copy.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("FAIL stream judiciary/") && text.contains("altered"),
+        "{text}"
+    );
+
+    // A deleted event.
+    let deleted = changed.path().join("deleted.db");
+    std::fs::copy(&run.file, &deleted).unwrap();
+    sql(&deleted, &["DELETE FROM events WHERE version = 5"]);
+    let out = daftar(&["verify", "--db", &format!("sqlite://{}", deleted.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("event 5"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Two events swapped.
+    let swapped = changed.path().join("swapped.db");
+    std::fs::copy(&run.file, &swapped).unwrap();
+    sql(
+        &swapped,
+        &[
+            "UPDATE events SET version = 1000000 WHERE version = 3",
+            "UPDATE events SET version = 3 WHERE version = 4",
+            "UPDATE events SET version = 4 WHERE version = 1000000",
+        ],
+    );
+    let out = daftar(&["verify", "--db", &format!("sqlite://{}", swapped.display())]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // The original is untouched and still verifies.
+    assert!(daftar(&["verify", "--db", &run.db]).status.success());
+}
