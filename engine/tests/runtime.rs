@@ -390,3 +390,43 @@ async fn a_message_nobody_waits_for_is_kept_not_lost() {
         vec![("late_answer".to_owned(), "x".to_owned(), "m-1".to_owned())]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&db_url(&dir), Connectors::default()).await;
+    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let (t0, c0) = engine.writer_stats();
+    let mut filing = Vec::new();
+    for _ in 0..100 {
+        let engine = engine.clone();
+        filing.push(tokio::spawn(async move {
+            engine
+                .start(
+                    "judiciary",
+                    "certificate",
+                    applicant(),
+                    None,
+                    Actor::Citizen,
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    for f in filing {
+        f.await.unwrap();
+    }
+    let (t1, c1) = engine.writer_stats();
+    eprintln!(
+        "group commit: {} transactions for {} commits",
+        t1 - t0,
+        c1 - c0
+    );
+    assert_eq!(c1 - c0, 100, "one commit per request");
+    assert!(
+        t1 - t0 < 100,
+        "commits were grouped: {} transactions for 100 commits",
+        t1 - t0
+    );
+    assert_eq!(engine.store().streams().await.unwrap().len(), 100);
+}

@@ -117,6 +117,11 @@ impl Engine {
         &self.connectors
     }
 
+    /// How many transactions the writer has written, holding how many commits.
+    pub fn writer_stats(&self) -> (u64, u64) {
+        self.writer.stats()
+    }
+
     /// This node's name, for job leases.
     pub fn node(&self) -> &str {
         &self.node

@@ -4,6 +4,7 @@
 //! lost, and the disk's fsync rate bounds transactions, not transitions.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,14 +19,38 @@ type Reply = oneshot::Sender<Result<Committed, StoreError>>;
 #[derive(Clone, Debug)]
 pub struct Writer {
     tx: mpsc::Sender<(Commit, Reply)>,
+    stats: Arc<Stats>,
+}
+
+/// What the writer has done: how many transactions, holding how many commits.
+#[derive(Debug, Default)]
+pub struct Stats {
+    transactions: AtomicU64,
+    commits: AtomicU64,
+}
+
+impl Stats {
+    /// `(transactions, commits)` written so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.transactions.load(Ordering::Relaxed),
+            self.commits.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl Writer {
     /// Starts the writer task for a store.
     pub fn spawn(store: Arc<dyn Store>) -> Self {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(store, rx));
-        Writer { tx }
+        let stats = Arc::new(Stats::default());
+        tokio::spawn(run(store, rx, stats.clone()));
+        Writer { tx, stats }
+    }
+
+    /// How many transactions and commits this writer has written.
+    pub fn stats(&self) -> (u64, u64) {
+        self.stats.get()
     }
 
     /// Commits, and returns once the commit is durable (or refused).
@@ -41,7 +66,7 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Commit, Reply)>) {
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Commit, Reply)>, stats: Arc<Stats>) {
     let mut commits = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Some((commit, reply)) = rx.recv().await {
@@ -58,6 +83,10 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Commit, Reply)>) {
             }
         }
         let results = store.commit(&commits).await;
+        stats.transactions.fetch_add(1, Ordering::Relaxed);
+        stats
+            .commits
+            .fetch_add(commits.len() as u64, Ordering::Relaxed);
         match results {
             Ok(results) => {
                 for (reply, result) in replies.drain(..).zip(results) {
