@@ -9,6 +9,7 @@ mod run;
 mod schema;
 mod validate;
 mod verify;
+mod work;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +98,39 @@ enum Command {
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
     },
+    /// Run a worker node until killed, filing `--start N` requests first (for crash and
+    /// multi-node tests).
+    #[command(hide = true)]
+    Work {
+        /// The store.
+        #[arg(long, env = "DAFTAR_DB")]
+        db: String,
+        /// The YAML file, deployed if it is not yet.
+        #[arg(long)]
+        workflow: PathBuf,
+        /// Scripted agency answers, as for `run`.
+        #[arg(long)]
+        answers: PathBuf,
+        /// The application form of the requests it files, as JSON.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// How many requests to file.
+        #[arg(long, default_value_t = 0)]
+        start: u32,
+        /// The pause between two starts, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        start_every_ms: u64,
+        /// Where performed side effects are appended (`inquiry KEY ATTEMPT`, `sent REF`).
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// How long a leased job is this node's, in milliseconds.
+        #[arg(long, default_value_t = 60_000)]
+        lease_ms: u64,
+        /// How long an inquiry answer or an SMS acknowledgment takes to come back after the
+        /// side effect is logged, in milliseconds (widens the window a crash can hit).
+        #[arg(long, default_value_t = 0)]
+        effect_delay_ms: u64,
+    },
 }
 
 /// Output formats of `validate`.
@@ -141,6 +175,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
+        Command::Work {
+            db,
+            workflow,
+            answers,
+            input,
+            start,
+            start_every_ms,
+            log,
+            lease_ms,
+            effect_delay_ms,
+        } => runtime()?.block_on(work::run(work::Args {
+            db,
+            workflow,
+            answers,
+            input,
+            start,
+            start_every_ms,
+            log,
+            lease_ms,
+            effect_delay_ms,
+        })),
     }
 }
 

@@ -1,0 +1,126 @@
+//! The crash test: `daftar work` on one SQLite file, SIGKILLed at random moments more than
+//! twenty times while it files requests and drives them through an SMS, an inquiry, a timer,
+//! a decision and a second SMS; then restarted once more until everything has ended. Every
+//! instance, acknowledged or not, must have ended exactly once, entered each step once,
+//! fired its timer once and sent each SMS exactly once, with every hash chain intact.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Files, Node, check, wait_settled};
+
+/// Requests to file across all runs.
+const TOTAL: usize = 40;
+/// Kills before the final run.
+const KILLS: usize = 22;
+/// Short leases, so that a restarted node soon takes over what the dead one had leased.
+const LEASE_MS: u64 = 300;
+/// The pause between starts, so that starts and work in flight span many kills.
+const START_EVERY_MS: u64 = 150;
+/// How long each side effect's answer takes, so that kills often land between performing a
+/// side effect and recording it.
+const EFFECT_DELAY_MS: u64 = 25;
+
+/// A small xorshift generator: random delays without a dependency; the seed is printed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+#[test]
+fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
+    let began = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path());
+    let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
+    let seed = std::env::var("DAFTAR_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("crash test seed: {seed} (DAFTAR_CRASH_SEED to repeat)");
+    let mut rng = Rng(seed);
+
+    let mut acknowledged: Vec<String> = Vec::new();
+    for round in 0..KILLS {
+        let remaining = TOTAL.saturating_sub(acknowledged.len());
+        let mut node = Node::spawn(
+            &files,
+            &db,
+            remaining,
+            START_EVERY_MS,
+            LEASE_MS,
+            EFFECT_DELAY_MS,
+            &format!("run{round}"),
+        );
+        std::thread::sleep(Duration::from_millis(50 + rng.next() % 651));
+        if let Some(status) = node.exited() {
+            panic!(
+                "run {round} exited by itself ({status}): {}",
+                std::fs::read_to_string(&node.stderr).unwrap_or_default()
+            );
+        }
+        let acked = node.kill();
+        eprintln!("run {round}: {} acknowledged", acked.len());
+        acknowledged.extend(acked);
+    }
+    eprintln!(
+        "{KILLS} kills, {} starts acknowledged, {:?}",
+        acknowledged.len(),
+        began.elapsed()
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let remaining = TOTAL.saturating_sub(acknowledged.len());
+    let mut last = Node::spawn(
+        &files,
+        &db,
+        remaining,
+        START_EVERY_MS,
+        LEASE_MS,
+        EFFECT_DELAY_MS,
+        "final",
+    );
+    let report = rt.block_on(async {
+        // Wait for the acknowledgments of the final run, then for every instance to end.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while last.acknowledged() < remaining {
+            assert!(Instant::now() < deadline, "the final run did not start all");
+            if let Some(status) = last.exited() {
+                panic!(
+                    "the final run exited ({status}): {}",
+                    std::fs::read_to_string(&last.stderr).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let store = daftar_engine::store::open(&db).await.unwrap();
+        wait_settled(store.as_ref(), Duration::from_secs(45), "after the crashes").await;
+        acknowledged.extend(last.kill());
+        assert_eq!(acknowledged.len(), TOTAL);
+        check(store.as_ref(), &files.log, &acknowledged, false).await
+    });
+    eprintln!(
+        "crash test: {report:?}, {} acknowledged, {:?}",
+        acknowledged.len(),
+        began.elapsed()
+    );
+    assert!(report.streams >= TOTAL);
+}

@@ -1,0 +1,404 @@
+//! Shared by the process-level tests (`crash`, `two_nodes`): the workflow they run, a
+//! `daftar work` child process that reports the starts it acknowledged, and the consistency
+//! check of a store and the side-effect log after the processes are gone.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use daftar_engine::events::{Event, verify_chain};
+use daftar_engine::store::Store;
+
+/// A linear workflow: a status with SMS and an inquiry, a one-second timer, a decision, a
+/// second status with SMS, and an end.
+pub const WORKFLOW: &str = r#"
+daftar: 1
+id: crash_certificate
+version: 1
+title: { fa: گواهی, en: Certificate }
+agency: judiciary
+in_force_from: 2026-01-01
+sla: 13h
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+statuses:
+  checking: { fa: در حال بررسی, en: Checking, sms: true }
+  issued: { fa: صادر شد, en: Issued, sms: true }
+templates:
+  status_changed:
+    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
+    en: "Request {{ tracking_code }}: {{ status.en }}"
+steps:
+  - id: record
+    status: checking
+    inquiry:
+      connector: judiciary_records
+      operation: criminal_record
+      input: { national_id: input.national_id }
+      output: { clean: "!response.has_record" }
+  - id: pause
+    wait: { duration: 1s }
+  - id: decide
+    decision:
+      cases:
+        - when: clean
+          next: issue
+      default: refuse
+  - id: issue
+    status: issued
+    end: { outcome: issued, document: { type: clean_record_certificate } }
+  - id: refuse
+    end: { outcome: rejected }
+"#;
+
+/// The steps every instance enters, once each.
+pub const PATH: [&str; 4] = ["record", "pause", "decide", "issue"];
+
+pub const ANSWERS: &str = r#"{"judiciary_records.criminal_record": {"has_record": false}}"#;
+
+pub const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567"}"#;
+
+/// The files a run of `daftar work` reads and writes.
+#[derive(Debug)]
+pub struct Files {
+    pub dir: PathBuf,
+    pub workflow: PathBuf,
+    pub answers: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Files {
+    pub fn new(dir: &Path) -> Files {
+        let workflow = dir.join("workflow.yaml");
+        let answers = dir.join("answers.json");
+        std::fs::write(&workflow, WORKFLOW).unwrap();
+        std::fs::write(&answers, ANSWERS).unwrap();
+        Files {
+            dir: dir.to_path_buf(),
+            workflow,
+            answers,
+            log: dir.join("effects.log"),
+        }
+    }
+}
+
+/// A running `daftar work` process.
+#[derive(Debug)]
+pub struct Node {
+    child: Child,
+    reader: Option<JoinHandle<()>>,
+    started: Arc<Mutex<Vec<String>>>,
+    pub stderr: PathBuf,
+}
+
+impl Node {
+    /// Starts `daftar work` filing `start` requests; its stderr goes to `name.err`.
+    pub fn spawn(
+        files: &Files,
+        db: &str,
+        start: usize,
+        start_every_ms: u64,
+        lease_ms: u64,
+        effect_delay_ms: u64,
+        name: &str,
+    ) -> Node {
+        let stderr = files.dir.join(format!("{name}.err"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_daftar"))
+            .arg("work")
+            .arg("--db")
+            .arg(db)
+            .arg("--workflow")
+            .arg(&files.workflow)
+            .arg("--answers")
+            .arg(&files.answers)
+            .arg("--input")
+            .arg(INPUT)
+            .arg("--start")
+            .arg(start.to_string())
+            .arg("--start-every-ms")
+            .arg(start_every_ms.to_string())
+            .arg("--log")
+            .arg(&files.log)
+            .arg("--lease-ms")
+            .arg(lease_ms.to_string())
+            .arg("--effect-delay-ms")
+            .arg(effect_delay_ms.to_string())
+            .env_remove("DAFTAR_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("spawn daftar work");
+        let stdout = child.stdout.take().unwrap();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let seen = started.clone();
+        let reader = std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match r.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                // A line cut by the kill is no acknowledgment.
+                let Some(whole) = line.strip_suffix(b"\n") else {
+                    break;
+                };
+                let text = String::from_utf8_lossy(whole);
+                if let Some(stream) = text.strip_prefix("started ") {
+                    seen.lock().unwrap().push(stream.to_owned());
+                }
+            }
+        });
+        Node {
+            child,
+            reader: Some(reader),
+            started,
+            stderr,
+        }
+    }
+
+    /// The starts acknowledged so far.
+    pub fn acknowledged(&self) -> usize {
+        self.started.lock().unwrap().len()
+    }
+
+    /// Whether the process has exited on its own (it never should).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// SIGKILLs the process and returns every start it acknowledged.
+    pub fn kill(mut self) -> Vec<String> {
+        self.stop();
+        std::mem::take(&mut *self.started.lock().unwrap())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether every instance in the store has ended and every SMS it asked for has an outcome.
+pub async fn settled(store: &dyn Store) -> bool {
+    let Ok(streams) = store.streams().await else {
+        return false;
+    };
+    for s in &streams {
+        let Ok(events) = store.load(s).await else {
+            return false;
+        };
+        let mut ended = false;
+        let mut pending = BTreeSet::new();
+        for e in &events {
+            match &e.event {
+                Event::InstanceCompleted { .. } => ended = true,
+                Event::NotificationRequested { reference, .. } => {
+                    pending.insert(reference.clone());
+                }
+                Event::NotificationSent { reference, .. }
+                | Event::NotificationFailed { reference, .. } => {
+                    pending.remove(reference);
+                }
+                _ => {}
+            }
+        }
+        if !ended || !pending.is_empty() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Polls until [`settled`], or panics after `timeout`.
+pub async fn wait_settled(store: &dyn Store, timeout: Duration, what: &str) {
+    let deadline = Instant::now() + timeout;
+    while !settled(store).await {
+        if Instant::now() > deadline {
+            panic!("{what}: not every instance ended within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the check found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub streams: usize,
+    pub events: usize,
+    pub sms: usize,
+    pub timers: usize,
+    /// Inquiry attempts performed (log lines).
+    pub inquiries_performed: usize,
+    /// Inquiry attempts performed more than once (allowed after a crash, not across nodes).
+    pub inquiries_repeated: usize,
+}
+
+/// Checks every stream of the store against the side-effect log: each instance (acknowledged
+/// or not) ended exactly once, entered each step of its path once, has a gapless verified
+/// chain, fired each timer once and sent each SMS exactly once (in its events and in the
+/// log). With `unique_inquiries`, no inquiry attempt was performed twice.
+pub async fn check(
+    store: &dyn Store,
+    log: &Path,
+    acknowledged: &[String],
+    unique_inquiries: bool,
+) -> Report {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut sent_lines: BTreeMap<String, usize> = BTreeMap::new();
+    let mut inquiry_lines: BTreeMap<String, usize> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(r) = line.strip_prefix("sent ") {
+            *sent_lines.entry(r.to_owned()).or_default() += 1;
+        } else if let Some(k) = line.strip_prefix("inquiry ") {
+            *inquiry_lines.entry(k.to_owned()).or_default() += 1;
+        } else {
+            panic!("a malformed line in the log: {line:?}");
+        }
+    }
+
+    let streams = store.streams().await.unwrap();
+    let names: BTreeSet<String> = streams.iter().map(ToString::to_string).collect();
+    for a in acknowledged {
+        assert!(names.contains(a), "acknowledged {a} is not in the store");
+    }
+    let unique_acks: BTreeSet<&String> = acknowledged.iter().collect();
+    assert_eq!(
+        unique_acks.len(),
+        acknowledged.len(),
+        "a start was acknowledged twice"
+    );
+
+    let mut report = Report {
+        streams: streams.len(),
+        ..Report::default()
+    };
+    let mut requested_refs = BTreeSet::new();
+    for s in &streams {
+        let history = store.load(s).await.unwrap();
+        report.events += history.len();
+        for (i, e) in history.iter().enumerate() {
+            assert_eq!(e.version, i as u64 + 1, "{s}: versions have a gap");
+        }
+        if let Err(e) = verify_chain(&history) {
+            panic!("{s}: hash chain broken: {e:?}");
+        }
+        let mut completed = 0;
+        let mut entered: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut requested = BTreeSet::new();
+        let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut failed = 0;
+        let mut scheduled = BTreeSet::new();
+        let mut cancelled = BTreeSet::new();
+        let mut fired: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut inquiries = Vec::new();
+        for e in &history {
+            match &e.event {
+                Event::InstanceCompleted { step, .. } => {
+                    completed += 1;
+                    assert_eq!(step, "issue", "{s} ended at an unexpected step");
+                }
+                Event::StepEntered { step, .. } => *entered.entry(step).or_default() += 1,
+                Event::NotificationRequested { reference, .. } => {
+                    assert!(
+                        requested.insert(reference.as_str()),
+                        "{s}: SMS {reference} requested twice"
+                    );
+                }
+                Event::NotificationSent { reference, .. } => {
+                    *sent.entry(reference).or_default() += 1;
+                }
+                Event::NotificationFailed { reference, reason } => {
+                    failed += 1;
+                    eprintln!("{s}: SMS {reference} failed: {reason}");
+                }
+                Event::TimerScheduled { timer, .. } => {
+                    assert!(scheduled.insert(timer.as_str()), "{s}: timer {timer} twice");
+                }
+                Event::TimerCancelled { timer } => {
+                    cancelled.insert(timer.as_str());
+                }
+                Event::TimerFired { timer } => *fired.entry(timer).or_default() += 1,
+                Event::InquiryRequested {
+                    idempotency_key,
+                    attempt,
+                    ..
+                } => inquiries.push(format!("{idempotency_key} {attempt}")),
+                _ => {}
+            }
+        }
+        assert_eq!(completed, 1, "{s}: InstanceCompleted {completed} times");
+        let expected: BTreeMap<&str, usize> = PATH.iter().map(|p| (*p, 1)).collect();
+        assert_eq!(entered, expected, "{s}: steps entered");
+        assert_eq!(failed, 0, "{s}: an SMS failed");
+        assert_eq!(requested.len(), 2, "{s}: expected two SMS");
+        for r in &requested {
+            assert_eq!(sent.get(r), Some(&1), "{s}: NotificationSent for {r}");
+            assert_eq!(
+                sent_lines.get(*r),
+                Some(&1),
+                "{s}: SMS {r} sent {} times by the gateway",
+                sent_lines.get(*r).unwrap_or(&0)
+            );
+            requested_refs.insert(r.to_string());
+        }
+        for r in sent.keys() {
+            assert!(requested.contains(r), "{s}: {r} sent but never requested");
+        }
+        report.sms += requested.len();
+        for t in &scheduled {
+            let n = fired.get(t).copied().unwrap_or(0);
+            if cancelled.contains(t) {
+                assert_eq!(n, 0, "{s}: cancelled timer {t} fired");
+            } else {
+                assert_eq!(n, 1, "{s}: timer {t} fired {n} times");
+            }
+        }
+        for t in fired.keys() {
+            assert!(
+                scheduled.contains(t),
+                "{s}: timer {t} fired, never scheduled"
+            );
+        }
+        report.timers += scheduled.len();
+        assert!(!inquiries.is_empty(), "{s}: no inquiry");
+        for q in &inquiries {
+            let n = inquiry_lines.get(q).copied().unwrap_or(0);
+            assert!(n >= 1, "{s}: inquiry {q} answered but never performed");
+            if unique_inquiries {
+                assert_eq!(n, 1, "{s}: inquiry {q} performed {n} times");
+            }
+        }
+    }
+    for r in sent_lines.keys() {
+        assert!(
+            requested_refs.contains(r),
+            "the gateway sent {r}, which no instance requested"
+        );
+    }
+    report.inquiries_performed = inquiry_lines.values().sum();
+    report.inquiries_repeated = inquiry_lines.values().filter(|n| **n > 1).count();
+    report
+}
