@@ -71,6 +71,18 @@ fn dry_run() -> Run {
     }
 }
 
+/// Copies an SQLite database with its write-ahead log, which holds the latest commits until
+/// a checkpoint moves them into the main file.
+fn copy_db(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", from.display()));
+        if side.exists() {
+            std::fs::copy(&side, format!("{}{suffix}", to.display())).unwrap();
+        }
+    }
+}
+
 fn sql(file: &Path, statements: &[&str]) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -165,7 +177,7 @@ fn verify_passes_an_intact_store_and_names_the_first_tampered_event() {
     // A changed byte in a payload.
     let changed = tempfile::tempdir().unwrap();
     let copy = changed.path().join("copy.db");
-    std::fs::copy(&run.file, &copy).unwrap();
+    copy_db(&run.file, &copy);
     sql(
         &copy,
         &[
@@ -182,7 +194,7 @@ fn verify_passes_an_intact_store_and_names_the_first_tampered_event() {
 
     // A deleted event.
     let deleted = changed.path().join("deleted.db");
-    std::fs::copy(&run.file, &deleted).unwrap();
+    copy_db(&run.file, &deleted);
     sql(&deleted, &["DELETE FROM events WHERE version = 5"]);
     let out = daftar(&["verify", "--db", &format!("sqlite://{}", deleted.display())]);
     assert_eq!(out.status.code(), Some(1));
@@ -194,7 +206,7 @@ fn verify_passes_an_intact_store_and_names_the_first_tampered_event() {
 
     // Two events swapped.
     let swapped = changed.path().join("swapped.db");
-    std::fs::copy(&run.file, &swapped).unwrap();
+    copy_db(&run.file, &swapped);
     sql(
         &swapped,
         &[

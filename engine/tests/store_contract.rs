@@ -48,6 +48,8 @@ contract!(
     rows::read_model_rows_are_upserted,
     rows::tracking_codes_find_their_stream,
     rows::occurrences_messages_and_definitions,
+    worklist::worklists_filter_by_agency_role_and_open,
+    worklist::an_escalated_task_moves_between_worklists,
 );
 
 /// One command of a random history.

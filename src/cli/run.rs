@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use daftar_engine::connectors::scripted::Scripted;
 use daftar_engine::connectors::{Connectors, Notifier, SendOutcome, Sms};
-use daftar_engine::core::{Command, PAYMENT, Wait};
+use daftar_engine::core::{Command, Delivery, PAYMENT, Wait};
 use daftar_engine::events::Actor;
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
@@ -87,10 +87,18 @@ pub async fn run(
     // Drive until the instance ends or nothing has changed for a while.
     let mut last = 0;
     let mut quiet = 0;
-    while quiet < 25 {
+    // At most 30 s, however busy the instance stays.
+    for _ in 0..1500 {
+        if quiet >= 25 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
         let state = engine.state(&stream).await?;
-        if state.ended() {
+        let sms_pending = state
+            .notifications
+            .values()
+            .any(|d| *d == Delivery::Pending);
+        if state.ended() && !sms_pending {
             break;
         }
         for (token, t) in &state.tokens {
@@ -120,7 +128,7 @@ pub async fn run(
                     .await;
             }
         }
-        if state.version == last {
+        if state.version == last && !sms_pending {
             quiet += 1;
         } else {
             quiet = 0;

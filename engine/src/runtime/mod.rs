@@ -59,7 +59,8 @@ pub enum RuntimeError {
 pub struct Executed {
     /// The instance.
     pub stream: StreamId,
-    /// Its stream version after the command.
+    /// Its stream version after the command; for a repeated command id, after its first run
+    /// (or, for a repeated keyed start, the current version).
     pub version: u64,
     /// The events the command appended (empty when it was a repeat).
     pub events: Vec<Event>,

@@ -67,21 +67,33 @@ async fn idle(engine: &Engine, pace: &Pace) {
     let _ = tokio::time::timeout(pace.poll, engine.wake.notified()).await;
 }
 
+/// Leases jobs for the slots that are free and performs each as soon as it is leased: a slow
+/// agency holds one slot, never the others. A job must finish well within its lease (the
+/// lease should exceed the connectors' timeouts), or another node may take it over.
 async fn job_loop(engine: Arc<Engine>, pace: Pace) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(pace.batch as usize));
     loop {
+        let free = slots.available_permits() as u32;
+        if free == 0 {
+            // Every slot is busy: wait for one to free up.
+            let _ = slots.clone().acquire_owned().await;
+            continue;
+        }
         match engine
             .store()
-            .lease_jobs(engine.node(), pace.batch, pace.lease)
+            .lease_jobs(engine.node(), free, pace.lease)
             .await
         {
             Ok(jobs) if !jobs.is_empty() => {
-                let mut running = Vec::with_capacity(jobs.len());
                 for job in jobs {
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
                     let engine = engine.clone();
-                    running.push(tokio::spawn(async move { perform(&engine, job).await }));
-                }
-                for r in running {
-                    let _ = r.await;
+                    tokio::spawn(async move {
+                        perform(&engine, job).await;
+                        drop(permit);
+                    });
                 }
             }
             Ok(_) => idle(&engine, &pace).await,

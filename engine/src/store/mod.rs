@@ -250,6 +250,19 @@ pub struct TaskRow {
     pub open: bool,
 }
 
+/// A row of an agency's worklist: a task with the instance it belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkItem {
+    /// The instance.
+    pub stream: StreamId,
+    /// The task.
+    pub task: TaskRow,
+    /// The instance's workflow id.
+    pub workflow: String,
+    /// The instance's tracking code.
+    pub tracking_code: String,
+}
+
 /// A deployed definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredDefinition {
@@ -333,4 +346,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The instance read-model row.
     async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError>;
+
+    /// An agency's worklist: its tasks with their instances, by deadline (then stream, then
+    /// task id). `role` keeps only the tasks that role may claim now (every role when
+    /// `None`); `open_only` leaves out closed tasks. Other agencies' tasks never appear.
+    async fn worklist(
+        &self,
+        agency: &str,
+        role: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<WorkItem>, StoreError>;
 }

@@ -25,6 +25,7 @@ use sqlx::types::Json;
 use super::rows::{self, EventRow, db, u32_col};
 use super::{
     Commit, Committed, DueTimer, InstanceRow, Job, JobKind, Store, StoreError, StoredDefinition,
+    TaskRow, WorkItem,
 };
 use crate::events::{RecordedEvent, StreamId};
 
@@ -371,5 +372,61 @@ impl Store for PgStore {
             },
         )
         .transpose()
+    }
+    async fn worklist(
+        &self,
+        agency: &str,
+        role: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            DateTime<Utc>,
+            bool,
+            String,
+            String,
+        );
+        // Streams and task ids are ordered byte by byte, as the engine orders them.
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT t.instance, t.id, t.step, t.role, t.officer, t.due_at, t.open, \
+             i.workflow, i.tracking_code \
+             FROM tasks t JOIN instances i ON i.agency = t.agency AND i.instance = t.instance \
+             WHERE t.agency = $1 AND ($2::text IS NULL OR t.role = $2) \
+             AND (NOT $3::boolean OR t.open) \
+             ORDER BY t.due_at, t.instance COLLATE \"C\", t.id COLLATE \"C\"",
+        )
+        .bind(agency)
+        .bind(role)
+        .bind(open_only)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(instance, id, step, role, officer, due_at, open, workflow, tracking_code)| {
+                    WorkItem {
+                        stream: StreamId {
+                            agency: agency.to_owned(),
+                            instance,
+                        },
+                        task: TaskRow {
+                            id,
+                            step,
+                            role,
+                            officer,
+                            due_at,
+                            open,
+                        },
+                        workflow,
+                        tracking_code,
+                    }
+                },
+            )
+            .collect())
     }
 }

@@ -28,6 +28,7 @@ use sqlx::sqlite::{
 use super::rows::{self, EventRow, db, parse_ts, ts, u32_col};
 use super::{
     Commit, Committed, DueTimer, InstanceRow, Job, JobKind, Store, StoreError, StoredDefinition,
+    TaskRow, WorkItem,
 };
 use crate::events::{RecordedEvent, StreamId};
 
@@ -422,5 +423,58 @@ impl Store for SqliteStore {
             },
         )
         .transpose()
+    }
+    async fn worklist(
+        &self,
+        agency: &str,
+        role: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            bool,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT t.instance, t.id, t.step, t.role, t.officer, t.due_at, t.open, \
+             i.workflow, i.tracking_code \
+             FROM tasks t JOIN instances i ON i.agency = t.agency AND i.instance = t.instance \
+             WHERE t.agency = ?1 AND (?2 IS NULL OR t.role = ?2) AND (?3 = 0 OR t.open = 1) \
+             ORDER BY t.due_at, t.instance, t.id",
+        )
+        .bind(agency)
+        .bind(role)
+        .bind(open_only)
+        .fetch_all(&self.reads)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(
+                |(instance, id, step, role, officer, due, open, workflow, tracking_code)| {
+                    Ok(WorkItem {
+                        stream: StreamId {
+                            agency: agency.to_owned(),
+                            instance,
+                        },
+                        task: TaskRow {
+                            id,
+                            step,
+                            role,
+                            officer,
+                            due_at: parse_ts(&due)?,
+                            open,
+                        },
+                        workflow,
+                        tracking_code,
+                    })
+                },
+            )
+            .collect()
     }
 }

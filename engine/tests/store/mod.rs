@@ -11,6 +11,7 @@
 
 pub mod rows;
 pub mod streams;
+pub mod worklist;
 
 use std::future::Future;
 use std::io::Write as _;
