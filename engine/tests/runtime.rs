@@ -430,3 +430,52 @@ async fn concurrent_requests_share_transactions() {
     );
     assert_eq!(engine.store().streams().await.unwrap().len(), 100);
 }
+
+const SCHEDULED: &str = r#"
+daftar: 1
+id: reminders
+version: 1
+title: { fa: یادآوری, en: Reminders }
+agency: mcls
+in_force_from: 2026-01-01
+sla: 1h
+triggers:
+  request: false
+  schedules:
+    - id: every_minute
+      cron: "* * * * *"
+      input: { batch: 10 }
+input:
+  schema:
+    type: object
+    properties:
+      batch: { type: integer }
+steps:
+  - id: done
+    end: { outcome: completed }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_starts_happen_once_per_occurrence_across_nodes_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    let a = engine(&url, Connectors::default()).await;
+    a.deploy("reminders.yaml", SCHEDULED).await.unwrap();
+    let b = engine(&url, Connectors::default()).await;
+    // Both nodes look at the same occurrences (the last hour's, once a minute).
+    let (first, second) = tokio::join!(workers::start_scheduled(&a), workers::start_scheduled(&b));
+    let started = first.unwrap() + second.unwrap();
+    assert!((60..=61).contains(&started), "one instance per occurrence: {started}");
+    let streams = a.store().streams().await.unwrap();
+    assert_eq!(streams.len(), started);
+    for s in &streams {
+        let state = a.state(s).await.unwrap();
+        assert_eq!(state.input, json!({"batch": 10}));
+        assert!(state.ended());
+    }
+    // A node that restarts finds nothing left to start for those occurrences.
+    drop(a);
+    let c = engine(&url, Connectors::default()).await;
+    let again = workers::start_scheduled(&c).await.unwrap();
+    assert!(again <= 1, "at most a new minute's occurrence: {again}");
+}

@@ -4,6 +4,7 @@ mod db;
 mod files;
 mod graph;
 mod history;
+mod incidents;
 mod replay;
 mod run;
 mod schema;
@@ -87,6 +88,22 @@ enum Command {
         /// A stream version, or an RFC 3339 time; the latest when left out.
         #[arg(long)]
         at: Option<String>,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// List the open incidents: instances stopped for an operator.
+    Incidents {
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// Try again the step an incident stopped.
+    Retry {
+        /// An instance id (or AGENCY/ID) or a tracking code.
+        id: String,
+        /// The incident, as `daftar incidents` lists it.
+        incident: String,
         /// The store.
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
@@ -175,6 +192,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
+        Command::Incidents { db } => runtime()?.block_on(incidents::list(&db)),
+        Command::Retry { id, incident, db } => runtime()?.block_on(incidents::retry(&id, &incident, &db)),
         Command::Work {
             db,
             workflow,
