@@ -268,26 +268,16 @@ impl Engine {
             for e in &events {
                 after.apply(e);
             }
-            let fx = effects(stream, state.version, &events, &after);
-            let compiled = def.compiled();
-            let commit = Commit {
-                stream: stream.clone(),
-                expected_version: state.version,
-                command_id: command_id.to_owned(),
-                actor: actor.clone(),
-                definition: DefinitionRef {
-                    workflow: compiled.id().to_owned(),
-                    version: compiled.version(),
-                    hash: compiled.hash().to_owned(),
-                },
-                events: events.clone(),
-                jobs: fx.jobs,
-                completes_job: completes_job.map(str::to_owned),
-                timers: fx.timers,
-                dropped_timers: fx.dropped_timers,
-                instance: fx.instance,
-                tasks: fx.tasks,
-            };
+            let commit = build_commit(
+                stream,
+                &state,
+                &after,
+                &def,
+                events.clone(),
+                command_id,
+                actor.clone(),
+                completes_job,
+            );
             let has_jobs = !commit.jobs.is_empty() || !commit.timers.is_empty();
             match self.writer.commit(commit).await {
                 Ok(done) => {
@@ -380,26 +370,16 @@ impl Engine {
         for _ in 0..MAX_CONFLICTS {
             let state = self.state(stream).await?;
             let def = self.definition_of(&state)?;
-            let fx = effects(stream, state.version, &[], &state);
-            let compiled = def.compiled();
-            let commit = Commit {
-                stream: stream.clone(),
-                expected_version: state.version,
-                command_id: command_id.to_owned(),
-                actor: Actor::System,
-                definition: DefinitionRef {
-                    workflow: compiled.id().to_owned(),
-                    version: compiled.version(),
-                    hash: compiled.hash().to_owned(),
-                },
-                events: Vec::new(),
-                jobs: Vec::new(),
-                completes_job: Some(job.to_owned()),
-                timers: Vec::new(),
-                dropped_timers: Vec::new(),
-                instance: fx.instance,
-                tasks: fx.tasks,
-            };
+            let commit = build_commit(
+                stream,
+                &state,
+                &state,
+                &def,
+                Vec::new(),
+                command_id,
+                Actor::System,
+                Some(job),
+            );
             match self.writer.commit(commit).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict { .. }) => {
@@ -473,6 +453,41 @@ impl Engine {
                 state.hash
             ))
         })
+    }
+}
+
+/// The commit of `events`, decided on `state` and leaving the instance in `after`, with what
+/// they imply (jobs, timers, read-model rows).
+#[allow(clippy::too_many_arguments)]
+fn build_commit(
+    stream: &StreamId,
+    state: &InstanceState,
+    after: &InstanceState,
+    def: &Definition,
+    events: Vec<Event>,
+    command_id: &str,
+    actor: Actor,
+    completes_job: Option<&str>,
+) -> Commit {
+    let fx = effects(stream, state.version, &events, after);
+    let compiled = def.compiled();
+    Commit {
+        stream: stream.clone(),
+        expected_version: state.version,
+        command_id: command_id.to_owned(),
+        actor,
+        definition: DefinitionRef {
+            workflow: compiled.id().to_owned(),
+            version: compiled.version(),
+            hash: compiled.hash().to_owned(),
+        },
+        events,
+        jobs: fx.jobs,
+        completes_job: completes_job.map(str::to_owned),
+        timers: fx.timers,
+        dropped_timers: fx.dropped_timers,
+        instance: fx.instance,
+        tasks: fx.tasks,
     }
 }
 
