@@ -234,11 +234,25 @@ fn operators_list_incidents_and_retry_the_stopped_step() {
     std::fs::write(&answers, "{}").unwrap();
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
     let workflow = "examples/workflows/passport-renewal.yaml";
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(workflow)).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(workflow)).unwrap();
     let input = example_input(&text);
     // No agency answers: both parallel inquiries are refused, and neither has a failure path.
-    let out = daftar(&["run", workflow, "--input", &input, "--answers", answers.to_str().unwrap(), "--db", &db]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = daftar(&[
+        "run",
+        workflow,
+        "--input",
+        &input,
+        "--answers",
+        answers.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let listed = daftar(&["incidents", "--db", &db]);
     assert!(listed.status.success());
@@ -252,21 +266,47 @@ fn operators_list_incidents_and_retry_the_stopped_step() {
     let (tracking_code, incident) = (rows[0][1].clone(), rows[0][2].clone());
 
     let retried = daftar(&["retry", &tracking_code, &incident, "--db", &db]);
-    assert!(retried.status.success(), "{}", String::from_utf8_lossy(&retried.stderr));
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
     let after = daftar(&["incidents", "--db", &db]);
-    assert_eq!(String::from_utf8(after.stdout).unwrap().lines().count(), 1, "one incident left");
-    let history = String::from_utf8(daftar(&["history", &tracking_code, "--db", &db]).stdout).unwrap();
-    let last: Vec<Value> = history.lines().rev().take(3).map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<&str> = last.iter().rev().map(|e| e["event"]["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["IncidentResolved", "StepEntered", "InquiryRequested"]);
+    assert_eq!(
+        String::from_utf8(after.stdout).unwrap().lines().count(),
+        1,
+        "one incident left"
+    );
+    let history =
+        String::from_utf8(daftar(&["history", &tracking_code, "--db", &db]).stdout).unwrap();
+    let last: Vec<Value> = history
+        .lines()
+        .rev()
+        .take(3)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = last
+        .iter()
+        .rev()
+        .map(|e| e["event"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["IncidentResolved", "StepEntered", "InquiryRequested"]
+    );
     assert_eq!(last[2]["actor"]["kind"], "operator");
 
     let unknown = daftar(&["retry", &tracking_code, &incident, "--db", &db]);
-    assert_eq!(unknown.status.code(), Some(2), "a resolved incident cannot be retried again");
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "a resolved incident cannot be retried again"
+    );
 }
 
 /// The first `input.examples` entry of a workflow, as JSON, read with the project's loader.
 fn example_input(text: &str) -> String {
-    let (doc, _) = daftar_definitions::source::load(text, daftar_definitions::source::Limits::default());
+    let (doc, _) =
+        daftar_definitions::source::load(text, daftar_definitions::source::Limits::default());
     doc.unwrap().value["input"]["examples"][0].to_string()
 }

@@ -34,9 +34,12 @@ fn examples() -> Vec<CompiledDefinition> {
         .filter(|p| p.parent().is_some_and(|d| d.ends_with("workflows")))
         .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
         .collect();
+    // The simulator's seed and config are checked by `the_simulator_seed_and_config_load`.
+    let simulator = root.join("simulator");
     let others: Vec<&PathBuf> = files
         .iter()
         .filter(|p| !p.parent().is_some_and(|d| d.ends_with("workflows")) && **p != catalog_path)
+        .filter(|p| !p.starts_with(&simulator))
         .collect();
     assert!(
         others.is_empty(),
@@ -63,6 +66,13 @@ fn examples() -> Vec<CompiledDefinition> {
 
 fn render(d: &[daftar_definitions::Diagnostic]) -> String {
     d.iter().map(|d| format!("  {d}\n")).collect()
+}
+
+#[test]
+fn the_simulator_seed_and_config_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/simulator");
+    daftar_simulator::Simulator::from_files(&root.join("seed.yaml"), &root.join("config.yaml"))
+        .unwrap_or_else(|e| panic!("examples/simulator: {e:#}"));
 }
 
 #[test]

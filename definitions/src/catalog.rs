@@ -42,6 +42,63 @@ pub struct Connector {
     /// Its operations, by name.
     #[serde(default)]
     pub operations: BTreeMap<String, Operation>,
+    /// Where the service is: an `http` or `https` URL. `${VAR}` and `${VAR:-default}` are read
+    /// from the environment, so one catalog serves the simulator and the real agencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// How daftar authenticates; secrets are read from the environment, never written here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    /// How long one call may take before its outcome is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<crate::model::Duration>,
+    /// The most calls in flight at once to this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_concurrency: Option<u32>,
+    /// The retry policy of steps that do not set their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<crate::model::Retry>,
+    /// When to stop calling a failing service for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// How daftar authenticates to a service. Each names environment variables holding secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The variable holding the token.
+        token_env: String,
+    },
+    /// HTTP basic authentication.
+    Basic {
+        /// The variable holding the user name.
+        user_env: String,
+        /// The variable holding the password.
+        password_env: String,
+    },
+    /// A key in a header of the agency's choosing.
+    ApiKey {
+        /// The header, such as `X-Api-Key`.
+        header: String,
+        /// The variable holding the key.
+        value_env: String,
+    },
+}
+
+/// A circuit breaker: after `failures` failures in a row (5xx, connection errors, timeouts),
+/// calls fail at once for `open_for`, then one call is let through to test the service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the circuit.
+    #[schemars(range(min = 1))]
+    pub failures: u32,
+    /// How long it stays open.
+    pub open_for: crate::model::Duration,
 }
 
 /// One operation of a connector.
@@ -60,4 +117,20 @@ pub struct Operation {
     /// Whether the agency answers later, by calling back.
     #[serde(default)]
     pub callback: bool,
+    /// The HTTP method; `POST` when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    /// The path after the connector's `base_url`; `/<operation>` when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The methods an operation may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// A query in the URL.
+    Get,
+    /// A JSON body.
+    Post,
 }

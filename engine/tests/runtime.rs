@@ -465,7 +465,10 @@ async fn scheduled_starts_happen_once_per_occurrence_across_nodes_and_restarts()
     // Both nodes look at the same occurrences (the last hour's, once a minute).
     let (first, second) = tokio::join!(workers::start_scheduled(&a), workers::start_scheduled(&b));
     let started = first.unwrap() + second.unwrap();
-    assert!((60..=61).contains(&started), "one instance per occurrence: {started}");
+    assert!(
+        (60..=61).contains(&started),
+        "one instance per occurrence: {started}"
+    );
     let streams = a.store().streams().await.unwrap();
     assert_eq!(streams.len(), started);
     for s in &streams {

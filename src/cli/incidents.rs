@@ -16,7 +16,9 @@ pub async fn list(db: &str) -> anyhow::Result<ExitCode> {
     let store = super::db::open(db).await?;
     let mut open = 0;
     for stream in store.streams().await? {
-        let Some(row) = store.instance(&stream).await? else { continue };
+        let Some(row) = store.instance(&stream).await? else {
+            continue;
+        };
         if row.incidents == 0 {
             continue;
         }
@@ -27,11 +29,18 @@ pub async fn list(db: &str) -> anyhow::Result<ExitCode> {
                 .iter()
                 .rev()
                 .find_map(|e| match &e.event {
-                    Event::IncidentRaised { incident: i, reason, .. } if i == incident => Some(reason.as_str()),
+                    Event::IncidentRaised {
+                        incident: i,
+                        reason,
+                        ..
+                    } if i == incident => Some(reason.as_str()),
                     _ => None,
                 })
                 .unwrap_or("");
-            println!("{stream}\t{}\t{incident}\t{step}\t{reason}", state.tracking_code);
+            println!(
+                "{stream}\t{}\t{incident}\t{step}\t{reason}",
+                state.tracking_code
+            );
             open += 1;
         }
     }
@@ -47,7 +56,14 @@ pub async fn retry(id: &str, incident: &str, db: &str) -> anyhow::Result<ExitCod
     let state = engine.state(&stream).await?;
     if !state.incidents.contains_key(incident) {
         let open: Vec<&str> = state.incidents.keys().map(String::as_str).collect();
-        bail!("{stream} has no open incident `{incident}`; open: {}", if open.is_empty() { "none".to_owned() } else { open.join(", ") });
+        bail!(
+            "{stream} has no open incident `{incident}`; open: {}",
+            if open.is_empty() {
+                "none".to_owned()
+            } else {
+                open.join(", ")
+            }
+        );
     }
     let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
     let command = Command::RetryIncident {
@@ -55,8 +71,17 @@ pub async fn retry(id: &str, incident: &str, db: &str) -> anyhow::Result<ExitCod
     };
     let command_id = format!("operator-retry:{incident}:{}", state.version);
     let done = engine
-        .execute(&stream, &command, &command_id, Actor::Operator(operator), None)
+        .execute(
+            &stream,
+            &command,
+            &command_id,
+            Actor::Operator(operator),
+            None,
+        )
         .await?;
-    println!("retried: {stream} is at version {}; a running node performs the step again", done.version);
+    println!(
+        "retried: {stream} is at version {}; a running node performs the step again",
+        done.version
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ mod incidents;
 mod replay;
 mod run;
 mod schema;
+mod simulate;
 mod validate;
 mod verify;
 mod work;
@@ -115,6 +116,18 @@ enum Command {
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
     },
+    /// Play every agency, the SMS centre and the payment gateway on 127.0.0.1 until killed.
+    Simulate {
+        /// The port; 0 picks a free one (the address is printed first).
+        #[arg(long, default_value_t = 8484)]
+        port: u16,
+        /// Faults and delays per agency.
+        #[arg(long, default_value = "examples/simulator/config.yaml")]
+        config: PathBuf,
+        /// People, addresses, deeds and records.
+        #[arg(long, default_value = "examples/simulator/seed.yaml")]
+        seed: PathBuf,
+    },
     /// Run a worker node until killed, filing `--start N` requests first (for crash and
     /// multi-node tests).
     #[command(hide = true)]
@@ -193,7 +206,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
         Command::Incidents { db } => runtime()?.block_on(incidents::list(&db)),
-        Command::Retry { id, incident, db } => runtime()?.block_on(incidents::retry(&id, &incident, &db)),
+        Command::Retry { id, incident, db } => {
+            runtime()?.block_on(incidents::retry(&id, &incident, &db))
+        }
+        Command::Simulate { port, config, seed } => {
+            runtime()?.block_on(simulate::run(port, &config, &seed))
+        }
         Command::Work {
             db,
             workflow,

@@ -1,0 +1,105 @@
+//! Shared test helpers: start the simulator in-process on an ephemeral port over the example
+//! seed, and a tiny callback listener that collects what is posted to it.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::HeaderMap;
+use daftar_simulator::{Config, Seed, Simulator};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// The example seed.
+pub fn seed() -> Seed {
+    let text = include_str!("../../../examples/simulator/seed.yaml");
+    Seed::from_yaml(text).expect("the example seed loads")
+}
+
+/// A configuration without latency and with short callback delays.
+pub fn quick_config() -> Config {
+    let mut c = Config::default();
+    c.defaults.callback_delay_ms = 50;
+    c
+}
+
+/// Starts a simulator; returns its base URL.
+pub async fn start(config: Config) -> String {
+    let sim = Simulator::new(seed(), config).expect("simulator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(daftar_simulator::serve(listener, sim));
+    url
+}
+
+/// A client with a generous timeout.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// Posts `body` with an idempotency key and returns the status and JSON answer.
+pub async fn post(url: &str, key: &str, body: Value) -> (u16, Value) {
+    let r = client()
+        .post(url)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// GETs JSON.
+pub async fn get(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// A callback received: its Idempotency-Key header and body.
+pub type Received = (Option<String>, Value);
+
+/// Starts a listener that accepts every POST to `/cb`; returns its URL and the receiver.
+pub async fn callback_listener() -> (String, mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: HeaderMap, Json(body): Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let _ = tx.send((key, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+/// Waits up to five seconds for the next callback.
+pub async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a callback within 5 s")
+        .expect("listener alive")
+}
