@@ -1,2 +1,5 @@
-//! daftar's HTTP API: axum routes, the OpenAPI document, authentication and agency isolation,
-//! and the web console. Built by the HTTP API issue on top of `daftar-engine`.
+//! daftar's HTTP surface. Today: the endpoints agencies and gateways call back
+//! ([`callbacks`]). The REST API, OpenAPI, authentication and agency isolation come with the
+//! HTTP API issue and build on the same [`Engine`](daftar_engine::runtime::Engine).
+
+pub mod callbacks;

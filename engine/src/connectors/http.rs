@@ -27,7 +27,7 @@ use crate::events::InquiryEvidence;
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// A connector's timeout when the catalog gives none.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The state of a circuit breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -42,21 +42,21 @@ pub enum BreakerState {
 }
 
 #[derive(Debug)]
-struct Breaker {
-    threshold: u32,
-    open_for: Duration,
-    inner: Mutex<BreakerInner>,
+pub(crate) struct Breaker {
+    pub(crate) threshold: u32,
+    pub(crate) open_for: Duration,
+    pub(crate) inner: Mutex<BreakerInner>,
 }
 
 #[derive(Debug, Default)]
-struct BreakerInner {
+pub(crate) struct BreakerInner {
     failures: u32,
     open_until: Option<Instant>,
     trial: bool,
 }
 
 impl Breaker {
-    fn state(&self) -> BreakerState {
+    pub(crate) fn state(&self) -> BreakerState {
         let inner = self.inner.lock().expect("lock");
         match inner.open_until {
             Some(until) if Instant::now() < until => BreakerState::Open,
@@ -66,7 +66,7 @@ impl Breaker {
     }
 
     /// Whether a call may go through now.
-    fn admit(&self) -> bool {
+    pub(crate) fn admit(&self) -> bool {
         let mut inner = self.inner.lock().expect("lock");
         match inner.open_until {
             None => true,
@@ -80,11 +80,11 @@ impl Breaker {
         }
     }
 
-    fn success(&self) {
+    pub(crate) fn success(&self) {
         *self.inner.lock().expect("lock") = BreakerInner::default();
     }
 
-    fn failure(&self) {
+    pub(crate) fn failure(&self) {
         let mut inner = self.inner.lock().expect("lock");
         inner.failures += 1;
         inner.trial = false;
@@ -112,8 +112,8 @@ pub struct HttpInquiries {
 
 impl HttpInquiries {
     /// Prepares the services of a catalog. `callback_base` is daftar's own URL that agencies
-    /// answering later call back (`{callback_base}/{connector}`); without it, callback
-    /// operations cannot be asked.
+    /// answering later call back (`{callback_base}/{agency}/{connector}`, with the inquiry's
+    /// `Idempotency-Key`); without it, callback operations cannot be asked.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .build()
@@ -215,7 +215,8 @@ impl Inquiries for HttpInquiries {
         if op.callback
             && let Some(base) = &self.callback_base
         {
-            request = request.header("X-Callback-Url", format!("{base}/{}", call.connector));
+            let url = format!("{base}/{}/{}", call.stream.agency, call.connector);
+            request = request.header("X-Callback-Url", url);
         }
         request = match authenticate(request, service.connector.auth.as_ref()) {
             Ok(r) => r,
@@ -321,7 +322,7 @@ fn query(request: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn authenticate(
+pub(crate) fn authenticate(
     request: reqwest::RequestBuilder,
     auth: Option<&Auth>,
 ) -> Result<reqwest::RequestBuilder, String> {

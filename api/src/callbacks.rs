@@ -1,0 +1,188 @@
+//! Callbacks: agencies that answer an inquiry later, and the payment gateway's results.
+//!
+//! - `POST /callbacks/inquiries/{agency}/{connector}` with the inquiry's `Idempotency-Key`
+//!   (which names the instance) and the answer as a JSON object;
+//! - `POST /callbacks/payments/{agency}` with the gateway's result (`reference`, `status`, …).
+//!
+//! Each becomes a message delivered to the waiting instance (`callback` or `payment`,
+//! correlated by the key or the payment reference). A second delivery of the same callback
+//! has no second effect; a callback that no step waits for any more is kept in the store and
+//! answered `202`, never dropped. Callers learn nothing about the store: every error is a
+//! problem body (RFC 9457) with a stable `type`.
+//!
+//! Authentication of these endpoints by each connector's secret comes with the HTTP API issue.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use daftar_engine::core::{CALLBACK, PAYMENT};
+use daftar_engine::events::{Actor, StreamId};
+use daftar_engine::runtime::{Engine, RuntimeError};
+use serde_json::{Value, json};
+
+/// The callback routes, under `/callbacks`.
+pub fn router(engine: Arc<Engine>) -> Router {
+    Router::new()
+        .route("/callbacks/inquiries/{agency}/{connector}", post(inquiry))
+        .route("/callbacks/payments/{agency}", post(payment))
+        .with_state(engine)
+}
+
+fn problem(status: StatusCode, kind: &str, detail: impl Into<String>) -> Response {
+    let body = json!({
+        "type": format!("https://daftar.dev/problems/{kind}"),
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": status.as_u16(),
+        "detail": detail.into(),
+    });
+    (
+        status,
+        [("content-type", "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The instance a key or reference names: keys are `instance:step:version`.
+fn stream(agency: &str, key: &str) -> Option<StreamId> {
+    let instance = key.split(':').next().filter(|i| !i.is_empty())?;
+    Some(StreamId {
+        agency: agency.to_owned(),
+        instance: instance.to_owned(),
+    })
+}
+
+async fn deliver(
+    engine: &Engine,
+    stream: &StreamId,
+    name: &str,
+    correlation: &str,
+    message_id: &str,
+    payload: Value,
+    actor: Actor,
+) -> Response {
+    match engine
+        .deliver(stream, name, correlation, message_id, payload, actor)
+        .await
+    {
+        Ok(done) if done.duplicate => {
+            (StatusCode::OK, Json(json!({"status": "already received"}))).into_response()
+        }
+        Ok(_) => (StatusCode::OK, Json(json!({"status": "received"}))).into_response(),
+        Err(RuntimeError::Refused(
+            daftar_engine::Error::NoReceiver { .. } | daftar_engine::Error::Ended,
+        )) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "kept: no step is waiting for it"})),
+        )
+            .into_response(),
+        Err(RuntimeError::Refused(daftar_engine::Error::NotStarted))
+        | Err(RuntimeError::NoInstance(_)) => problem(
+            StatusCode::NOT_FOUND,
+            "unknown-instance",
+            "no request matches this callback",
+        ),
+        Err(RuntimeError::Refused(e)) => problem(StatusCode::CONFLICT, "refused", e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, %stream, "a callback could not be recorded");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the callback could not be recorded; send it again",
+            )
+        }
+    }
+}
+
+async fn inquiry(
+    State(engine): State<Arc<Engine>>,
+    Path((agency, connector)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "missing-key",
+            "the Idempotency-Key header of the inquiry is required",
+        );
+    };
+    let Some(Json(payload @ Value::Object(_))) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-body",
+            "the body must be a JSON object: the agency's answer",
+        );
+    };
+    let Some(stream) = stream(&agency, key) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-key",
+            "the Idempotency-Key does not name a request",
+        );
+    };
+    let message_id = format!("callback:{key}");
+    deliver(
+        &engine,
+        &stream,
+        CALLBACK,
+        key,
+        &message_id,
+        payload,
+        Actor::Connector(connector),
+    )
+    .await
+}
+
+async fn payment(
+    State(engine): State<Arc<Engine>>,
+    Path(agency): Path<String>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(Json(payload @ Value::Object(_))) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-body",
+            "the body must be a JSON object: the payment result",
+        );
+    };
+    let Some(reference) = payload
+        .get("reference")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "missing-reference",
+            "the payment result has no `reference`",
+        );
+    };
+    let Some(stream) = stream(&agency, &reference) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-reference",
+            "the reference does not name a request",
+        );
+    };
+    let status = payload
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    let message_id = format!("payment:{reference}:{status}");
+    deliver(
+        &engine,
+        &stream,
+        PAYMENT,
+        &reference,
+        &message_id,
+        payload,
+        Actor::Connector("payment_gateway".to_owned()),
+    )
+    .await
+}
