@@ -2,7 +2,8 @@
 //!
 //! - `POST /callbacks/inquiries/{agency}/{connector}` with the inquiry's `Idempotency-Key`
 //!   (which names the instance) and the answer as a JSON object;
-//! - `POST /callbacks/payments/{agency}` with the gateway's result (`reference`, `status`, …).
+//! - `POST /callbacks/payments/{agency}/{connector}` with the gateway's result (`reference`,
+//!   `status`, …; the reference is the payment step's idempotency key).
 //!
 //! Each becomes a message delivered to the waiting instance (`callback` or `payment`,
 //! correlated by the key or the payment reference). A second delivery of the same callback
@@ -29,7 +30,7 @@ use serde_json::{Value, json};
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/callbacks/inquiries/{agency}/{connector}", post(inquiry))
-        .route("/callbacks/payments/{agency}", post(payment))
+        .route("/callbacks/payments/{agency}/{connector}", post(payment))
         .with_state(engine)
 }
 
@@ -141,7 +142,7 @@ async fn inquiry(
 
 async fn payment(
     State(engine): State<Arc<Engine>>,
-    Path(agency): Path<String>,
+    Path((agency, connector)): Path<(String, String)>,
     body: Option<Json<Value>>,
 ) -> Response {
     let Some(Json(payload @ Value::Object(_))) = body else {
@@ -182,7 +183,7 @@ async fn payment(
         &reference,
         &message_id,
         payload,
-        Actor::Connector("payment_gateway".to_owned()),
+        Actor::Connector(connector),
     )
     .await
 }

@@ -159,3 +159,121 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
     assert_eq!(no_key.status(), 400);
     assert_eq!(no_key.headers()["content-type"], "application/problem+json");
 }
+
+const FEE: &str = r#"
+daftar: 1
+id: fee
+version: 1
+title: { fa: پرداخت, en: Fee }
+agency: municipality
+in_force_from: 2026-01-01
+sla: 1d
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+statuses:
+  awaiting_payment: { fa: در انتظار پرداخت, en: Awaiting payment, sms: true }
+  paid: { fa: پرداخت شد, en: Paid, sms: true }
+templates:
+  status_changed:
+    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
+    en: "Request {{ tracking_code }}: {{ status.en }}"
+steps:
+  - id: pay
+    status: awaiting_payment
+    payment:
+      connector: payment_gateway
+      amount: 1200000
+      timeout: 1m
+      output: { receipt: response.trace_number }
+  - id: done
+    status: paid
+    end: { outcome: approved }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_out_once() {
+    let (sim_listener, sim) = listen().await;
+    let simulator = daftar_simulator::Simulator::from_files(
+        &root().join("examples/simulator/seed.yaml"),
+        &root().join("examples/simulator/config.yaml"),
+    )
+    .unwrap();
+    tokio::spawn(daftar_simulator::serve(sim_listener, simulator));
+    let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
+    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    for c in catalog.connectors.values_mut() {
+        c.base_url = Some(sim.clone());
+    }
+    let (api_listener, api) = listen().await;
+    let payments = daftar_engine::connectors::payments::HttpPayments::new(
+        &catalog,
+        Some(format!("{api}/callbacks/payments")),
+    )
+    .unwrap();
+    let sms = daftar_engine::connectors::sms::HttpSms::new(&catalog, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = daftar_engine::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("daftar.db").display()
+    ))
+    .await
+    .unwrap();
+    let connectors = Connectors {
+        payments: Some(Arc::new(payments)),
+        notifier: Some(Arc::new(sms)),
+        ..Connectors::default()
+    };
+    let engine = Engine::open(store, connectors).await.unwrap();
+    let router = daftar_api::callbacks::router(engine.clone());
+    tokio::spawn(async move { axum::serve(api_listener, router).await });
+    engine.deploy("fee.yaml", FEE).await.unwrap();
+    let _loops = workers::spawn(
+        engine.clone(),
+        Pace {
+            poll: Duration::from_millis(20),
+            ..Pace::default()
+        },
+    );
+    let started = engine
+        .start(
+            "municipality",
+            "fee",
+            json!({"national_id": "0499370899", "mobile": "09121234567"}),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let mut state = InstanceState::default();
+    for _ in 0..400 {
+        state = engine.state(&started.stream).await.unwrap();
+        let sms_done = state
+            .notifications
+            .values()
+            .all(|d| *d != daftar_engine::core::Delivery::Pending);
+        if (state.ended() && sms_done) || !state.incidents.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(state.ended(), "{:?}", state.tokens);
+    assert!(state.vars["receipt"].is_string(), "{:?}", state.vars);
+    let sent: Value = reqwest::get(format!("{sim}/__sim/sms"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = sent
+        .as_array()
+        .cloned()
+        .or_else(|| sent["sms"].as_array().cloned())
+        .unwrap_or_default();
+    assert_eq!(sent.len(), 2, "one SMS per status change: {sent:?}");
+    assert_eq!(state.notifications.len(), 2);
+}

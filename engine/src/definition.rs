@@ -55,6 +55,7 @@ impl Definition {
             forms.insert(id.clone(), v);
         }
         let mut templates = minijinja::Environment::new();
+        crate::templates::register(&mut templates);
         for (id, t) in &wf.templates {
             for (lang, text) in [("fa", &t.fa), ("en", &t.en)] {
                 templates

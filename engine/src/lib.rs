@@ -4,7 +4,8 @@
 //! - [`events`]: the versioned event types and the stored envelope with its hash chain;
 //! - [`core`]: the pure state machine, `decide` and `apply`;
 //! - [`definition`]: a compiled definition prepared to run (CEL programs, validators,
-//!   templates).
+//!   templates);
+//! - [`templates`]: the filters SMS templates can use (Persian digits, Jalali dates).
 //!
 //! - [`store`]: the event store contract, and what a commit implies (jobs, timers, rows);
 //! - [`runtime`]: the engine node: single writer with group commit, job workers, timers,
@@ -18,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod runtime;
 pub mod store;
+pub mod templates;
 
 pub use definition::Definition;
 pub use error::{Error, Result};

@@ -221,25 +221,26 @@ impl Seed {
     }
 }
 
-/// Converts a Gregorian date to the Jalali (Persian) calendar: `(year, month, day)`.
+/// Converts a Gregorian date to the Jalali (Persian, Solar Hijri) calendar: `(year, month,
+/// day)`. The conversion is ICU4X's (`icu_calendar`), the same one the engine's template
+/// filters use.
+///
+/// # Panics
+///
+/// If `(gy, gm, gd)` is not a valid Gregorian date; the simulator only passes dates it got from
+/// `chrono`.
 pub fn to_jalali(gy: i64, gm: i64, gd: i64) -> (i64, i64, i64) {
-    const G_D_M: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-    let gy2 = if gm > 2 { gy + 1 } else { gy };
-    let mut days = 355_666 + 365 * gy + (gy2 + 3) / 4 - (gy2 + 99) / 100
-        + (gy2 + 399) / 400
-        + gd
-        + G_D_M[(gm - 1) as usize];
-    let mut jy = -1595 + 33 * (days / 12_053);
-    days %= 12_053;
-    jy += 4 * (days / 1461);
-    days %= 1461;
-    if days > 365 {
-        jy += (days - 1) / 365;
-        days = (days - 1) % 365;
-    }
-    if days < 186 {
-        (jy, 1 + days / 31, 1 + days % 31)
-    } else {
-        (jy, 7 + (days - 186) / 30, 1 + (days - 186) % 30)
-    }
+    use icu_calendar::{Date, cal::Persian};
+    let iso = i32::try_from(gy)
+        .ok()
+        .zip(u8::try_from(gm).ok())
+        .zip(u8::try_from(gd).ok())
+        .and_then(|((y, m), d)| Date::try_new_iso(y, m, d).ok())
+        .unwrap_or_else(|| panic!("{gy:04}-{gm:02}-{gd:02} is not a Gregorian date"));
+    let persian = iso.to_calendar(Persian);
+    (
+        persian.year().extended_year().into(),
+        persian.month().ordinal.into(),
+        persian.day_of_month().0.into(),
+    )
 }

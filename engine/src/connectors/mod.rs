@@ -3,7 +3,9 @@
 //! knows these traits, and the engine's own tests use in-process implementations.
 
 pub mod http;
+pub mod payments;
 pub mod scripted;
+pub mod sms;
 
 use async_trait::async_trait;
 use serde_json::Value;

@@ -1,0 +1,129 @@
+//! Payments over HTTP, through the catalog's `kind: payment` connectors.
+//!
+//! A request is `POST {base_url}/payments {"amount", "reference", "description"}` with the
+//! payment step visit's idempotency key as `reference` (and as the `Idempotency-Key` header), and
+//! `X-Callback-Url: {callback_base}/{agency}/{connector}` where the gateway posts the result.
+//! The gateway drops a repeated `reference` (the same answer, no second payment), so a timeout or
+//! a 5xx is *transient*: the retry opens the same payment. A 4xx is a refusal.
+//!
+//! The result comes later as the [`crate::core::PAYMENT`] message, correlated by the gateway's
+//! reference. The gateway's callback carries `reference` (= our idempotency key) besides its own
+//! `payment_id`, so [`PaymentRequestResult::Opened`] names the idempotency key as the reference:
+//! that is what the callback handler reads to find the waiting payment.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use daftar_definitions::catalog::{Catalog, ConnectorKind};
+use serde_json::{Value, json};
+
+use super::http::BreakerState;
+use super::sms::{Gateway, Reply, retryable, snippet};
+use super::{PaymentCall, Payments};
+use crate::core::PaymentRequestResult;
+
+/// Payments through every `kind: payment` connector of a catalog that has a `base_url`.
+#[derive(Debug)]
+pub struct HttpPayments {
+    gateways: BTreeMap<String, Gateway>,
+    callback_base: Option<String>,
+}
+
+impl HttpPayments {
+    /// Prepares the payment connectors of a catalog. `callback_base` is daftar's own URL that
+    /// the gateway posts results to (`{callback_base}/{agency}/{connector}`); gateways that
+    /// require a callback URL refuse payments without it.
+    pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let mut gateways = BTreeMap::new();
+        for (name, c) in &catalog.connectors {
+            if c.kind != ConnectorKind::Payment || c.base_url.is_none() {
+                continue;
+            }
+            gateways.insert(name.clone(), Gateway::new(client.clone(), name, c)?);
+        }
+        Ok(HttpPayments {
+            gateways,
+            callback_base: callback_base.map(|b| b.trim_end_matches('/').to_owned()),
+        })
+    }
+
+    /// Every gateway's circuit state, for operators and metrics.
+    pub fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        self.gateways
+            .iter()
+            .filter_map(|(name, g)| g.breaker().map(|s| (name.clone(), s)))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Payments for HttpPayments {
+    async fn request(&self, call: &PaymentCall) -> PaymentRequestResult {
+        let Some(gateway) = self.gateways.get(&call.connector) else {
+            return PaymentRequestResult::Refused {
+                reason: format!(
+                    "payment connector `{}` has no base_url in the catalog",
+                    call.connector
+                ),
+            };
+        };
+        if call.amount <= 0 {
+            return PaymentRequestResult::Refused {
+                reason: format!("the amount {} is not positive", call.amount),
+            };
+        }
+        let url = match gateway.url(&["payments"]) {
+            Ok(url) => url,
+            Err(reason) => return PaymentRequestResult::Refused { reason },
+        };
+        let mut request = gateway
+            .client()
+            .post(url)
+            .header("Idempotency-Key", &call.idempotency_key)
+            .json(&json!({
+                "amount": call.amount,
+                "reference": call.idempotency_key,
+                "description": format!("{} {}", call.stream.agency, call.stream.instance),
+            }));
+        if let Some(base) = &self.callback_base {
+            let url = format!("{base}/{}/{}", call.stream.agency, call.connector);
+            request = request.header("X-Callback-Url", url);
+        }
+        match gateway.call(request).await {
+            Reply::Answer { status, body } if status.is_success() => {
+                match serde_json::from_slice::<Value>(&body) {
+                    Ok(answer @ Value::Object(_)) => PaymentRequestResult::Opened {
+                        reference: call.idempotency_key.clone(),
+                        url: answer.get("url").and_then(Value::as_str).map(str::to_owned),
+                    },
+                    // Opened or not, a retry under the same reference gets the same answer.
+                    _ => PaymentRequestResult::Transient {
+                        reason: "the gateway's answer is not a JSON object".to_owned(),
+                    },
+                }
+            }
+            Reply::Answer { status, body } if status.is_client_error() && !retryable(status) => {
+                PaymentRequestResult::Refused {
+                    reason: snippet(status, &body),
+                }
+            }
+            Reply::Answer { status, .. } => PaymentRequestResult::Transient {
+                reason: format!("the gateway answered {status}"),
+            },
+            Reply::TimedOut => PaymentRequestResult::Transient {
+                reason: "the gateway did not answer in time".to_owned(),
+            },
+            Reply::Broken(reason) => PaymentRequestResult::Transient { reason },
+            Reply::CircuitOpen => PaymentRequestResult::Transient {
+                reason: format!(
+                    "the circuit of `{}` is open after repeated failures",
+                    call.connector
+                ),
+            },
+            Reply::Misconfigured(reason) => PaymentRequestResult::Refused { reason },
+        }
+    }
+}
