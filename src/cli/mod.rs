@@ -67,9 +67,15 @@ enum Command {
         #[arg(long)]
         input: String,
         /// Scripted agency answers, a JSON object keyed by `connector.operation` (and by the
-        /// payment gateway's connector for payment results).
+        /// payment gateway's connector for payment results): a dry run that reaches no one.
+        /// Without it, the catalog's connectors are called over HTTP (start `daftar simulate`
+        /// first to play the agencies).
         #[arg(long)]
         answers: Option<PathBuf>,
+        /// The connector catalog, when `--answers` is not given; by default
+        /// `$DAFTAR_CONNECTORS`, else the nearest `connectors.yaml` above the file.
+        #[arg(long, env = "DAFTAR_CONNECTORS")]
+        connectors: Option<PathBuf>,
         /// The store.
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
@@ -200,8 +206,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             input,
             answers,
+            connectors,
             db,
-        } => runtime()?.block_on(run::run(&file, &input, answers.as_deref(), &db)),
+        } => runtime()?.block_on(run::run(
+            &file,
+            &input,
+            answers.as_deref(),
+            connectors.as_deref(),
+            &db,
+        )),
         Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify { db } => runtime()?.block_on(verify::run(&db)),

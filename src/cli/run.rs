@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use async_trait::async_trait;
+use daftar_engine::connectors::http::HttpInquiries;
+use daftar_engine::connectors::payments::HttpPayments;
 use daftar_engine::connectors::scripted::Scripted;
+use daftar_engine::connectors::sms::HttpSms;
 use daftar_engine::connectors::{Connectors, Notifier, SendOutcome, Sms};
 use daftar_engine::core::{Command, Delivery, PAYMENT, Wait};
 use daftar_engine::events::Actor;
@@ -40,28 +43,65 @@ pub async fn run(
     file: &Path,
     input: &str,
     answers: Option<&Path>,
+    catalog: Option<&Path>,
     db: &str,
 ) -> anyhow::Result<ExitCode> {
     let source =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let input: Value = serde_json::from_str(input).context("--input is not JSON")?;
-    let answers: BTreeMap<String, Value> = match answers {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a JSON object of answers", path.display()))?
-        }
-        None => BTreeMap::new(),
-    };
-    let scripted = Arc::new(Scripted::new(answers));
+    let answers: Option<BTreeMap<String, Value>> =
+        match answers {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Some(serde_json::from_str(&text).with_context(|| {
+                    format!("{} is not a JSON object of answers", path.display())
+                })?)
+            }
+            None => None,
+        };
     let store = super::db::open(db).await?;
-    let connectors = Connectors {
-        inquiries: Some(scripted.clone()),
-        notifier: Some(Arc::new(Console)),
-        payments: Some(scripted.clone()),
+    // With answers: a dry run that reaches no one. Without: the connectors of the catalog, over
+    // HTTP, with the callback routes listening on a free port of 127.0.0.1 for agencies that
+    // answer later and for payment results.
+    let (connectors, scripted, callbacks) = match answers {
+        Some(answers) => {
+            let scripted = Arc::new(Scripted::new(answers));
+            let connectors = Connectors {
+                inquiries: Some(scripted.clone()),
+                notifier: Some(Arc::new(Console)),
+                payments: Some(scripted.clone()),
+            };
+            (connectors, Some(scripted), None)
+        }
+        None => {
+            let Some(path) = super::files::find_catalog(catalog, file) else {
+                bail!(
+                    "no connector catalog: give --answers FILE for a dry run, or --connectors FILE"
+                );
+            };
+            let catalog = super::files::load_catalog(&path)?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let base = format!("http://{}/callbacks", listener.local_addr()?);
+            let http = |e: String| anyhow::anyhow!("{}: {e}", path.display());
+            let connectors = Connectors {
+                inquiries: Some(Arc::new(
+                    HttpInquiries::new(&catalog, Some(format!("{base}/inquiries")))
+                        .map_err(http)?,
+                )),
+                notifier: Some(Arc::new(HttpSms::new(&catalog, None).map_err(http)?)),
+                payments: Some(Arc::new(
+                    HttpPayments::new(&catalog, Some(format!("{base}/payments"))).map_err(http)?,
+                )),
+            };
+            (connectors, None, Some(listener))
+        }
     };
     let engine = Engine::open(store, connectors).await?;
+    if let Some(listener) = callbacks {
+        let router = daftar_api::callbacks::router(engine.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
     let deployed = match engine.deploy(&file.display().to_string(), &source).await {
         Ok(d) => d,
         Err(e) => bail!("{e}"),
@@ -84,11 +124,11 @@ pub async fn run(
         },
     );
 
-    // Drive until the instance ends or nothing has changed for a while.
+    // Drive until the instance ends, or waits for nothing but a person, a timer or a message
+    // and nothing has changed for a while. At most two minutes, however busy it stays.
     let mut last = 0;
     let mut quiet = 0;
-    // At most 30 s, however busy the instance stays.
-    for _ in 0..1500 {
+    for _ in 0..6000 {
         if quiet >= 25 {
             break;
         }
@@ -101,7 +141,21 @@ pub async fn run(
         if state.ended() && !sms_pending {
             break;
         }
+        // Waits the network will end by itself: answers, callbacks, payments, backoff timers.
+        let automated = state.tokens.values().any(|t| {
+            matches!(
+                t.wait,
+                Wait::Running
+                    | Wait::Inquiry { .. }
+                    | Wait::Retry { .. }
+                    | Wait::Callback { .. }
+                    | Wait::PaymentRequest { .. }
+                    | Wait::PaymentOpen { .. }
+                    | Wait::Call
+            )
+        });
         for (token, t) in &state.tokens {
+            let Some(scripted) = &scripted else { break };
             if let Wait::PaymentOpen { reference } = &t.wait {
                 let step = engine
                     .definition_of(&state)?
@@ -128,7 +182,7 @@ pub async fn run(
                     .await;
             }
         }
-        if state.version == last && !sms_pending {
+        if state.version == last && !sms_pending && (!automated || scripted.is_some()) {
             quiet += 1;
         } else {
             quiet = 0;
