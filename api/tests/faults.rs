@@ -1,0 +1,226 @@
+//! Faults: twenty clean-record requests at once while the agencies answer 30% of calls with
+//! 5xx and let 10% time out. Every request still ends as its definition says, no step is tried
+//! more often than its retry policy allows, and no SMS reaches the gateway twice.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use daftar_engine::connectors::Connectors;
+use daftar_engine::connectors::http::HttpInquiries;
+use daftar_engine::connectors::sms::HttpSms;
+use daftar_engine::core::Delivery;
+use daftar_engine::events::{Actor, Event};
+use daftar_engine::runtime::Engine;
+use daftar_engine::runtime::workers::{self, Pace};
+use serde_json::{Value, json};
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = format!("http://{}", listener.local_addr().unwrap());
+    let simulator = daftar_simulator::Simulator::from_files(
+        &root().join("examples/simulator/seed.yaml"),
+        &root().join("examples/simulator/config.yaml"),
+    )
+    .unwrap();
+    tokio::spawn(daftar_simulator::serve(listener, simulator));
+    let client = reqwest::Client::new();
+    let mut config: Value = client
+        .get(format!("{sim}/__sim/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for agency in ["civil_registry", "judiciary_records", "sms_gateway"] {
+        config["agencies"][agency] = json!({"latency_ms": 5, "jitter_ms": 5, "error_rate": 0.3, "timeout_rate": 0.1, "timeout_ms": 1500});
+    }
+    assert!(
+        client
+            .put(format!("{sim}/__sim/config"))
+            .json(&config)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+
+    // The example catalog with short timeouts, so that a timeout costs a test little.
+    let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
+    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    for (name, c) in &mut catalog.connectors {
+        c.base_url = Some(
+            if c.kind == daftar_definitions::catalog::ConnectorKind::Inquiry {
+                format!("{sim}/agencies/{name}")
+            } else {
+                sim.clone()
+            },
+        );
+        c.timeout = Some("300ms".parse().unwrap());
+        c.circuit_breaker = None;
+    }
+    // The example service, with its retries spaced in milliseconds rather than seconds.
+    let source =
+        std::fs::read_to_string(root().join("examples/workflows/clean-record-certificate.yaml"))
+            .unwrap()
+            .replace("initial_interval: 2s", "initial_interval: 20ms")
+            .replace("initial_interval: 10s", "initial_interval: 20ms")
+            .replace("max_interval: 1m", "max_interval: 100ms")
+            .replace("max_interval: 10m", "max_interval: 100ms");
+    let definition =
+        daftar_definitions::compile("clean-record.yaml", &source, Default::default()).unwrap();
+    let max_attempts: BTreeMap<String, u32> = definition
+        .steps()
+        .filter_map(|s| {
+            let own = s.inquiry.as_ref()?.retry.as_ref().map(|r| r.max_attempts);
+            Some((
+                s.id.clone(),
+                own.or(definition
+                    .workflow()
+                    .defaults
+                    .retry
+                    .as_ref()
+                    .map(|r| r.max_attempts))
+                    .unwrap_or(3),
+            ))
+        })
+        .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = daftar_engine::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("daftar.db").display()
+    ))
+    .await
+    .unwrap();
+    let connectors = Connectors {
+        inquiries: Some(Arc::new(HttpInquiries::new(&catalog, None).unwrap())),
+        notifier: Some(Arc::new(HttpSms::new(&catalog, None).unwrap())),
+        payments: None,
+    };
+    let engine = Engine::open(store, connectors).await.unwrap();
+    engine.deploy("clean-record.yaml", &source).await.unwrap();
+    let _loops = workers::spawn(
+        engine.clone(),
+        Pace {
+            poll: Duration::from_millis(10),
+            lease: Duration::from_secs(2),
+            batch: 64,
+        },
+    );
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        let input = json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"});
+        let started = engine
+            .start(
+                "judiciary",
+                "clean-record-certificate",
+                input,
+                None,
+                Actor::Citizen,
+            )
+            .await
+            .unwrap();
+        streams.push(started.stream);
+    }
+
+    // Wait until every request has ended (or stopped for an operator) and every SMS is settled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut settled = true;
+        for s in &streams {
+            let state = engine.state(s).await.unwrap();
+            let stopped = state.ended() || !state.incidents.is_empty();
+            if !stopped
+                || state
+                    .notifications
+                    .values()
+                    .any(|d| *d == Delivery::Pending)
+            {
+                settled = false;
+            }
+        }
+        if settled {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "requests did not settle in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut references = Vec::new();
+    for s in &streams {
+        let history = engine.store().load(s).await.unwrap();
+        daftar_engine::events::verify_chain(&history).unwrap();
+        let state = engine.state(s).await.unwrap();
+        let ending = match &state.ending {
+            Some(daftar_engine::core::Ending::Completed { outcome, .. }) => format!("{outcome:?}"),
+            Some(other) => format!("{other:?}"),
+            None => "incident".to_owned(),
+        };
+        *outcomes.entry(ending).or_default() += 1;
+        // Attempts per step visit never exceed the step's policy.
+        let mut attempts: BTreeMap<(String, String), u32> = BTreeMap::new();
+        for e in &history {
+            if let Event::InquiryRequested {
+                step,
+                idempotency_key,
+                ..
+            } = &e.event
+            {
+                *attempts
+                    .entry((step.clone(), idempotency_key.clone()))
+                    .or_default() += 1;
+            }
+        }
+        for ((step, _), n) in attempts {
+            assert!(n <= max_attempts[&step], "{s}: {n} attempts at {step}");
+        }
+        for e in &history {
+            if let Event::NotificationRequested { reference, .. } = &e.event {
+                references.push(reference.clone());
+            }
+        }
+    }
+    // The applicant has a clean record: with retries, requests are issued; a request whose
+    // identity check failed every attempt follows its designed failure path (refer to an office).
+    assert!(
+        outcomes.get("Issued").copied().unwrap_or(0) >= 15,
+        "{outcomes:?}"
+    );
+    let sent: Value = client
+        .get(format!("{sim}/__sim/sms"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent: Vec<String> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["client_reference"].as_str().unwrap().to_owned())
+        .collect();
+    let mut unique = sent.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), sent.len(), "no SMS reached the gateway twice");
+    references.sort();
+    assert_eq!(
+        unique, references,
+        "every SMS asked for was delivered, once"
+    );
+    eprintln!("outcomes under faults: {outcomes:?}; {} SMS", sent.len());
+}
