@@ -199,6 +199,10 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
         outcomes.get("Issued").copied().unwrap_or(0) >= 15,
         "{outcomes:?}"
     );
+    assert!(
+        outcomes.keys().all(|o| o == "Issued" || o == "Rejected"),
+        "only the designed endings: {outcomes:?}"
+    );
     let sent: Value = client
         .get(format!("{sim}/__sim/sms"))
         .send()
