@@ -22,108 +22,38 @@ fn root() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = format!("http://{}", listener.local_addr().unwrap());
-    let simulator = daftar_simulator::Simulator::from_files(
-        &root().join("examples/simulator/seed.yaml"),
-        &root().join("examples/simulator/config.yaml"),
-    )
-    .unwrap();
-    tokio::spawn(daftar_simulator::serve(listener, simulator));
+    let (engine, sim, _dir, _loops) = node_with_simulator().await;
     let client = reqwest::Client::new();
-    let mut config: Value = client
-        .get(format!("{sim}/__sim/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     for agency in ["civil_registry", "judiciary_records", "sms_gateway"] {
-        config["agencies"][agency] = json!({"latency_ms": 5, "jitter_ms": 5, "error_rate": 0.3, "timeout_rate": 0.1, "timeout_ms": 1500});
+        let faults = json!({"latency_ms": 5, "jitter_ms": 5, "error_rate": 0.3, "timeout_rate": 0.1, "timeout_ms": 1500});
+        set_faults(&sim, agency, faults).await;
     }
-    assert!(
-        client
-            .put(format!("{sim}/__sim/config"))
-            .json(&config)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
-
-    // The example catalog with short timeouts, so that a timeout costs a test little.
-    let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
-    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
-    for (name, c) in &mut catalog.connectors {
-        c.base_url = Some(
-            if c.kind == daftar_definitions::catalog::ConnectorKind::Inquiry {
-                format!("{sim}/agencies/{name}")
-            } else {
-                sim.clone()
-            },
-        );
-        c.timeout = Some("300ms".parse().unwrap());
-        c.circuit_breaker = None;
-    }
-    // The example service, with its retries spaced in milliseconds rather than seconds.
-    let source =
-        std::fs::read_to_string(root().join("examples/workflows/clean-record-certificate.yaml"))
-            .unwrap()
-            .replace("initial_interval: 2s", "initial_interval: 20ms")
-            .replace("initial_interval: 10s", "initial_interval: 20ms")
-            .replace("max_interval: 1m", "max_interval: 100ms")
-            .replace("max_interval: 10m", "max_interval: 100ms");
-    let definition =
-        daftar_definitions::compile("clean-record.yaml", &source, Default::default()).unwrap();
+    let deployed = engine
+        .registry()
+        .in_force("judiciary", "clean-record-certificate", chrono_now())
+        .unwrap();
+    let definition = deployed.compiled();
     let max_attempts: BTreeMap<String, u32> = definition
         .steps()
         .filter_map(|s| {
             let own = s.inquiry.as_ref()?.retry.as_ref().map(|r| r.max_attempts);
-            Some((
-                s.id.clone(),
-                own.or(definition
-                    .workflow()
-                    .defaults
-                    .retry
-                    .as_ref()
-                    .map(|r| r.max_attempts))
-                    .unwrap_or(3),
-            ))
+            let default = definition
+                .workflow()
+                .defaults
+                .retry
+                .as_ref()
+                .map(|r| r.max_attempts);
+            Some((s.id.clone(), own.or(default).unwrap_or(3)))
         })
         .collect();
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = daftar_engine::store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("daftar.db").display()
-    ))
-    .await
-    .unwrap();
-    let connectors = Connectors {
-        inquiries: Some(Arc::new(HttpInquiries::new(&catalog, None).unwrap())),
-        notifier: Some(Arc::new(HttpSms::new(&catalog, None).unwrap())),
-        payments: None,
-    };
-    let engine = Engine::open(store, connectors).await.unwrap();
-    engine.deploy("clean-record.yaml", &source).await.unwrap();
-    let _loops = workers::spawn(
-        engine.clone(),
-        Pace {
-            poll: Duration::from_millis(10),
-            lease: Duration::from_secs(2),
-            batch: 64,
-        },
-    );
     let mut streams = Vec::new();
     for _ in 0..20 {
-        let input = json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"});
         let started = engine
             .start(
                 "judiciary",
                 "clean-record-certificate",
-                input,
+                applicant(),
                 None,
                 Actor::Citizen,
             )
@@ -227,4 +157,168 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
         "every SMS asked for was delivered, once"
     );
     eprintln!("outcomes under faults: {outcomes:?}; {} SMS", sent.len());
+}
+
+/// A node on a fresh store with the HTTP connectors of the example catalog pointed at a new
+/// simulator (short timeouts, retries in milliseconds), with the clean-record service deployed.
+async fn node_with_simulator() -> (Arc<Engine>, String, tempfile::TempDir, workers::Background) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = format!("http://{}", listener.local_addr().unwrap());
+    let simulator = daftar_simulator::Simulator::from_files(
+        &root().join("examples/simulator/seed.yaml"),
+        &root().join("examples/simulator/config.yaml"),
+    )
+    .unwrap();
+    tokio::spawn(daftar_simulator::serve(listener, simulator));
+    let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
+    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    for (name, c) in &mut catalog.connectors {
+        c.base_url = Some(
+            if c.kind == daftar_definitions::catalog::ConnectorKind::Inquiry {
+                format!("{sim}/agencies/{name}")
+            } else {
+                sim.clone()
+            },
+        );
+        c.timeout = Some("300ms".parse().unwrap());
+        c.circuit_breaker = None;
+    }
+    let source =
+        std::fs::read_to_string(root().join("examples/workflows/clean-record-certificate.yaml"))
+            .unwrap()
+            .replace("initial_interval: 2s", "initial_interval: 20ms")
+            .replace("initial_interval: 10s", "initial_interval: 20ms")
+            .replace("max_interval: 1m", "max_interval: 100ms")
+            .replace("max_interval: 10m", "max_interval: 100ms");
+    let dir = tempfile::tempdir().unwrap();
+    let store = daftar_engine::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("daftar.db").display()
+    ))
+    .await
+    .unwrap();
+    let connectors = Connectors {
+        inquiries: Some(Arc::new(HttpInquiries::new(&catalog, None).unwrap())),
+        notifier: Some(Arc::new(HttpSms::new(&catalog, None).unwrap())),
+        payments: None,
+    };
+    let engine = Engine::open(store, connectors).await.unwrap();
+    engine.deploy("clean-record.yaml", &source).await.unwrap();
+    let loops = workers::spawn(
+        engine.clone(),
+        Pace {
+            poll: Duration::from_millis(10),
+            lease: Duration::from_secs(2),
+            batch: 64,
+        },
+    );
+    (engine, sim, dir, loops)
+}
+
+async fn set_faults(sim: &str, agency: &str, faults: Value) {
+    let client = reqwest::Client::new();
+    let mut config: Value = client
+        .get(format!("{sim}/__sim/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config["agencies"][agency] = faults;
+    assert!(
+        client
+            .put(format!("{sim}/__sim/config"))
+            .json(&config)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
+
+async fn until(
+    engine: &Engine,
+    stream: &daftar_engine::events::StreamId,
+    done: impl Fn(&daftar_engine::core::InstanceState) -> bool,
+) -> daftar_engine::core::InstanceState {
+    for _ in 0..600 {
+        let state = engine.state(stream).await.unwrap();
+        if done(&state) {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{stream} did not get there: {:?}",
+        engine.state(stream).await.unwrap().tokens
+    );
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+fn applicant() -> Value {
+    json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_that_is_down_leads_to_the_designed_path_or_to_an_incident_an_operator_retries() {
+    let (engine, sim, _dir, _loops) = node_with_simulator().await;
+
+    // The civil registry is down: identity retries run out, and the designed failure path
+    // (refer the applicant to an office) is taken.
+    set_faults(&sim, "civil_registry", json!({"error_rate": 1.0})).await;
+    let first = engine
+        .start(
+            "judiciary",
+            "clean-record-certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let state = until(&engine, &first.stream, |s| s.ended()).await;
+    let history = engine.store().load(&first.stream).await.unwrap();
+    let attempts = history
+        .iter()
+        .filter(|e| matches!(&e.event, Event::InquiryRequested { step, .. } if step == "identity"))
+        .count();
+    assert_eq!(attempts, 5, "every attempt of the policy, no more");
+    assert_ne!(state.status.as_deref(), Some("issued"));
+
+    // The civil registry is back and the judiciary is down: its step has no failure path, so
+    // the request stops on an incident while others go on; after the judiciary recovers, an
+    // operator retries and the certificate is issued.
+    set_faults(&sim, "civil_registry", json!({})).await;
+    set_faults(&sim, "judiciary_records", json!({"error_rate": 1.0})).await;
+    let second = engine
+        .start(
+            "judiciary",
+            "clean-record-certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let stopped = until(&engine, &second.stream, |s| !s.incidents.is_empty()).await;
+    assert!(!stopped.ended());
+    set_faults(&sim, "judiciary_records", json!({})).await;
+    let incident = stopped.incidents.keys().next().unwrap().clone();
+    engine
+        .execute(
+            &second.stream,
+            &daftar_engine::core::Command::RetryIncident { incident },
+            "operator-retry-1",
+            Actor::Operator("ops".into()),
+            None,
+        )
+        .await
+        .unwrap();
+    let done = until(&engine, &second.stream, |s| s.ended()).await;
+    assert_eq!(done.status.as_deref(), Some("issued"));
 }
