@@ -5,7 +5,10 @@
 //! - `POST /callbacks/payments/{agency}/{connector}` with the gateway's result (`reference`,
 //!   `status`, …; the reference is the payment step's idempotency key).
 //!
-//! Each becomes a message delivered to the waiting instance (`callback` or `payment`,
+//! - `POST /callbacks/sms/{agency}/{connector}` with the SMS centre's delivery report
+//!   (`client_reference`, `status`, `delivered_at`), recorded on the instance the SMS is about.
+//!
+//! Each of the first two becomes a message delivered to the waiting instance (`callback` or `payment`,
 //! correlated by the key or the payment reference). A second delivery of the same callback
 //! has no second effect; a callback that no step waits for any more is kept in the store and
 //! answered `202`, never dropped. Callers learn nothing about the store: every error is a
@@ -31,6 +34,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/callbacks/inquiries/{agency}/{connector}", post(inquiry))
         .route("/callbacks/payments/{agency}/{connector}", post(payment))
+        .route("/callbacks/sms/{agency}/{connector}", post(delivery_report))
         .with_state(engine)
 }
 
@@ -47,6 +51,73 @@ fn problem(status: StatusCode, kind: &str, detail: impl Into<String>) -> Respons
         body.to_string(),
     )
         .into_response()
+}
+
+/// Records a delivery report. The reference is `{instance}-n{version}`.
+async fn delivery_report(
+    State(engine): State<Arc<Engine>>,
+    Path((agency, _connector)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(Json(report @ Value::Object(_))) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-body",
+            "the body must be a JSON object: the delivery report",
+        );
+    };
+    let field = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_owned);
+    let (Some(reference), Some(status)) = (field("client_reference"), field("status")) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-report",
+            "a delivery report needs `client_reference` and `status`",
+        );
+    };
+    let Some((instance, _)) = reference.rsplit_once("-n") else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-reference",
+            "the reference does not name a request",
+        );
+    };
+    let stream = StreamId {
+        agency,
+        instance: instance.to_owned(),
+    };
+    let command = daftar_engine::core::Command::DeliveryReport {
+        reference: reference.clone(),
+        status: status.clone(),
+        at: field("delivered_at"),
+    };
+    let id = format!("delivery:{reference}:{status}");
+    match engine
+        .execute(
+            &stream,
+            &command,
+            &id,
+            Actor::Connector("sms".to_owned()),
+            None,
+        )
+        .await
+    {
+        Ok(_) => (StatusCode::OK, Json(json!({"status": "recorded"}))).into_response(),
+        Err(RuntimeError::Refused(daftar_engine::Error::Unknown { .. }))
+        | Err(RuntimeError::NoInstance(_)) => problem(
+            StatusCode::NOT_FOUND,
+            "unknown-sms",
+            "no SMS of daftar has this reference",
+        ),
+        Err(RuntimeError::Refused(e)) => problem(StatusCode::CONFLICT, "refused", e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, %stream, "a delivery report could not be recorded");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the report could not be recorded; send it again",
+            )
+        }
+    }
 }
 
 /// The instance a key or reference names: keys are `instance:step:version`.

@@ -215,7 +215,11 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
         Some(format!("{api}/callbacks/payments")),
     )
     .unwrap();
-    let sms = daftar_engine::connectors::sms::HttpSms::new(&catalog, None).unwrap();
+    let sms = daftar_engine::connectors::sms::HttpSms::new(
+        &catalog,
+        Some(format!("{api}/callbacks/sms")),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = daftar_engine::store::open(&format!(
         "sqlite://{}",
@@ -276,4 +280,23 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
         .unwrap_or_default();
     assert_eq!(sent.len(), 2, "one SMS per status change: {sent:?}");
     assert_eq!(state.notifications.len(), 2);
+
+    // The SMS centre's delivery reports come back by callback and are recorded, once each.
+    for _ in 0..200 {
+        let state = engine.state(&started.stream).await.unwrap();
+        if state
+            .notifications
+            .values()
+            .all(|d| *d == daftar_engine::core::Delivery::Delivered)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let history = engine.store().load(&started.stream).await.unwrap();
+    let reports = history
+        .iter()
+        .filter(|e| e.event.kind() == "NotificationDelivered")
+        .count();
+    assert_eq!(reports, 2, "a delivery report per SMS");
 }

@@ -97,7 +97,18 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
         let ending = match &state.ending {
             Some(daftar_engine::core::Ending::Completed { outcome, .. }) => format!("{outcome:?}"),
             Some(other) => format!("{other:?}"),
-            None => "incident".to_owned(),
+            None => {
+                let reasons: Vec<String> = history
+                    .iter()
+                    .filter_map(|e| match &e.event {
+                        Event::IncidentRaised { step, reason, .. } => {
+                            Some(format!("{step}: {reason}"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                format!("incident {reasons:?}")
+            }
         };
         *outcomes.entry(ending).or_default() += 1;
         // Attempts per step visit never exceed the step's policy.
@@ -123,14 +134,18 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
             }
         }
     }
-    // The applicant has a clean record: with retries, requests are issued; a request whose
-    // identity check failed every attempt follows its designed failure path (refer to an office).
+    // The applicant has a clean record: with retries, nearly every request is issued.
     assert!(
         outcomes.get("Issued").copied().unwrap_or(0) >= 15,
         "{outcomes:?}"
     );
+    // The designed endings: issued; refused at identity after its retries (`on_failure`); or,
+    // for the record check, which has no failure path by design, an incident once every
+    // attempt of its policy failed.
     assert!(
-        outcomes.keys().all(|o| o == "Issued" || o == "Rejected"),
+        outcomes.keys().all(|o| o == "Issued"
+            || o == "Rejected"
+            || (o.starts_with("incident") && o.contains("criminal_record: 8 attempts failed"))),
         "only the designed endings: {outcomes:?}"
     );
     let sent: Value = client

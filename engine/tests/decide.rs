@@ -733,6 +733,23 @@ fn notify_steps_record_the_sms_and_its_delivery() {
     };
     s.when(report()).then(&["NotificationSent"]);
     s.when(report()).then(&[]);
+    let delivered = || Command::DeliveryReport {
+        reference: reference.clone(),
+        status: "delivered".into(),
+        at: Some("2026-11-22T12:00:00+03:30".into()),
+    };
+    s.when(delivered()).then(&["NotificationDelivered"]);
+    assert_eq!(
+        s.state.notifications[&reference],
+        daftar_engine::core::Delivery::Delivered
+    );
+    s.when(delivered()).then(&[]);
+    let unknown = s.try_when(Command::DeliveryReport {
+        reference: "nobody".into(),
+        status: "delivered".into(),
+        at: None,
+    });
+    assert!(matches!(unknown, Err(Error::Unknown { .. })));
 }
 
 #[test]

@@ -85,6 +85,10 @@ async fn sms_with(base: &str, reference: &str) -> Vec<Value> {
 
 fn sms(reference: &str) -> Sms {
     Sms {
+        stream: daftar_engine::events::StreamId {
+            agency: "judiciary".into(),
+            instance: "i-1".into(),
+        },
         reference: reference.into(),
         recipient: "09121234567".into(),
         text: "درخواست شما ثبت شد".into(),
@@ -276,7 +280,7 @@ async fn delivery_reports_go_to_the_callback_base() {
         .await
         .expect("a delivery report")
         .unwrap();
-    assert_eq!(report.path, "/callbacks/sms_gateway");
+    assert_eq!(report.path, "/callbacks/judiciary/sms_gateway");
     assert_eq!(report.body["client_reference"], "n-6");
     assert_eq!(report.body["message_id"], id.as_str());
     assert_eq!(report.body["status"], "delivered");

@@ -40,6 +40,8 @@ pub trait Inquiries: Send + Sync + std::fmt::Debug {
 /// One SMS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sms {
+    /// The instance it is about (its agency routes the delivery report back).
+    pub stream: StreamId,
     /// The reference the gateway uses to drop duplicates.
     pub reference: String,
     /// The mobile number.

@@ -174,7 +174,7 @@ pub struct HttpSms {
 impl HttpSms {
     /// Prepares the catalog's `kind: sms` connector (the first by name that has a `base_url`).
     /// With `callback_base`, the gateway is asked to POST delivery reports to
-    /// `{callback_base}/{connector}`.
+    /// `{callback_base}/{agency}/{connector}`.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
         let (name, _) = catalog
             .connectors
@@ -245,7 +245,8 @@ impl Notifier for HttpSms {
                 "client_reference": sms.reference,
             }));
         if let Some(base) = &self.callback_base {
-            request = request.header("X-Callback-Url", format!("{base}/{}", self.gateway.name));
+            let url = format!("{base}/{}/{}", sms.stream.agency, self.gateway.name);
+            request = request.header("X-Callback-Url", url);
         }
         match self.gateway.call(request).await {
             Reply::Answer { status, body } if status.is_success() => SendOutcome::Sent {

@@ -63,6 +63,12 @@ pub enum Command {
         gateway_id: Option<String>,
         reason: Option<String>,
     },
+    /// The SMS gateway's delivery report.
+    DeliveryReport {
+        reference: String,
+        status: String,
+        at: Option<String>,
+    },
     /// A sub-workflow ended.
     CallResult {
         token: u32,

@@ -33,7 +33,11 @@ pub fn decide(
                 found: compiled.hash().to_owned(),
             });
         }
-        if state.ended() && !matches!(command, Command::NotificationResult { .. }) {
+        let about_sms = matches!(
+            command,
+            Command::NotificationResult { .. } | Command::DeliveryReport { .. }
+        );
+        if state.ended() && !about_sms {
             return Err(Error::Ended);
         }
     } else if !matches!(command, Command::Start { .. }) {
@@ -88,6 +92,11 @@ pub fn decide(
             gateway_id.as_ref(),
             reason.as_ref(),
         )?,
+        Command::DeliveryReport {
+            reference,
+            status,
+            at,
+        } => commands::notification::delivered(&mut run, reference, status, at.as_ref())?,
         Command::CallResult {
             token,
             succeeded,

@@ -110,6 +110,10 @@ pub enum Delivery {
     Sent,
     /// Refused.
     Failed,
+    /// Reported delivered to the phone by the gateway.
+    Delivered,
+    /// Reported undeliverable by the gateway.
+    Undelivered,
 }
 
 /// The state of an instance.
@@ -265,6 +269,16 @@ impl InstanceState {
             Event::NotificationFailed { reference, .. } => {
                 self.notifications
                     .insert(reference.clone(), Delivery::Failed);
+            }
+            Event::NotificationDelivered {
+                reference, status, ..
+            } => {
+                let delivery = if status == "delivered" {
+                    Delivery::Delivered
+                } else {
+                    Delivery::Undelivered
+                };
+                self.notifications.insert(reference.clone(), delivery);
             }
             Event::TaskCreated {
                 token,

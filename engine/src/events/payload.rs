@@ -122,6 +122,12 @@ pub enum Event {
         reference: String,
         gateway_id: Option<String>,
     },
+    /// The gateway reported that the SMS reached the phone (or did not).
+    NotificationDelivered {
+        reference: String,
+        status: String,
+        at: Option<String>,
+    },
     /// The SMS could not be sent.
     NotificationFailed { reference: String, reason: String },
     /// A human task was created.
@@ -255,6 +261,7 @@ impl Event {
             Event::NotificationRequested { .. } => "NotificationRequested",
             Event::NotificationSent { .. } => "NotificationSent",
             Event::NotificationFailed { .. } => "NotificationFailed",
+            Event::NotificationDelivered { .. } => "NotificationDelivered",
             Event::TaskCreated { .. } => "TaskCreated",
             Event::TaskClaimed { .. } => "TaskClaimed",
             Event::TaskCompleted { .. } => "TaskCompleted",

@@ -195,6 +195,7 @@ pub async fn perform(engine: &Engine, job: Job) {
                 return;
             };
             let sms = Sms {
+                stream: job.stream.clone(),
                 reference: reference.clone(),
                 recipient,
                 text,

@@ -33,3 +33,27 @@ pub(crate) fn handle(
         Some(_) => Ok(()),
     }
 }
+
+/// The gateway reports whether the SMS reached the phone. A repeated report changes nothing.
+pub(crate) fn delivered(
+    run: &mut Run<'_>,
+    reference: &str,
+    status: &str,
+    at: Option<&String>,
+) -> Result<()> {
+    match run.state.notifications.get(reference) {
+        None => Err(Error::Unknown {
+            kind: "notification",
+            id: reference.to_owned(),
+        }),
+        Some(Delivery::Delivered | Delivery::Undelivered) => Ok(()),
+        Some(_) => {
+            run.emit(Event::NotificationDelivered {
+                reference: reference.to_owned(),
+                status: status.to_owned(),
+                at: at.cloned(),
+            });
+            Ok(())
+        }
+    }
+}
