@@ -59,7 +59,7 @@ pub(crate) fn semantic(
     let mut out = Vec::new();
     steps::check(wf, &index, &mut out);
     schemas::check(wf, &mut out);
-    templates::check(wf, &mut out);
+    templates::check(wf, &index, &mut out);
     data::check(wf, &index, &mut out);
     connectors::check(wf, &index, options, &mut out);
     graph::check_references(wf, &index, dropped, &mut out);

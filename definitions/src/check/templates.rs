@@ -20,9 +20,8 @@ pub const TEMPLATE_CONTEXT: &[&str] = &[
     "task",
 ];
 
-pub(crate) fn check(wf: &Workflow, out: &mut Vec<Finding>) {
-    let index = StepIndex::build(wf);
-    let vars = variables(wf, &index);
+pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
+    let vars = variables(wf, index);
     let env = minijinja::Environment::new();
     for (id, template) in &wf.templates {
         for (lang, text) in [("fa", &template.fa), ("en", &template.en)] {
