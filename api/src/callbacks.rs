@@ -74,7 +74,7 @@ async fn delivery_report(
             "a delivery report needs `client_reference` and `status`",
         );
     };
-    let Some((instance, _)) = reference.rsplit_once("-n") else {
+    let Some(instance) = daftar_engine::core::sms_reference_instance(&reference) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "bad-reference",
@@ -120,9 +120,9 @@ async fn delivery_report(
     }
 }
 
-/// The instance a key or reference names: keys are `instance:step:version`.
+/// The stream a step visit's key (or a payment reference, which is one) names.
 fn stream(agency: &str, key: &str) -> Option<StreamId> {
-    let instance = key.split(':').next().filter(|i| !i.is_empty())?;
+    let instance = daftar_engine::core::visit_key_instance(key)?;
     Some(StreamId {
         agency: agency.to_owned(),
         instance: instance.to_owned(),

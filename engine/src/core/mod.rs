@@ -11,6 +11,7 @@ mod state;
 
 pub use command::{Command, Ctx, InquiryResult, PaymentRequestResult};
 pub use commands::message::{CALLBACK, PAYMENT};
+pub use run::{sms_reference_instance, visit_key_instance};
 pub use state::{Delivery, Ending, InstanceState, TaskState, TimerState, Token, Wait};
 
 use crate::definition::Definition;

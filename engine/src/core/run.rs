@@ -86,10 +86,7 @@ impl<'a> Run<'a> {
     /// different for the next visit. Agencies and gateways use it to drop duplicates.
     pub fn visit_key(&self, token: u32) -> String {
         let t = &self.state.tokens[&token];
-        format!(
-            "{}:{}:{}",
-            self.state.instance, t.step, t.entered_at_version
-        )
+        visit_key(&self.state.instance, &t.step, t.entered_at_version)
     }
 
     /// What expressions can read, with extra names for a mapping.
@@ -285,7 +282,7 @@ impl<'a> Run<'a> {
             }
         }
         let text = self.def.render(template, "fa", &context)?;
-        let reference = format!("{}-n{}", self.state.instance, self.state.version + 1);
+        let reference = sms_reference(&self.state.instance, self.state.version + 1);
         self.emit(Event::NotificationRequested {
             reference,
             purpose,
@@ -394,6 +391,30 @@ impl<'a> Run<'a> {
     }
 }
 
+/// The reference of an SMS: the instance and the version of the event that asked for it.
+pub(crate) fn sms_reference(instance: &str, version: u64) -> String {
+    format!("{instance}-n{version}")
+}
+
+/// The instance an SMS reference names.
+pub fn sms_reference_instance(reference: &str) -> Option<&str> {
+    let (instance, version) = reference.rsplit_once("-n")?;
+    (!instance.is_empty() && version.parse::<u64>().is_ok()).then_some(instance)
+}
+
+/// The idempotency key of a step visit.
+pub(crate) fn visit_key(instance: &str, step: &str, version: u64) -> String {
+    format!("{instance}:{step}:{version}")
+}
+
+/// The instance a step visit's idempotency key (`instance:step:version`) names; payment
+/// references are such keys too.
+pub fn visit_key_instance(key: &str) -> Option<&str> {
+    let mut parts = key.splitn(3, ':');
+    let (instance, _step, version) = (parts.next()?, parts.next()?, parts.next()?);
+    (!instance.is_empty() && version.parse::<u64>().is_ok()).then_some(instance)
+}
+
 /// The wait before attempt `attempt + 1`: exponential from the initial interval, capped, with
 /// a jitter drawn from the visit key so that it is random across instances and the same on
 /// replay.
@@ -417,4 +438,23 @@ pub(crate) fn document_id(instance: &str, step: &str) -> String {
         .take(20)
         .map(|b| char::from(b'0' + b % 10))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_references_name_their_instance() {
+        let key = visit_key("i-ab12", "identity", 7);
+        assert_eq!(visit_key_instance(&key), Some("i-ab12"));
+        assert_eq!(
+            sms_reference_instance(&sms_reference("i-ab12", 24)),
+            Some("i-ab12")
+        );
+        assert_eq!(visit_key_instance("i-ab12"), None);
+        assert_eq!(visit_key_instance(":identity:7"), None);
+        assert_eq!(visit_key_instance("i-1:identity:x"), None);
+        assert_eq!(sms_reference_instance("i-ab12-nope"), None);
+    }
 }
