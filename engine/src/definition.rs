@@ -107,34 +107,36 @@ impl Definition {
 
     /// Evaluates a CEL expression. Errors are messages for an incident.
     pub fn eval(&self, source: &str, scope: &Scope<'_>) -> Result<Value, String> {
-        let program = self.program(source)?;
+        self.evaluator(scope).eval(source)
+    }
+
+    /// Prepares a scope once for several expressions (a mapping, the cases of a decision):
+    /// the variables are converted to CEL values once, not once per expression.
+    pub fn evaluator(&self, scope: &Scope<'_>) -> Evaluator<'_> {
         let mut ctx = cel::Context::with_env(cel_env());
-        let mut add = |name: &str, value: &Value| -> Result<(), String> {
-            ctx.add_variable_from_value(name.to_owned(), to_cel(value));
-            Ok(())
-        };
+        let mut add =
+            |name: &str, value: &Value| ctx.add_variable_from_value(name.to_owned(), to_cel(value));
         if let Some(vars) = scope.vars {
             for (k, v) in vars {
-                add(k, v)?;
+                add(k, v);
             }
         }
         if let Some(input) = scope.input {
-            add("input", input)?;
+            add("input", input);
         }
         if let Some(instance) = &scope.instance {
-            add("instance", instance)?;
+            add("instance", instance);
         }
         for (k, v) in &scope.extra {
-            add(k, v)?;
+            add(k, v);
         }
         if let Some(now) = scope.now {
             ctx.add_variable_from_value("now", cel::Value::Timestamp(now.fixed_offset()));
         }
-        let value = daftar_definitions::on_big_stack(|| program.execute(&ctx))
-            .map_err(|e| format!("`{source}` failed: {e}"))?;
-        value
-            .json()
-            .map_err(|e| format!("`{source}` gave a value that is not JSON: {e}"))
+        Evaluator {
+            definition: self,
+            ctx,
+        }
     }
 
     /// Renders an SMS template in a language (`fa` or `en`).
@@ -170,6 +172,30 @@ fn to_cel(value: &Value) -> cel::Value {
                 map: Arc::new(entries),
             })
         }
+    }
+}
+
+/// A scope ready to evaluate expressions in.
+pub struct Evaluator<'d> {
+    definition: &'d Definition,
+    ctx: cel::Context<'static, 'static>,
+}
+
+impl std::fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator").finish_non_exhaustive()
+    }
+}
+
+impl Evaluator<'_> {
+    /// Evaluates one expression in this scope.
+    pub fn eval(&self, source: &str) -> Result<Value, String> {
+        let program = self.definition.program(source)?;
+        let value = daftar_definitions::on_big_stack(|| program.execute(&self.ctx))
+            .map_err(|e| format!("`{source}` failed: {e}"))?;
+        value
+            .json()
+            .map_err(|e| format!("`{source}` gave a value that is not JSON: {e}"))
     }
 }
 

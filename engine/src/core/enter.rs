@@ -106,8 +106,19 @@ impl Run<'_> {
                     next: d.default.clone(),
                     inputs: self.state.vars.clone(),
                 };
-                for (i, case) in d.cases.iter().enumerate() {
-                    let value = match self.eval(&case.when, vec![]) {
+                let evaluator = self.def.evaluator(&self.scope(vec![]));
+                let mut results = Vec::with_capacity(d.cases.len());
+                for case in &d.cases {
+                    let value = evaluator.eval(case.when.as_str());
+                    let holds = matches!(value, Ok(Value::Bool(true)));
+                    results.push(value);
+                    if holds {
+                        break;
+                    }
+                }
+                drop(evaluator);
+                for (i, (case, value)) in d.cases.iter().zip(results).enumerate() {
+                    let value = match value {
                         Ok(v) => v,
                         Err(reason) => {
                             return self.incident(token, id, format!("case {}: {reason}", i + 1));

@@ -118,10 +118,10 @@ impl<'a> Run<'a> {
         mapping: &BTreeMap<String, Expr>,
         extra: Vec<(&'static str, Value)>,
     ) -> Result<BTreeMap<String, Value>, String> {
-        let scope = self.scope(extra);
+        let evaluator = self.def.evaluator(&self.scope(extra));
         mapping
             .iter()
-            .map(|(k, e)| self.def.eval(e.as_str(), &scope).map(|v| (k.clone(), v)))
+            .map(|(k, e)| evaluator.eval(e.as_str()).map(|v| (k.clone(), v)))
             .collect()
     }
 
