@@ -25,6 +25,8 @@ fn simulator() -> Sim {
         &root.join("examples/simulator/config.yaml"),
     )
     .unwrap();
+    // What `daftar run` expects by default (DAFTAR_CALLBACK_TOKEN unset).
+    sim.set_callback_token(Some("daftar-local-callbacks".to_owned()));
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();

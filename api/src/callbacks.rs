@@ -14,9 +14,8 @@
 //! answered `202`, never dropped. Callers learn nothing about the store: every error is a
 //! problem body (RFC 9457) with a stable `type`.
 //!
-//! Authentication of these endpoints by each connector's secret comes with the HTTP API issue.
-
-use std::sync::Arc;
+//! Each call must carry its connector's callback secret as `Authorization: Bearer <secret>`
+//! (compared in constant time); a connector with no secret configured accepts no callbacks.
 
 use axum::Json;
 use axum::Router;
@@ -28,37 +27,69 @@ use daftar_engine::core::{CALLBACK, PAYMENT};
 use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::{Engine, RuntimeError};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::OpenApi;
+
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The OpenAPI part of the callbacks.
+#[derive(Debug, OpenApi)]
+#[openapi(paths(inquiry, payment, delivery_report))]
+pub struct Doc;
 
 /// The callback routes, under `/callbacks`.
-pub fn router(engine: Arc<Engine>) -> Router {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/callbacks/inquiries/{agency}/{connector}", post(inquiry))
         .route("/callbacks/payments/{agency}/{connector}", post(payment))
         .route("/callbacks/sms/{agency}/{connector}", post(delivery_report))
-        .with_state(engine)
 }
 
-fn problem(status: StatusCode, kind: &str, detail: impl Into<String>) -> Response {
-    let body = json!({
-        "type": format!("https://daftar.dev/problems/{kind}"),
-        "title": status.canonical_reason().unwrap_or("error"),
-        "status": status.as_u16(),
-        "detail": detail.into(),
-    });
-    (
-        status,
-        [("content-type", "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
+fn problem(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Response {
+    ApiError::new(status, kind, detail).into_response()
 }
 
-/// Records a delivery report. The reference is `{instance}-n{version}`.
-async fn delivery_report(
-    State(engine): State<Arc<Engine>>,
-    Path((agency, _connector)): Path<(String, String)>,
+/// Refuses a call that does not carry the connector's secret.
+fn authenticate(state: &AppState, connector: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(secret) = state.callback_secret(connector) else {
+        return Err(ApiError::unauthorized(format!(
+            "connector `{connector}` has no callback secret configured here; daftar accepts no callbacks for it"
+        )));
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Comparing digests takes the same time wherever the two differ.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(secret.as_bytes()) {
+        return Err(ApiError::unauthorized(format!(
+            "the callback does not carry connector `{connector}`'s secret as `Authorization: Bearer <secret>`"
+        )));
+    }
+    Ok(())
+}
+
+/// The SMS centre's delivery report of an SMS daftar sent (the reference is daftar's).
+#[utoipa::path(
+    post, path = "/callbacks/sms/{agency}/{connector}", tag = "callbacks",
+    params(("agency" = String, Path), ("connector" = String, Path, description = "The SMS gateway's connector")),
+    request_body(content = Object, description = "`client_reference`, `status`, `delivered_at`"),
+    responses((status = 200, description = "Recorded"), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("connector_secret" = []))
+)]
+pub async fn delivery_report(
+    State(state): State<AppState>,
+    Path((agency, connector)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Option<Json<Value>>,
 ) -> Response {
+    if let Err(denied) = authenticate(&state, &connector, &headers) {
+        return denied.into_response();
+    }
+    let engine = state.engine();
     let Some(Json(report @ Value::Object(_))) = body else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -171,12 +202,26 @@ async fn deliver(
     }
 }
 
-async fn inquiry(
-    State(engine): State<Arc<Engine>>,
+/// An agency's late answer to an inquiry (the `Idempotency-Key` is the inquiry's).
+#[utoipa::path(
+    post, path = "/callbacks/inquiries/{agency}/{connector}", tag = "callbacks",
+    params(("agency" = String, Path), ("connector" = String, Path),
+           ("Idempotency-Key" = String, Header, description = "The key of the inquiry answered")),
+    request_body(content = Object, description = "The agency's answer"),
+    responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("connector_secret" = []))
+)]
+pub async fn inquiry(
+    State(state): State<AppState>,
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
     body: Option<Json<Value>>,
 ) -> Response {
+    if let Err(denied) = authenticate(&state, &connector, &headers) {
+        return denied.into_response();
+    }
+    let engine = state.engine();
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -200,7 +245,7 @@ async fn inquiry(
     };
     let message_id = format!("callback:{key}");
     deliver(
-        &engine,
+        engine,
         &stream,
         CALLBACK,
         key,
@@ -211,11 +256,25 @@ async fn inquiry(
     .await
 }
 
-async fn payment(
-    State(engine): State<Arc<Engine>>,
+/// The payment gateway's result (`reference`, `status`, …).
+#[utoipa::path(
+    post, path = "/callbacks/payments/{agency}/{connector}", tag = "callbacks",
+    params(("agency" = String, Path), ("connector" = String, Path)),
+    request_body(content = Object, description = "`reference`, `status`, `amount`, …"),
+    responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("connector_secret" = []))
+)]
+pub async fn payment(
+    State(state): State<AppState>,
     Path((agency, connector)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Option<Json<Value>>,
 ) -> Response {
+    if let Err(denied) = authenticate(&state, &connector, &headers) {
+        return denied.into_response();
+    }
+    let engine = state.engine();
     let Some(Json(payload @ Value::Object(_))) = body else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -248,7 +307,7 @@ async fn payment(
         .to_owned();
     let message_id = format!("payment:{reference}:{status}");
     deliver(
-        &engine,
+        engine,
         &stream,
         PAYMENT,
         &reference,

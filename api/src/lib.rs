@@ -1,5 +1,58 @@
-//! daftar's HTTP surface. Today: the endpoints agencies and gateways call back
-//! ([`callbacks`]). The REST API, OpenAPI, authentication and agency isolation come with the
-//! HTTP API issue and build on the same [`Engine`](daftar_engine::runtime::Engine).
+//! daftar's HTTP surface:
+//!
+//! - the REST API under `/api/v1` ([`routes`]), JSON in and out, authenticated by JWT bearer
+//!   tokens ([`auth`]) and scoped to the caller's agency;
+//! - the callbacks of agencies and gateways under `/callbacks` ([`callbacks`]), authenticated
+//!   by each connector's secret;
+//! - `/openapi.json` ([`openapi`]), `/healthz`, `/readyz` and `/metrics`.
+//!
+//! Every error is one type, [`problem::ApiError`], sent as an RFC 9457 problem body.
 
+pub mod auth;
 pub mod callbacks;
+pub mod openapi;
+pub mod pii;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use state::{AppState, Config, RateLimits, callback_secrets};
+
+/// The largest request body: a definition's YAML is capped at 1 MiB by the loader.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    // Logs name the route, never the query string (where a mobile number may be).
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str)
+            .unwrap_or("unmatched");
+        tracing::info_span!("http", method = %req.method(), route)
+    });
+    Router::new()
+        .merge(routes::v1())
+        .merge(routes::ops::routes())
+        .merge(callbacks::router())
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(trace)
+        .with_state(state)
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(openapi::document())
+}
+
+async fn not_found() -> problem::ApiError {
+    problem::ApiError::not_found("no such endpoint; the API is described at /openapi.json")
+}

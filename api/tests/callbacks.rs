@@ -18,6 +18,20 @@ fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// daftar's routes, with every connector's callback secret shared with the simulator.
+fn callbacks_app(
+    engine: &Arc<Engine>,
+    catalog: &daftar_definitions::catalog::Catalog,
+    simulator: &daftar_simulator::Simulator,
+) -> axum::Router {
+    let secret = "callbacks-test-secret";
+    simulator.set_callback_token(Some(secret.to_owned()));
+    let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
+    let mut config = daftar_api::Config::new(engine.clone(), keys);
+    config.callback_secrets = daftar_api::callback_secrets(catalog, Some(secret)).unwrap();
+    daftar_api::app(daftar_api::AppState::new(config))
+}
+
 async fn listen() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -32,7 +46,7 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
         &root().join("examples/simulator/config.yaml"),
     )
     .unwrap();
-    tokio::spawn(daftar_simulator::serve(sim_listener, simulator));
+    tokio::spawn(daftar_simulator::serve(sim_listener, simulator.clone()));
 
     let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
     let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
@@ -51,7 +65,7 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
         ..Connectors::default()
     };
     let engine = Engine::open(store, connectors).await.unwrap();
-    let router = daftar_api::callbacks::router(engine.clone());
+    let router = callbacks_app(&engine, &catalog, &simulator);
     tokio::spawn(async move { axum::serve(api_listener, router).await });
 
     let source =
@@ -139,11 +153,27 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
             "{api}/callbacks/inquiries/judiciary/vehicle_registry"
         ))
         .header("Idempotency-Key", &key)
+        .bearer_auth("callbacks-test-secret")
         .json(&json!({"vehicles_count": 9}))
         .send()
         .await
         .unwrap();
     assert!(again.status().is_success(), "{}", again.status());
+    // Without the connector's secret, or with another, nothing is received.
+    for secret in [None, Some("guess")] {
+        let mut forged = reqwest::Client::new()
+            .post(format!(
+                "{api}/callbacks/inquiries/judiciary/vehicle_registry"
+            ))
+            .header("Idempotency-Key", &key)
+            .json(&json!({"vehicles_count": 0}));
+        if let Some(s) = secret {
+            forged = forged.bearer_auth(s);
+        }
+        let forged = forged.send().await.unwrap();
+        assert_eq!(forged.status(), 401, "{secret:?}");
+        assert_eq!(forged.headers()["content-type"], "application/problem+json");
+    }
     assert_eq!(
         engine.store().load(&started.stream).await.unwrap().len(),
         history.len()
@@ -152,6 +182,7 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
         .post(format!(
             "{api}/callbacks/inquiries/judiciary/vehicle_registry"
         ))
+        .bearer_auth("callbacks-test-secret")
         .json(&json!({}))
         .send()
         .await
@@ -203,7 +234,7 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
         &root().join("examples/simulator/config.yaml"),
     )
     .unwrap();
-    tokio::spawn(daftar_simulator::serve(sim_listener, simulator));
+    tokio::spawn(daftar_simulator::serve(sim_listener, simulator.clone()));
     let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
     let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
     for c in catalog.connectors.values_mut() {
@@ -233,7 +264,7 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
         ..Connectors::default()
     };
     let engine = Engine::open(store, connectors).await.unwrap();
-    let router = daftar_api::callbacks::router(engine.clone());
+    let router = callbacks_app(&engine, &catalog, &simulator);
     tokio::spawn(async move { axum::serve(api_listener, router).await });
     engine.deploy("fee.yaml", FEE).await.unwrap();
     let _loops = workers::spawn(

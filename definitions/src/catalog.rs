@@ -49,6 +49,12 @@ pub struct Connector {
     /// How daftar authenticates; secrets are read from the environment, never written here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<Auth>,
+    /// The variable holding the secret this service must send with its callbacks (late
+    /// answers, payment results, delivery reports) as `Authorization: Bearer <secret>`.
+    /// Left out, daftar uses `$DAFTAR_CALLBACK_TOKEN`; with neither, it accepts no callbacks
+    /// from this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_secret_env: Option<String>,
     /// How long one call may take before its outcome is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<crate::model::Duration>,

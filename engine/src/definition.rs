@@ -139,6 +139,28 @@ impl Definition {
         }
     }
 
+    /// The applicant's mobile number and national ID, read from an application form by the
+    /// workflow's `applicant` expressions (each `None` when the workflow has none, or it does
+    /// not give a string).
+    pub fn applicant(&self, input: &Value) -> (Option<String>, Option<String>) {
+        let wf = self.compiled().workflow();
+        let scope = Scope {
+            input: Some(input),
+            ..Scope::default()
+        };
+        let read = |e: Option<daftar_definitions::model::Expr>| match e {
+            Some(e) => match self.eval(e.as_str(), &scope) {
+                Ok(Value::String(s)) => Some(s),
+                _ => None,
+            },
+            None => None,
+        };
+        (
+            read(wf.applicant_mobile()),
+            read(wf.applicant_national_id()),
+        )
+    }
+
     /// Renders an SMS template in a language (`fa` or `en`).
     pub fn render(&self, template: &str, lang: &str, context: &Value) -> Result<String, String> {
         let t = self

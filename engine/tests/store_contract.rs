@@ -50,6 +50,7 @@ contract!(
     rows::occurrences_messages_and_definitions,
     worklist::worklists_filter_by_agency_role_and_open,
     worklist::an_escalated_task_moves_between_worklists,
+    listing::listings_filter_order_and_page,
 );
 
 /// One command of a random history.

@@ -42,6 +42,7 @@ struct Inner {
     rng: Mutex<StdRng>,
     journal: Mutex<Journal>,
     base_url: Mutex<String>,
+    callback_token: Mutex<Option<String>>,
     http: reqwest::Client,
 }
 
@@ -68,6 +69,7 @@ impl Simulator {
                 config: Mutex::new(config),
                 journal: Mutex::new(Journal::default()),
                 base_url: Mutex::new("http://127.0.0.1".into()),
+                callback_token: Mutex::new(None),
                 http,
             }),
         })
@@ -93,6 +95,16 @@ impl Simulator {
     /// The configuration in force.
     pub fn config(&self) -> Config {
         lock(&self.inner.config).clone()
+    }
+
+    /// The secret sent with every callback, as `Authorization: Bearer <token>` (daftar
+    /// refuses callbacks without their connector's secret).
+    pub fn set_callback_token(&self, token: Option<String>) {
+        *lock(&self.inner.callback_token) = token;
+    }
+
+    pub(crate) fn callback_token(&self) -> Option<String> {
+        lock(&self.inner.callback_token).clone()
     }
 
     /// Replaces the configuration; a changed `rng_seed` restarts the random sequence.

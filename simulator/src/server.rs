@@ -338,14 +338,16 @@ pub async fn post_callback(
         j.callbacks.len() - 1
     };
     for attempt in 0..5u32 {
-        let sent = sim
+        let mut request = sim
             .inner
             .http
             .post(url)
             .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
-            .await;
+            .json(&body);
+        if let Some(token) = sim.callback_token() {
+            request = request.bearer_auth(token);
+        }
+        let sent = request.send().await;
         let ok = sent.is_ok_and(|r| r.status().is_success());
         {
             let mut j = sim.journal();

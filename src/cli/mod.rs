@@ -1,5 +1,6 @@
 //! Command-line surface. Each subcommand lives in its own file.
 
+mod bench;
 mod db;
 mod files;
 mod graph;
@@ -8,7 +9,9 @@ mod incidents;
 mod replay;
 mod run;
 mod schema;
+mod serve;
 mod simulate;
+mod token;
 mod validate;
 mod verify;
 mod work;
@@ -79,6 +82,10 @@ enum Command {
         /// The store.
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
+        /// The secret agencies send with their callbacks, for connectors that name no
+        /// `callback_secret_env` (local use: `daftar simulate` sends the same default).
+        #[arg(long, env = "DAFTAR_CALLBACK_TOKEN", default_value = LOCAL_CALLBACK_TOKEN, hide_default_value = true)]
+        callback_token: String,
     },
     /// Print an instance's events as JSON lines.
     History {
@@ -133,7 +140,18 @@ enum Command {
         /// People, addresses, deeds and records.
         #[arg(long, default_value = "examples/simulator/seed.yaml")]
         seed: PathBuf,
+        /// The secret sent with every callback as `Authorization: Bearer <token>`; the
+        /// default suits `daftar run` on the same machine.
+        #[arg(long, env = "DAFTAR_CALLBACK_TOKEN", default_value = LOCAL_CALLBACK_TOKEN, hide_default_value = true)]
+        callback_token: String,
     },
+    /// Serve the HTTP API, the callbacks and the background workers (with `--demo`, the
+    /// agency simulator too).
+    Serve(serve::Args),
+    /// Mint a JWT for local use (signed with the server's HS256 secret).
+    Token(token::Args),
+    /// Load the engine at fixed arrival rates and report completed instances per second.
+    Bench(bench::Args),
     /// Run a worker node until killed, filing `--start N` requests first (for crash and
     /// multi-node tests).
     #[command(hide = true)]
@@ -168,6 +186,10 @@ enum Command {
         effect_delay_ms: u64,
     },
 }
+
+/// The callback secret `daftar run` and `daftar simulate` share by default: for one machine's
+/// local tries only; a server (`daftar serve`) has no default.
+pub const LOCAL_CALLBACK_TOKEN: &str = "daftar-local-callbacks";
 
 /// Output formats of `validate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -208,12 +230,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             answers,
             connectors,
             db,
+            callback_token,
         } => runtime()?.block_on(run::run(
             &file,
             &input,
             answers.as_deref(),
             connectors.as_deref(),
             &db,
+            &callback_token,
         )),
         Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
@@ -222,9 +246,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retry { id, incident, db } => {
             runtime()?.block_on(incidents::retry(&id, &incident, &db))
         }
-        Command::Simulate { port, config, seed } => {
-            runtime()?.block_on(simulate::run(port, &config, &seed))
-        }
+        Command::Simulate {
+            port,
+            config,
+            seed,
+            callback_token,
+        } => runtime()?.block_on(simulate::run(port, &config, &seed, &callback_token)),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Work {
             db,
             workflow,
@@ -249,7 +279,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)

@@ -45,6 +45,7 @@ pub async fn run(
     answers: Option<&Path>,
     catalog: Option<&Path>,
     db: &str,
+    callback_token: &str,
 ) -> anyhow::Result<ExitCode> {
     let source =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -94,12 +95,20 @@ pub async fn run(
                     HttpPayments::new(&catalog, Some(format!("{base}/payments"))).map_err(http)?,
                 )),
             };
-            (connectors, None, Some(listener))
+            let secrets = daftar_api::callback_secrets(&catalog, Some(callback_token))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            (connectors, None, Some((listener, secrets)))
         }
     };
     let engine = Engine::open(store, connectors).await?;
-    if let Some(listener) = callbacks {
-        let router = daftar_api::callbacks::router(engine.clone());
+    if let Some((listener, secrets)) = callbacks {
+        // Only the callback routes are of use here; the API's tokens get a throwaway key.
+        let key: [u8; 32] = rand::random();
+        let keys = daftar_api::auth::Keys::hs256(&key, "daftar", "daftar-api")
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let mut config = daftar_api::Config::new(engine.clone(), keys);
+        config.callback_secrets = secrets;
+        let router = daftar_api::app(daftar_api::AppState::new(config));
         tokio::spawn(async move { axum::serve(listener, router).await });
     }
     let deployed = match engine.deploy(&file.display().to_string(), &source).await {

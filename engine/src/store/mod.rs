@@ -233,6 +233,30 @@ pub struct InstanceRow {
     pub started_at: DateTime<Utc>,
 }
 
+/// Which instances of an agency a listing shows: every filter left `None` matches all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceQuery {
+    /// Only this workflow.
+    pub workflow: Option<String>,
+    /// Only this public status.
+    pub status: Option<String>,
+    /// Only this state: `running`, an outcome, or `cancelled`.
+    pub state: Option<String>,
+    /// Filed at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Filed before.
+    pub to: Option<DateTime<Utc>>,
+    /// Only those whose SLA passed (true) or did not (false).
+    pub sla_breached: Option<bool>,
+    /// At most this many (the store caps it at 1000).
+    pub limit: u32,
+    /// Skip this many first.
+    pub offset: u32,
+}
+
+/// The most instances one listing returns.
+pub const MAX_LISTING: u32 = 1000;
+
 /// A row of the worklist.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskRow {
@@ -346,6 +370,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The instance read-model row.
     async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError>;
+
+    /// An agency's instances that match `query`, newest first (then by instance id).
+    async fn instances(
+        &self,
+        agency: &str,
+        query: &InstanceQuery,
+    ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError>;
 
     /// An agency's worklist: its tasks with their instances, by deadline (then stream, then
     /// task id). `role` keeps only the tasks that role may claim now (every role when

@@ -27,8 +27,8 @@ use sqlx::sqlite::{
 
 use super::rows::{self, EventRow, db, parse_ts, ts, u32_col};
 use super::{
-    Commit, Committed, DueTimer, InstanceRow, Job, JobKind, Store, StoreError, StoredDefinition,
-    TaskRow, WorkItem,
+    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Store, StoreError,
+    StoredDefinition, TaskRow, WorkItem,
 };
 use crate::events::{RecordedEvent, StreamId};
 
@@ -424,6 +424,89 @@ impl Store for SqliteStore {
         )
         .transpose()
     }
+    async fn instances(
+        &self,
+        agency: &str,
+        query: &InstanceQuery,
+    ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError> {
+        type Row = (
+            String,
+            String,
+            i64,
+            String,
+            Option<String>,
+            String,
+            i64,
+            bool,
+            String,
+        );
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT instance, workflow, workflow_version, tracking_code, status, state, incidents, \
+             sla_breached, started_at FROM instances WHERE agency = ",
+        );
+        sql.push_bind(agency);
+        if let Some(w) = &query.workflow {
+            sql.push(" AND workflow = ").push_bind(w);
+        }
+        if let Some(s) = &query.status {
+            sql.push(" AND status = ").push_bind(s);
+        }
+        if let Some(s) = &query.state {
+            sql.push(" AND state = ").push_bind(s);
+        }
+        if let Some(t) = query.from {
+            sql.push(" AND started_at >= ")
+                .push_bind(super::rows::ts(t));
+        }
+        if let Some(t) = query.to {
+            sql.push(" AND started_at < ").push_bind(super::rows::ts(t));
+        }
+        if let Some(b) = query.sla_breached {
+            sql.push(" AND sla_breached = ").push_bind(b);
+        }
+        sql.push(" ORDER BY started_at DESC, instance DESC LIMIT ")
+            .push_bind(i64::from(query.limit.min(super::MAX_LISTING)))
+            .push(" OFFSET ")
+            .push_bind(i64::from(query.offset));
+        let rows: Vec<Row> = sql
+            .build_query_as()
+            .fetch_all(&self.reads)
+            .await
+            .map_err(db)?;
+        rows.into_iter()
+            .map(
+                |(
+                    instance,
+                    workflow,
+                    wv,
+                    tracking_code,
+                    status,
+                    state,
+                    incidents,
+                    sla_breached,
+                    started,
+                )| {
+                    Ok((
+                        StreamId {
+                            agency: agency.to_owned(),
+                            instance,
+                        },
+                        InstanceRow {
+                            workflow,
+                            workflow_version: u32_col(wv, "workflow version")?,
+                            tracking_code,
+                            status,
+                            state,
+                            incidents: u32_col(incidents, "incident count")?,
+                            sla_breached,
+                            started_at: parse_ts(&started)?,
+                        },
+                    ))
+                },
+            )
+            .collect()
+    }
+
     async fn worklist(
         &self,
         agency: &str,

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod listing;
 pub mod rows;
 pub mod streams;
 pub mod worklist;

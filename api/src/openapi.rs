@@ -1,0 +1,62 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations and served at
+//! `/openapi.json`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "daftar",
+        description = "The HTTP API of daftar, an event-sourced workflow engine for government \
+                       service requests and permits. Every error is an RFC 9457 problem body \
+                       with a stable `code`.",
+    ),
+    components(schemas(crate::problem::Problem)),
+    modifiers(&Bearer)
+)]
+struct Root;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "connector_secret",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The connector's callback secret (its `callback_secret_env` in the \
+                         connector catalog)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = Root::openapi();
+    doc.merge(routes::definitions::Doc::openapi());
+    doc.merge(routes::requests::Doc::openapi());
+    doc.merge(routes::track::Doc::openapi());
+    doc.merge(routes::tasks::Doc::openapi());
+    doc.merge(routes::audit::Doc::openapi());
+    doc.merge(routes::ops::Doc::openapi());
+    doc.merge(crate::callbacks::Doc::openapi());
+    doc
+}

@@ -1,0 +1,53 @@
+//! The REST API under `/api/v1`, one module per resource. Each module has its `routes()` and
+//! its part of the OpenAPI document (`Doc`); [`crate::openapi`] merges the parts.
+
+pub mod audit;
+pub mod definitions;
+pub mod ops;
+pub mod requests;
+pub mod tasks;
+pub mod track;
+
+use axum::Router;
+use daftar_engine::events::StreamId;
+use daftar_engine::runtime::tracking;
+
+use crate::auth::Principal;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Every route of `/api/v1`.
+pub fn v1() -> Router<AppState> {
+    Router::new()
+        .merge(definitions::routes())
+        .merge(requests::routes())
+        .merge(track::routes())
+        .merge(tasks::routes())
+        .merge(audit::routes())
+}
+
+/// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a
+/// tracking code. Another agency's request answers 404, exactly like one that does not exist.
+pub async fn find_request(state: &AppState, who: &Principal, id: &str) -> ApiResult<StreamId> {
+    let store = state.engine().store();
+    if tracking::is_valid(id)
+        && let Some(stream) = store.find_tracking_code(&id.to_ascii_uppercase()).await?
+    {
+        if stream.agency == who.agency {
+            return Ok(stream);
+        }
+        return Err(no_request(id));
+    }
+    let stream = StreamId {
+        agency: who.agency.clone(),
+        instance: id.to_owned(),
+    };
+    match store.instance(&stream).await? {
+        Some(_) => Ok(stream),
+        None => Err(no_request(id)),
+    }
+}
+
+fn no_request(id: &str) -> ApiError {
+    ApiError::not_found(format!("no request `{id}` in your agency"))
+}

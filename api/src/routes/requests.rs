@@ -1,0 +1,501 @@
+//! Requests: file one (`POST /api/v1/requests`, honouring `Idempotency-Key`), read one, list
+//! them with filters, cancel one.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use daftar_engine::core::{Command, Ending, InstanceState, Wait};
+use daftar_engine::events::{Actor, StreamId};
+use daftar_engine::store::{InstanceQuery, InstanceRow, MAX_LISTING};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::auth::{Principal, Role};
+use crate::pii;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// The OpenAPI part of this module.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    paths(start, get_request, list, cancel),
+    components(schemas(
+        StartRequest,
+        RequestView,
+        RequestSummary,
+        RequestList,
+        CancelRequest,
+        Waiting,
+        TaskView,
+        Label
+    ))
+)]
+pub struct Doc;
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/requests", post(start).get(list))
+        .route("/api/v1/requests/{id}", get(get_request))
+        .route("/api/v1/requests/{id}/cancel", post(cancel))
+}
+
+/// A new request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StartRequest {
+    /// The service (workflow id), such as `clean-record-certificate`.
+    pub service: String,
+    /// The application form; checked against the service's input schema.
+    #[schema(value_type = Object)]
+    pub input: Value,
+}
+
+/// A label in Persian and English.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Label {
+    /// Persian.
+    pub fa: String,
+    /// English.
+    pub en: String,
+}
+
+/// What a part of the request waits for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Waiting {
+    /// The step.
+    pub step: String,
+    /// `inquiry`, `retry`, `callback`, `payment`, `task`, `timer`, `message`, `parallel`,
+    /// `call` or `incident`.
+    #[serde(rename = "for")]
+    pub for_: String,
+}
+
+/// A task of the request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    /// The task id.
+    pub id: String,
+    /// The step.
+    pub step: String,
+    /// The role that may claim it.
+    pub role: Option<String>,
+    /// The officer who claimed it.
+    pub officer: Option<String>,
+    /// The deadline.
+    pub due_at: DateTime<Utc>,
+    /// Whether it is open.
+    pub open: bool,
+}
+
+/// A request, as officers, auditors and admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestView {
+    /// The request id.
+    pub id: String,
+    /// The citizen's tracking code.
+    pub tracking_code: String,
+    /// The service.
+    pub service: String,
+    /// The version of the service it runs.
+    pub service_version: u32,
+    /// The public status.
+    pub status: Option<String>,
+    /// The status's labels.
+    pub status_label: Option<Label>,
+    /// `running`, an outcome (`issued`, `rejected`, …) or `cancelled`.
+    pub state: String,
+    /// When it was filed.
+    pub filed_at: Option<DateTime<Utc>>,
+    /// Whether the SLA passed before the end.
+    pub sla_breached: bool,
+    /// Open incidents, by id, with the step each stopped.
+    pub incidents: Vec<String>,
+    /// What it waits for.
+    pub waiting: Vec<Waiting>,
+    /// Its human tasks.
+    pub tasks: Vec<TaskView>,
+    /// The application form; the applicant's national ID and mobile are masked unless the
+    /// caller is an officer or admin.
+    #[schema(value_type = Object)]
+    pub input: Value,
+    /// Variables set by steps (masked likewise).
+    #[schema(value_type = Object)]
+    pub vars: Value,
+    /// The stream version: how many events it has.
+    pub version: u64,
+    /// Whether a start with the same `Idempotency-Key` had filed it already.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+}
+
+/// A request in a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestSummary {
+    /// The request id.
+    pub id: String,
+    /// The tracking code.
+    pub tracking_code: String,
+    /// The service.
+    pub service: String,
+    /// Its version.
+    pub service_version: u32,
+    /// The public status.
+    pub status: Option<String>,
+    /// `running`, an outcome or `cancelled`.
+    pub state: String,
+    /// Open incidents.
+    pub incidents: u32,
+    /// Whether the SLA passed before the end.
+    pub sla_breached: bool,
+    /// When it was filed.
+    pub filed_at: DateTime<Utc>,
+}
+
+/// A page of requests.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestList {
+    /// The requests, newest first.
+    pub items: Vec<RequestSummary>,
+    /// The offset of the next page, when this one was full.
+    pub next_offset: Option<u32>,
+}
+
+/// Filters of a listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only this public status.
+    pub status: Option<String>,
+    /// Only this state: `running`, an outcome or `cancelled`.
+    pub state: Option<String>,
+    /// Filed at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Filed before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Only those whose SLA passed (or did not).
+    pub sla_breached: Option<bool>,
+    /// At most this many (default 50, at most 1000).
+    pub limit: Option<u32>,
+    /// Skip this many.
+    pub offset: Option<u32>,
+}
+
+/// Why a request is cancelled.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelRequest {
+    /// The reason, recorded in the history.
+    pub reason: String,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v.to_str().map_err(|_| {
+                ApiError::bad_request("bad-idempotency-key", "Idempotency-Key must be ASCII")
+            })?;
+            if key.is_empty() || key.len() > 200 {
+                return Err(ApiError::bad_request(
+                    "bad-idempotency-key",
+                    "Idempotency-Key must be 1 to 200 characters",
+                ));
+            }
+            Ok(Some(key.to_owned()))
+        }
+    }
+}
+
+/// File a request with the version of the service in force today.
+///
+/// A start causes SMS, so it is rate-limited per agency and per applicant mobile number. With an
+/// `Idempotency-Key`, a repeat returns the first request (`200`, `duplicate: true`) and starts
+/// nothing.
+#[utoipa::path(
+    post, path = "/api/v1/requests", tag = "requests",
+    request_body = StartRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried start file one request")),
+    responses(
+        (status = 201, description = "Filed", body = RequestView),
+        (status = 200, description = "Filed before with this Idempotency-Key", body = RequestView),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, description = "No such service in force", body = Problem),
+        (status = 422, description = "The form does not satisfy the service's schema", body = Problem),
+        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn start(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    body: Result<Json<StartRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    who.require(&[Role::Citizen, Role::Officer])?;
+    let Json(body) = body.map_err(ApiError::from)?;
+    let key = idempotency_key(&headers)?;
+    let engine = state.engine();
+    let def = engine
+        .registry()
+        .in_force(&who.agency, &body.service, Utc::now())
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no version of service `{}` is in force in your agency",
+                body.service
+            ))
+        })?;
+    let (mobile, _) = def.applicant(&body.input);
+    if !state.allow_sms(&who.agency, mobile.as_deref()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "too many requests that send SMS for this agency or this applicant; try again later",
+        ));
+    }
+    let actor = if who.roles.contains(&Role::Citizen) {
+        Actor::Citizen
+    } else {
+        Actor::Officer(who.subject.clone())
+    };
+    let done = engine
+        .start(
+            &who.agency,
+            &body.service,
+            body.input,
+            key.as_deref(),
+            actor,
+        )
+        .await?;
+    let state_now = engine.state(&done.stream).await?;
+    let mut view = view(&state, &who, &done.stream, &state_now);
+    view.duplicate = done.duplicate;
+    let status = if done.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(view)))
+}
+
+/// A request: its status, what it waits for, its tasks and data.
+#[utoipa::path(
+    get, path = "/api/v1/requests/{id}", tag = "requests",
+    params(("id" = String, Path, description = "The request id or its tracking code")),
+    responses(
+        (status = 200, body = RequestView),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, description = "No such request in your agency", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_request(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RequestView>> {
+    who.require(&[Role::Officer, Role::Auditor])?;
+    let stream = super::find_request(&state, &who, &id).await?;
+    let s = state.engine().state(&stream).await?;
+    Ok(Json(view(&state, &who, &stream, &s)))
+}
+
+/// The agency's requests, newest first, with filters.
+#[utoipa::path(
+    get, path = "/api/v1/requests", tag = "requests",
+    params(ListParams),
+    responses(
+        (status = 200, body = RequestList),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<RequestList>> {
+    who.require(&[Role::Officer, Role::Auditor])?;
+    let Query(p) = params.map_err(ApiError::from)?;
+    let limit = p.limit.unwrap_or(50).clamp(1, MAX_LISTING);
+    let offset = p.offset.unwrap_or(0);
+    let query = InstanceQuery {
+        workflow: p.service,
+        status: p.status,
+        state: p.state,
+        from: p.from,
+        to: p.to,
+        sla_breached: p.sla_breached,
+        limit,
+        offset,
+    };
+    let rows = state
+        .engine()
+        .store()
+        .instances(&who.agency, &query)
+        .await?;
+    let full = rows.len() as u32 == limit;
+    Ok(Json(RequestList {
+        items: rows.into_iter().map(summary).collect(),
+        next_offset: full.then_some(offset + limit),
+    }))
+}
+
+fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
+    RequestSummary {
+        id: stream.instance,
+        tracking_code: row.tracking_code,
+        service: row.workflow,
+        service_version: row.workflow_version,
+        status: row.status,
+        state: row.state,
+        incidents: row.incidents,
+        sla_breached: row.sla_breached,
+        filed_at: row.started_at,
+    }
+}
+
+/// Cancel a running request. Its pending timers and tasks close; the history keeps the reason.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
+    params(("id" = String, Path, description = "The request id or its tracking code")),
+    request_body = CancelRequest,
+    responses(
+        (status = 200, body = RequestView),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "It has already ended", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<CancelRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<RequestView>> {
+    who.require(&[Role::Admin])?;
+    let Json(body) = body.map_err(ApiError::from)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "bad-body",
+            "give a `reason` for the cancellation",
+        ));
+    }
+    let stream = super::find_request(&state, &who, &id).await?;
+    let key = idempotency_key(&headers)?
+        .unwrap_or_else(|| format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default()));
+    let engine = state.engine();
+    engine
+        .execute(
+            &stream,
+            &Command::Cancel {
+                reason: body.reason,
+            },
+            &format!("cancel:{key}"),
+            Actor::Operator(who.subject.clone()),
+            None,
+        )
+        .await?;
+    let s = engine.state(&stream).await?;
+    Ok(Json(view(&state, &who, &stream, &s)))
+}
+
+/// Whether the caller may see the applicant's national ID and mobile number unmasked.
+pub fn sees_personal_data(who: &Principal) -> bool {
+    who.has(Role::Officer)
+}
+
+/// The view of a request for `who`.
+pub fn view(
+    state: &AppState,
+    who: &Principal,
+    stream: &StreamId,
+    s: &InstanceState,
+) -> RequestView {
+    let def = state.engine().definition_of(s).ok();
+    let status_label = def.as_ref().and_then(|d| {
+        let st = d.compiled().workflow().statuses.get(s.status.as_ref()?)?;
+        Some(Label {
+            fa: st.fa.clone(),
+            en: st.en.clone(),
+        })
+    });
+    let mut input = s.input.clone();
+    let mut vars = serde_json::to_value(&s.vars).unwrap_or_default();
+    if !sees_personal_data(who)
+        && let Some(def) = &def
+    {
+        let (mobile, national_id) = def.applicant(&s.input);
+        let secrets: Vec<&str> = [mobile.as_deref(), national_id.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        pii::redact(&mut input, &secrets);
+        pii::redact(&mut vars, &secrets);
+    }
+    let state_name = match &s.ending {
+        None => "running".to_owned(),
+        Some(Ending::Completed { outcome, .. }) => serde_json::to_value(outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        Some(Ending::Cancelled { .. }) => "cancelled".to_owned(),
+    };
+    RequestView {
+        id: stream.instance.clone(),
+        tracking_code: s.tracking_code.clone(),
+        service: s.workflow.clone(),
+        service_version: s.workflow_version,
+        status: s.status.clone(),
+        status_label,
+        state: state_name,
+        filed_at: s.filed_at,
+        sla_breached: s.sla_breached,
+        incidents: s.incidents.keys().cloned().collect(),
+        waiting: s
+            .tokens
+            .values()
+            .map(|t| Waiting {
+                step: t.step.clone(),
+                for_: waiting_for(&t.wait).to_owned(),
+            })
+            .collect(),
+        tasks: s
+            .tasks
+            .iter()
+            .map(|(id, t)| TaskView {
+                id: id.clone(),
+                step: t.step.clone(),
+                role: t.role.clone(),
+                officer: t.officer.clone(),
+                due_at: t.due_at,
+                open: t.open,
+            })
+            .collect(),
+        input,
+        vars,
+        version: s.version,
+        duplicate: false,
+    }
+}
+
+fn waiting_for(w: &Wait) -> &'static str {
+    match w {
+        Wait::Running => "running",
+        Wait::Inquiry { .. } => "inquiry",
+        Wait::Retry { .. } => "retry",
+        Wait::Callback { .. } => "callback",
+        Wait::PaymentRequest { .. } | Wait::PaymentOpen { .. } => "payment",
+        Wait::Task { .. } => "task",
+        Wait::Timer => "timer",
+        Wait::Message { .. } => "message",
+        Wait::Join { .. } => "parallel",
+        Wait::Call => "call",
+        Wait::Incident { .. } => "incident",
+    }
+}

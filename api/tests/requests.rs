@@ -1,0 +1,453 @@
+//! Router tests of `/api/v1/requests` and of authentication: tokens missing, expired, for
+//! another audience, unsigned (`alg: none`) or of the wrong role get nothing; another agency's
+//! request answers 404; personal data is masked for auditors.
+
+mod support;
+
+use std::num::NonZeroU32;
+
+use axum::http::{Method, StatusCode};
+use daftar_api::RateLimits;
+use daftar_api::auth::{Claims, Role};
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+use support::{Harness, Options, SECRET};
+
+const AGENCY: &str = "judiciary";
+
+fn form() -> Value {
+    json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"})
+}
+
+fn start_body() -> Value {
+    json!({"service": "clean-record-certificate", "input": form()})
+}
+
+fn claims(agency: &str) -> Claims {
+    let now = jsonwebtoken::get_current_timestamp();
+    Claims {
+        sub: "portal".into(),
+        agency: agency.into(),
+        roles: vec![Role::Admin],
+        task_roles: vec![],
+        iss: "daftar".into(),
+        aud: "daftar-api".into(),
+        exp: now + 600,
+        iat: now,
+    }
+}
+
+fn sign(claims: &Claims) -> String {
+    jsonwebtoken::encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_citizen_files_an_officer_reads_and_a_retry_files_once() {
+    let h = Harness::new().await;
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let (status, first) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(start_body()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let id = first["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("i-"));
+    assert_eq!(first["service"], "clean-record-certificate");
+    assert_eq!(first["state"], "running");
+    // The citizen's own view masks nothing they did not send, but a citizen is not an officer.
+    assert_eq!(first["input"]["mobile"], "*********67");
+
+    // The scripted registries answer; the certificate is issued.
+    let done = h.wait_for(AGENCY, &id, |v| v["state"] == "issued").await;
+    assert_eq!(done["status"], "issued");
+    assert_eq!(done["status_label"]["en"], "Issued");
+
+    // Officers see the personal data; auditors see it masked, wherever it appears.
+    let officer = h.token(AGENCY, &[Role::Officer], &["clerk"]);
+    let (status, seen) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(seen["input"]["national_id"], "0499370899");
+    let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
+    let (_, masked) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(masked["input"]["national_id"], "********99");
+    assert!(!masked.to_string().contains("0499370899"), "{masked}");
+    // By tracking code too.
+    let code = seen["tracking_code"].as_str().unwrap();
+    let (status, by_code) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{code}"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_code["id"], id);
+
+    // The same Idempotency-Key files one request.
+    let keyed = |key: &str| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/requests")
+            .header("authorization", format!("Bearer {citizen}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(start_body().to_string()))
+            .unwrap()
+    };
+    let (s1, a) = h.send(keyed("portal-42")).await;
+    let (s2, b) = h.send(keyed("portal-42")).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(b["duplicate"], true);
+    let (_, c) = h.send(keyed("portal-43")).await;
+    assert_ne!(a["id"], c["id"]);
+}
+
+#[tokio::test]
+async fn listings_filter_and_stay_in_the_agency() {
+    let h = Harness::new().await;
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = h
+            .call(
+                Method::POST,
+                "/api/v1/requests",
+                Some(&citizen),
+                Some(start_body()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        h.wait_for(AGENCY, id, |v| v["state"] == "issued").await;
+    }
+    let officer = h.token(AGENCY, &[Role::Officer], &[]);
+    let (status, page) = h
+        .call(
+            Method::GET,
+            "/api/v1/requests?service=clean-record-certificate&state=issued&limit=2",
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next_offset"], 2);
+    let (_, rest) = h
+        .call(
+            Method::GET,
+            "/api/v1/requests?state=issued&offset=2",
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next_offset"], Value::Null);
+    let (_, none) = h
+        .call(
+            Method::GET,
+            "/api/v1/requests?sla_breached=true",
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let (status, bad) = h
+        .call(
+            Method::GET,
+            "/api/v1/requests?from=yesterday",
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+
+    // Another agency's officer lists nothing and reads nothing of this agency.
+    let other = h.token("municipality", &[Role::Officer, Role::Admin], &[]);
+    let (_, theirs) = h
+        .call(Method::GET, "/api/v1/requests", Some(&other), None)
+        .await;
+    assert!(theirs["items"].as_array().unwrap().is_empty());
+    for id in &ids {
+        let (status, body) = h
+            .call(
+                Method::GET,
+                &format!("/api/v1/requests/{id}"),
+                Some(&other),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let (status, _) = h
+            .call(
+                Method::POST,
+                &format!("/api/v1/requests/{id}/cancel"),
+                Some(&other),
+                Some(json!({"reason": "x"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn bad_tokens_and_wrong_roles_get_nothing() {
+    let h = Harness::new().await;
+    let uri = "/api/v1/requests";
+    let (status, body) = h.call(Method::GET, uri, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "unauthorized");
+
+    let mut expired = claims(AGENCY);
+    expired.exp -= 3600;
+    let mut wrong_audience = claims(AGENCY);
+    wrong_audience.aud = "another-api".into();
+    let mut wrong_issuer = claims(AGENCY);
+    wrong_issuer.iss = "someone".into();
+    let wrong_key = jsonwebtoken::encode(
+        &Header::default(),
+        &claims(AGENCY),
+        &EncodingKey::from_secret(b"another-secret-of-32-bytes-or-more!!"),
+    )
+    .unwrap();
+    // `alg: none`: a header and claims with an empty signature.
+    use base64_like::encode as b64;
+    let unsigned = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(serde_json::to_string(&claims(AGENCY)).unwrap().as_bytes())
+    );
+    for (what, token) in [
+        ("expired", sign(&expired)),
+        ("audience", sign(&wrong_audience)),
+        ("issuer", sign(&wrong_issuer)),
+        ("key", wrong_key),
+        ("alg none", unsigned),
+        ("garbage", "not-a-token".to_owned()),
+    ] {
+        let (status, body) = h.call(Method::GET, uri, Some(&token), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+    }
+    let (status, _) = h
+        .call(Method::GET, uri, Some(&sign(&claims(AGENCY))), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "a good token passes");
+
+    // Wrong roles.
+    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    let (status, body) = h.call(Method::GET, uri, Some(&designer), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = h
+        .call(Method::POST, uri, Some(&designer), Some(start_body()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let (status, _) = h.call(Method::GET, uri, Some(&citizen), None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "citizens do not list requests"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_reasons() {
+    let h = Harness::new().await;
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let uri = "/api/v1/requests";
+    let (status, body) = h
+        .call(
+            Method::POST,
+            uri,
+            Some(&citizen),
+            Some(json!({"service": "no-such-service", "input": form()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let mut bad = form();
+    bad["national_id"] = json!("0499370898"); // wrong check digit
+    let (status, body) = h
+        .call(
+            Method::POST,
+            uri,
+            Some(&citizen),
+            Some(json!({"service": "clean-record-certificate", "input": bad})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "invalid-input");
+    let (status, body) = h
+        .call(
+            Method::POST,
+            uri,
+            Some(&citizen),
+            Some(json!({"input": form()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("service"),
+        "{body}"
+    );
+    // A body over the limit.
+    let big =
+        json!({"service": "clean-record-certificate", "input": {"x": "a".repeat(2 * 1024 * 1024)}});
+    let (status, _) = h.call(Method::POST, uri, Some(&citizen), Some(big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // An unknown endpoint.
+    let (status, _) = h
+        .call(Method::GET, "/api/v1/nothing", Some(&citizen), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cancelling_needs_an_admin_and_a_running_request() {
+    let h = Harness::with(Options {
+        // No answers: the request stays at its first inquiry.
+        answers: json!({}),
+        ..Options::default()
+    })
+    .await;
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let (_, body) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(start_body()),
+        )
+        .await;
+    let id = body["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/v1/requests/{id}/cancel");
+    let officer = h.token(AGENCY, &[Role::Officer], &[]);
+    let (status, _) = h
+        .call(
+            Method::POST,
+            &uri,
+            Some(&officer),
+            Some(json!({"reason": "duplicate filing"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = h.token(AGENCY, &[Role::Admin], &[]);
+    let (status, body) = h
+        .call(
+            Method::POST,
+            &uri,
+            Some(&admin),
+            Some(json!({"reason": " "})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = h
+        .call(
+            Method::POST,
+            &uri,
+            Some(&admin),
+            Some(json!({"reason": "duplicate filing"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "cancelled");
+    let (status, body) = h
+        .call(
+            Method::POST,
+            &uri,
+            Some(&admin),
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "ended");
+}
+
+#[tokio::test]
+async fn starts_that_send_sms_are_rate_limited_per_recipient() {
+    let h = Harness::with(Options {
+        limits: RateLimits {
+            per_agency_per_minute: NonZeroU32::new(1000).unwrap(),
+            per_recipient_per_hour: NonZeroU32::new(2).unwrap(),
+        },
+        ..Options::default()
+    })
+    .await;
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    for _ in 0..2 {
+        let (status, _) = h
+            .call(
+                Method::POST,
+                "/api/v1/requests",
+                Some(&citizen),
+                Some(start_body()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(start_body()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], "rate-limited");
+    // Another applicant is not held back.
+    let mut other = form();
+    other["mobile"] = json!("09351234567");
+    let (status, _) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(json!({"service": "clean-record-certificate", "input": other})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+/// Unpadded base64url, enough to forge an unsigned token.
+mod base64_like {
+    pub fn encode(bytes: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}

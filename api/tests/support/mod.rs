@@ -1,0 +1,226 @@
+//! Router tests: the whole application over a real SQLite store in a temporary folder, called
+//! with `tower::ServiceExt::oneshot` (no socket). Tokens are minted with the test's HS256 key.
+//! Automated steps use scripted answers (the HTTP connectors have their own tests against the
+//! simulator); background workers run so that requests move on as they would in a server.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys, Role};
+use daftar_api::{AppState, Config, RateLimits};
+use daftar_engine::connectors::Connectors;
+use daftar_engine::connectors::scripted::Scripted;
+use daftar_engine::runtime::Engine;
+use daftar_engine::runtime::workers::{self, Background, Pace};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+/// The test's HS256 secret.
+pub const SECRET: &[u8] = b"router-tests-secret-0123456789abcdef";
+
+/// The callback secret of every connector in these tests.
+pub const CALLBACK_SECRET: &str = "callback-secret-of-the-tests";
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running application.
+pub struct Harness {
+    pub app: Router,
+    pub state: AppState,
+    pub engine: Arc<Engine>,
+    pub keys: Keys,
+    _loops: Background,
+    _dir: tempfile::TempDir,
+}
+
+/// Options of a harness.
+pub struct Options {
+    /// Example workflows (file names under examples/workflows) to deploy.
+    pub examples: Vec<&'static str>,
+    /// Extra definitions' YAML to deploy.
+    pub sources: Vec<String>,
+    /// Scripted agency answers, by `connector.operation`.
+    pub answers: Value,
+    /// Rate limits.
+    pub limits: RateLimits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            examples: vec!["clean-record-certificate.yaml"],
+            sources: Vec::new(),
+            answers: serde_json::from_str(
+                &std::fs::read_to_string(
+                    root().join("examples/answers/clean-record-certificate.json"),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+            limits: RateLimits::default(),
+        }
+    }
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("daftar.db").display());
+        let store = daftar_engine::store::open(&url).await.unwrap();
+        let answers: BTreeMap<String, Value> = serde_json::from_value(options.answers).unwrap();
+        let scripted = Arc::new(Scripted::new(answers));
+        let connectors = Connectors {
+            inquiries: Some(scripted.clone()),
+            notifier: None,
+            payments: Some(scripted),
+        };
+        let engine = Engine::open(store, connectors).await.unwrap();
+        for name in &options.examples {
+            let source =
+                std::fs::read_to_string(root().join("examples/workflows").join(name)).unwrap();
+            engine.deploy(name, &source).await.unwrap();
+        }
+        for (i, source) in options.sources.iter().enumerate() {
+            engine
+                .deploy(&format!("source-{i}.yaml"), source)
+                .await
+                .unwrap();
+        }
+        let keys = Keys::hs256(SECRET, DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
+        let catalog = daftar_definitions::load_catalog(
+            "connectors.yaml",
+            &std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap(),
+        )
+        .ok();
+        let callback_secrets = catalog
+            .iter()
+            .flat_map(|c| c.connectors.keys())
+            .map(|name| (name.clone(), CALLBACK_SECRET.to_owned()))
+            .collect();
+        let state = AppState::new(Config {
+            engine: engine.clone(),
+            keys: keys.clone(),
+            catalog,
+            callback_secrets,
+            metrics: None,
+            limits: options.limits,
+        });
+        let loops = workers::spawn(
+            engine.clone(),
+            Pace {
+                poll: Duration::from_millis(20),
+                ..Pace::default()
+            },
+        );
+        Harness {
+            app: daftar_api::app(state.clone()),
+            state,
+            engine,
+            keys,
+            _loops: loops,
+            _dir: dir,
+        }
+    }
+
+    /// A token of `agency` with `roles` (and, for officers, `task_roles`).
+    pub fn token(&self, agency: &str, roles: &[Role], task_roles: &[&str]) -> String {
+        self.keys
+            .mint(
+                "tester",
+                agency,
+                roles.to_vec(),
+                task_roles.iter().map(|s| s.to_string()).collect(),
+                3600,
+            )
+            .unwrap()
+    }
+
+    /// Calls the application; answers the status and the body as JSON (`Null` when empty,
+    /// a string when it is not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req).await
+    }
+
+    /// Sends a built request.
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let problem = res.headers().get("content-type").is_some_and(|v| {
+            v.to_str()
+                .unwrap_or_default()
+                .starts_with("application/problem+json")
+        });
+        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        if status.is_client_error() || status.is_server_error() {
+            assert!(problem, "{status} must carry a problem body, got {body}");
+            assert_eq!(body["status"], status.as_u16(), "{body}");
+            assert!(
+                body["code"].is_string() && body["detail"].is_string(),
+                "{body}"
+            );
+        }
+        (status, body)
+    }
+
+    /// Waits until `check` holds for the request `id`'s view (as an admin of `agency` sees
+    /// it), at most 10 seconds.
+    pub async fn wait_for(&self, agency: &str, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let admin = self.token(agency, &[Role::Admin], &[]);
+        let mut last = Value::Null;
+        for _ in 0..500 {
+            let (status, body) = self
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/requests/{id}"),
+                    Some(&admin),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if check(&body) {
+                return body;
+            }
+            last = body;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("request {id} never got there; last seen: {last}");
+    }
+}

@@ -1,0 +1,119 @@
+//! Listing an agency's instances: filters, order (newest first), paging, and agency isolation.
+
+use daftar_engine::events::StreamId;
+use daftar_engine::store::{InstanceQuery, InstanceRow};
+
+use super::{Ctx, commit, started, step, stream, t};
+
+/// Commits a started instance with the given read-model row fields.
+async fn instance(ctx: &Ctx, s: &StreamId, workflow: &str, state: &str, at: &str, sla: bool) {
+    let mut c = commit(s, 0, "c-1", vec![started(s), step("review")]);
+    c.instance.workflow = workflow.to_owned();
+    c.instance.state = state.to_owned();
+    c.instance.status = Some(format!("{state}-status"));
+    c.instance.started_at = t(at);
+    c.instance.sla_breached = sla;
+    ctx.commit(c).await.unwrap();
+}
+
+fn ids(rows: &[(StreamId, InstanceRow)]) -> Vec<&str> {
+    rows.iter().map(|(s, _)| s.instance.as_str()).collect()
+}
+
+fn all() -> InstanceQuery {
+    InstanceQuery {
+        limit: 100,
+        ..InstanceQuery::default()
+    }
+}
+
+pub async fn listings_filter_order_and_page(ctx: Ctx) {
+    let health = |i| stream("health", i);
+    instance(
+        &ctx,
+        &health("i-1"),
+        "food-permit",
+        "running",
+        "2026-03-01T08:00:00.000001Z",
+        false,
+    )
+    .await;
+    instance(
+        &ctx,
+        &health("i-2"),
+        "food-permit",
+        "issued",
+        "2026-03-02T08:00:00.000001Z",
+        true,
+    )
+    .await;
+    instance(
+        &ctx,
+        &health("i-3"),
+        "kitchen-permit",
+        "running",
+        "2026-03-03T08:00:00.000001Z",
+        false,
+    )
+    .await;
+    // Another agency with the same workflow and ids: never listed for `health`.
+    instance(
+        &ctx,
+        &stream("judiciary", "i-4"),
+        "food-permit",
+        "running",
+        "2026-03-04T08:00:00.000001Z",
+        true,
+    )
+    .await;
+
+    let store = &ctx.store;
+    let rows = store.instances("health", &all()).await.unwrap();
+    assert_eq!(
+        ids(&rows),
+        ["i-3", "i-2", "i-1"],
+        "newest first, one agency"
+    );
+    assert_eq!(rows[1].1.state, "issued");
+    assert_eq!(rows[1].1.status.as_deref(), Some("issued-status"));
+    assert!(rows[1].1.sla_breached);
+
+    let q = |f: fn(&mut InstanceQuery)| {
+        let mut q = all();
+        f(&mut q);
+        q
+    };
+    let by = |query: InstanceQuery| async move { store.instances("health", &query).await.unwrap() };
+    assert_eq!(
+        ids(&by(q(|q| q.workflow = Some("food-permit".into()))).await),
+        ["i-2", "i-1"]
+    );
+    assert_eq!(
+        ids(&by(q(|q| q.state = Some("running".into()))).await),
+        ["i-3", "i-1"]
+    );
+    assert_eq!(
+        ids(&by(q(|q| q.status = Some("issued-status".into()))).await),
+        ["i-2"]
+    );
+    assert_eq!(ids(&by(q(|q| q.sla_breached = Some(true))).await), ["i-2"]);
+    assert_eq!(
+        ids(&by(q(|q| q.sla_breached = Some(false))).await),
+        ["i-3", "i-1"]
+    );
+    let window = q(|q| {
+        q.from = Some(t("2026-03-02T08:00:00.000001Z"));
+        q.to = Some(t("2026-03-03T08:00:00.000001Z"));
+    });
+    assert_eq!(
+        ids(&by(window).await),
+        ["i-2"],
+        "from is inclusive, to exclusive"
+    );
+    let page = q(|q| {
+        q.limit = 2;
+        q.offset = 1;
+    });
+    assert_eq!(ids(&by(page).await), ["i-2", "i-1"]);
+    assert!(store.instances("nobody", &all()).await.unwrap().is_empty());
+}
