@@ -1,12 +1,352 @@
-//! `daftar serve`.
+//! `daftar serve`: the HTTP API, the callback routes and the background workers of one node,
+//! on the embedded SQLite store by default. With `--demo`, the agency simulator runs in the
+//! same process and the example connectors point at it, so that a newcomer can file a request
+//! and watch it go through inquiries, SMS and approval.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys, Role};
+use daftar_definitions::Catalog;
+use daftar_definitions::catalog::ConnectorKind;
+use daftar_engine::connectors::Connectors;
+use daftar_engine::connectors::http::HttpInquiries;
+use daftar_engine::connectors::payments::HttpPayments;
+use daftar_engine::connectors::sms::HttpSms;
+use daftar_engine::runtime::Engine;
+use daftar_engine::runtime::workers::{self, Pace};
 
 /// The arguments of `daftar serve`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "DAFTAR_ADDR")]
+    pub addr: SocketAddr,
+    /// The store: an SQLite file (a path or `sqlite://FILE`) or a `postgres://` URL.
+    #[arg(long, default_value = "daftar.db", env = "DAFTAR_DB")]
+    pub db: String,
+    /// A folder of workflow definitions (`*.yaml`) deployed at start; versions already
+    /// deployed are left as they are.
+    #[arg(long, default_value = "examples/workflows", env = "DAFTAR_DEFINITIONS")]
+    pub definitions: PathBuf,
+    /// The connector catalog; by default the nearest `connectors.yaml` above the definitions.
+    #[arg(long, env = "DAFTAR_CONNECTORS")]
+    pub connectors: Option<PathBuf>,
+    /// Run the agency simulator in this process and point every connector at it.
+    #[arg(long)]
+    pub demo: bool,
+    /// The HS256 secret tokens are signed with (at least 32 bytes). With `--demo` and no
+    /// secret, a random one is made and tokens are printed at start.
+    #[arg(long, env = "DAFTAR_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// An RS256 public key (PEM file) of an identity provider, instead of a secret.
+    #[arg(long, env = "DAFTAR_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// The issuer tokens must name.
+    #[arg(long, default_value = DEFAULT_ISSUER, env = "DAFTAR_JWT_ISSUER")]
+    pub jwt_issuer: String,
+    /// The audience tokens must name.
+    #[arg(long, default_value = DEFAULT_AUDIENCE, env = "DAFTAR_JWT_AUDIENCE")]
+    pub jwt_audience: String,
+    /// The secret agencies send with callbacks, for connectors that name no
+    /// `callback_secret_env`. With `--demo` and none, a random one is shared with the
+    /// simulator.
+    #[arg(long, env = "DAFTAR_CALLBACK_TOKEN", hide_env_values = true)]
+    pub callback_token: Option<String>,
+    /// The URL agencies reach this server at, for their callbacks; by default
+    /// `http://ADDR`.
+    #[arg(long, env = "DAFTAR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The port of the demo's simulator (0 picks a free one).
+    #[arg(long, default_value_t = 8484)]
+    pub demo_port: u16,
+    /// Requests that send SMS an agency may file per minute.
+    #[arg(long, default_value_t = 60_000)]
+    pub rate_per_agency: u32,
+    /// Requests that send SMS one mobile number may cause per hour.
+    #[arg(long, default_value_t = 20)]
+    pub rate_per_recipient: u32,
+}
 
-/// Runs `daftar serve`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("daftar serve is being built")
+/// Runs `daftar serve` until interrupted.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logging();
+    super::runtime()?.block_on(serve(args))
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A plain path is an SQLite file.
+fn store_url(db: &str) -> String {
+    if db.contains("://") || db.starts_with("sqlite:") {
+        db.to_owned()
+    } else {
+        format!("sqlite://{db}")
+    }
+}
+
+async fn serve(args: Args) -> anyhow::Result<ExitCode> {
+    // Bind first: a taken port is the commonest reason not to start.
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "{} is taken: another daftar (or another program) listens there; stop it or pass --addr",
+                args.addr
+            ),
+            _ => anyhow::anyhow!("cannot listen on {}: {e}", args.addr),
+        })?;
+    let addr = listener.local_addr()?;
+    let public = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let public = public.trim_end_matches('/').to_owned();
+
+    let url = store_url(&args.db);
+    let store = super::db::open(&url)
+        .await
+        .with_context(|| "is the database running and reachable? (--db, $DAFTAR_DB)")?;
+
+    // The catalog, pointed at the in-process simulator with --demo.
+    let catalog_path = find_catalog(args.connectors.as_deref(), &args.definitions);
+    let mut catalog = match &catalog_path {
+        Some(p) => Some(super::files::load_catalog(p)?),
+        None => None,
+    };
+    let mut simulator = None;
+    let mut callback_token = args.callback_token.clone();
+    if args.demo {
+        let sim = daftar_simulator::Simulator::from_files(
+            &demo_file("examples/simulator/seed.yaml")?,
+            &demo_file("examples/simulator/config.yaml")?,
+        )?;
+        let sim_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.demo_port))
+            .await
+            .with_context(|| format!("the demo's simulator cannot listen on 127.0.0.1:{} (pass --demo-port 0 for a free port)", args.demo_port))?;
+        let sim_url = format!("http://{}", sim_listener.local_addr()?);
+        let token = callback_token
+            .get_or_insert_with(|| hex(&rand::random::<[u8; 24]>()))
+            .clone();
+        sim.set_callback_token(Some(token));
+        let catalog = catalog.get_or_insert_with(|| {
+            daftar_definitions::load_catalog("connectors.yaml", daftar_simulator::CATALOG)
+                .expect("the simulator's built-in catalog is valid")
+        });
+        point_at(catalog, &sim_url);
+        tokio::spawn(daftar_simulator::serve(sim_listener, sim));
+        simulator = Some(sim_url);
+    }
+
+    let connectors = match &catalog {
+        Some(catalog) => {
+            let http = |e: String| anyhow::anyhow!("the connector catalog: {e}");
+            Connectors {
+                inquiries: Some(Arc::new(
+                    HttpInquiries::new(catalog, Some(format!("{public}/callbacks/inquiries")))
+                        .map_err(http)?,
+                )),
+                notifier: Some(Arc::new(
+                    HttpSms::new(catalog, Some(format!("{public}/callbacks/sms"))).map_err(http)?,
+                )),
+                payments: Some(Arc::new(
+                    HttpPayments::new(catalog, Some(format!("{public}/callbacks/payments")))
+                        .map_err(http)?,
+                )),
+            }
+        }
+        None => {
+            tracing::warn!(
+                "no connector catalog: inquiries, SMS and payments wait until a node with one runs"
+            );
+            Connectors::default()
+        }
+    };
+    let engine = Engine::open(store, connectors).await?;
+    deploy_folder(&engine, &args.definitions).await?;
+
+    let (keys, minted) = keys(&args)?;
+    let callback_secrets = match &catalog {
+        Some(c) => daftar_api::callback_secrets(c, callback_token.as_deref())
+            .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?,
+        None => BTreeMap::new(),
+    };
+    if callback_secrets.is_empty() && catalog.is_some() {
+        tracing::warn!(
+            "no callback secrets (set DAFTAR_CALLBACK_TOKEN or callback_secret_env): agencies' callbacks will be refused"
+        );
+    }
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let limits = daftar_api::RateLimits {
+        per_agency_per_minute: std::num::NonZeroU32::new(args.rate_per_agency)
+            .context("--rate-per-agency must be at least 1")?,
+        per_recipient_per_hour: std::num::NonZeroU32::new(args.rate_per_recipient)
+            .context("--rate-per-recipient must be at least 1")?,
+    };
+    let state = daftar_api::AppState::new(daftar_api::Config {
+        engine: engine.clone(),
+        keys: keys.clone(),
+        catalog,
+        callback_secrets,
+        metrics: Some(metrics),
+        limits,
+    });
+    let _loops = workers::spawn(engine.clone(), Pace::default());
+
+    println!("daftar serving on http://{addr}");
+    eprintln!("  store:       {url}");
+    eprintln!("  definitions: {}", args.definitions.display());
+    eprintln!("  OpenAPI:     http://{addr}/openapi.json");
+    if let Some(sim) = &simulator {
+        println!("simulator on {sim} (its SMS log: {sim}/__sim/sms)");
+    }
+    if let Some(secret) = minted {
+        eprintln!("  demo token secret (for `daftar token`): export DAFTAR_JWT_SECRET={secret}");
+        print_demo_tokens(&keys)?;
+    }
+
+    axum::serve(listener, daftar_api::app(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Points every connector of the catalog at the simulator.
+fn point_at(catalog: &mut Catalog, sim: &str) {
+    for (name, c) in &mut catalog.connectors {
+        c.base_url = Some(match c.kind {
+            ConnectorKind::Inquiry => format!("{sim}/agencies/{name}"),
+            ConnectorKind::Payment | ConnectorKind::Sms => sim.to_owned(),
+        });
+    }
+}
+
+/// A file of the demo, found from the current folder (a clone of daftar).
+fn demo_file(relative: &str) -> anyhow::Result<PathBuf> {
+    let p = PathBuf::from(relative);
+    if p.is_file() {
+        return Ok(p);
+    }
+    bail!("--demo needs {relative}: run it from the root of a daftar clone")
+}
+
+fn find_catalog(explicit: Option<&Path>, definitions: &Path) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_owned());
+    }
+    let dir = std::fs::canonicalize(definitions).ok()?;
+    dir.ancestors()
+        .map(|d| d.join("connectors.yaml"))
+        .find(|p| p.is_file())
+}
+
+/// Deploys every `*.yaml` of a folder, callees and callers alike; a version already deployed
+/// with the same content is a no-op, with other content an error the operator must resolve.
+async fn deploy_folder(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the definitions folder {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let source = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let name = file.display().to_string();
+        let deployed = engine
+            .deploy(&name, &source)
+            .await
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        tracing::info!(
+            workflow = %deployed.workflow,
+            version = deployed.version,
+            agency = %deployed.agency,
+            "deployed"
+        );
+    }
+    Ok(())
+}
+
+/// The token keys, and the secret made up for the demo (then it and tokens are printed).
+fn keys(args: &Args) -> anyhow::Result<(Keys, Option<String>)> {
+    let (issuer, audience) = (&args.jwt_issuer, &args.jwt_audience);
+    if let Some(path) = &args.jwt_public_key {
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok((
+            Keys::rs256(&pem, issuer, audience).map_err(|e| anyhow::anyhow!(e))?,
+            None,
+        ));
+    }
+    match &args.jwt_secret {
+        Some(secret) => Ok((
+            Keys::hs256(secret.as_bytes(), issuer, audience).map_err(|e| anyhow::anyhow!(e))?,
+            None,
+        )),
+        None if args.demo => {
+            let secret = hex(&rand::random::<[u8; 32]>());
+            Ok((
+                Keys::hs256(secret.as_bytes(), issuer, audience).map_err(|e| anyhow::anyhow!(e))?,
+                Some(secret),
+            ))
+        }
+        None => bail!(
+            "no token key: set DAFTAR_JWT_SECRET (32 bytes or more; `daftar token` signs with it) \
+             or --jwt-public-key, or pass --demo"
+        ),
+    }
+}
+
+fn print_demo_tokens(keys: &Keys) -> anyhow::Result<()> {
+    let day = 24 * 3600;
+    let mint = |roles: Vec<Role>, task_roles: Vec<String>| {
+        keys.mint("demo", "judiciary", roles, task_roles, day)
+            .map_err(|e| anyhow::anyhow!(e))
+    };
+    eprintln!("  demo tokens for agency `judiciary`, valid 24 h:");
+    eprintln!("    citizen: {}", mint(vec![Role::Citizen], vec![])?);
+    eprintln!("    officer: {}", mint(vec![Role::Officer], vec![])?);
+    eprintln!("    admin:   {}", mint(vec![Role::Admin], vec![])?);
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
