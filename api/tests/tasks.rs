@@ -1,0 +1,609 @@
+//! Router tests of human tasks: the worklist is scoped to the caller's task roles and agency;
+//! a task is claimed by one officer, completed with a valid form and a known outcome, and
+//! reassigned only by supervisors and admins.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use daftar_api::auth::Role;
+use serde_json::{Value, json};
+use support::{Harness, Options};
+
+const AGENCY: &str = "test-agency";
+
+/// A request with one clerk's task: a form with a required field, outcomes approve and reject.
+const DESK_REVIEW: &str = r#"
+daftar: 1
+id: desk-review
+version: 1
+title: { fa: بررسی پرونده, en: Desk review }
+agency: test-agency
+in_force_from: 2026-01-01
+sla: 5d
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    additionalProperties: false
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+statuses:
+  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
+  approved: { fa: تأیید شد, en: Approved, sms: false }
+  rejected: { fa: رد شد, en: Rejected, sms: false }
+forms:
+  desk_check:
+    title: { fa: بررسی مدارک, en: Document check }
+    schema:
+      type: object
+      required: [documents_ok]
+      additionalProperties: false
+      properties:
+        documents_ok: { type: boolean }
+        notes: { type: string, maxLength: 500 }
+steps:
+  - id: review
+    title: { fa: بررسی کارشناس, en: Clerk review }
+    status: reviewing
+    task:
+      role: clerk
+      form: desk_check
+      due: 2d
+      outcomes:
+        approve: approve
+        reject: reject
+      output:
+        documents_ok: form.documents_ok
+  - id: approve
+    status: approved
+    end: { outcome: approved }
+  - id: reject
+    status: rejected
+    end:
+      outcome: rejected
+      reason: { fa: مدارک کافی نیست., en: The documents are not sufficient. }
+"#;
+
+/// A task for candidate groups instead of a role, with no form.
+const GROUP_REVIEW: &str = r#"
+daftar: 1
+id: group-review
+version: 1
+title: { fa: بررسی گروهی, en: Group review }
+agency: test-agency
+in_force_from: 2026-01-01
+sla: 5d
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    additionalProperties: false
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+statuses:
+  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
+  approved: { fa: تأیید شد, en: Approved, sms: false }
+steps:
+  - id: panel
+    status: reviewing
+    task:
+      candidate_groups: [licensing, inspection]
+      due: 1d
+      outcomes:
+        approve: approve
+  - id: approve
+    status: approved
+    end: { outcome: approved }
+"#;
+
+async fn harness() -> Harness {
+    Harness::with(Options {
+        examples: vec![],
+        sources: vec![DESK_REVIEW.to_owned(), GROUP_REVIEW.to_owned()],
+        answers: json!({}),
+        ..Options::default()
+    })
+    .await
+}
+
+/// An officer of the test agency named `subject`.
+fn officer(h: &Harness, subject: &str, task_roles: &[&str]) -> String {
+    h.keys
+        .mint(
+            subject,
+            AGENCY,
+            vec![Role::Officer],
+            task_roles.iter().map(|s| s.to_string()).collect(),
+            3600,
+        )
+        .unwrap()
+}
+
+/// Files a request of `service` and answers its id and its one task's id.
+async fn file(h: &Harness, service: &str) -> (String, String) {
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(json!({
+                "service": service,
+                "input": {"national_id": "0499370899", "mobile": "09121234567"}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let seen = h
+        .wait_for(AGENCY, &id, |v| {
+            v["tasks"].as_array().is_some_and(|t| !t.is_empty())
+        })
+        .await;
+    let task = seen["tasks"][0]["id"].as_str().unwrap().to_owned();
+    (id, task)
+}
+
+async fn worklist(h: &Harness, token: &str, query: &str) -> (StatusCode, Value) {
+    h.call(
+        Method::GET,
+        &format!("/api/v1/tasks{query}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+fn task_ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["task_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn act(
+    h: &Harness,
+    token: Option<&str>,
+    id: &str,
+    task: &str,
+    action: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    h.call(
+        Method::POST,
+        &format!("/api/v1/requests/{id}/tasks/{task}/{action}"),
+        token,
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
+    let h = harness().await;
+    let (id, task) = file(&h, "desk-review").await;
+    let clerk = officer(&h, "alice", &["clerk"]);
+
+    let (status, list) = worklist(&h, &clerk, "").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(task_ids(&list), vec![task.clone()]);
+    let item = &list["items"][0];
+    assert_eq!(item["request_id"], id);
+    assert_eq!(item["service"], "desk-review");
+    assert_eq!(item["step"], "review");
+    assert_eq!(item["step_title"]["en"], "Clerk review");
+    assert_eq!(item["role"], "clerk");
+    assert_eq!(item["officer"], Value::Null);
+    assert_eq!(item["overdue"], false);
+    assert_eq!(item["form"], "desk_check");
+    assert_eq!(item["form_title"]["en"], "Document check");
+    assert_eq!(item["outcomes"], json!(["approve", "reject"]));
+    assert!(item["tracking_code"].as_str().unwrap().len() == 10);
+    assert!(item["due_at"].is_string());
+    // The worklist stays light: the form's schema comes with one task.
+    assert!(item.get("form_schema").is_none(), "{item}");
+
+    // Narrowed to a role the officer holds; refused for one they do not.
+    let (status, narrowed) = worklist(&h, &clerk, "?role=clerk").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(task_ids(&narrowed), vec![task.clone()]);
+    let (status, refused) = worklist(&h, &clerk, "?role=supervisor").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+    // An officer without the role sees nothing; nor does one of another agency.
+    let other = officer(&h, "bob", &["cashier"]);
+    let (status, none) = worklist(&h, &other, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(task_ids(&none).is_empty(), "{none}");
+    let elsewhere = h.token("other-agency", &[Role::Officer], &["clerk"]);
+    let (status, none) = worklist(&h, &elsewhere, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(task_ids(&none).is_empty(), "{none}");
+
+    // Admins see every task of the agency; auditors and citizens are not officers.
+    let admin = h.token(AGENCY, &[Role::Admin], &[]);
+    let (_, all) = worklist(&h, &admin, "").await;
+    assert_eq!(task_ids(&all), vec![task.clone()]);
+    let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
+    assert_eq!(worklist(&h, &auditor, "").await.0, StatusCode::FORBIDDEN);
+
+    // `mine` keeps the tasks the caller claimed.
+    let (_, mine) = worklist(&h, &clerk, "?mine=true").await;
+    assert!(task_ids(&mine).is_empty());
+    let (status, _) = act(&h, Some(&clerk), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, mine) = worklist(&h, &clerk, "?mine=true").await;
+    assert_eq!(task_ids(&mine), vec![task.clone()]);
+    assert_eq!(mine["items"][0]["officer"], "alice");
+    let colleague = officer(&h, "carol", &["clerk"]);
+    let (_, theirs) = worklist(&h, &colleague, "?mine=true").await;
+    assert!(task_ids(&theirs).is_empty());
+    // Claimed tasks stay on the role's worklist, with their officer.
+    let (_, all) = worklist(&h, &colleague, "").await;
+    assert_eq!(all["items"][0]["officer"], "alice");
+
+    // No token, no worklist.
+    let (status, _) = h.call(Method::GET, "/api/v1/tasks", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = h
+        .call(Method::GET, "/api/v1/tasks?mine=maybe", Some(&clerk), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_claimed_task_is_completed_with_a_valid_form_and_the_request_ends() {
+    let h = harness().await;
+    let (id, task) = file(&h, "desk-review").await;
+    let alice = officer(&h, "alice", &["clerk"]);
+    let bob = officer(&h, "bob", &["clerk"]);
+
+    let (status, claimed) = act(&h, Some(&alice), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::OK, "{claimed}");
+    assert_eq!(claimed["officer"], "alice");
+    assert_eq!(claimed["open"], true);
+    assert_eq!(
+        claimed["form_schema"]["required"],
+        json!(["documents_ok"]),
+        "{claimed}"
+    );
+    // Claiming again changes nothing; another officer may not take it.
+    let (status, again) = act(&h, Some(&alice), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let (status, taken) = act(&h, Some(&bob), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    assert_eq!(taken["code"], "not-allowed");
+    let (status, taken) = act(
+        &h,
+        Some(&bob),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    assert_eq!(taken["code"], "not-allowed");
+
+    // The form must satisfy its schema; the outcome must be one of the task's.
+    let (status, bad) = act(
+        &h,
+        Some(&alice),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "approve", "form": {"notes": "no decision"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["code"], "invalid-form");
+    let (status, bad) = act(
+        &h,
+        Some(&alice),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "escalate", "form": {"documents_ok": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["code"], "unknown-outcome");
+    assert!(bad["detail"].as_str().unwrap().contains("approve"), "{bad}");
+    let (status, bad) = act(&h, Some(&alice), &id, &task, "complete", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["code"], "bad-body");
+
+    let (status, done) = act(
+        &h,
+        Some(&alice),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "approve", "form": {"documents_ok": true, "notes": "all there"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["id"], id);
+    assert_eq!(done["state"], "approved");
+    assert_eq!(done["status"], "approved");
+    assert_eq!(done["vars"]["documents_ok"], true);
+    assert_eq!(done["tasks"][0]["open"], false);
+
+    // A closed task cannot be claimed or completed again; the worklist is empty.
+    let (status, stale) = act(&h, Some(&alice), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+    assert!(
+        stale["code"] == "stale" || stale["code"] == "ended",
+        "{stale}"
+    );
+    let (_, list) = worklist(&h, &alice, "").await;
+    assert!(task_ids(&list).is_empty(), "{list}");
+}
+
+#[tokio::test]
+async fn an_unclaimed_task_is_completed_directly_and_a_retry_with_its_key_is_one_completion() {
+    let h = harness().await;
+    let (id, task) = file(&h, "desk-review").await;
+    let alice = officer(&h, "alice", &["clerk"]);
+    let keyed = || {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/requests/{id}/tasks/{task}/complete"))
+            .header("authorization", format!("Bearer {alice}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "desk-7")
+            .body(Body::from(
+                json!({"outcome": "reject", "form": {"documents_ok": false}}).to_string(),
+            ))
+            .unwrap()
+    };
+    let (status, first) = h.send(keyed()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["state"], "rejected");
+    let (status, again) = h.send(keyed()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["state"], "rejected");
+    assert_eq!(again["version"], first["version"]);
+    // Without the key, a second completion is refused: the task is closed.
+    let (status, refused) = act(
+        &h,
+        Some(&alice),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "reject", "form": {"documents_ok": false}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+}
+
+#[tokio::test]
+async fn supervisors_and_admins_reassign_plain_officers_may_not() {
+    let h = harness().await;
+    let (id, task) = file(&h, "desk-review").await;
+    let clerk = officer(&h, "alice", &["clerk"]);
+    let senior = officer(&h, "dana", &["senior_clerk"]);
+    let supervisor = officer(&h, "sam", &["supervisor"]);
+
+    let (status, refused) = act(
+        &h,
+        Some(&clerk),
+        &id,
+        &task,
+        "reassign",
+        Some(json!({"role": "senior_clerk"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+    // The clerk's claim is released when the task moves to another role.
+    assert_eq!(
+        act(&h, Some(&clerk), &id, &task, "claim", None).await.0,
+        StatusCode::OK
+    );
+    let (status, moved) = act(
+        &h,
+        Some(&supervisor),
+        &id,
+        &task,
+        "reassign",
+        Some(json!({"role": "senior_clerk"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["role"], "senior_clerk");
+    assert_eq!(moved["officer"], Value::Null);
+    let (status, _) = act(&h, Some(&clerk), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, list) = worklist(&h, &clerk, "").await;
+    assert!(task_ids(&list).is_empty(), "{list}");
+    let (_, list) = worklist(&h, &senior, "").await;
+    assert_eq!(task_ids(&list), vec![task.clone()]);
+
+    // Given to an officer by an admin.
+    let admin = h.token(AGENCY, &[Role::Admin], &[]);
+    let (status, given) = act(
+        &h,
+        Some(&admin),
+        &id,
+        &task,
+        "reassign",
+        Some(json!({"officer": "dana"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{given}");
+    assert_eq!(given["officer"], "dana");
+    assert_eq!(given["role"], "senior_clerk");
+    let (_, mine) = worklist(&h, &senior, "?mine=true").await;
+    assert_eq!(task_ids(&mine), vec![task.clone()]);
+
+    // A reassignment says where to.
+    let (status, bad) = act(
+        &h,
+        Some(&supervisor),
+        &id,
+        &task,
+        "reassign",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let (status, bad) = act(
+        &h,
+        Some(&supervisor),
+        &id,
+        &task,
+        "reassign",
+        Some(json!({"role": " "})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+
+    let (status, done) = act(
+        &h,
+        Some(&senior),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "approved");
+}
+
+#[tokio::test]
+async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
+    let h = harness().await;
+    let (id, task) = file(&h, "desk-review").await;
+    let elsewhere = h.token("other-agency", &[Role::Officer], &["clerk", "supervisor"]);
+    let other_admin = h.token("other-agency", &[Role::Admin], &[]);
+    for action in ["claim", "complete", "reassign"] {
+        let body = json!({"outcome": "approve", "form": {"documents_ok": true}, "role": "x"});
+        for token in [&elsewhere, &other_admin] {
+            let (status, problem) =
+                act(&h, Some(token), &id, &task, action, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{action}: {problem}");
+        }
+        let (status, _) = act(&h, None, &id, &task, action, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{action}");
+    }
+    let (status, _) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}/tasks/{task}"),
+            Some(&elsewhere),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Without the task's role: 403; an unknown task or request: 404.
+    let cashier = officer(&h, "bob", &["cashier"]);
+    let (status, problem) = act(&h, Some(&cashier), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("clerk"));
+    let (status, _) = act(
+        &h,
+        Some(&cashier),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    assert_eq!(
+        act(&h, Some(&citizen), &id, &task, "claim", None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let clerk = officer(&h, "alice", &["clerk"]);
+    let (status, _) = act(&h, Some(&clerk), &id, "task-nope", "claim", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = act(&h, Some(&clerk), "i-nope", &task, "claim", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The clerk may read the task, with its form; the cashier may not.
+    let (status, one) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}/tasks/{task}"),
+            Some(&clerk),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["form_schema"]["type"], "object");
+    let (status, _) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}/tasks/{task}"),
+            Some(&cashier),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_task_of_candidate_groups_is_worked_by_a_member_of_any() {
+    let h = harness().await;
+    let (id, task) = file(&h, "group-review").await;
+    let inspector = officer(&h, "ines", &["inspection"]);
+    let clerk = officer(&h, "alice", &["clerk"]);
+
+    let (_, list) = worklist(&h, &inspector, "").await;
+    assert_eq!(task_ids(&list), vec![task.clone()]);
+    let item = &list["items"][0];
+    assert_eq!(item["role"], Value::Null);
+    assert_eq!(item["candidate_groups"], json!(["licensing", "inspection"]));
+    assert_eq!(item["form"], Value::Null);
+    assert_eq!(item["outcomes"], json!(["approve"]));
+    let (_, list) = worklist(&h, &inspector, "?role=inspection").await;
+    assert_eq!(task_ids(&list), vec![task.clone()]);
+    let (_, list) = worklist(&h, &clerk, "").await;
+    assert!(task_ids(&list).is_empty(), "{list}");
+
+    let (status, _) = act(&h, Some(&clerk), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, claimed) = act(&h, Some(&inspector), &id, &task, "claim", None).await;
+    assert_eq!(status, StatusCode::OK, "{claimed}");
+    assert_eq!(claimed["officer"], "ines");
+    let (status, done) = act(
+        &h,
+        Some(&inspector),
+        &id,
+        &task,
+        "complete",
+        Some(json!({"outcome": "approve"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "approved");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_task_endpoints() {
+    let doc = serde_json::to_value(daftar_api::openapi::document()).unwrap();
+    let paths = &doc["paths"];
+    assert!(paths["/api/v1/tasks"]["get"].is_object(), "{paths}");
+    assert!(paths["/api/v1/requests/{id}/tasks/{task}"]["get"].is_object());
+    for action in ["claim", "complete", "reassign"] {
+        let post = &paths[format!("/api/v1/requests/{{id}}/tasks/{{task}}/{action}")]["post"];
+        assert!(post.is_object(), "{action}: {paths}");
+        for status in ["200", "401", "403", "404", "409"] {
+            assert!(post["responses"][status].is_object(), "{action} {status}");
+        }
+    }
+    let complete = &paths["/api/v1/requests/{id}/tasks/{task}/complete"]["post"];
+    assert!(complete["responses"]["422"].is_object());
+    for schema in ["TaskItem", "TaskList", "CompleteTask", "ReassignTask"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}

@@ -1,0 +1,283 @@
+//! `daftar serve --demo`, the README's first command, end to end: the real binary, the API
+//! over a socket, the in-process simulator answering over HTTP. A clean-record certificate is
+//! filed with a citizen's token, followed by its tracking code until it is issued, and the
+//! applicant's SMS are found in the simulator's log. Also: a taken port and an unreachable
+//! database stop it with a clear message, and SIGTERM stops it cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SECRET: &str = "serve-test-secret-0123456789abcdef-0123";
+const MOBILE: &str = "09121234567";
+
+fn daftar() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_daftar"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DAFTAR_JWT_SECRET", SECRET)
+        .env_remove("DAFTAR_DB")
+        .env_remove("DAFTAR_CALLBACK_TOKEN")
+        .env_remove("RUST_LOG");
+    c
+}
+
+struct Server {
+    child: Child,
+    api: String,
+    sim: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `daftar serve --demo` on free ports and reads the addresses it prints.
+fn serve_demo() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("daftar.db");
+    let mut child = daftar()
+        .args([
+            "serve",
+            "--demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--demo-port",
+            "0",
+            "--db",
+        ])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut api = None;
+    let mut sim = None;
+    while api.is_none() || sim.is_none() {
+        let line = lines
+            .next()
+            .expect("daftar serve stopped before it printed its addresses")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("daftar serving on ") {
+            api = Some(rest.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("simulator on ") {
+            sim = rest.split_whitespace().next().map(str::to_owned);
+        }
+    }
+    // Keep draining its standard output.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        api: api.unwrap(),
+        sim: sim.unwrap(),
+        _dir: dir,
+    }
+}
+
+fn token(role: &str, agency: &str) -> String {
+    let out = daftar()
+        .args(["token", "--role", role, "--agency", agency])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn get(url: &str) -> (u16, Value) {
+    http::get(url)
+}
+
+mod http {
+    //! The few blocking calls the test needs, over the async client on a runtime of its own.
+    use serde_json::Value;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn answer(res: ::reqwest::Response) -> impl std::future::Future<Output = (u16, Value)> {
+        async move {
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        }
+    }
+
+    pub fn get(url: &str) -> (u16, Value) {
+        rt().block_on(async { answer(::reqwest::get(url).await.unwrap()).await })
+    }
+
+    pub fn post(url: &str, token: &str, body: &Value) -> (u16, Value) {
+        rt().block_on(async {
+            let res = ::reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            answer(res).await
+        })
+    }
+}
+
+#[test]
+fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
+    let server = serve_demo();
+    let (status, health) = get(&format!("{}/healthz", server.api));
+    assert_eq!(status, 200, "{health}");
+    let (status, openapi) = get(&format!("{}/openapi.json", server.api));
+    assert_eq!(status, 200);
+    assert!(
+        openapi["paths"]["/api/v1/requests"].is_object(),
+        "{openapi}"
+    );
+
+    let citizen = token("citizen", "judiciary");
+    let (status, filed) = http::post(
+        &format!("{}/api/v1/requests", server.api),
+        &citizen,
+        &json!({"service": "clean-record-certificate", "input": {
+            "national_id": "0499370899", "mobile": MOBILE, "birth_date": "1990-01-01",
+            "purpose": "employment"}}),
+    );
+    assert_eq!(status, 201, "{filed}");
+    let code = filed["tracking_code"].as_str().unwrap().to_owned();
+
+    // Follow the tracking code, as the applicant would, until it is issued.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let tracked = loop {
+        let (status, body) = get(&format!(
+            "{}/api/v1/track/{code}?mobile={MOBILE}",
+            server.api
+        ));
+        assert_eq!(status, 200, "{body}");
+        if body["status"]["id"] == "issued" || body["status"] == "issued" {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "not issued in time: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = tracked.to_string();
+    assert!(
+        !text.contains("0499370899"),
+        "no national ID in tracking: {text}"
+    );
+
+    // The applicant's SMS are in the simulator's log, each once, the last one the issue.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, log) = get(&format!("{}/__sim/sms", server.sim));
+        assert_eq!(status, 200);
+        let mine: Vec<&Value> = log
+            .as_array()
+            .or_else(|| log["messages"].as_array())
+            .expect("the SMS log is a list")
+            .iter()
+            .filter(|m| m["mobile"] == MOBILE)
+            .collect();
+        let refs: std::collections::BTreeSet<String> = mine
+            .iter()
+            .map(|m| m["client_reference"].to_string())
+            .collect();
+        assert_eq!(
+            refs.len(),
+            mine.len(),
+            "an SMS reached the gateway twice: {log}"
+        );
+        if mine.len() >= 2
+            && mine
+                .iter()
+                .any(|m| m["text"].as_str().unwrap_or_default().contains(&code))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the applicant's SMS never arrived: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_taken_port_or_an_unreachable_database_stops_it_clearly() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = daftar()
+        .args(["serve", "--addr", &addr, "--db"])
+        .arg(dir.path().join("d.db"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("is taken"), "{stderr}");
+
+    let out = daftar()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot open the store"), "{stderr}");
+    assert!(stderr.contains("reachable"), "{stderr}");
+
+    // No token key and no --demo: refused, saying what to set.
+    let out = daftar()
+        .env_remove("DAFTAR_JWT_SECRET")
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("d.db"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("DAFTAR_JWT_SECRET"), "{stderr}");
+}
+
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut server = serve_demo();
+    let (status, _) = get(&format!("{}/readyz", server.api));
+    assert_eq!(status, 200);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
