@@ -49,7 +49,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn openapi_json() -> impl IntoResponse {
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3 document of this API", content_type = "application/json")))]
+pub async fn openapi_json() -> impl IntoResponse {
     axum::Json(openapi::document())
 }
 

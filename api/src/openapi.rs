@@ -14,6 +14,7 @@ use crate::routes;
                        service requests and permits. Every error is an RFC 9457 problem body \
                        with a stable `code`.",
     ),
+    paths(crate::openapi_json),
     components(schemas(crate::problem::Problem)),
     modifiers(&Bearer)
 )]

@@ -98,6 +98,10 @@ fn validate_here(file: &str, text: &str, options: Options<'_>) -> Validation {
         diagnostics.extend(findings.into_iter().map(|f| place(file, &map, f)));
         diagnostic::sort(&mut diagnostics);
         if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            let mut wf = wf;
+            if let Some(catalog) = options.catalog {
+                connector_retry_defaults(&mut wf, catalog);
+            }
             definition = Some(CompiledDefinition::new(wf, text));
         }
     }
@@ -105,6 +109,32 @@ fn validate_here(file: &str, text: &str, options: Options<'_>) -> Validation {
     Validation {
         diagnostics,
         definition,
+    }
+}
+
+/// Gives each inquiry step that has no retry policy of its own, in a workflow without
+/// `defaults.retry`, its connector's default policy from the catalog. The policy in force is
+/// then part of the compiled definition, and of its hash: an auditor sees the retries that ran.
+fn connector_retry_defaults(wf: &mut Workflow, catalog: &Catalog) {
+    fn walk(steps: &mut [model::Step], catalog: &Catalog) {
+        for step in steps {
+            if let Some(inquiry) = &mut step.inquiry
+                && inquiry.retry.is_none()
+            {
+                inquiry.retry = catalog
+                    .connectors
+                    .get(&inquiry.connector)
+                    .and_then(|c| c.retry.clone());
+            }
+            if let Some(parallel) = &mut step.parallel {
+                for branch in &mut parallel.branches {
+                    walk(&mut branch.steps, catalog);
+                }
+            }
+        }
+    }
+    if wf.defaults.retry.is_none() {
+        walk(&mut wf.steps, catalog);
     }
 }
 

@@ -10,13 +10,15 @@
 //! - [`store`]: the event store contract, and what a commit implies (jobs, timers, rows);
 //! - [`runtime`]: the engine node: single writer with group commit, job workers, timers,
 //!   scheduled starts, versions in force, tracking codes;
-//! - [`connectors`]: the contracts of inquiries, SMS and payments.
+//! - [`connectors`]: the contracts of inquiries, SMS and payments;
+//! - [`metrics`]: counters and histograms of requests, inquiries, jobs, incidents and SLAs.
 
 pub mod connectors;
 pub mod core;
 pub mod definition;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod runtime;
 pub mod store;
 pub mod templates;

@@ -175,6 +175,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let engine = Engine::open(store, connectors).await?;
+    if let Some(c) = &catalog {
+        engine.set_catalog(c.clone());
+    }
     deploy_folder(&engine, &args.definitions).await?;
 
     let (keys, minted) = keys(&args)?;
@@ -191,6 +194,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    daftar_engine::metrics::describe();
     let limits = daftar_api::RateLimits {
         per_agency_per_minute: std::num::NonZeroU32::new(args.rate_per_agency)
             .context("--rate-per-agency must be at least 1")?,

@@ -1,16 +1,360 @@
-//! (being built)
+//! Audit: a request's recorded history, its state at any version or time, and the
+//! verification of every hash chain of the agency.
+//!
+//! Auditors are not officers: the applicant's national ID and mobile number are masked in
+//! everything these endpoints return, wherever they appear (admins see them, as officers do).
 
-use axum::Router;
-use utoipa::OpenApi;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use daftar_engine::core::InstanceState;
+use daftar_engine::events::{RecordedEvent, StreamId, verify_chain};
+use daftar_engine::store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::requests::{RequestView, sees_personal_data, view};
+use crate::auth::{Principal, Role};
+use crate::pii;
+use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(history, state_at, verify),
+    components(schemas(
+        History,
+        HistoryEntry,
+        DefinitionUsed,
+        StateAt,
+        Verification,
+        ChainFailure
+    ))
+)]
 pub struct Doc;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/requests/{id}/history", get(history))
+        .route("/api/v1/requests/{id}/state", get(state_at))
+        .route("/api/v1/audit/verify", get(verify))
+}
+
+/// The definition that decided an event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DefinitionUsed {
+    /// The workflow (service) id.
+    pub id: String,
+    /// Its version.
+    pub version: u32,
+    /// Its content hash.
+    pub hash: String,
+}
+
+/// One recorded event, with everything the store keeps around it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// The event's version in its request, from 1, without gaps.
+    pub version: u64,
+    /// Its position across the whole store.
+    pub position: u64,
+    /// When it was recorded, by the store's clock.
+    pub recorded_at: DateTime<Utc>,
+    /// The event's type, such as `InquiryAnswered`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The payload as stored (`type`, schema version `v` and the fields), personal data
+    /// masked for callers who are not officers.
+    #[schema(value_type = Object)]
+    pub event: Value,
+    /// Who caused it: `{"kind": "system" | "connector" | "officer" | "citizen" | "operator",
+    /// "id": …}`.
+    #[schema(value_type = Object)]
+    pub actor: Value,
+    /// The id of the command that caused it.
+    pub command_id: String,
+    /// The previous event's hash (empty for the first).
+    pub prev_hash: String,
+    /// This event's hash.
+    pub hash: String,
+    /// The definition that decided it.
+    pub definition: DefinitionUsed,
+}
+
+/// A request's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    /// The request id.
+    pub id: String,
+    /// Every event, in order.
+    pub events: Vec<HistoryEntry>,
+}
+
+/// Where in a history to stop.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtParams {
+    /// A stream version (`7`: the state after the 7th event) or an RFC 3339 time (the state
+    /// after the last event recorded at or before it). Left out: the current state.
+    pub at: Option<String>,
+}
+
+/// A request's state at a point of its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateAt {
+    /// The request id.
+    pub id: String,
+    /// How many events the state folds.
+    pub version: u64,
+    /// When the last of them was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The request as it then was, in the shape `GET /api/v1/requests/{id}` answers.
+    pub request: RequestView,
+    /// The whole folded state (tokens, tasks, timers, variables…), masked likewise.
+    #[schema(value_type = Object)]
+    pub state: Value,
+}
+
+/// The first broken link found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainFailure {
+    /// The request's stream, `agency/instance`.
+    pub stream: String,
+    /// The version of the first bad event (or of the one missing).
+    pub version: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The result of walking every hash chain of the agency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    /// Whether every chain is intact.
+    pub ok: bool,
+    /// How many requests were checked.
+    pub streams: u64,
+    /// How many events were checked.
+    pub events: u64,
+    /// The first failure, when there is one.
+    pub failure: Option<ChainFailure>,
+}
+
+/// The strings to mask for `who` in a request's data: the applicant's mobile number and
+/// national ID, read by the definition the request runs; nothing for officers and admins.
+async fn secrets(state: &AppState, who: &Principal, stream: &StreamId) -> ApiResult<Vec<String>> {
+    if sees_personal_data(who) {
+        return Ok(Vec::new());
+    }
+    let engine = state.engine();
+    let s = engine.state(stream).await?;
+    // Fail closed: without the definition, what to mask is unknown.
+    let def = engine.definition_of(&s).map_err(|e| {
+        tracing::error!(error = %e, stream = %stream, "cannot tell what to mask");
+        ApiError::unavailable()
+    })?;
+    let (mobile, national_id) = def.applicant(&s.input);
+    Ok([mobile, national_id].into_iter().flatten().collect())
+}
+
+fn mask(value: &mut Value, secrets: &[String]) {
+    if !secrets.is_empty() {
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        pii::redact(value, &secrets);
+    }
+}
+
+fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
+    let mut event = e.event.to_stored();
+    mask(&mut event, secrets);
+    let mut actor = serde_json::to_value(&e.actor).unwrap_or_default();
+    mask(&mut actor, secrets);
+    HistoryEntry {
+        version: e.version,
+        position: e.position,
+        recorded_at: e.recorded_at,
+        kind: e.event.kind().to_owned(),
+        event,
+        actor,
+        command_id: e.command_id.clone(),
+        prev_hash: e.prev_hash.clone(),
+        hash: e.hash.clone(),
+        definition: DefinitionUsed {
+            id: e.workflow.clone(),
+            version: e.workflow_version,
+            hash: e.definition_hash.clone(),
+        },
+    }
+}
+
+/// A request's recorded history: every event with its envelope (time, actor, command, hash
+/// chain, definition), personal data masked.
+#[utoipa::path(
+    get, path = "/api/v1/requests/{id}/history", tag = "audit",
+    params(("id" = String, Path, description = "The request id or its tracking code")),
+    responses(
+        (status = 200, body = History),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, description = "No such request in your agency", body = Problem),
+        (status = 503, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<History>> {
+    who.require(&[Role::Auditor])?;
+    let stream = super::find_request(&state, &who, &id).await?;
+    let secrets = secrets(&state, &who, &stream).await?;
+    let events = state.engine().store().load(&stream).await?;
+    Ok(Json(History {
+        id: stream.instance,
+        events: events.iter().map(|e| entry(e, &secrets)).collect(),
+    }))
+}
+
+/// How many events of `events` the state at `at` folds.
+fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
+    let Some(at) = at.map(str::trim) else {
+        return Ok(events.len());
+    };
+    let n = if let Ok(v) = at.parse::<u64>() {
+        if v > events.len() as u64 {
+            return Err(ApiError::not_found(format!(
+                "the request has {} events; there is no version {v}",
+                events.len()
+            )));
+        }
+        v as usize
+    } else {
+        // A `+` of an offset left unencoded in a query string arrives as a space.
+        let time = DateTime::parse_from_rfc3339(at)
+            .or_else(|_| DateTime::parse_from_rfc3339(&at.replace(' ', "+")))
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "bad-at",
+                    format!(
+                        "`at` must be a version (a whole number) or an RFC 3339 time such as \
+                         2026-04-01T08:30:00Z, not `{at}`"
+                    ),
+                )
+            })?
+            .with_timezone(&Utc);
+        events.iter().take_while(|e| e.recorded_at <= time).count()
+    };
+    if n == 0 {
+        return Err(ApiError::not_found(
+            "the request had not been filed yet at that point",
+        ));
+    }
+    Ok(n)
+}
+
+/// A request's state at a version or a time of its history, rebuilt by folding its events up
+/// to there (`daftar replay`), personal data masked.
+#[utoipa::path(
+    get, path = "/api/v1/requests/{id}/state", tag = "audit",
+    params(("id" = String, Path, description = "The request id or its tracking code"), AtParams),
+    responses(
+        (status = 200, body = StateAt),
+        (status = 400, description = "`at` is neither a version nor an RFC 3339 time", body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, description = "No such request in your agency, or no such point of its history", body = Problem),
+        (status = 503, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn state_at(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    params: Result<Query<AtParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<StateAt>> {
+    who.require(&[Role::Auditor])?;
+    let Query(params) = params.map_err(ApiError::from)?;
+    let stream = super::find_request(&state, &who, &id).await?;
+    let events = state.engine().store().load(&stream).await?;
+    let n = cut(&events, params.at.as_deref())?;
+    let secrets = secrets(&state, &who, &stream).await?;
+    let folded = InstanceState::fold(events[..n].iter().map(|e| &e.event));
+    let request = view(&state, &who, &stream, &folded);
+    let mut raw = serde_json::to_value(&folded).unwrap_or_default();
+    mask(&mut raw, &secrets);
+    Ok(Json(StateAt {
+        id: stream.instance,
+        version: n as u64,
+        recorded_at: events[n - 1].recorded_at,
+        request,
+        state: raw,
+    }))
+}
+
+/// Walks the hash chain of every request of the agency: each event's hash must match its
+/// content and link to the previous event's; any altered, deleted, inserted or reordered event
+/// fails, and the first one found is named.
+#[utoipa::path(
+    get, path = "/api/v1/audit/verify", tag = "audit",
+    responses(
+        (status = 200, description = "Walked; `ok` says whether every chain is intact", body = Verification),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn verify(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<Json<Verification>> {
+    who.require(&[Role::Auditor])?;
+    let store = state.engine().store();
+    let streams: Vec<StreamId> = store
+        .streams()
+        .await?
+        .into_iter()
+        .filter(|s| s.agency == who.agency)
+        .collect();
+    let mut report = Verification {
+        ok: true,
+        streams: streams.len() as u64,
+        events: 0,
+        failure: None,
+    };
+    for stream in &streams {
+        let found = match store.load(stream).await {
+            Ok(history) => {
+                report.events += history.len() as u64;
+                verify_chain(&history).err().map(|e| ChainFailure {
+                    stream: e.stream,
+                    version: e.version,
+                    reason: e.reason,
+                })
+            }
+            // An event that cannot be read at all was altered too; what the parser said
+            // stays in the log.
+            Err(StoreError::Corrupt {
+                stream: s,
+                version,
+                reason,
+            }) => {
+                tracing::warn!(stream = %s, version, %reason, "a stored event cannot be read");
+                Some(ChainFailure {
+                    stream: s,
+                    version,
+                    reason: "it cannot be read as an event: it was altered".to_owned(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(failure) = found
+            && report.failure.is_none()
+        {
+            report.ok = false;
+            report.failure = Some(failure);
+        }
+    }
+    Ok(Json(report))
 }

@@ -42,7 +42,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 404, description = "The server runs without a metrics recorder", body = Problem)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let Some(handle) = state.metrics() else {
         return Err(ApiError::new(

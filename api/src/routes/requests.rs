@@ -222,7 +222,9 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     responses(
         (status = 201, description = "Filed", body = RequestView),
         (status = 200, description = "Filed before with this Idempotency-Key", body = RequestView),
+        (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem),
         (status = 404, description = "No such service in force", body = Problem),
         (status = 422, description = "The form does not satisfy the service's schema", body = Problem),
         (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
@@ -309,6 +311,7 @@ pub async fn get_request(
     params(ListParams),
     responses(
         (status = 200, body = RequestList),
+        (status = 400, description = "A filter cannot be read", body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
     ),
     security(("bearer" = []))
@@ -365,9 +368,11 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
     request_body = CancelRequest,
     responses(
         (status = 200, body = RequestView),
+        (status = 400, description = "No reason, or a body that cannot be read", body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "It has already ended", body = Problem),
+        (status = 422, description = "The body is not a `CancelRequest`", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -427,9 +432,13 @@ pub fn view(
     });
     let mut input = s.input.clone();
     let mut vars = serde_json::to_value(&s.vars).unwrap_or_default();
-    if !sees_personal_data(who)
-        && let Some(def) = &def
-    {
+    if !sees_personal_data(who) {
+        let Some(def) = &def else {
+            // Without its definition the applicant's data cannot be found to mask: show none.
+            input = Value::Null;
+            vars = Value::Null;
+            return finish(stream, s, status_label, input, vars);
+        };
         let (mobile, national_id) = def.applicant(&s.input);
         let secrets: Vec<&str> = [mobile.as_deref(), national_id.as_deref()]
             .into_iter()
@@ -438,6 +447,16 @@ pub fn view(
         pii::redact(&mut input, &secrets);
         pii::redact(&mut vars, &secrets);
     }
+    finish(stream, s, status_label, input, vars)
+}
+
+fn finish(
+    stream: &StreamId,
+    s: &InstanceState,
+    status_label: Option<Label>,
+    input: Value,
+    vars: Value,
+) -> RequestView {
     let state_name = match &s.ending {
         None => "running".to_owned(),
         Some(Ending::Completed { outcome, .. }) => serde_json::to_value(outcome)

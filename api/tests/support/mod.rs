@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod conformance;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -173,6 +175,7 @@ impl Harness {
 
     /// Sends a built request.
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let (method, uri) = (req.method().to_string(), req.uri().to_string());
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let problem = res.headers().get("content-type").is_some_and(|v| {
@@ -189,6 +192,7 @@ impl Harness {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
+        conformance::check(&method, &uri, status.as_u16(), &body);
         if status.is_client_error() || status.is_server_error() {
             assert!(problem, "{status} must carry a problem body, got {body}");
             assert_eq!(body["status"], status.as_u16(), "{body}");
@@ -222,5 +226,31 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("request {id} never got there; last seen: {last}");
+    }
+}
+
+impl Harness {
+    /// The SQLite file of the harness's store (to tamper with in audit tests).
+    pub fn db_file(&self) -> PathBuf {
+        self._dir.path().join("daftar.db")
+    }
+
+    /// Calls the application with a body of `content_type` sent as is (YAML, plain text).
+    pub async fn call_text(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", content_type);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.send(req.body(body.into()).unwrap()).await
     }
 }

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use daftar_definitions::{Options, compile};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
 use crate::connectors::Connectors;
 use crate::core::{Command, Ctx, InstanceState, decide};
@@ -33,6 +33,9 @@ pub use writer::Writer;
 
 /// How often a command is decided again after version conflicts before giving up.
 const MAX_CONFLICTS: usize = 16;
+
+/// How many commits a subscriber may fall behind before it misses some (and is told so).
+const SUBSCRIBER_BUFFER: usize = 1 << 16;
 
 /// Why the runtime refused or failed a command.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,23 @@ pub struct Executed {
     pub duplicate: bool,
 }
 
+/// What one command appended to an instance, as [`Engine::subscribe`] tells it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Appended {
+    /// The instance.
+    pub stream: StreamId,
+    /// Its stream version after the commit.
+    pub version: u64,
+    /// The events the commit appended, in order.
+    pub events: Vec<Event>,
+    /// The command's id.
+    pub command_id: String,
+    /// Who sent the command.
+    pub actor: Actor,
+    /// When this node learnt that the commit was durable (its monotonic clock).
+    pub at: std::time::Instant,
+}
+
 /// A running engine node.
 #[derive(Debug)]
 pub struct Engine {
@@ -79,6 +99,11 @@ pub struct Engine {
     /// Woken when a commit creates jobs, so that workers do not wait for their next poll.
     pub(crate) wake: Notify,
     node: String,
+    /// The connector catalog definitions are compiled against when deployed, if any.
+    catalog: std::sync::RwLock<Option<Arc<daftar_definitions::Catalog>>>,
+    /// Every commit of this node that appended events, for subscribers; nothing is built
+    /// while nobody listens.
+    appended: broadcast::Sender<Arc<Appended>>,
 }
 
 impl Engine {
@@ -100,6 +125,8 @@ impl Engine {
             connectors,
             wake: Notify::new(),
             node,
+            catalog: std::sync::RwLock::new(None),
+            appended: broadcast::channel(SUBSCRIBER_BUFFER).0,
         }))
     }
 
@@ -123,15 +150,33 @@ impl Engine {
         self.writer.stats()
     }
 
+    /// Every commit this node makes from now on that appends events, as soon as it is
+    /// durable (load generators, live views). A subscriber that falls more than 65,536
+    /// commits behind misses the oldest and is told how many ([`broadcast::error::RecvError`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Appended>> {
+        self.appended.subscribe()
+    }
+
     /// This node's name, for job leases.
     pub fn node(&self) -> &str {
         &self.node
     }
 
+    /// Deploys from now on against `catalog`: connector names are checked, and connectors'
+    /// default retry policies fill the inquiry steps that set none.
+    pub fn set_catalog(&self, catalog: daftar_definitions::Catalog) {
+        *self.catalog.write().expect("lock") = Some(Arc::new(catalog));
+    }
+
     /// Validates and deploys a definition's source for its agency. Each version is deployed
     /// once; deploying the same content again is a no-op.
     pub async fn deploy(&self, name: &str, source: &str) -> Result<StoredDefinition, RuntimeError> {
-        let compiled = compile(name, source, Options::default()).map_err(|d| {
+        let catalog = self.catalog.read().expect("lock").clone();
+        let options = Options {
+            catalog: catalog.as_deref(),
+            workflows: None,
+        };
+        let compiled = compile(name, source, options).map_err(|d| {
             let lines: Vec<String> = d.iter().map(ToString::to_string).collect();
             RuntimeError::Definition(lines.join("\n"))
         })?;
@@ -292,10 +337,21 @@ impl Engine {
                     if has_jobs {
                         self.wake.notify_waiters();
                     }
+                    if !done.duplicate && !events.is_empty() && self.appended.receiver_count() > 0 {
+                        let _ = self.appended.send(Arc::new(Appended {
+                            stream: stream.clone(),
+                            version: done.version,
+                            events: events.clone(),
+                            command_id: command_id.to_owned(),
+                            actor: actor.clone(),
+                            at: std::time::Instant::now(),
+                        }));
+                    }
                     if let Err(e) = decided {
                         return Err(RuntimeError::Refused(e));
                     }
                     if !done.duplicate {
+                        crate::metrics::record(&def, &state, &events);
                         self.after_commit(stream, &after, &events).await;
                     }
                     return Ok(Executed {
@@ -423,6 +479,16 @@ impl Engine {
         {
             tracing::warn!(error = %e, parent = %parent_stream, "the caller could not be told that its sub-workflow ended");
         }
+    }
+
+    /// The workflow of an instance whose state this node has cached (for metric labels; no
+    /// store read, no copy of the state).
+    pub(crate) fn cached_workflow(&self, stream: &StreamId) -> Option<String> {
+        self.cache
+            .lock()
+            .expect("lock")
+            .get(stream)
+            .map(|s| s.workflow.clone())
     }
 
     /// An instance's state: from the cache, or folded from its stream.

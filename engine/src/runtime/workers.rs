@@ -105,8 +105,11 @@ async fn job_loop(engine: Arc<Engine>, pace: Pace) {
     }
 }
 
-/// Performs one job and reports its outcome as a command that also completes the job.
+/// Performs one job and reports its outcome as a command that also completes the job; the
+/// time it takes is recorded as `daftar_step_seconds`.
 pub async fn perform(engine: &Engine, job: Job) {
+    let service = engine.cached_workflow(&job.stream);
+    let _timed = crate::metrics::time_job(service.unwrap_or_else(|| "unknown".into()), job.kind);
     let event = match Event::from_stored(job.payload.clone()) {
         Ok(e) => e,
         Err(e) => {
