@@ -634,6 +634,55 @@ fn callback_inquiries_wait_for_the_agency_to_call_back() {
     ));
 }
 
+#[test]
+fn a_callback_before_its_acknowledgment_is_the_answer_and_the_acknowledgment_is_stale() {
+    let steps = r#"
+  - id: vehicles
+    inquiry:
+      connector: vehicle_registry
+      operation: freeze
+      input: { national_id: input.national_id }
+      output: { frozen: response.frozen }
+      callback: { timeout: 2d, on_timeout: late }
+  - id: done
+    end: { outcome: completed }
+  - id: late
+    end: { outcome: expired }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    let Event::InquiryRequested {
+        idempotency_key, ..
+    } = s.find("InquiryRequested")[0].clone()
+    else {
+        unreachable!()
+    };
+    // The agency calls back while the request that asked it is still in flight.
+    s.when(Command::DeliverMessage {
+        name: CALLBACK.into(),
+        correlation: idempotency_key,
+        message_id: "cb1".into(),
+        payload: json!({"frozen": true}),
+    })
+    .then(&[
+        "MessageReceived",
+        "InquiryAnswered",
+        "DataSet",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert_eq!(s.state.vars["frozen"], json!(true));
+    // Its 202, reported afterwards, changes nothing.
+    let late_ack = s.try_when(Command::InquiryResult {
+        token: 0,
+        attempt: 1,
+        result: InquiryResult::Acknowledged,
+    });
+    assert!(late_ack.is_err(), "{late_ack:?}");
+}
+
 const PAYMENT_STEPS: &str = r#"
   - id: fee
     set: { fee: input.amount * 2 }

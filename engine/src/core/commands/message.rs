@@ -28,6 +28,17 @@ pub(crate) fn handle(
                 correlation: c,
             } => n == name && c == correlation,
             Wait::Callback { .. } => name == CALLBACK && run.visit_key(*token) == correlation,
+            // A quick agency can call back before its acknowledgment is recorded: the answer
+            // is taken, and the acknowledgment, when it comes, is stale.
+            Wait::Inquiry { .. } => {
+                name == CALLBACK
+                    && run.visit_key(*token) == correlation
+                    && run
+                        .step(&t.step)
+                        .inquiry
+                        .as_ref()
+                        .is_some_and(|i| i.callback.is_some())
+            }
             Wait::PaymentOpen { reference } => name == PAYMENT && reference == correlation,
             _ => false,
         };
@@ -49,7 +60,7 @@ pub(crate) fn handle(
         payload: payload.clone(),
     });
     let flow = match wait {
-        Wait::Callback { attempt } => {
+        Wait::Callback { attempt } | Wait::Inquiry { attempt } => {
             let evidence = crate::events::InquiryEvidence {
                 response: payload.clone(),
                 sha256: crate::events::chain_hash(
