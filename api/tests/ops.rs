@@ -326,3 +326,55 @@ async fn the_openapi_document_names_every_endpoint() {
         assert!(schemas[name].is_object(), "schema {name} is missing");
     }
 }
+
+#[tokio::test]
+async fn open_incidents_are_counted_from_the_store_at_each_scrape() {
+    use daftar_engine::events::{Actor, Event, StreamId};
+    use daftar_engine::store::{Commit, DefinitionRef, InstanceRow};
+    let h = Harness::new().await;
+    let app = with_metrics(&h);
+    let row = |incidents| InstanceRow {
+        workflow: "clean-record-certificate".into(),
+        workflow_version: 1,
+        tracking_code: "TESTCODE01".into(),
+        status: Some("checking".into()),
+        state: "running".into(),
+        incidents,
+        sla_breached: false,
+        started_at: chrono::Utc::now(),
+    };
+    let stream = StreamId {
+        agency: AGENCY.into(),
+        instance: "i-incidents".into(),
+    };
+    let commit = |expected, id: &str, incidents| Commit {
+        stream: stream.clone(),
+        expected_version: expected,
+        command_id: id.into(),
+        actor: Actor::System,
+        definition: DefinitionRef {
+            workflow: "clean-record-certificate".into(),
+            version: 1,
+            hash: "sha256:test".into(),
+        },
+        events: vec![Event::StatusChanged {
+            from: None,
+            to: "checking".into(),
+        }],
+        jobs: vec![],
+        completes_job: None,
+        timers: vec![],
+        dropped_timers: vec![],
+        instance: row(incidents),
+        tasks: vec![],
+    };
+    let store = h.engine.store();
+    store.commit(&[commit(0, "c1", 2)]).await.unwrap();
+    let series = r#"daftar_incidents_open{agency="judiciary",service="clean-record-certificate"}"#;
+    let (_, _, text) = get_text(&app, "/metrics").await;
+    assert!(text.contains(&format!("{series} 2")), "{text}");
+    // Resolved in the store: the next scrape says so, whichever node resolved them.
+    store.commit(&[commit(1, "c2", 0)]).await.unwrap();
+    let (_, _, text) = get_text(&app, "/metrics").await;
+    assert!(text.contains(&format!("{series} 0")), "{text}");
+}

@@ -51,6 +51,7 @@ contract!(
     worklist::worklists_filter_by_agency_role_and_open,
     worklist::an_escalated_task_moves_between_worklists,
     listing::listings_filter_order_and_page,
+    listing::open_incidents_are_summed_per_agency_and_workflow,
 );
 
 /// One command of a random history.

@@ -52,6 +52,17 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
             "this server runs without a metrics recorder",
         ));
     };
+    // Open incidents are a fact of the store, not of this node: counted at each scrape.
+    let engine = state.engine();
+    let open = engine.store().open_incidents().await?;
+    for (agency, service) in engine.registry().workflows() {
+        let n = open
+            .iter()
+            .find(|(a, w, _)| *a == agency && *w == service)
+            .map_or(0, |(_, _, n)| *n);
+        metrics::gauge!("daftar_incidents_open", "agency" => agency, "service" => service)
+            .set(n as f64);
+    }
     Ok((
         [("content-type", "text/plain; version=0.0.4")],
         handle.render(),

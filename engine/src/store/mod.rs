@@ -378,6 +378,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         query: &InstanceQuery,
     ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError>;
 
+    /// Open incidents per agency and workflow, for workflows that have any.
+    async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
+
     /// An agency's worklist: its tasks with their instances, by deadline (then stream, then
     /// task id). `role` keeps only the tasks that role may claim now (every role when
     /// `None`); `open_only` leaves out closed tasks. Other agencies' tasks never appear.

@@ -455,6 +455,20 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT agency, workflow, CAST(SUM(incidents) AS BIGINT) FROM instances \
+             WHERE incidents > 0 GROUP BY agency, workflow ORDER BY agency, workflow",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(a, w, n)| (a, w, u64::try_from(n).unwrap_or_default()))
+            .collect())
+    }
+
     async fn worklist(
         &self,
         agency: &str,

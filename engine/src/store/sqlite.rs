@@ -70,7 +70,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Savepoints journal the pages they change; in memory, not in a temporary file.
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -505,6 +507,20 @@ impl Store for SqliteStore {
                 },
             )
             .collect()
+    }
+
+    async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT agency, workflow, CAST(SUM(incidents) AS BIGINT) FROM instances \
+             WHERE incidents > 0 GROUP BY agency, workflow ORDER BY agency, workflow",
+        )
+        .fetch_all(&self.reads)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(a, w, n)| (a, w, u64::try_from(n).unwrap_or_default()))
+            .collect())
     }
 
     async fn worklist(

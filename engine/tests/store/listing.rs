@@ -117,3 +117,28 @@ pub async fn listings_filter_order_and_page(ctx: Ctx) {
     assert_eq!(ids(&by(page).await), ["i-2", "i-1"]);
     assert!(store.instances("nobody", &all()).await.unwrap().is_empty());
 }
+
+pub async fn open_incidents_are_summed_per_agency_and_workflow(ctx: Ctx) {
+    let with = |s: &StreamId, workflow: &str, incidents: u32| {
+        let mut c = commit(s, 0, "c-1", vec![started(s), step("review")]);
+        c.instance.workflow = workflow.to_owned();
+        c.instance.incidents = incidents;
+        c
+    };
+    let batch = [
+        with(&stream("health", "i-1"), "food-permit", 2),
+        with(&stream("health", "i-2"), "food-permit", 1),
+        with(&stream("health", "i-3"), "kitchen-permit", 0),
+        with(&stream("judiciary", "i-1"), "food-permit", 4),
+    ];
+    for c in batch {
+        ctx.commit(c).await.unwrap();
+    }
+    assert_eq!(
+        ctx.store.open_incidents().await.unwrap(),
+        vec![
+            ("health".to_owned(), "food-permit".to_owned(), 3),
+            ("judiciary".to_owned(), "food-permit".to_owned(), 4),
+        ]
+    );
+}
