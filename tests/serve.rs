@@ -25,6 +25,8 @@ fn daftar() -> Command {
 
 struct Server {
     child: Child,
+    /// Its log (standard error).
+    log: std::path::PathBuf,
     api: String,
     sim: String,
     _dir: tempfile::TempDir,
@@ -53,7 +55,7 @@ fn serve_demo() -> Server {
         ])
         .arg(&db)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -75,6 +77,7 @@ fn serve_demo() -> Server {
     std::thread::spawn(move || for _ in lines {});
     Server {
         child,
+        log: dir.path().join("serve.log"),
         api: api.unwrap(),
         sim: sim.unwrap(),
         _dir: dir,
@@ -215,6 +218,14 @@ fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // The log tells what happened, route by route, and never whom it happened to.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("/api/v1/track/{tracking_code}"), "{log}");
+    assert!(
+        !log.contains(MOBILE) && !log.contains("0499370899"),
+        "{log}"
+    );
 }
 
 #[test]

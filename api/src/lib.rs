@@ -30,14 +30,16 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     // Logs name the route, never the query string (where a mobile number may be).
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str)
-            .unwrap_or("unmatched");
-        tracing::info_span!("http", method = %req.method(), route)
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("unmatched");
+            tracing::info_span!("http", method = %req.method(), route)
+        })
+        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO));
     Router::new()
         .merge(routes::v1())
         .merge(routes::ops::routes())
