@@ -2,6 +2,7 @@
 //! its part of the OpenAPI document (`Doc`); [`crate::openapi`] merges the parts.
 
 pub mod audit;
+pub mod connectors;
 pub mod definitions;
 pub mod ops;
 pub mod requests;
@@ -24,6 +25,7 @@ pub fn v1() -> Router<AppState> {
         .merge(track::routes())
         .merge(tasks::routes())
         .merge(audit::routes())
+        .merge(connectors::routes())
 }
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a

@@ -63,6 +63,14 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         metrics::gauge!("daftar_incidents_open", "agency" => agency, "service" => service)
             .set(n as f64);
     }
+    for (connector, b) in engine.connectors().breakers() {
+        let value = match b {
+            daftar_engine::connectors::BreakerState::Closed => 0.0,
+            daftar_engine::connectors::BreakerState::HalfOpen => 1.0,
+            daftar_engine::connectors::BreakerState::Open => 2.0,
+        };
+        metrics::gauge!("daftar_circuit_breaker_state", "connector" => connector).set(value);
+    }
     Ok((
         [("content-type", "text/plain; version=0.0.4")],
         handle.render(),

@@ -158,6 +158,10 @@ impl HttpInquiries {
 
 #[async_trait]
 impl Inquiries for HttpInquiries {
+    fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        HttpInquiries::breakers(self)
+    }
+
     async fn inquire(&self, call: &InquiryCall) -> InquiryResult {
         let Some(service) = self.services.get(&call.connector) else {
             return InquiryResult::Refused {

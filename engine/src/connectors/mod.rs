@@ -7,7 +7,11 @@ pub mod payments;
 pub mod scripted;
 pub mod sms;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+
+pub use http::BreakerState;
 use serde_json::Value;
 
 use crate::core::{InquiryResult, PaymentRequestResult};
@@ -35,6 +39,11 @@ pub struct InquiryCall {
 pub trait Inquiries: Send + Sync + std::fmt::Debug {
     /// Performs one attempt. A timeout is [`InquiryResult::Unknown`], never a failure.
     async fn inquire(&self, call: &InquiryCall) -> InquiryResult;
+
+    /// The state of each connector's circuit breaker (none for connectors without one).
+    fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        BTreeMap::new()
+    }
 }
 
 /// One SMS.
@@ -68,6 +77,11 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
     async fn send(&self, sms: &Sms) -> SendOutcome;
     /// Asks the gateway what became of a reference, to reconcile an unknown outcome.
     async fn lookup(&self, reference: &str) -> SendOutcome;
+
+    /// The state of the gateway's circuit breaker, by connector.
+    fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        BTreeMap::new()
+    }
 }
 
 /// One payment request.
@@ -90,6 +104,28 @@ pub struct PaymentCall {
 pub trait Payments: Send + Sync + std::fmt::Debug {
     /// Opens a payment for the applicant.
     async fn request(&self, call: &PaymentCall) -> PaymentRequestResult;
+
+    /// The state of each gateway's circuit breaker.
+    fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        BTreeMap::new()
+    }
+}
+
+impl Connectors {
+    /// The state of every circuit breaker of this node's connectors, by connector name.
+    pub fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        let mut all = BTreeMap::new();
+        if let Some(i) = &self.inquiries {
+            all.extend(i.breakers());
+        }
+        if let Some(n) = &self.notifier {
+            all.extend(n.breakers());
+        }
+        if let Some(p) = &self.payments {
+            all.extend(p.breakers());
+        }
+        all
+    }
 }
 
 /// The connectors a node runs with; a missing one leaves its jobs for another node.

@@ -61,6 +61,10 @@ impl HttpPayments {
 
 #[async_trait]
 impl Payments for HttpPayments {
+    fn breakers(&self) -> BTreeMap<String, BreakerState> {
+        HttpPayments::breakers(self)
+    }
+
     async fn request(&self, call: &PaymentCall) -> PaymentRequestResult {
         let Some(gateway) = self.gateways.get(&call.connector) else {
             return PaymentRequestResult::Refused {

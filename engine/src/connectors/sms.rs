@@ -229,6 +229,13 @@ fn message_id(body: &[u8]) -> Option<String> {
 
 #[async_trait]
 impl Notifier for HttpSms {
+    fn breakers(&self) -> std::collections::BTreeMap<String, BreakerState> {
+        self.breaker()
+            .map(|s| (self.connector().to_owned(), s))
+            .into_iter()
+            .collect()
+    }
+
     async fn send(&self, sms: &Sms) -> SendOutcome {
         let url = match self.gateway.url(&["sms", "send"]) {
             Ok(url) => url,
