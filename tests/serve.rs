@@ -112,15 +112,13 @@ mod http {
             .unwrap()
     }
 
-    fn answer(res: ::reqwest::Response) -> impl std::future::Future<Output = (u16, Value)> {
-        async move {
-            let status = res.status().as_u16();
-            let text = res.text().await.unwrap_or_default();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        }
+    async fn answer(res: ::reqwest::Response) -> (u16, Value) {
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub fn get(url: &str) -> (u16, Value) {

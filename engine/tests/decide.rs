@@ -735,6 +735,36 @@ fn payments_open_then_succeed_by_callback() {
 }
 
 #[test]
+fn a_payment_result_before_the_gateways_answer_is_taken_and_the_answer_is_stale() {
+    let mut s = given(&wf(PAYMENT_STEPS));
+    s.start(applicant());
+    let Event::PaymentRequested {
+        idempotency_key, ..
+    } = s.find("PaymentRequested")[0].clone()
+    else {
+        unreachable!()
+    };
+    s.when(Command::DeliverMessage {
+        name: PAYMENT.into(),
+        correlation: idempotency_key.clone(),
+        message_id: "pm1".into(),
+        payload: json!({"status": "paid", "reference": idempotency_key, "receipt": "R9"}),
+    });
+    assert_eq!(s.find("PaymentSucceeded").len(), 1);
+    assert_eq!(s.state.vars["receipt"], json!("R9"));
+    assert!(s.state.ended());
+    let late = s.try_when(Command::PaymentRequestResult {
+        token: 0,
+        attempt: 1,
+        result: PaymentRequestResult::Opened {
+            reference: "P-1".into(),
+            url: None,
+        },
+    });
+    assert!(late.is_err(), "{late:?}");
+}
+
+#[test]
 fn an_unpaid_payment_expires() {
     let mut s = given(&wf(PAYMENT_STEPS));
     s.start(applicant());

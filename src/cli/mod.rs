@@ -163,8 +163,12 @@ enum Command {
         #[arg(long)]
         workflow: PathBuf,
         /// Scripted agency answers, as for `run`.
-        #[arg(long)]
-        answers: PathBuf,
+        #[arg(long, required_unless_present = "connectors")]
+        answers: Option<PathBuf>,
+        /// Instead of `--answers`: the connector catalog, whose agencies and gateways are
+        /// called over HTTP (callback routes on a free port, secret `$DAFTAR_CALLBACK_TOKEN`).
+        #[arg(long, conflicts_with = "answers")]
+        connectors: Option<PathBuf>,
         /// The application form of the requests it files, as JSON.
         #[arg(long, default_value = "{}")]
         input: String,
@@ -259,6 +263,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             workflow,
             answers,
+            connectors,
             input,
             start,
             start_every_ms,
@@ -269,6 +274,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             workflow,
             answers,
+            connectors,
             input,
             start,
             start_every_ms,

@@ -7,6 +7,14 @@
 //! `--log` file (`inquiry KEY ATTEMPT`, `sent REFERENCE`), one write and one fsync per line, so
 //! that several processes can share it and a restarted process can reconcile an SMS it may
 //! have sent before dying instead of sending it again.
+//!
+//! With `--connectors FILE` instead of `--answers`, the catalog's agencies, SMS centre and
+//! payment gateway are called over HTTP (`${VAR}` in a `base_url` read from the environment,
+//! such as `$DAFTAR_AGENCIES_URL` for `daftar simulate`), and the callback routes listen on a
+//! free port of 127.0.0.1 (printed on stderr) with the secret `$DAFTAR_CALLBACK_TOKEN` (by
+//! default the one `daftar simulate` sends). The record of performed side effects is then the
+//! agencies' own; `--log` is not written, and `--effect-delay-ms` holds back each agency's
+//! answer after it arrived (so that a kill lands between the effect and its record).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -18,7 +26,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use async_trait::async_trait;
+use daftar_definitions::Catalog;
+use daftar_engine::connectors::http::HttpInquiries;
+use daftar_engine::connectors::payments::HttpPayments;
 use daftar_engine::connectors::scripted::Scripted;
+use daftar_engine::connectors::sms::HttpSms;
 use daftar_engine::connectors::{
     Connectors, Inquiries, InquiryCall, Notifier, PaymentCall, Payments, SendOutcome, Sms,
 };
@@ -33,7 +45,10 @@ use serde_json::Value;
 pub struct Args {
     pub db: String,
     pub workflow: PathBuf,
-    pub answers: PathBuf,
+    /// Scripted answers; or else
+    pub answers: Option<PathBuf>,
+    /// the connector catalog, over HTTP.
+    pub connectors: Option<PathBuf>,
     pub input: String,
     pub start: u32,
     pub start_every_ms: u64,
@@ -153,28 +168,121 @@ impl Notifier for LogGateway {
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(&args.workflow)
-        .with_context(|| format!("cannot read {}", args.workflow.display()))?;
-    let text = std::fs::read_to_string(&args.answers)
-        .with_context(|| format!("cannot read {}", args.answers.display()))?;
+/// The HTTP connectors of a catalog, each answer held back `delay` after it arrived.
+#[derive(Debug)]
+struct Slow<T> {
+    inner: T,
+    delay: Duration,
+}
+
+#[async_trait]
+impl Inquiries for Slow<HttpInquiries> {
+    async fn inquire(&self, call: &InquiryCall) -> InquiryResult {
+        let result = self.inner.inquire(call).await;
+        tokio::time::sleep(self.delay).await;
+        result
+    }
+}
+
+#[async_trait]
+impl Notifier for Slow<HttpSms> {
+    async fn send(&self, sms: &Sms) -> SendOutcome {
+        let outcome = self.inner.send(sms).await;
+        tokio::time::sleep(self.delay).await;
+        outcome
+    }
+
+    async fn lookup(&self, reference: &str) -> SendOutcome {
+        self.inner.lookup(reference).await
+    }
+}
+
+/// Scripted connectors logging what they perform.
+fn scripted(path: &Path, log: Option<&Path>, delay: Duration) -> anyhow::Result<Connectors> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let answers: BTreeMap<String, Value> = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a JSON object of answers", args.answers.display()))?;
-    let input: Value = serde_json::from_str(&args.input).context("--input is not JSON")?;
-    let log = Arc::new(Log::open(args.log.as_deref())?);
-    let delay = Duration::from_millis(args.effect_delay_ms);
+        .with_context(|| format!("{} is not a JSON object of answers", path.display()))?;
+    let log = Arc::new(Log::open(log)?);
     let logged = Arc::new(Logged {
         scripted: Scripted::new(answers),
         log: log.clone(),
         delay,
     });
-    let connectors = Connectors {
+    Ok(Connectors {
         inquiries: Some(logged.clone()),
         notifier: Some(Arc::new(LogGateway { log, delay })),
         payments: Some(logged),
+    })
+}
+
+/// The HTTP connectors of a catalog, with their callback routes bound (not yet served) on a
+/// free port of 127.0.0.1.
+async fn http(
+    catalog: &Catalog,
+    delay: Duration,
+) -> anyhow::Result<(Connectors, tokio::net::TcpListener)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}/callbacks", listener.local_addr()?);
+    eprintln!("callbacks on {base}");
+    let e = |e: String| anyhow::anyhow!("the connector catalog: {e}");
+    let connectors = Connectors {
+        inquiries: Some(Arc::new(Slow {
+            inner: HttpInquiries::new(catalog, Some(format!("{base}/inquiries"))).map_err(e)?,
+            delay,
+        })),
+        notifier: Some(Arc::new(Slow {
+            inner: HttpSms::new(catalog, Some(format!("{base}/sms"))).map_err(e)?,
+            delay,
+        })),
+        payments: Some(Arc::new(
+            HttpPayments::new(catalog, Some(format!("{base}/payments"))).map_err(e)?,
+        )),
+    };
+    Ok((connectors, listener))
+}
+
+/// Serves the callback routes of `engine` on `listener`.
+fn serve_callbacks(
+    engine: &Arc<Engine>,
+    catalog: &Catalog,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    let token = std::env::var("DAFTAR_CALLBACK_TOKEN")
+        .unwrap_or_else(|_| super::LOCAL_CALLBACK_TOKEN.to_owned());
+    let secrets = daftar_api::callback_secrets(catalog, Some(&token))
+        .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?;
+    // Only the callback routes are of use here; the API's tokens get a throwaway key.
+    let key: [u8; 32] = rand::random();
+    let keys = daftar_api::auth::Keys::hs256(&key, "daftar", "daftar-api")
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut config = daftar_api::Config::new(engine.clone(), keys);
+    config.callback_secrets = secrets;
+    let router = daftar_api::app(daftar_api::AppState::new(config));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(())
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let source = std::fs::read_to_string(&args.workflow)
+        .with_context(|| format!("cannot read {}", args.workflow.display()))?;
+    let input: Value = serde_json::from_str(&args.input).context("--input is not JSON")?;
+    let delay = Duration::from_millis(args.effect_delay_ms);
+    let (connectors, http) = match (&args.answers, &args.connectors) {
+        (Some(answers), _) => (scripted(answers, args.log.as_deref(), delay)?, None),
+        (None, Some(path)) => {
+            let catalog = super::files::load_catalog(path)?;
+            let (connectors, listener) = http(&catalog, delay).await?;
+            (connectors, Some((catalog, listener)))
+        }
+        (None, None) => bail!("give --answers FILE or --connectors FILE"),
     };
     let store = super::db::open(&args.db).await?;
     let engine = Engine::open(store, connectors).await?;
+    if let Some((catalog, listener)) = http {
+        engine.set_catalog(catalog.clone());
+        serve_callbacks(&engine, &catalog, listener)?;
+    }
     let deployed = match engine
         .deploy(&args.workflow.display().to_string(), &source)
         .await

@@ -40,6 +40,8 @@ pub(crate) fn handle(
                         .is_some_and(|i| i.callback.is_some())
             }
             Wait::PaymentOpen { reference } => name == PAYMENT && reference == correlation,
+            // Likewise a payment result that overtakes the gateway's answer to the request.
+            Wait::PaymentRequest { .. } => name == PAYMENT && run.visit_key(*token) == correlation,
             _ => false,
         };
         matches.then_some(*token)
@@ -84,6 +86,7 @@ pub(crate) fn handle(
                 .unwrap_or(Flow::Complete)
         }
         Wait::PaymentOpen { reference } => super::payment::result(run, token, &reference, payload),
+        Wait::PaymentRequest { .. } => super::payment::result(run, token, correlation, payload),
         _ => {
             let w = run.step(&id).wait.as_ref().expect("a message wait");
             run.set_output(token, &id, &w.output, vec![("message", payload.clone())])

@@ -1,0 +1,660 @@
+//! The harness of the end-to-end service tests (`services.rs`): one node per test, on a fresh
+//! SQLite store, whose HTTP connectors reach an in-process agency simulator over real HTTP and
+//! whose callback routes (`daftar_api::app`) the simulator calls back. Every example workflow is
+//! deployed; the officer, the operator and the clock are played by the test through engine
+//! commands.
+//!
+//! Retry timings. Every example workflow sets `defaults.retry` (and some steps their own), so
+//! a connector's `retry` in the catalog never applies to them; to let retries run out in
+//! milliseconds the harness rewrites the `initial_interval` and `max_interval` of every
+//! `retry:` line of the YAML it deploys ([`fast_retries`]). `max_attempts`, the paths and
+//! everything else stay as designed.
+//!
+//! What [`Node::audit`] checks after every test, over every instance of the store (sub-workflows
+//! included): each hash chain verifies; each status change to a status with `sms:` asked for
+//! exactly one SMS and nothing else asked for one in its name; the simulator's SMS centre
+//! accepted every SMS asked for exactly once (one `client_reference` each, to the right mobile,
+//! sent once: no second request for a reference) and nothing else; no inquiry step visit was
+//! attempted more often than its retry policy's `max_attempts`, counted both in the events and
+//! in the requests the simulator received under the visit's idempotency key.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use daftar_definitions::catalog::ConnectorKind;
+use daftar_engine::connectors::Connectors;
+use daftar_engine::connectors::http::HttpInquiries;
+use daftar_engine::connectors::payments::HttpPayments;
+use daftar_engine::connectors::sms::HttpSms;
+use daftar_engine::core::{Command, Delivery, Ending, InstanceState, Wait};
+use daftar_engine::events::{Actor, Event, NotificationPurpose, StreamId, TimerPurpose};
+use daftar_engine::runtime::Engine;
+use daftar_engine::runtime::workers::{self, Background, Pace};
+use daftar_simulator::{Config, Faults, FaultsPatch, PaymentOutcome, Seed, Simulator};
+use serde_json::{Value, json};
+
+/// The secret the simulator sends with its callbacks.
+const CALLBACK_SECRET: &str = "services-test-callback-secret";
+
+/// How long any one wait of a test may take.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The example workflows, all deployed on every node.
+pub const EXAMPLES: [&str; 9] = [
+    "applicant-verification.yaml",
+    "clean-record-certificate.yaml",
+    "greenhouse-permit.yaml",
+    "home-business-permit.yaml",
+    "judicial-asset-freeze.yaml",
+    "licence-renewal-reminders.yaml",
+    "municipal-building-permit.yaml",
+    "passport-renewal.yaml",
+    "utility-connection.yaml",
+];
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Shortens the backoff of every `retry:` line to milliseconds (see the module's doc).
+pub fn fast_retries(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines() {
+        let mut line = line.to_owned();
+        if line.trim_start().starts_with("retry:") {
+            for (key, value) in [("initial_interval: ", "20ms"), ("max_interval: ", "80ms")] {
+                if let Some(i) = line.find(key) {
+                    let start = i + key.len();
+                    let end = line[start..]
+                        .find([',', ' ', '}'])
+                        .map_or(line.len(), |e| start + e);
+                    line.replace_range(start..end, value);
+                }
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The simulator's configuration: no latency, no faults, payments paid unless the seed says
+/// otherwise, SMS delivery reports after 250 ms, and late answers and payment results after a
+/// second, as agencies answer; an answer that overtakes the agency's `202` has its own test in
+/// `services.rs`.
+fn quick_config() -> Config {
+    let late = FaultsPatch {
+        callback_delay_ms: Some(1_000),
+        ..FaultsPatch::default()
+    };
+    Config {
+        rng_seed: 1403,
+        defaults: Faults {
+            latency_ms: 0,
+            jitter_ms: 0,
+            callback_delay_ms: 250,
+            timeout_ms: 1_000,
+            ..Faults::default()
+        },
+        agencies: ["stock_exchange", "vehicle_registry", "payment_gateway"]
+            .into_iter()
+            .map(|a| (a.to_owned(), late.clone()))
+            .collect(),
+        payment_default: PaymentOutcome::Paid,
+    }
+}
+
+/// One node and its simulator.
+pub struct Node {
+    pub engine: Arc<Engine>,
+    /// The simulator's base URL.
+    pub sim: String,
+    /// The base URL of daftar's own routes (the callbacks).
+    pub api: String,
+    pub simulator: Simulator,
+    client: reqwest::Client,
+    _loops: Background,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    pub async fn new() -> Node {
+        let seed_text =
+            std::fs::read_to_string(root().join("examples/simulator/seed.yaml")).unwrap();
+        let simulator =
+            Simulator::new(Seed::from_yaml(&seed_text).unwrap(), quick_config()).unwrap();
+        simulator.set_callback_token(Some(CALLBACK_SECRET.to_owned()));
+        let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = format!("http://{}", sim_listener.local_addr().unwrap());
+        tokio::spawn(daftar_simulator::serve(sim_listener, simulator.clone()));
+
+        // The example catalog, every connector pointed at the simulator, with short timeouts
+        // and no circuit breakers (so that every attempt reaches the simulator and is counted).
+        let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
+        let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+        for (name, c) in &mut catalog.connectors {
+            c.base_url = Some(if c.kind == ConnectorKind::Inquiry {
+                format!("{sim}/agencies/{name}")
+            } else {
+                sim.clone()
+            });
+            c.timeout = Some("2s".parse().unwrap());
+            c.circuit_breaker = None;
+        }
+
+        let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = format!("http://{}", api_listener.local_addr().unwrap());
+        let connectors = Connectors {
+            inquiries: Some(Arc::new(
+                HttpInquiries::new(&catalog, Some(format!("{api}/callbacks/inquiries"))).unwrap(),
+            )),
+            notifier: Some(Arc::new(
+                HttpSms::new(&catalog, Some(format!("{api}/callbacks/sms"))).unwrap(),
+            )),
+            payments: Some(Arc::new(
+                HttpPayments::new(&catalog, Some(format!("{api}/callbacks/payments"))).unwrap(),
+            )),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
+        let store = daftar_engine::store::open(&db).await.unwrap();
+        let engine = Engine::open(store, connectors).await.unwrap();
+        engine.set_catalog(catalog.clone());
+        for name in EXAMPLES {
+            let source =
+                std::fs::read_to_string(root().join("examples/workflows").join(name)).unwrap();
+            let fast = fast_retries(&source);
+            assert_ne!(fast, source, "{name} has a retry policy to shorten");
+            engine.deploy(name, &fast).await.unwrap();
+        }
+
+        let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
+        let mut config = daftar_api::Config::new(engine.clone(), keys);
+        config.callback_secrets =
+            daftar_api::callback_secrets(&catalog, Some(CALLBACK_SECRET)).unwrap();
+        let router = daftar_api::app(daftar_api::AppState::new(config));
+        tokio::spawn(async move { axum::serve(api_listener, router).await });
+
+        let loops = workers::spawn(
+            engine.clone(),
+            Pace {
+                poll: Duration::from_millis(20),
+                ..Pace::default()
+            },
+        );
+        Node {
+            engine,
+            sim,
+            api,
+            simulator,
+            client: reqwest::Client::new(),
+            _loops: loops,
+            _dir: dir,
+        }
+    }
+
+    /// Files a request as the applicant.
+    pub async fn start(&self, agency: &str, workflow: &str, input: Value) -> StreamId {
+        self.engine
+            .start(agency, workflow, input, None, Actor::Citizen)
+            .await
+            .unwrap()
+            .stream
+    }
+
+    /// Takes an agency down (`error_rate: 1.0`: every request answered 503, nothing done)
+    /// through `PUT /__sim/config`, or brings it back.
+    pub async fn set_down(&self, connector: &str, down: bool) {
+        let faults = if down {
+            json!({"error_rate": 1.0})
+        } else {
+            json!({})
+        };
+        self.set_faults(connector, faults).await;
+    }
+
+    /// Replaces an agency's faults and delays through `PUT /__sim/config`.
+    pub async fn set_faults(&self, connector: &str, faults: Value) {
+        let url = format!("{}/__sim/config", self.sim);
+        let mut config: Value = self.get(&url).await;
+        config["agencies"][connector] = faults;
+        let res = self.client.put(&url).json(&config).send().await.unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+
+    /// Posts an agency's answer to daftar's callback route, as the agency would.
+    pub async fn post_callback(&self, path: &str, key: &str, body: Value) -> u16 {
+        self.client
+            .post(format!("{}{path}", self.api))
+            .header("Idempotency-Key", key)
+            .bearer_auth(CALLBACK_SECRET)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn get(&self, url: &str) -> Value {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The simulator's SMS log.
+    pub async fn sms_log(&self) -> Vec<Value> {
+        let v = self.get(&format!("{}/__sim/sms", self.sim)).await;
+        v.as_array().cloned().unwrap()
+    }
+
+    /// Every request the simulator received.
+    pub async fn requests(&self) -> Vec<Value> {
+        let v = self.get(&format!("{}/__sim/requests", self.sim)).await;
+        v.as_array().cloned().unwrap()
+    }
+
+    /// Waits until `done` holds for the instance; panics with its tokens after [`PATIENCE`].
+    pub async fn until(
+        &self,
+        stream: &StreamId,
+        what: &str,
+        done: impl Fn(&InstanceState) -> bool,
+    ) -> InstanceState {
+        self.until_within(stream, what, PATIENCE, done).await
+    }
+
+    /// [`Node::until`] with a patience of its own.
+    pub async fn until_within(
+        &self,
+        stream: &StreamId,
+        what: &str,
+        patience: Duration,
+        done: impl Fn(&InstanceState) -> bool,
+    ) -> InstanceState {
+        let deadline = Instant::now() + patience;
+        loop {
+            let state = self.engine.state(stream).await.unwrap();
+            if done(&state) {
+                return state;
+            }
+            if Instant::now() >= deadline {
+                let reasons: Vec<String> = self
+                    .history(stream)
+                    .await
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Event::IncidentRaised { step, reason, .. } => {
+                            Some(format!("{step}: {reason}"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let callbacks = self.get(&format!("{}/__sim/callbacks", self.sim)).await;
+                panic!(
+                    "{stream} never got to {what}: status {:?}, tokens {:?}, incidents {reasons:?}; \
+                     the simulator's callbacks: {callbacks}",
+                    state.status, state.tokens
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the instance has ended and every SMS of every instance of the store has
+    /// been reported delivered (delivery reports come back by callback).
+    pub async fn finished(&self, stream: &StreamId) -> InstanceState {
+        let state = self.until(stream, "its end", InstanceState::ended).await;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let mut pending = Vec::new();
+            for s in self.engine.store().streams().await.unwrap() {
+                let st = self.engine.state(&s).await.unwrap();
+                for (reference, d) in &st.notifications {
+                    if *d != Delivery::Delivered {
+                        pending.push(format!("{reference}: {d:?}"));
+                    }
+                }
+            }
+            if pending.is_empty() {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SMS never reported delivered: {pending:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for an incident on the instance and returns it with the step it stopped.
+    pub async fn incident(&self, stream: &StreamId) -> (String, String) {
+        let state = self
+            .until(stream, "an incident", |s| !s.incidents.is_empty())
+            .await;
+        assert!(
+            !state.ended(),
+            "an instance with an incident goes no further"
+        );
+        let (id, (_, step)) = state.incidents.iter().next().unwrap();
+        (id.clone(), step.clone())
+    }
+
+    /// An operator retries the incident's step.
+    pub async fn retry_incident(&self, stream: &StreamId, incident: &str) {
+        self.engine
+            .execute(
+                stream,
+                &Command::RetryIncident {
+                    incident: incident.to_owned(),
+                },
+                &format!("operator-retry:{incident}"),
+                Actor::Operator("operator-1".into()),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Waits for the task of `step`, checks it is offered to `role` with the form `form_id`,
+    /// then claims and completes it as an officer of that role would.
+    pub async fn complete_task(
+        &self,
+        stream: &StreamId,
+        step: &str,
+        role: &str,
+        outcome: &str,
+        form: Value,
+    ) {
+        let state = self
+            .until(stream, &format!("the task of `{step}`"), |s| {
+                s.tokens.values().any(|t| {
+                    t.step == step && matches!(&t.wait, Wait::Task { task } if s.tasks[task].open)
+                })
+            })
+            .await;
+        let task = state
+            .tokens
+            .values()
+            .find_map(|t| match &t.wait {
+                Wait::Task { task } if t.step == step => Some(task.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(state.tasks[&task].role.as_deref(), Some(role), "{step}");
+        let officer = format!("{role}-officer");
+        self.engine
+            .execute(
+                stream,
+                &Command::ClaimTask {
+                    task: task.clone(),
+                    officer: officer.clone(),
+                },
+                &format!("claim:{task}"),
+                Actor::Officer(officer.clone()),
+                None,
+            )
+            .await
+            .unwrap();
+        self.engine
+            .execute(
+                stream,
+                &Command::CompleteTask {
+                    task: task.clone(),
+                    officer: officer.clone(),
+                    outcome: outcome.to_owned(),
+                    form,
+                },
+                &format!("complete:{task}"),
+                Actor::Officer(officer),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Plays the clock: fires, now, the pending timer of `purpose` of the token at `step`, as
+    /// the timer loop would once it is due (for waits of days that a test cannot sit out).
+    pub async fn fire_timer(&self, stream: &StreamId, step: &str, purpose: TimerPurpose) {
+        let state = self
+            .until(stream, &format!("a {purpose:?} timer at `{step}`"), |s| {
+                s.timers.values().any(|t| {
+                    t.purpose == purpose && s.tokens.get(&t.token).is_some_and(|k| k.step == step)
+                })
+            })
+            .await;
+        let timer = state
+            .timers
+            .iter()
+            .find(|(_, t)| {
+                t.purpose == purpose && state.tokens.get(&t.token).is_some_and(|k| k.step == step)
+            })
+            .map(|(id, _)| id.clone())
+            .unwrap();
+        self.engine
+            .execute(
+                stream,
+                &Command::FireTimer {
+                    timer: timer.clone(),
+                },
+                &format!("test-clock:{timer}"),
+                Actor::System,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The history of an instance.
+    pub async fn history(&self, stream: &StreamId) -> Vec<Event> {
+        self.engine
+            .store()
+            .load(stream)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+
+    /// Checks every instance of the store against the simulator's logs (see the module's
+    /// doc) and returns what it found.
+    pub async fn audit(&self) -> Audit {
+        let sms_log = self.sms_log().await;
+        let requests = self.requests().await;
+        let mut audit = Audit::default();
+
+        // The SMS centre: one accepted SMS per reference, each asked for once.
+        let mut accepted: BTreeMap<String, Value> = BTreeMap::new();
+        for s in &sms_log {
+            let reference = s["client_reference"].as_str().unwrap().to_owned();
+            assert!(
+                accepted.insert(reference.clone(), s.clone()).is_none(),
+                "the SMS centre accepted {reference} twice"
+            );
+        }
+        let mut sends: BTreeMap<String, usize> = BTreeMap::new();
+        let mut inquiry_requests: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &requests {
+            match (r["connector"].as_str(), r["operation"].as_str()) {
+                (Some("sms_gateway"), _) => {
+                    let reference = r["body"]["client_reference"].as_str().unwrap_or_default();
+                    *sends.entry(reference.to_owned()).or_default() += 1;
+                }
+                (Some("payment_gateway"), _) | (None, _) => {}
+                (Some(_), _) => {
+                    let key = r["idempotency_key"].as_str().unwrap_or_default();
+                    *inquiry_requests.entry(key.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        for (reference, n) in &sends {
+            assert_eq!(
+                *n, 1,
+                "SMS {reference} was sent to the SMS centre {n} times"
+            );
+        }
+
+        let mut requested: BTreeSet<String> = BTreeSet::new();
+        let mut keys_requested: BTreeSet<String> = BTreeSet::new();
+        for stream in self.engine.store().streams().await.unwrap() {
+            let recorded = self.engine.store().load(&stream).await.unwrap();
+            daftar_engine::events::verify_chain(&recorded).unwrap();
+            let state = self.engine.state(&stream).await.unwrap();
+            let definition = self.engine.definition_of(&state).unwrap();
+            let compiled = definition.compiled();
+            let workflow = compiled.workflow();
+
+            // Status changes that ask for an SMS, in order, against the SMS asked for.
+            let mut wanted = Vec::new();
+            let mut asked = Vec::new();
+            // Attempts per step visit, in the order the visits began.
+            let mut attempts: Vec<((String, String), u32)> = Vec::new();
+            for e in &recorded {
+                match &e.event {
+                    Event::StatusChanged { to, .. }
+                        if workflow
+                            .statuses
+                            .get(to)
+                            .and_then(|s| s.sms_template())
+                            .is_some() =>
+                    {
+                        wanted.push(to.clone());
+                    }
+                    Event::NotificationRequested {
+                        reference,
+                        purpose,
+                        recipient,
+                        text,
+                        ..
+                    } => {
+                        assert!(
+                            requested.insert(reference.clone()),
+                            "{stream}: SMS {reference} asked for twice"
+                        );
+                        let label = match purpose {
+                            NotificationPurpose::StatusChanged { status } => {
+                                asked.push(status.clone());
+                                status.clone()
+                            }
+                            NotificationPurpose::Step { step } => format!("step:{step}"),
+                            NotificationPurpose::Escalation { task } => {
+                                format!("escalation:{task}")
+                            }
+                        };
+                        let got = accepted.get(reference).unwrap_or_else(|| {
+                            panic!(
+                                "{stream}: SMS {reference} ({label}) never reached the SMS centre"
+                            )
+                        });
+                        assert_eq!(got["mobile"], json!(recipient), "{stream}: {label}");
+                        assert_eq!(got["text"], json!(text), "{stream}: {label}");
+                        audit.sms.entry(recipient.clone()).or_default().push(label);
+                    }
+                    Event::InquiryRequested {
+                        step,
+                        idempotency_key,
+                        ..
+                    } => {
+                        let visit = (step.clone(), idempotency_key.clone());
+                        match attempts.iter_mut().find(|(v, _)| *v == visit) {
+                            Some((_, n)) => *n += 1,
+                            None => attempts.push((visit, 1)),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(
+                wanted, asked,
+                "{stream}: one SMS per status change that asks for one"
+            );
+
+            // Attempts per step visit, in the events and at the simulator.
+            for ((step, key), n) in attempts {
+                let spec = compiled.step(&step).unwrap();
+                let own = spec.inquiry.as_ref().and_then(|i| i.retry.as_ref());
+                let max = own
+                    .or(workflow.defaults.retry.as_ref())
+                    .map_or(3, |r| r.max_attempts);
+                assert!(
+                    n <= max,
+                    "{stream}: {n} attempts at `{step}`, at most {max}"
+                );
+                let sent = inquiry_requests.get(&key).copied().unwrap_or(0);
+                assert!(
+                    sent <= n as usize,
+                    "{stream}: `{step}` reached the agency {sent} times in {n} attempts"
+                );
+                audit
+                    .attempts
+                    .entry(step.clone())
+                    .or_default()
+                    .push((n, sent));
+                keys_requested.insert(key);
+            }
+            audit.streams.push((stream.clone(), state));
+        }
+        for key in inquiry_requests.keys() {
+            assert!(
+                keys_requested.contains(key),
+                "the simulator was asked under {key}, which no step visit requested"
+            );
+        }
+        let extra: Vec<&String> = accepted
+            .keys()
+            .filter(|r| !requested.contains(*r))
+            .collect();
+        assert!(extra.is_empty(), "SMS no instance asked for: {extra:?}");
+        audit
+    }
+}
+
+/// What [`Node::audit`] found.
+#[derive(Debug, Default)]
+pub struct Audit {
+    /// Every instance with its state.
+    pub streams: Vec<(StreamId, InstanceState)>,
+    /// The SMS each mobile number received, in order: the status for a status change,
+    /// `step:ID` for a notify step.
+    pub sms: BTreeMap<String, Vec<String>>,
+    /// Per inquiry step, each visit's attempts in the events and requests at the simulator.
+    pub attempts: BTreeMap<String, Vec<(u32, usize)>>,
+}
+
+impl Audit {
+    /// The SMS a mobile number received.
+    pub fn sms_to(&self, mobile: &str) -> Vec<&str> {
+        self.sms
+            .get(mobile)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Each visit of an inquiry step: (attempts in the events, requests at the simulator).
+    pub fn visits(&self, step: &str) -> Vec<(u32, usize)> {
+        self.attempts.get(step).cloned().unwrap_or_default()
+    }
+}
+
+/// The outcome of an ended instance.
+pub fn outcome(state: &InstanceState) -> String {
+    match &state.ending {
+        Some(Ending::Completed { outcome, .. }) => serde_json::to_value(outcome)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        Some(Ending::Cancelled { reason }) => format!("cancelled: {reason}"),
+        None => "running".to_owned(),
+    }
+}

@@ -1,0 +1,571 @@
+//! The example services end to end over real HTTP against the agency simulator: for each
+//! service an applicant who is approved, one who is refused (the seed's `note` says which), and
+//! one whose request meets an agency that is down (every request answered 503) and goes, after
+//! its retries, down the designed failure path or stops on an incident that an operator
+//! retries once the agency is back.
+//!
+//! Clean-record (all three cases), passport (approved, refused) and the asset freeze (approved
+//! with callbacks) are covered in `faults.rs`, `tests/e2e.rs` and `callbacks.rs`; here are the
+//! rest. Each test has its own node and simulator (`e2e_support`), so that an agency taken down
+//! in one test is up in every other. After each, [`Node::audit`](e2e_support::Node::audit)
+//! checks every instance against the simulator: one SMS per status change that asks for one
+//! (and per notify step), none sent twice, and no inquiry attempted more often than its retry
+//! policy allows; the test then checks the SMS each applicant received and the attempts of
+//! the step whose agency was down.
+//!
+//! Officers are played through engine commands (claim, then complete with a form that
+//! satisfies the step's form schema), the field crew by delivering its message, and the clock,
+//! for waits of days (the utility visit, the depository's three-day callback timeout), by
+//! firing the pending timer as the timer loop would once due.
+
+mod e2e_support;
+
+use daftar_engine::core::Delivery;
+use daftar_engine::events::{Event, TimerPurpose};
+use e2e_support::{Node, outcome};
+use serde_json::{Value, json};
+
+/// The step an instance ended at.
+async fn end_step(node: &Node, stream: &daftar_engine::events::StreamId) -> String {
+    node.history(stream)
+        .await
+        .into_iter()
+        .find_map(|e| match e {
+            Event::InstanceCompleted { step, .. } => Some(step),
+            _ => None,
+        })
+        .unwrap()
+}
+
+// ---- Home-business permit -------------------------------------------------------------------
+
+fn home_food() -> Value {
+    json!({
+        "national_id": "0790419904", "mobile": "09351234567", "birth_date": "1985-07-14",
+        "postal_code": "7134768139", "category": "home_food",
+        "business_title": "Homemade pickles and jams", "health_card_number": "HC-1402-55817"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_business_home_food_is_issued_after_the_health_inspector_approves() {
+    let node = Node::new().await;
+    let s = node
+        .start("mcls", "home-business-permit", home_food())
+        .await;
+    node.complete_task(
+        &s,
+        "kitchen_review",
+        "health_inspector",
+        "approve",
+        json!({"visited": true, "health_card_valid": true, "notes": "Clean kitchen."}),
+    )
+    .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    assert_eq!(state.vars["kitchen_visited"], json!(true));
+    assert_eq!(state.vars["full_name"], json!("رضا کریمی"));
+    let audit = node.audit().await;
+    assert_eq!(
+        audit.sms_to("09351234567"),
+        ["checking", "health_review", "issued"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_business_is_refused_when_shahkar_has_the_mobile_under_someone_else() {
+    let node = Node::new().await;
+    let input = json!({
+        "national_id": "1122334451", "mobile": "09191112233", "birth_date": "1995-05-05",
+        "postal_code": "1417613151", "category": "tutoring", "business_title": "Math tutoring"
+    });
+    let s = node.start("mcls", "home-business-permit", input).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(&node, &s).await, "mobile_not_owned");
+    let audit = node.audit().await;
+    assert_eq!(audit.sms_to("09191112233"), ["checking", "rejected"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_business_with_shahkar_down_is_refused_by_design_after_five_attempts() {
+    let node = Node::new().await;
+    node.set_down("shahkar", true).await;
+    // An applicant who is otherwise issued a permit at once.
+    let input = json!({
+        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+        "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
+    });
+    let s = node.start("mcls", "home-business-permit", input).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(&node, &s).await, "not_verified");
+    let audit = node.audit().await;
+    assert_eq!(
+        audit.visits("mobile_owner"),
+        [(5, 5)],
+        "every attempt of the policy reached Shahkar, no more"
+    );
+    assert_eq!(audit.sms_to("09121234567"), ["checking", "rejected"]);
+}
+
+// ---- Greenhouse permit (calls applicant-verification) ----------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greenhouse_is_issued_after_payment_and_a_site_inspection() {
+    let node = Node::new().await;
+    let input = json!({
+        "national_id": "5123498761", "mobile": "09131112222", "birth_date": "1983-12-12",
+        "registration_plate": "210/7", "area": 5000, "greenhouse_type": "glass",
+        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-5512"
+    });
+    let s = node
+        .start("national-permits-portal", "greenhouse-permit", input)
+        .await;
+    node.complete_task(
+        &s,
+        "site_inspection",
+        "agriculture_inspector",
+        "submit",
+        json!({"site_suitable": true, "measured_area": 4950}),
+    )
+    .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    assert_eq!(state.vars["applicant_name"], json!("فاطمه کاظمی"));
+    assert_eq!(state.vars["fee_amount"], json!(15_000_000));
+    assert!(
+        state.vars["payment_reference"].is_string(),
+        "{:?}",
+        state.vars
+    );
+    assert!(state.vars["permit_number"].is_string(), "{:?}", state.vars);
+    let audit = node.audit().await;
+    // The verification ran as a sub-workflow of its own, and ended approved.
+    assert_eq!(audit.streams.len(), 2);
+    assert!(
+        audit
+            .streams
+            .iter()
+            .any(|(_, st)| st.workflow == "applicant-verification" && outcome(st) == "approved")
+    );
+    assert_eq!(
+        audit.sms_to("09131112222"),
+        [
+            "checking",
+            "at_agriculture",
+            "awaiting_payment",
+            "inspection",
+            "issued"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greenhouse_is_refused_on_land_that_is_not_eligible() {
+    let node = Node::new().await;
+    let input = json!({
+        "national_id": "6135724681", "mobile": "09133334444", "birth_date": "1970-01-20",
+        "registration_plate": "99/1", "area": 2000, "greenhouse_type": "plastic_film",
+        "latitude": 32.1, "longitude": 51.9, "water_right_id": "W-11-0087"
+    });
+    let s = node
+        .start("national-permits-portal", "greenhouse-permit", input)
+        .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(&node, &s).await, "land_rejected");
+    let audit = node.audit().await;
+    assert_eq!(
+        audit.sms_to("09133334444"),
+        ["checking", "at_agriculture", "rejected"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greenhouse_with_agriculture_down_stops_on_an_incident_an_operator_retries() {
+    let node = Node::new().await;
+    node.set_down("agriculture", true).await;
+    let input = json!({
+        "national_id": "0790419904", "mobile": "09131234567", "birth_date": "1985-07-14",
+        "registration_plate": "125/4", "area": 5000, "greenhouse_type": "polycarbonate",
+        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-4471"
+    });
+    let s = node
+        .start("national-permits-portal", "greenhouse-permit", input)
+        .await;
+    // The hand-off has no failure path: after its ten attempts, an operator is needed.
+    let (incident, step) = node.incident(&s).await;
+    assert_eq!(step, "hand_off");
+    node.set_down("agriculture", false).await;
+    node.retry_incident(&s, &incident).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    let audit = node.audit().await;
+    assert_eq!(
+        audit.visits("hand_off"),
+        [(10, 10), (1, 1)],
+        "ten attempts, then the operator's retry as a new visit"
+    );
+    assert_eq!(
+        audit.sms_to("09131234567"),
+        ["checking", "at_agriculture", "awaiting_payment", "issued"]
+    );
+}
+
+// ---- Municipal building permit ----------------------------------------------------------------
+
+fn four_floors() -> Value {
+    json!({
+        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+        "postal_code": "1417613151", "deed_serial": "1402775312", "registration_plate": "3456/12",
+        "floors": 4, "built_area": 620, "usage": "residential"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_permit_is_issued_after_payment_and_an_engineering_review() {
+    let node = Node::new().await;
+    let s = node
+        .start("municipality", "municipal-building-permit", four_floors())
+        .await;
+    node.complete_task(
+        &s,
+        "engineering_review",
+        "building_engineer",
+        "approve",
+        json!({"structural_ok": true, "architectural_ok": true, "comments": "OK"}),
+    )
+    .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    assert_eq!(state.vars["permitted_floors"], json!(4));
+    assert!(
+        state.vars["payment_reference"].is_string(),
+        "{:?}",
+        state.vars
+    );
+    let audit = node.audit().await;
+    assert_eq!(
+        audit.sms_to("09121234567"),
+        [
+            "checking",
+            "awaiting_payment",
+            "engineering_review",
+            "issued"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_permit_is_refused_on_a_seized_property() {
+    let node = Node::new().await;
+    let input = json!({
+        "national_id": "4261537801", "mobile": "09125556677", "birth_date": "1975-04-04",
+        "postal_code": "1966713411", "deed_serial": "1399887766", "registration_plate": "77/3",
+        "floors": 3, "built_area": 900, "usage": "residential"
+    });
+    let s = node
+        .start("municipality", "municipal-building-permit", input)
+        .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(&node, &s).await, "deed_seized");
+    let audit = node.audit().await;
+    assert_eq!(audit.sms_to("09125556677"), ["checking", "rejected"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_permit_with_the_deeds_registry_down_is_refused_by_design() {
+    let node = Node::new().await;
+    node.set_down("deeds", true).await;
+    let s = node
+        .start("municipality", "municipal-building-permit", four_floors())
+        .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(&node, &s).await, "deed_rejected");
+    let audit = node.audit().await;
+    assert_eq!(audit.visits("deed"), [(5, 5)]);
+    assert_eq!(audit.sms_to("09121234567"), ["checking", "rejected"]);
+}
+
+// ---- Utility connection -----------------------------------------------------------------------
+
+fn connection() -> Value {
+    json!({
+        "national_id": "0790419904", "mobile": "09351234567", "postal_code": "3813967111",
+        "deed_serial": "1401223390", "registration_plate": "812/5", "usage": "residential",
+        "phases": 1, "amperage": 25
+    })
+}
+
+/// From payment to the meter: the visit is two days ahead, so the test plays the clock for the
+/// wait until the visit morning, then the field crew reports the meter by its message.
+async fn until_connected(node: &Node, s: &daftar_engine::events::StreamId) {
+    node.fire_timer(s, "until_visit_day", TimerPurpose::Wait)
+        .await;
+    let state = node
+        .until(s, "the wait for the meter", |st| {
+            st.tokens.values().any(|t| t.step == "meter_installed")
+        })
+        .await;
+    let work_order = state.vars["work_order"].as_str().unwrap().to_owned();
+    node.engine
+        .deliver(
+            s,
+            "meter_installed",
+            &work_order,
+            &format!("crew-report-{work_order}"),
+            json!({"meter_serial": "MTR-8812-0457"}),
+            daftar_engine::events::Actor::Connector("electricity_distribution".into()),
+        )
+        .await
+        .unwrap();
+}
+
+const CONNECTED_SMS: [&str; 6] = [
+    "checking",
+    "awaiting_payment",
+    "scheduling",
+    "scheduled",
+    "step:remind_visit",
+    "connected",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utility_connection_is_approved_once_the_meter_is_installed() {
+    let node = Node::new().await;
+    let s = node
+        .start("power-distribution", "utility-connection", connection())
+        .await;
+    until_connected(&node, &s).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "approved");
+    assert_eq!(state.vars["meter_serial"], json!("MTR-8812-0457"));
+    let audit = node.audit().await;
+    assert_eq!(audit.sms_to("09351234567"), CONNECTED_SMS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utility_connection_is_refused_to_someone_who_does_not_own_the_property() {
+    let node = Node::new().await;
+    let mut input = connection();
+    input["national_id"] = json!("0012345679");
+    input["mobile"] = json!("09123334455");
+    let s = node
+        .start("power-distribution", "utility-connection", input)
+        .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(&node, &s).await, "not_owner");
+    let audit = node.audit().await;
+    assert_eq!(audit.sms_to("09123334455"), ["checking", "rejected"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utility_connection_with_the_distribution_company_down_is_retried_by_an_operator() {
+    let node = Node::new().await;
+    node.set_down("electricity_distribution", true).await;
+    let s = node
+        .start("power-distribution", "utility-connection", connection())
+        .await;
+    let (incident, step) = node.incident(&s).await;
+    assert_eq!(step, "cost");
+    node.set_down("electricity_distribution", false).await;
+    node.retry_incident(&s, &incident).await;
+    // After the retry the request is costed, paid and scheduled (the approved test follows
+    // it from the visit on).
+    let state = node
+        .until(&s, "the scheduled visit", |st| {
+            st.status.as_deref() == Some("scheduled")
+                && st.notifications.values().all(|d| *d == Delivery::Delivered)
+        })
+        .await;
+    assert!(state.vars["work_order"].is_string(), "{:?}", state.vars);
+    assert!(
+        state.vars["payment_reference"].is_string(),
+        "{:?}",
+        state.vars
+    );
+    let audit = node.audit().await;
+    assert_eq!(audit.visits("cost"), [(5, 5), (1, 1)]);
+    assert_eq!(audit.visits("schedule"), [(1, 1)]);
+    assert_eq!(
+        audit.sms_to("09351234567"),
+        ["checking", "awaiting_payment", "scheduling", "scheduled"]
+    );
+}
+
+// ---- Judicial asset freeze --------------------------------------------------------------------
+
+fn freeze_order(debtor: &str) -> Value {
+    json!({
+        "case_number": "1403682910000417", "order_number": "140309870001234",
+        "debtor_national_id": debtor, "amount": 8_500_000_000_i64,
+        "judge_national_id": "0499370899", "judge_mobile": "09121234567"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asset_freeze_of_a_debtor_with_nothing_finds_nothing_and_tells_the_judge() {
+    let node = Node::new().await;
+    let s = node
+        .start(
+            "judiciary",
+            "judicial-asset-freeze",
+            freeze_order("9162738496"),
+        )
+        .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "completed");
+    for var in [
+        "bank_frozen_amount",
+        "bank_accounts_count",
+        "properties_count",
+        "securities_frozen_value",
+        "vehicles_count",
+    ] {
+        assert_eq!(state.vars[var], json!(0), "{var}");
+    }
+    assert_eq!(state.vars["securities_answered"], json!(true));
+    let audit = node.audit().await;
+    // Its statuses send no SMS; the judge gets the report of the notify step.
+    assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asset_freeze_whose_depository_never_calls_back_takes_the_callback_timeout_path() {
+    let node = Node::new().await;
+    let s = node
+        .start(
+            "judiciary",
+            "judicial-asset-freeze",
+            freeze_order("2736451988"),
+        )
+        .await;
+    // The depository acknowledged and stays silent; the three-day callback timeout is played.
+    node.until(&s, "the other branches", |st| {
+        st.vars.contains_key("vehicles_count") && st.vars.contains_key("bank_frozen_amount")
+    })
+    .await;
+    node.fire_timer(&s, "freeze_securities", TimerPurpose::Timeout)
+        .await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "completed");
+    assert_eq!(state.vars["securities_answered"], json!(false));
+    assert_eq!(state.vars["vehicles_count"], json!(1));
+    let audit = node.audit().await;
+    assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
+    let log = node.sms_log().await;
+    assert!(
+        log[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("سپرده‌گذاری مرکزی هنوز پاسخ نداده است"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asset_freeze_with_the_central_bank_down_stops_on_an_incident_an_operator_retries() {
+    let node = Node::new().await;
+    node.set_down("bank", true).await;
+    let s = node
+        .start(
+            "judiciary",
+            "judicial-asset-freeze",
+            freeze_order("0790419904"),
+        )
+        .await;
+    let (incident, step) = node.incident(&s).await;
+    assert_eq!(step, "freeze_bank_accounts");
+    node.set_down("bank", false).await;
+    node.retry_incident(&s, &incident).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "completed");
+    assert_eq!(state.vars["bank_frozen_amount"], json!(8_500_000_000_i64));
+    let audit = node.audit().await;
+    assert_eq!(audit.visits("freeze_bank_accounts"), [(6, 6), (1, 1)]);
+    assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
+}
+
+/// An agency's callback can overtake its own `202`: here the securities depository takes 1.5 s
+/// to acknowledge the order (and, for this debtor, never calls back itself), and its answer
+/// reaches daftar's callback route while the step still waits for the acknowledgment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_that_overtakes_the_agencys_acknowledgment_is_not_lost() {
+    let node = Node::new().await;
+    node.set_faults("stock_exchange", json!({"latency_ms": 1500}))
+        .await;
+    let s = node
+        .start(
+            "judiciary",
+            "judicial-asset-freeze",
+            freeze_order("2736451988"),
+        )
+        .await;
+    let key = loop {
+        let found = node.history(&s).await.into_iter().find_map(|e| match e {
+            Event::InquiryRequested {
+                connector,
+                idempotency_key,
+                ..
+            } if connector == "stock_exchange" => Some(idempotency_key),
+            _ => None,
+        });
+        if let Some(k) = found {
+            break k;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let answer = json!({"frozen_value": 300_000_000, "holdings_count": 2});
+    let status = node
+        .post_callback(
+            "/callbacks/inquiries/judiciary/stock_exchange",
+            &key,
+            answer,
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status}");
+    let state = node
+        .until_within(
+            &s,
+            "its end, with the depository's answer",
+            std::time::Duration::from_secs(8),
+            |st| st.ended(),
+        )
+        .await;
+    assert_eq!(state.vars["securities_answered"], json!(true));
+    assert_eq!(state.vars["securities_frozen_value"], json!(300_000_000));
+}
+
+// ---- Passport renewal -------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passport_with_conscription_down_stops_on_an_incident_an_operator_retries() {
+    let node = Node::new().await;
+    node.set_down("military_service", true).await;
+    let input = json!({
+        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+        "passport_number": "Z12345678", "delivery_postal_code": "1966713411"
+    });
+    let s = node
+        .start("police-passport", "passport-renewal", input)
+        .await;
+    // The incident stops the conscription branch; the civil registry's branch goes on.
+    let (incident, step) = node.incident(&s).await;
+    assert_eq!(step, "ask_military_service");
+    node.set_down("military_service", false).await;
+    node.retry_incident(&s, &incident).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    assert!(state.vars["new_passport_number"].is_string());
+    let audit = node.audit().await;
+    assert_eq!(audit.visits("ask_military_service"), [(6, 6), (1, 1)]);
+    assert_eq!(audit.visits("ask_civil_registry"), [(1, 1)]);
+    assert_eq!(
+        audit.sms_to("09121234567"),
+        ["checking", "awaiting_payment", "printing", "posted"]
+    );
+}

@@ -1,0 +1,408 @@
+//! The crash test against the SMS centre: `daftar work` runs the clean-record example with its
+//! HTTP connectors against `daftar simulate` (both real processes), on one SQLite file, and is
+//! SIGKILLed at random moments while it files requests and drives them through two inquiries
+//! and two status SMS; then restarted until every request has ended. Each agency's answer and
+//! the SMS centre's acknowledgment are held back 60 ms after they arrive (`--effect-delay-ms`),
+//! so kills often land between an SMS being accepted and its acceptance being recorded.
+//!
+//! Then, from the simulator's own log (`/__sim/sms`): no `client_reference` twice, and every
+//! status change that asks for an SMS got exactly one, to the applicant; no SMS that nobody
+//! asked for; and `daftar verify` passes on the store.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use daftar_engine::events::{Event, NotificationPurpose, verify_chain};
+use serde_json::Value;
+use support::wait_settled;
+
+/// Requests to file across all runs.
+const TOTAL: usize = 24;
+/// Kills before the final run.
+const KILLS: usize = 12;
+/// Short leases, so that a restarted node soon takes over what the dead one had leased.
+const LEASE_MS: u64 = 300;
+/// The pause between starts, so that starts and work in flight span many kills.
+const START_EVERY_MS: u64 = 100;
+/// How long each agency's answer is held back after it arrived.
+const EFFECT_DELAY_MS: u64 = 60;
+/// The callback secret the simulator and the nodes share.
+const TOKEN: &str = "crash-sms-callback-secret";
+/// An applicant the clean-record service issues a certificate to.
+const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
+const MOBILE: &str = "09121234567";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn workflow() -> PathBuf {
+    root().join("examples/workflows/clean-record-certificate.yaml")
+}
+
+/// A small xorshift generator: random delays without a dependency; the seed is printed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// `daftar simulate` on a free port, killed when dropped.
+struct Simulator {
+    child: Child,
+    url: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Simulator {
+    fn start(dir: &Path) -> Simulator {
+        // A little latency, no faults, quick callbacks.
+        let config = dir.join("simulator.yaml");
+        std::fs::write(
+            &config,
+            "rng_seed: 7\ndefaults: { latency_ms: 2, jitter_ms: 5, callback_delay_ms: 100 }\n",
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_daftar"))
+            .arg("simulate")
+            .args(["--port", "0", "--callback-token", TOKEN])
+            .arg("--config")
+            .arg(&config)
+            .arg("--seed")
+            .arg(root().join("examples/simulator/seed.yaml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("simulate.err")).unwrap())
+            .spawn()
+            .expect("spawn daftar simulate");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("daftar simulate listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "unexpected first line {first:?}: {}",
+                    std::fs::read_to_string(dir.join("simulate.err")).unwrap_or_default()
+                )
+            })
+            .to_owned();
+        Simulator {
+            child,
+            url,
+            _stdout: stdout,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Vec<Value> {
+        let v: Value = reqwest::get(format!("{}{path}", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array().cloned().unwrap()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `daftar work --connectors`, reporting the starts it acknowledged.
+struct Node {
+    child: Child,
+    reader: Option<JoinHandle<()>>,
+    started: Arc<Mutex<Vec<String>>>,
+    stderr: PathBuf,
+}
+
+impl Node {
+    fn spawn(dir: &Path, sim: &Simulator, db: &str, start: usize, name: &str) -> Node {
+        let stderr = dir.join(format!("{name}.err"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_daftar"))
+            .arg("work")
+            .args(["--db", db])
+            .arg("--workflow")
+            .arg(workflow())
+            .arg("--connectors")
+            .arg(root().join("examples/connectors.yaml"))
+            .args(["--input", INPUT])
+            .args(["--start", &start.to_string()])
+            .args(["--start-every-ms", &START_EVERY_MS.to_string()])
+            .args(["--lease-ms", &LEASE_MS.to_string()])
+            .args(["--effect-delay-ms", &EFFECT_DELAY_MS.to_string()])
+            .env("DAFTAR_AGENCIES_URL", &sim.url)
+            .env("DAFTAR_CALLBACK_TOKEN", TOKEN)
+            .env_remove("DAFTAR_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("spawn daftar work");
+        let stdout = child.stdout.take().unwrap();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let seen = started.clone();
+        let reader = std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match r.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                // A line cut by the kill is no acknowledgment.
+                let Some(whole) = line.strip_suffix(b"\n") else {
+                    break;
+                };
+                let text = String::from_utf8_lossy(whole);
+                if let Some(stream) = text.strip_prefix("started ") {
+                    seen.lock().unwrap().push(stream.to_owned());
+                }
+            }
+        });
+        Node {
+            child,
+            reader: Some(reader),
+            started,
+            stderr,
+        }
+    }
+
+    fn acknowledged(&self) -> usize {
+        self.started.lock().unwrap().len()
+    }
+
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// SIGKILLs the process and returns every start it acknowledged.
+    fn kill(mut self) -> Vec<String> {
+        self.stop();
+        std::mem::take(&mut *self.started.lock().unwrap())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
+    let began = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
+    let sim = Simulator::start(dir.path());
+    let seed = std::env::var("DAFTAR_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("crash_sms seed: {seed} (DAFTAR_CRASH_SEED to repeat)");
+    let mut rng = Rng(seed);
+
+    let mut acknowledged: Vec<String> = Vec::new();
+    for round in 0..KILLS {
+        let remaining = TOTAL.saturating_sub(acknowledged.len());
+        let mut node = Node::spawn(dir.path(), &sim, &db, remaining, &format!("run{round}"));
+        std::thread::sleep(Duration::from_millis(100 + rng.next() % 601));
+        if let Some(status) = node.exited() {
+            panic!(
+                "run {round} exited by itself ({status}): {}",
+                std::fs::read_to_string(&node.stderr).unwrap_or_default()
+            );
+        }
+        let acked = node.kill();
+        eprintln!("run {round}: {} acknowledged", acked.len());
+        acknowledged.extend(acked);
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let remaining = TOTAL.saturating_sub(acknowledged.len());
+    let mut last = Node::spawn(dir.path(), &sim, &db, remaining, "final");
+    rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while last.acknowledged() < remaining {
+            assert!(Instant::now() < deadline, "the final run did not start all");
+            if let Some(status) = last.exited() {
+                panic!(
+                    "the final run exited ({status}): {}",
+                    std::fs::read_to_string(&last.stderr).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let store = daftar_engine::store::open(&db).await.unwrap();
+        wait_settled(store.as_ref(), Duration::from_secs(20), "after the crashes").await;
+    });
+    acknowledged.extend(last.kill());
+    assert_eq!(acknowledged.len(), TOTAL);
+    let unique: BTreeSet<&String> = acknowledged.iter().collect();
+    assert_eq!(unique.len(), TOTAL, "a start was acknowledged twice");
+
+    rt.block_on(check(&sim, &db, &acknowledged));
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_daftar"))
+        .args(["verify", "--db", &db])
+        .env_remove("DAFTAR_DB")
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "daftar verify: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    eprintln!("crash_sms: {KILLS} kills, {:?}", began.elapsed());
+}
+
+/// Checks the store against the simulator's logs.
+async fn check(sim: &Simulator, db: &str, acknowledged: &[String]) {
+    let source = std::fs::read_to_string(workflow()).unwrap();
+    let definition =
+        daftar_definitions::compile("w.yaml", &source, daftar_definitions::Options::default())
+            .unwrap();
+    let statuses = &definition.workflow().statuses;
+    let sms_statuses: BTreeSet<&str> = statuses
+        .iter()
+        .filter(|(_, s)| s.sms_template().is_some())
+        .map(|(id, _)| id.as_str())
+        .collect();
+
+    // The SMS centre's log: one entry per reference.
+    let log = sim.get("/__sim/sms").await;
+    let mut accepted: BTreeMap<String, Value> = BTreeMap::new();
+    for s in &log {
+        let reference = s["client_reference"].as_str().unwrap().to_owned();
+        assert!(
+            accepted.insert(reference.clone(), s.clone()).is_none(),
+            "the SMS centre lists {reference} twice"
+        );
+    }
+    // What reached it: a reference sent again after a kill is answered from the first.
+    // (A node that restarts asks the SMS centre about a reference before sending it again, so
+    // a resend is rare.) An inquiry sent again is answered from the agency's record.
+    let mut sends: BTreeMap<String, usize> = BTreeMap::new();
+    let mut inquiries_again = 0;
+    for r in sim.get("/__sim/requests").await {
+        if r["connector"] == "sms_gateway" {
+            let reference = r["body"]["client_reference"].as_str().unwrap_or_default();
+            *sends.entry(reference.to_owned()).or_default() += 1;
+        } else if r["replayed"] == true {
+            inquiries_again += 1;
+        }
+    }
+
+    let store = daftar_engine::store::open(db).await.unwrap();
+    let streams = store.streams().await.unwrap();
+    let names: BTreeSet<String> = streams.iter().map(ToString::to_string).collect();
+    for a in acknowledged {
+        assert!(names.contains(a), "acknowledged {a} is not in the store");
+    }
+    let mut requested = BTreeSet::new();
+    let mut status_changes = 0;
+    for s in &streams {
+        let history = store.load(s).await.unwrap();
+        if let Err(e) = verify_chain(&history) {
+            panic!("{s}: hash chain broken: {e:?}");
+        }
+        let mut wanted = Vec::new();
+        let mut asked = Vec::new();
+        let mut completed = Vec::new();
+        for e in &history {
+            match &e.event {
+                Event::StatusChanged { to, .. } if sms_statuses.contains(to.as_str()) => {
+                    wanted.push(to.clone());
+                }
+                Event::NotificationRequested {
+                    reference,
+                    purpose,
+                    recipient,
+                    text,
+                    ..
+                } => {
+                    assert!(
+                        requested.insert(reference.clone()),
+                        "{s}: SMS {reference} asked for twice"
+                    );
+                    if let NotificationPurpose::StatusChanged { status } = purpose {
+                        asked.push(status.clone());
+                    }
+                    assert_eq!(recipient, MOBILE);
+                    let got = accepted.get(reference).unwrap_or_else(|| {
+                        panic!("{s}: SMS {reference} never reached the SMS centre")
+                    });
+                    assert_eq!(got["mobile"], MOBILE, "{s}: {reference}");
+                    assert_eq!(
+                        got["text"].as_str(),
+                        Some(text.as_str()),
+                        "{s}: {reference}"
+                    );
+                }
+                Event::NotificationFailed { reference, reason } => {
+                    panic!("{s}: SMS {reference} failed: {reason}")
+                }
+                Event::InstanceCompleted { step, .. } => completed.push(step.clone()),
+                _ => {}
+            }
+        }
+        assert_eq!(completed, ["issue"], "{s}: ended once, with a certificate");
+        assert_eq!(wanted, ["checking", "issued"], "{s}: its status changes");
+        assert_eq!(
+            asked, wanted,
+            "{s}: one SMS per status change that asks for one"
+        );
+        status_changes += wanted.len();
+    }
+    let extra: Vec<&String> = accepted
+        .keys()
+        .filter(|r| !requested.contains(*r))
+        .collect();
+    assert!(extra.is_empty(), "SMS nobody asked for: {extra:?}");
+    assert_eq!(accepted.len(), status_changes);
+    let resent = sends.values().filter(|n| **n > 1).count();
+    eprintln!(
+        "crash_sms: {} instances, {} SMS, {resent} of them sent again after a kill and \
+         answered from the first; {inquiries_again} inquiries sent again after a kill",
+        streams.len(),
+        accepted.len()
+    );
+}
