@@ -331,3 +331,103 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
         .count();
     assert_eq!(reports, 2, "a delivery report per SMS");
 }
+
+#[tokio::test]
+async fn a_callback_no_step_waits_for_is_kept_and_listed_for_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        daftar_engine::store::open(&format!("sqlite://{}", dir.path().join("d.db").display()))
+            .await
+            .unwrap();
+    let engine = Engine::open(store, Connectors::default()).await.unwrap();
+    engine
+        .deploy(
+            "clean-record-certificate.yaml",
+            &std::fs::read_to_string(
+                root().join("examples/workflows/clean-record-certificate.yaml"),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let started = engine
+        .start(
+            "judiciary",
+            "clean-record-certificate",
+            json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
+    let mut config = daftar_api::Config::new(engine.clone(), keys.clone());
+    config.callback_secrets = [("judiciary_records".to_owned(), "s3".to_owned())].into();
+    let app = daftar_api::app(daftar_api::AppState::new(config));
+    let (listener, api) = listen().await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // A late answer for a step this request never asked (a key of its stream, another step).
+    let key = format!("{}:criminal_record:999", started.stream.instance);
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!(
+            "{api}/callbacks/inquiries/judiciary/judiciary_records"
+        ))
+        .header("Idempotency-Key", &key)
+        .bearer_auth("s3")
+        .json(&json!({"has_record": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+
+    let list = |token: String| {
+        let client = client.clone();
+        let api = api.clone();
+        async move {
+            client
+                .get(format!("{api}/api/v1/messages/unmatched"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let admin = keys
+        .mint(
+            "ops",
+            "judiciary",
+            vec![daftar_api::auth::Role::Admin],
+            vec![],
+            600,
+        )
+        .unwrap();
+    let res = list(admin).await;
+    assert_eq!(res.status(), 200);
+    let kept: Value = res.json().await.unwrap();
+    assert_eq!(kept.as_array().unwrap().len(), 1, "{kept}");
+    assert_eq!(kept[0]["correlation"], key);
+    assert_eq!(kept[0]["payload"], json!({"has_record": false}));
+    let auditor = keys
+        .mint(
+            "a",
+            "judiciary",
+            vec![daftar_api::auth::Role::Auditor],
+            vec![],
+            600,
+        )
+        .unwrap();
+    assert_eq!(list(auditor).await.status(), 403);
+    let other = keys
+        .mint(
+            "o",
+            "municipality",
+            vec![daftar_api::auth::Role::Admin],
+            vec![],
+            600,
+        )
+        .unwrap();
+    let theirs: Value = list(other).await.json().await.unwrap();
+    assert_eq!(theirs, json!([]));
+}

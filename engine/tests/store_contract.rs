@@ -52,6 +52,7 @@ contract!(
     worklist::an_escalated_task_moves_between_worklists,
     listing::listings_filter_order_and_page,
     listing::open_incidents_are_summed_per_agency_and_workflow,
+    listing::kept_messages_are_listed_per_agency,
 );
 
 /// One command of a random history.

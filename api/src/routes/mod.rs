@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod connectors;
 pub mod definitions;
+pub mod messages;
 pub mod ops;
 pub mod requests;
 pub mod tasks;
@@ -26,6 +27,7 @@ pub fn v1() -> Router<AppState> {
         .merge(tasks::routes())
         .merge(audit::routes())
         .merge(connectors::routes())
+        .merge(messages::routes())
 }
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a

@@ -287,6 +287,21 @@ pub struct WorkItem {
     pub tracking_code: String,
 }
 
+/// A message no instance was waiting for, kept so that it is reported and not lost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnmatchedMessage {
+    /// The message's name (`callback`, `payment`, or a workflow's own).
+    pub name: String,
+    /// Its correlation key.
+    pub correlation: String,
+    /// Its id.
+    pub message_id: String,
+    /// Its payload.
+    pub payload: Value,
+    /// When it was kept.
+    pub received_at: DateTime<Utc>,
+}
+
 /// A deployed definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredDefinition {
@@ -360,6 +375,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         message_id: &str,
         payload: &Value,
     ) -> Result<(), StoreError>;
+
+    /// An agency's kept messages (callbacks, payment results) that no instance was waiting
+    /// for, newest first, at most `limit`.
+    async fn unmatched_messages(
+        &self,
+        agency: &str,
+        limit: u32,
+    ) -> Result<Vec<UnmatchedMessage>, StoreError>;
 
     /// Deploys a definition version; refuses to overwrite an existing (agency, workflow,
     /// version) with different content, and is a no-op for the same content.

@@ -469,6 +469,39 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn unmatched_messages(
+        &self,
+        agency: &str,
+        limit: u32,
+    ) -> Result<Vec<super::UnmatchedMessage>, StoreError> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            sqlx::types::Json<Value>,
+            DateTime<Utc>,
+        )> = sqlx::query_as(
+            "SELECT name, correlation, message_id, payload, received_at FROM unmatched_messages \
+             WHERE agency = $1 ORDER BY received_at DESC, message_id LIMIT $2",
+        )
+        .bind(agency)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(name, correlation, message_id, payload, received_at)| {
+                Ok(super::UnmatchedMessage {
+                    name,
+                    correlation,
+                    message_id,
+                    payload: payload.0,
+                    received_at,
+                })
+            })
+            .collect()
+    }
+
     async fn worklist(
         &self,
         agency: &str,

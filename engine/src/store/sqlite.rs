@@ -523,6 +523,34 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    async fn unmatched_messages(
+        &self,
+        agency: &str,
+        limit: u32,
+    ) -> Result<Vec<super::UnmatchedMessage>, StoreError> {
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT name, correlation, message_id, payload, received_at FROM unmatched_messages \
+             WHERE agency = ? ORDER BY received_at DESC, message_id LIMIT ?",
+        )
+        .bind(agency)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reads)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(name, correlation, message_id, payload, received_at)| {
+                Ok(super::UnmatchedMessage {
+                    name,
+                    correlation,
+                    message_id,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Database(e.to_string()))?,
+                    received_at: parse_ts(&received_at)?,
+                })
+            })
+            .collect()
+    }
+
     async fn worklist(
         &self,
         agency: &str,

@@ -142,3 +142,46 @@ pub async fn open_incidents_are_summed_per_agency_and_workflow(ctx: Ctx) {
         ]
     );
 }
+
+pub async fn kept_messages_are_listed_per_agency(ctx: Ctx) {
+    let store = &ctx.store;
+    let payload = serde_json::json!({"frozen": true, "amount": 1.5, "name": "زهرا"});
+    store
+        .keep_unmatched_message("health", "callback", "k-1", "m-1", &payload)
+        .await
+        .unwrap();
+    store
+        .keep_unmatched_message("health", "payment", "k-2", "m-2", &serde_json::json!({}))
+        .await
+        .unwrap();
+    // Kept once, however often it comes.
+    store
+        .keep_unmatched_message("health", "callback", "k-1", "m-1", &payload)
+        .await
+        .unwrap();
+    store
+        .keep_unmatched_message("judiciary", "callback", "k-3", "m-3", &payload)
+        .await
+        .unwrap();
+    let kept = store.unmatched_messages("health", 10).await.unwrap();
+    let mut ids: Vec<&str> = kept.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["m-1", "m-2"]);
+    let first = kept.iter().find(|m| m.message_id == "m-1").unwrap();
+    assert_eq!(
+        (first.name.as_str(), first.correlation.as_str()),
+        ("callback", "k-1")
+    );
+    assert_eq!(first.payload, payload);
+    assert_eq!(
+        store.unmatched_messages("health", 1).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .unmatched_messages("nobody", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
