@@ -130,9 +130,9 @@ async fn metrics_count_what_requests_did() {
 
 #[tokio::test]
 async fn metrics_count_cancellations() {
-    // No scripted answers: the request stays at its first inquiry until it is cancelled.
+    // No workers: the request stays at its first inquiry until it is cancelled.
     let h = Harness::with(support::Options {
-        answers: json!({}),
+        workers: false,
         ..support::Options::default()
     })
     .await;

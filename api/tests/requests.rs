@@ -330,8 +330,8 @@ async fn bad_requests_are_refused_with_reasons() {
 #[tokio::test]
 async fn cancelling_needs_an_admin_and_a_running_request() {
     let h = Harness::with(Options {
-        // No answers: the request stays at its first inquiry.
-        answers: json!({}),
+        // No workers: the request stays at its first inquiry.
+        workers: false,
         ..Options::default()
     })
     .await;
@@ -450,4 +450,47 @@ mod base64_like {
         }
         out
     }
+}
+
+#[tokio::test]
+async fn a_cancellation_spends_the_applicants_sms_budget_too() {
+    let h = Harness::with(Options {
+        workers: false,
+        limits: RateLimits {
+            per_agency_per_minute: NonZeroU32::new(1000).unwrap(),
+            per_recipient_per_hour: NonZeroU32::new(2).unwrap(),
+        },
+        ..Options::default()
+    })
+    .await;
+    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
+    let admin = h.token(AGENCY, &[Role::Admin], &[]);
+    let (status, filed) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(start_body()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let uri = format!("/api/v1/requests/{}/cancel", filed["id"].as_str().unwrap());
+    let (status, _) = h
+        .call(
+            Method::POST,
+            &uri,
+            Some(&admin),
+            Some(json!({"reason": "filed twice"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&citizen),
+            Some(start_body()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }

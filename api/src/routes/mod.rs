@@ -11,6 +11,7 @@ pub mod tasks;
 pub mod track;
 
 use axum::Router;
+use daftar_engine::core::InstanceState;
 use daftar_engine::events::StreamId;
 use daftar_engine::runtime::tracking;
 
@@ -54,4 +55,28 @@ pub async fn find_request(state: &AppState, who: &Principal, id: &str) -> ApiRes
 
 fn no_request(id: &str) -> ApiError {
     ApiError::not_found(format!("no request `{id}` in your agency"))
+}
+
+/// Takes one unit of the SMS budget of a request's agency and applicant before a command that
+/// may send the applicant SMS (a start, a completed task, a cancellation); 429 when spent.
+pub fn sms_budget(state: &AppState, s: &InstanceState) -> ApiResult<()> {
+    let mobile = state
+        .engine()
+        .definition_of(s)
+        .ok()
+        .and_then(|d| d.applicant(&s.input).0);
+    if state.allow_sms(&s.agency, mobile.as_deref()) {
+        Ok(())
+    } else {
+        Err(rate_limited())
+    }
+}
+
+/// 429: too many requests that send SMS.
+pub fn rate_limited() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "too many requests that send SMS for this agency or this applicant; try again later",
+    )
 }

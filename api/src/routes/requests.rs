@@ -252,11 +252,7 @@ pub async fn start(
         })?;
     let (mobile, _) = def.applicant(&body.input);
     if !state.allow_sms(&who.agency, mobile.as_deref()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "too many requests that send SMS for this agency or this applicant; try again later",
-        ));
+        return Err(super::rate_limited());
     }
     let actor = if who.roles.contains(&Role::Citizen) {
         Actor::Citizen
@@ -373,6 +369,7 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
         (status = 404, body = Problem),
         (status = 409, description = "It has already ended", body = Problem),
         (status = 422, description = "The body is not a `CancelRequest`", body = Problem),
+        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -392,6 +389,10 @@ pub async fn cancel(
         ));
     }
     let stream = super::find_request(&state, &who, &id).await?;
+    let before = state.engine().state(&stream).await?;
+    if !before.ended() {
+        super::sms_budget(&state, &before)?;
+    }
     let key = idempotency_key(&headers)?
         .unwrap_or_else(|| format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default()));
     let engine = state.engine();

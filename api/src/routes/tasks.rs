@@ -364,6 +364,7 @@ pub async fn claim(
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`) or the form fails its schema (`invalid-form`)", body = Problem),
+        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -397,6 +398,9 @@ pub async fn complete(
                 ),
             ));
         }
+    }
+    if t.open {
+        super::sms_budget(&state, &s)?;
     }
     let command = Command::CompleteTask {
         task: task.clone(),

@@ -40,7 +40,7 @@ pub struct Harness {
     pub state: AppState,
     pub engine: Arc<Engine>,
     pub keys: Keys,
-    _loops: Background,
+    _loops: Option<Background>,
     _dir: tempfile::TempDir,
 }
 
@@ -54,6 +54,8 @@ pub struct Options {
     pub answers: Value,
     /// Rate limits.
     pub limits: RateLimits,
+    /// Whether background workers run (without them a request stays where it was filed).
+    pub workers: bool,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             )
             .unwrap(),
             limits: RateLimits::default(),
+            workers: true,
         }
     }
 }
@@ -120,13 +123,15 @@ impl Harness {
             metrics: None,
             limits: options.limits,
         });
-        let loops = workers::spawn(
-            engine.clone(),
-            Pace {
-                poll: Duration::from_millis(20),
-                ..Pace::default()
-            },
-        );
+        let loops = options.workers.then(|| {
+            workers::spawn(
+                engine.clone(),
+                Pace {
+                    poll: Duration::from_millis(20),
+                    ..Pace::default()
+                },
+            )
+        });
         Harness {
             app: daftar_api::app(state.clone()),
             state,
