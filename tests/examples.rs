@@ -34,12 +34,14 @@ fn examples() -> Vec<CompiledDefinition> {
         .filter(|p| p.parent().is_some_and(|d| d.ends_with("workflows")))
         .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
         .collect();
-    // The simulator's seed and config are checked by `the_simulator_seed_and_config_load`.
+    // The simulator's seed and configs are checked by `the_simulator_seed_and_config_load`,
+    // the benchmark's workflows by tests/bench.rs.
     let simulator = root.join("simulator");
+    let bench = root.join("bench");
     let others: Vec<&PathBuf> = files
         .iter()
         .filter(|p| !p.parent().is_some_and(|d| d.ends_with("workflows")) && **p != catalog_path)
-        .filter(|p| !p.starts_with(&simulator))
+        .filter(|p| !p.starts_with(&simulator) && !p.starts_with(&bench))
         .collect();
     assert!(
         others.is_empty(),
@@ -73,6 +75,9 @@ fn the_simulator_seed_and_config_load() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/simulator");
     daftar_simulator::Simulator::from_files(&root.join("seed.yaml"), &root.join("config.yaml"))
         .unwrap_or_else(|e| panic!("examples/simulator: {e:#}"));
+    let bench = root.join("../bench/simulator-config.yaml");
+    daftar_simulator::Simulator::from_files(&root.join("seed.yaml"), &bench)
+        .unwrap_or_else(|e| panic!("examples/bench/simulator-config.yaml: {e:#}"));
 }
 
 #[test]

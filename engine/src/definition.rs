@@ -213,12 +213,29 @@ impl Evaluator<'_> {
     /// Evaluates one expression in this scope.
     pub fn eval(&self, source: &str) -> Result<Value, String> {
         let program = self.definition.program(source)?;
-        let value = daftar_definitions::on_big_stack(|| program.execute(&self.ctx))
+        let value = on_enough_stack(source, || program.execute(&self.ctx))
             .map_err(|e| format!("`{source}` failed: {e}"))?;
         value
             .json()
             .map_err(|e| format!("`{source}` gave a value that is not JSON: {e}"))
     }
+}
+
+/// Stack an evaluation may use per character of its expression: it cannot nest deeper than
+/// the expression is long (validation caps expressions at 4,096 characters).
+const STACK_PER_CHAR: usize = 16 * 1024;
+
+/// Runs an evaluation of `source` on this thread's stack when at least [`STACK_PER_CHAR`] per
+/// character of it is left (with a margin), else on a stack of its own as validation does.
+/// Allocating and releasing that stack (`mmap`, `mprotect`, `munmap`) for every expression
+/// was an eighth of the engine's CPU under load (docs/benchmarks.md); the expressions of real
+/// definitions are short. Debug builds, whose frames are many times larger, always switch.
+fn on_enough_stack<R>(source: &str, f: impl FnOnce() -> R) -> R {
+    if cfg!(debug_assertions) {
+        return daftar_definitions::on_big_stack(f);
+    }
+    let needed = 256 * 1024 + source.len().saturating_mul(STACK_PER_CHAR);
+    stacker::maybe_grow(needed, daftar_definitions::STACK, f)
 }
 
 fn first_error(validator: &jsonschema::Validator, value: &Value) -> Result<(), String> {

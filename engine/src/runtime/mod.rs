@@ -248,13 +248,16 @@ impl Engine {
             parent,
         };
         let command_id = format!("start:{}", idempotency_key.unwrap_or(&stream.instance));
+        // An id just drawn at random names no stream yet: nothing to read (were it taken, the
+        // commit would conflict and the stream be read then).
+        let fresh = idempotency_key.is_none();
         self.run(
             &stream,
             &command,
             &command_id,
             actor,
             None,
-            Some((def, now)),
+            Some((def, now, fresh)),
         )
         .await
     }
@@ -281,12 +284,15 @@ impl Engine {
         command_id: &str,
         actor: Actor,
         completes_job: Option<&str>,
-        new: Option<(Arc<Definition>, DateTime<Utc>)>,
+        new: Option<(Arc<Definition>, DateTime<Utc>, bool)>,
     ) -> Result<Executed, RuntimeError> {
-        for _ in 0..MAX_CONFLICTS {
-            let state = self.state(stream).await?;
+        for attempt in 0..MAX_CONFLICTS {
+            let state = match &new {
+                Some((_, _, true)) if attempt == 0 => InstanceState::default(),
+                _ => self.state(stream).await?,
+            };
             let (def, now) = match &new {
-                Some((def, now)) if !state.started() => (def.clone(), *now),
+                Some((def, now, _)) if !state.started() => (def.clone(), *now),
                 _ => (self.definition_of(&state)?, Utc::now()),
             };
             let ctx = Ctx {

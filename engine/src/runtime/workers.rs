@@ -25,7 +25,10 @@ pub struct Pace {
     pub poll: Duration,
     /// How long a leased job is this node's before another may take it.
     pub lease: Duration,
-    /// The most jobs leased at once.
+    /// The most jobs leased at once, which is also the most in flight: each waits for its
+    /// agency and then for a group commit, so this bounds jobs per second to about
+    /// `batch / (agency time + commit time)` (docs/benchmarks.md). Each connector still has
+    /// its own concurrency limit towards its agency.
     pub batch: u32,
 }
 
@@ -34,7 +37,7 @@ impl Default for Pace {
         Pace {
             poll: Duration::from_millis(200),
             lease: Duration::from_secs(60),
-            batch: 64,
+            batch: 512,
         }
     }
 }

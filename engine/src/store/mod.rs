@@ -8,6 +8,7 @@
 //! nothing; a conflicting commit is reported and the others still go in. A commit whose
 //! command id the stream has already seen appends nothing and reports the earlier result.
 
+mod bulk;
 pub mod effects;
 pub mod postgres;
 mod rows;

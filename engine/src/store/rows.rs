@@ -14,9 +14,15 @@ use super::{Commit, StoreError};
 use crate::events::{Actor, Event, RecordedEvent, StreamId};
 
 /// The events a commit appends to a stream whose head is `prev_hash`, recorded at `at`, each
-/// with its version and hash. `at` must be exactly what the database stores and gives back,
-/// since the hash covers it.
-pub(crate) fn record(commit: &Commit, at: DateTime<Utc>, prev_hash: String) -> Vec<RecordedEvent> {
+/// with its version and hash, and with the JSON text stored for its payload and actor (each
+/// event is serialized once, for both). `at` must be exactly what the database stores and
+/// gives back, since the hash covers it.
+pub(crate) fn record(
+    commit: &Commit,
+    at: DateTime<Utc>,
+    prev_hash: String,
+) -> Vec<(RecordedEvent, String, String)> {
+    let actor = serde_json::to_string(&commit.actor).expect("actors serialize");
     let mut prev = prev_hash;
     let mut out = Vec::with_capacity(commit.events.len());
     for (i, event) in commit.events.iter().enumerate() {
@@ -34,9 +40,10 @@ pub(crate) fn record(commit: &Commit, at: DateTime<Utc>, prev_hash: String) -> V
             hash: String::new(),
             event: event.clone(),
         };
-        e.hash = e.compute_hash();
+        let payload = serde_json::to_string(&e.event.to_stored()).expect("events serialize");
+        e.hash = e.compute_hash_with_payload(&payload);
         prev = e.hash.clone();
-        out.push(e);
+        out.push((e, payload, actor.clone()));
     }
     out
 }
@@ -94,13 +101,6 @@ impl EventRow {
             event,
         })
     }
-}
-
-/// The JSON text stored for an event's payload and actor.
-pub(crate) fn event_json(e: &RecordedEvent) -> (String, String) {
-    let payload = serde_json::to_string(&e.event.to_stored()).expect("events serialize");
-    let actor = serde_json::to_string(&e.actor).expect("actors serialize");
-    (payload, actor)
 }
 
 /// How SQLite stores a time: RFC 3339 UTC with exactly six fractional digits
@@ -178,11 +178,13 @@ impl From<sqlx::Error> for Fail {
 /// time into what it binds for a time column, `json` is the cast its JSON parameters need.
 /// Statements use `$n` parameters, which both SQLite and PostgreSQL accept.
 ///
-/// Expands to `write_batch(conn, batch, at)`, which runs inside the caller's transaction: each
-/// commit gets a `SAVEPOINT`, and one that fails (a conflict, or a statement the database
-/// refused) is rolled back to it alone, so the others still go in. Commits are applied stream
-/// by stream in a fixed order (stable, so one stream's commits keep theirs; results come back
-/// in the caller's order): two PostgreSQL nodes' batches then lock rows in the same order.
+/// Expands to `write_batch(conn, batch, at)`, which runs inside the caller's transaction. A
+/// batch in which every commit goes in (the usual case) is written by the fast path of
+/// `bulk.rs`, a few multi-row statements for the whole batch; otherwise each commit gets a
+/// `SAVEPOINT`, and one that fails (a conflict, or a statement the database refused) is rolled
+/// back to it alone, so the others still go in. Commits are applied stream by stream in a fixed
+/// order (stable, so one stream's commits keep theirs; results come back in the caller's
+/// order): two PostgreSQL nodes' batches then lock rows in the same order.
 macro_rules! write_path {
     (conn: $conn:ty, time: $time:path, json: $json:literal) => {
         mod write {
@@ -191,6 +193,8 @@ macro_rules! write_path {
             use $crate::events::StreamId;
             use $crate::store::rows::{self, Fail, conflict, db, is_race};
             use $crate::store::{Commit, Committed, StoreError};
+
+            $crate::store::bulk::bulk_path!(conn: $conn, time: $time, json: $json);
 
             /// The stream's version and last hash (0 and "" when it has no events).
             async fn head(conn: &mut $conn, s: &StreamId) -> Result<(u64, String), sqlx::Error> {
@@ -244,8 +248,7 @@ macro_rules! write_path {
                 if version != c.expected_version {
                     return Err(Fail::Refused(conflict(c, version)));
                 }
-                for e in rows::record(c, at, last_hash) {
-                    let (payload, actor) = rows::event_json(&e);
+                for (e, payload, actor) in rows::record(c, at, last_hash) {
                     sqlx::query(concat!(
                         "INSERT INTO events (agency, instance, version, recorded_at, workflow, \
                          workflow_version, definition_hash, actor, command_id, type, payload, \
@@ -352,6 +355,18 @@ macro_rules! write_path {
             ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
                 let mut order: Vec<usize> = (0..batch.len()).collect();
                 order.sort_by(|&a, &b| batch[a].stream.cmp(&batch[b].stream));
+                sqlx::query("SAVEPOINT whole_batch").execute(&mut *conn).await.map_err(db)?;
+                let fast = bulk(conn, batch, &order, at).await;
+                if !matches!(fast, Ok(Some(_))) {
+                    sqlx::query("ROLLBACK TO SAVEPOINT whole_batch")
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                }
+                sqlx::query("RELEASE SAVEPOINT whole_batch").execute(&mut *conn).await.map_err(db)?;
+                if let Ok(Some(results)) = fast {
+                    return Ok(results);
+                }
                 let mut results: Vec<Option<Result<Committed, StoreError>>> =
                     vec![None; batch.len()];
                 for i in order {

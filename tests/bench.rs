@@ -1,0 +1,104 @@
+//! `daftar bench` in miniature: a two-second open-loop run of the core scenario on SQLite, with
+//! a small replay, must report figures that make sense together; and the bench workflows must
+//! pass `daftar validate --deny-warnings` (CI validates examples/workflows/ only). The real
+//! measurements, and how to take them, are in docs/benchmarks.md.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn daftar() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_daftar"))
+}
+
+#[test]
+fn the_bench_workflows_are_valid_without_warnings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = daftar()
+        .arg("validate")
+        .arg("--deny-warnings")
+        .arg("--connectors")
+        .arg(root.join("examples/connectors.yaml"))
+        .arg(root.join("examples/bench/smart.yaml"))
+        .arg(root.join("examples/bench/officer.yaml"))
+        .output()
+        .expect("daftar runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_short_core_run_reports_consistent_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = daftar()
+        .args(["bench", "--json", "--scenario", "core", "--store", "sqlite"])
+        .args([
+            "--rate",
+            "20",
+            "--duration",
+            "2s",
+            "--warmup",
+            "1s",
+            "--drain",
+            "5s",
+        ])
+        .args(["--limit-duration", "500ms", "--replay-events", "2000"])
+        .arg("--sqlite-dir")
+        .arg(dir.path())
+        .output()
+        .expect("daftar runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("one JSON object");
+
+    let runs = report["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run["scenario"], "core");
+    assert_eq!(run["store"], "sqlite");
+    let number = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    let completed = number(&run["completed"]);
+    let started = number(&run["started"]);
+    assert!(completed > 0.0, "{run:#}");
+    assert!(completed <= started, "{run:#}");
+    assert!(number(&run["completed_per_s"]) > 0.0, "{run:#}");
+    let latency = &run["latency_ms"];
+    let (p50, p99, p999) = (
+        number(&latency["p50"]),
+        number(&latency["p99"]),
+        number(&latency["p99_9"]),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= p999, "{latency:#}");
+    // The smart service appends 28 events over 5 commits; at 20 a second none may be lost.
+    assert!(number(&run["events_per_instance"]) > 10.0, "{run:#}");
+    assert!(number(&run["commits_per_instance"]) >= 3.0, "{run:#}");
+    assert_eq!(run["lagged"], 0);
+    assert!(number(&run["ratio_to_limit"]) > 0.0, "{run:#}");
+
+    let limit = &report["limits"][0];
+    assert!(number(&limit["events_per_s"]) > 0.0, "{limit:#}");
+
+    let replay = &report["replay"][0];
+    assert!(number(&replay["events"]) >= 2000.0, "{replay:#}");
+    for figure in [
+        "verify_events_per_s",
+        "fold_events_per_s",
+        "load_events_per_s",
+    ] {
+        assert!(number(&replay[figure]) > 0.0, "{replay:#}");
+    }
+
+    assert!(report["machine"]["cores"].as_u64().is_some_and(|c| c >= 1));
+    // The SQLite files are removed afterwards.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
