@@ -80,3 +80,22 @@ pub fn rate_limited() -> ApiError {
         "too many requests that send SMS for this agency or this applicant; try again later",
     )
 }
+
+/// The `Idempotency-Key` header, if any: 1 to 200 ASCII characters.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v.to_str().map_err(|_| {
+                ApiError::bad_request("bad-idempotency-key", "Idempotency-Key must be ASCII")
+            })?;
+            if key.is_empty() || key.len() > 200 {
+                return Err(ApiError::bad_request(
+                    "bad-idempotency-key",
+                    "Idempotency-Key must be 1 to 200 characters",
+                ));
+            }
+            Ok(Some(key.to_owned()))
+        }
+    }
+}

@@ -192,24 +192,6 @@ pub struct CancelRequest {
     pub reason: String,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let key = v.to_str().map_err(|_| {
-                ApiError::bad_request("bad-idempotency-key", "Idempotency-Key must be ASCII")
-            })?;
-            if key.is_empty() || key.len() > 200 {
-                return Err(ApiError::bad_request(
-                    "bad-idempotency-key",
-                    "Idempotency-Key must be 1 to 200 characters",
-                ));
-            }
-            Ok(Some(key.to_owned()))
-        }
-    }
-}
-
 /// File a request with the version of the service in force today.
 ///
 /// A start causes SMS, so it is rate-limited per agency and per applicant mobile number. With an
@@ -239,7 +221,7 @@ pub async fn start(
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     who.require(&[Role::Citizen, Role::Officer])?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = idempotency_key(&headers)?;
+    let key = super::idempotency_key(&headers)?;
     let engine = state.engine();
     let def = engine
         .registry()
@@ -393,7 +375,7 @@ pub async fn cancel(
     if !before.ended() {
         super::sms_budget(&state, &before)?;
     }
-    let key = idempotency_key(&headers)?
+    let key = super::idempotency_key(&headers)?
         .unwrap_or_else(|| format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default()));
     let engine = state.engine();
     engine

@@ -330,7 +330,7 @@ pub async fn claim(
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
-    let key = idempotency_key(&headers)?;
+    let key = super::idempotency_key(&headers)?;
     let (stream, s) = load(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
@@ -378,7 +378,7 @@ pub async fn complete(
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = idempotency_key(&headers)?;
+    let key = super::idempotency_key(&headers)?;
     let (stream, s) = load(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
@@ -447,7 +447,7 @@ pub async fn reassign(
     }
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = idempotency_key(&headers)?;
+    let key = super::idempotency_key(&headers)?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_owned());
     let (role, officer) = (clean(body.role), clean(body.officer));
     if role.is_none() && officer.is_none() {
@@ -593,24 +593,6 @@ fn actor(who: &Principal) -> Actor {
         Actor::Officer(who.subject.clone())
     } else {
         Actor::Operator(who.subject.clone())
-    }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let key = v.to_str().map_err(|_| {
-                ApiError::bad_request("bad-idempotency-key", "Idempotency-Key must be ASCII")
-            })?;
-            if key.is_empty() || key.len() > 200 {
-                return Err(ApiError::bad_request(
-                    "bad-idempotency-key",
-                    "Idempotency-Key must be 1 to 200 characters",
-                ));
-            }
-            Ok(Some(key.to_owned()))
-        }
     }
 }
 
