@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use daftar_engine::connectors::scripted::Scripted;
 use daftar_engine::connectors::{Connectors, Notifier, SendOutcome, Sms};
-use daftar_engine::core::Wait;
+use daftar_engine::core::{Command, Wait};
 use daftar_engine::events::{Actor, Event, StreamId, verify_chain};
 use daftar_engine::runtime::workers::{self, Pace};
 use daftar_engine::runtime::{Engine, RuntimeError};
@@ -329,6 +329,51 @@ async fn a_start_with_the_same_idempotency_key_files_one_request() {
     assert_eq!(
         engine.store().load(&first.stream).await.unwrap().len() as u64,
         first.version
+    );
+}
+
+/// A command retried under its id after it took effect is a duplicate, even though deciding it
+/// again would now be refused (here: cancelling a request the first cancellation ended); a new
+/// command the core refuses is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_command_is_a_duplicate_not_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&db_url(&dir), Connectors::default()).await;
+    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let filed = engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let cancel = Command::Cancel {
+        reason: "filed twice".into(),
+    };
+    let actor = Actor::Operator("op".into());
+    let first = engine
+        .execute(&filed.stream, &cancel, "cancel:k1", actor.clone(), None)
+        .await
+        .unwrap();
+    assert!(!first.duplicate && !first.events.is_empty());
+    let again = engine
+        .execute(&filed.stream, &cancel, "cancel:k1", actor.clone(), None)
+        .await
+        .unwrap();
+    assert!(again.duplicate && again.events.is_empty(), "{again:?}");
+    assert_eq!(again.version, first.version);
+    let other = engine
+        .execute(&filed.stream, &cancel, "cancel:k2", actor, None)
+        .await;
+    assert!(
+        matches!(
+            other,
+            Err(RuntimeError::Refused(daftar_engine::Error::Ended))
+        ),
+        "{other:?}"
     );
 }
 

@@ -99,3 +99,17 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> ApiResult<Option<Stri
         }
     }
 }
+
+/// The key of a command an endpoint sends: the caller's `Idempotency-Key` (a retry repeats the
+/// same command, which then has one effect), else a key no other call of this process has.
+pub fn command_key(headers: &axum::http::HeaderMap) -> ApiResult<String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    Ok(idempotency_key(headers)?.unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        )
+    }))
+}

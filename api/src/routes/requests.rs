@@ -375,8 +375,7 @@ pub async fn cancel(
     if !before.ended() {
         super::sms_budget(&state, &before)?;
     }
-    let key = super::idempotency_key(&headers)?
-        .unwrap_or_else(|| format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default()));
+    let key = super::command_key(&headers)?;
     let engine = state.engine();
     engine
         .execute(

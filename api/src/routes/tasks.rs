@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -24,7 +23,6 @@ use chrono::{DateTime, Utc};
 use daftar_engine::Definition;
 use daftar_engine::core::{Command, InstanceState, TaskState};
 use daftar_engine::events::{Actor, StreamId};
-use daftar_engine::runtime::RuntimeError;
 use daftar_engine::store::MAX_LISTING;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -330,7 +328,7 @@ pub async fn claim(
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
-    let key = super::idempotency_key(&headers)?;
+    let key = super::command_key(&headers)?;
     let (stream, s) = load(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
@@ -378,7 +376,7 @@ pub async fn complete(
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = super::idempotency_key(&headers)?;
+    let key = super::command_key(&headers)?;
     let (stream, s) = load(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
@@ -447,7 +445,7 @@ pub async fn reassign(
     }
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = super::idempotency_key(&headers)?;
+    let key = super::command_key(&headers)?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_owned());
     let (role, officer) = (clean(body.role), clean(body.officer));
     if role.is_none() && officer.is_none() {
@@ -473,9 +471,8 @@ pub async fn reassign(
     Ok(Json(answer(&state, &stream, &s, &task)?))
 }
 
-/// Executes `command` on the task and answers the request's state after it. With an
-/// `Idempotency-Key`, a command the core refuses now but that was committed before under the
-/// same key (a retried completion, whose task is closed since) answers the state as a success.
+/// Executes `command` on the task under `task:{task}:{action}:{key}` (the same key repeats the
+/// same command, which has one effect) and answers the request's state after it.
 async fn run(
     state: &AppState,
     who: &Principal,
@@ -483,21 +480,13 @@ async fn run(
     command: &Command,
     task: &str,
     action: &str,
-    key: Option<String>,
+    key: String,
 ) -> ApiResult<InstanceState> {
-    let keyed = key.is_some();
-    let id = command_id(task, action, key);
+    let id = format!("task:{task}:{action}:{key}");
     let engine = state.engine();
-    match engine.execute(stream, command, &id, actor(who), None).await {
-        Ok(_) => {}
-        Err(RuntimeError::Refused(e)) if keyed => {
-            let history = engine.store().load(stream).await?;
-            if !history.iter().any(|r| r.command_id == id) {
-                return Err(RuntimeError::Refused(e).into());
-            }
-        }
-        Err(e) => return Err(e.into()),
-    }
+    engine
+        .execute(stream, command, &id, actor(who), None)
+        .await?;
     Ok(engine.state(stream).await?)
 }
 
@@ -594,18 +583,4 @@ fn actor(who: &Principal) -> Actor {
     } else {
         Actor::Operator(who.subject.clone())
     }
-}
-
-/// `task:{task}:{action}:{key}`: the same key repeats the same command; without one, each call
-/// is a command of its own.
-fn command_id(task: &str, action: &str, key: Option<String>) -> String {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let key = key.unwrap_or_else(|| {
-        format!(
-            "{}-{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        )
-    });
-    format!("task:{task}:{action}:{key}")
 }

@@ -313,7 +313,19 @@ impl Engine {
             let events = match &decided {
                 Ok(events) => events.clone(),
                 Err(_) if completes_job.is_some() => Vec::new(),
-                Err(e) => return Err(RuntimeError::Refused(e.clone())),
+                Err(e) => {
+                    // A command retried under an id that already took effect is the duplicate
+                    // it is, not a command refused because the instance has moved on since.
+                    if self.committed_before(stream, command_id).await? {
+                        return Ok(Executed {
+                            stream: stream.clone(),
+                            version: state.version,
+                            events: Vec::new(),
+                            duplicate: true,
+                        });
+                    }
+                    return Err(RuntimeError::Refused(e.clone()));
+                }
             };
             let mut after = state.clone();
             for e in &events {
@@ -495,6 +507,21 @@ impl Engine {
             .expect("lock")
             .get(stream)
             .map(|s| s.workflow.clone())
+    }
+
+    /// Whether a command with this id appended events to the stream before (read only when
+    /// the core refuses a command, never on the way of one that goes through).
+    async fn committed_before(
+        &self,
+        stream: &StreamId,
+        command_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .load(stream)
+            .await?
+            .iter()
+            .any(|e| e.command_id == command_id))
     }
 
     /// An instance's state: from the cache, or folded from its stream.
