@@ -554,7 +554,8 @@ fn postgres_state_read_back_equals_state_in_memory() {
 
 /// Retrying a command with the same id appends nothing the second time: whether the core
 /// decides it again to events (a claim released by an escalation, claimed again), to nothing
-/// (a claim by its holder), or refuses it (an inquiry answer already taken).
+/// (a claim by its holder), or would refuse it (an inquiry answer already taken: the retry is
+/// answered as the duplicate it is).
 async fn repeats_append_nothing(backend: Backend) {
     let Some((ctx, _guard)) = setup(backend).await else {
         return;
@@ -595,12 +596,23 @@ async fn repeats_append_nothing(backend: Backend) {
     assert!(!answered.events.is_empty());
     let n = length(&engine).await;
     assert_eq!(n, answered.version);
+    // Decided again, the answer would be refused as stale; its id was seen: a duplicate.
     let repeated = engine
         .execute(&stream, &answer, "job:answer", Actor::System, None)
+        .await
+        .unwrap();
+    assert!(
+        repeated.duplicate && repeated.events.is_empty(),
+        "{repeated:?}"
+    );
+    assert_eq!((repeated.version, length(&engine).await), (n, n));
+    // The same answer under a new id is refused as stale.
+    let other = engine
+        .execute(&stream, &answer, "job:other", Actor::System, None)
         .await;
     assert!(
-        matches!(repeated, Err(RuntimeError::Refused(Error::Stale(_)))),
-        "{repeated:?}"
+        matches!(other, Err(RuntimeError::Refused(Error::Stale(_)))),
+        "{other:?}"
     );
     assert_eq!(length(&engine).await, n);
 
