@@ -23,27 +23,8 @@ fn start_body() -> Value {
     json!({"service": "clean-record-certificate", "input": form()})
 }
 
-fn claims(agency: &str) -> Claims {
-    let now = jsonwebtoken::get_current_timestamp();
-    Claims {
-        sub: "portal".into(),
-        agency: agency.into(),
-        roles: vec![Role::Admin],
-        task_roles: vec![],
-        iss: "daftar".into(),
-        aud: "daftar-api".into(),
-        exp: now + 600,
-        iat: now,
-    }
-}
-
 fn sign(claims: &Claims) -> String {
-    jsonwebtoken::encode(
-        &Header::default(),
-        claims,
-        &EncodingKey::from_secret(SECRET),
-    )
-    .unwrap()
+    support::sign(claims, SECRET)
 }
 
 #[tokio::test]
@@ -224,25 +205,20 @@ async fn bad_tokens_and_wrong_roles_get_nothing() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "unauthorized");
 
-    let mut expired = claims(AGENCY);
+    let mut expired = support::claims(AGENCY);
     expired.exp -= 3600;
-    let mut wrong_audience = claims(AGENCY);
+    let mut wrong_audience = support::claims(AGENCY);
     wrong_audience.aud = "another-api".into();
-    let mut wrong_issuer = claims(AGENCY);
+    let mut wrong_issuer = support::claims(AGENCY);
     wrong_issuer.iss = "someone".into();
     let wrong_key = jsonwebtoken::encode(
         &Header::default(),
-        &claims(AGENCY),
+        &support::claims(AGENCY),
         &EncodingKey::from_secret(b"another-secret-of-32-bytes-or-more!!"),
     )
     .unwrap();
     // `alg: none`: a header and claims with an empty signature.
-    use base64_like::encode as b64;
-    let unsigned = format!(
-        "{}.{}.",
-        b64(br#"{"alg":"none","typ":"JWT"}"#),
-        b64(serde_json::to_string(&claims(AGENCY)).unwrap().as_bytes())
-    );
+    let unsigned = support::unsigned(&support::claims(AGENCY));
     for (what, token) in [
         ("expired", sign(&expired)),
         ("audience", sign(&wrong_audience)),
@@ -255,7 +231,12 @@ async fn bad_tokens_and_wrong_roles_get_nothing() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
     }
     let (status, _) = h
-        .call(Method::GET, uri, Some(&sign(&claims(AGENCY))), None)
+        .call(
+            Method::GET,
+            uri,
+            Some(&sign(&support::claims(AGENCY))),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "a good token passes");
 
@@ -432,24 +413,6 @@ async fn starts_that_send_sms_are_rate_limited_per_recipient() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-}
-
-/// Unpadded base64url, enough to forge an unsigned token.
-mod base64_like {
-    pub fn encode(bytes: &[u8]) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    }
 }
 
 #[tokio::test]

@@ -259,3 +259,51 @@ impl Harness {
         self.send(req.body(body.into()).unwrap()).await
     }
 }
+
+/// Admin claims of `agency`, valid for ten minutes, as daftar's own tokens name them.
+pub fn claims(agency: &str) -> daftar_api::auth::Claims {
+    let now = jsonwebtoken::get_current_timestamp();
+    daftar_api::auth::Claims {
+        sub: "portal".into(),
+        agency: agency.into(),
+        roles: vec![Role::Admin],
+        task_roles: vec![],
+        iss: DEFAULT_ISSUER.into(),
+        aud: DEFAULT_AUDIENCE.into(),
+        exp: now + 600,
+        iat: now,
+    }
+}
+
+/// `claims` signed with HS256 and `key`.
+pub fn sign(claims: &daftar_api::auth::Claims, key: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(key),
+    )
+    .unwrap()
+}
+
+/// `claims` as an unsigned token (`alg: none`, empty signature): a forgery.
+pub fn unsigned(claims: &daftar_api::auth::Claims) -> String {
+    fn b64(bytes: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+    format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(serde_json::to_string(claims).unwrap().as_bytes())
+    )
+}
