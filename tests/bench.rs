@@ -93,6 +93,8 @@ fn a_short_core_run_reports_consistent_figures() {
         "verify_events_per_s",
         "fold_events_per_s",
         "load_events_per_s",
+        "store_verify_events_per_s",
+        "store_verify_one_thread_events_per_s",
     ] {
         assert!(number(&replay[figure]) > 0.0, "{replay:#}");
     }

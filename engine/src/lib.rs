@@ -11,8 +11,10 @@
 //! - [`runtime`]: the engine node: single writer with group commit, job workers, timers,
 //!   scheduled starts, versions in force, tracking codes;
 //! - [`connectors`]: the contracts of inquiries, SMS and payments;
+//! - [`audit`]: verifying every hash chain of a store, in parallel;
 //! - [`metrics`]: counters and histograms of requests, inquiries, jobs, incidents and SLAs.
 
+pub mod audit;
 pub mod connectors;
 pub mod core;
 pub mod definition;

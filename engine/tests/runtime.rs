@@ -527,3 +527,133 @@ async fn scheduled_starts_happen_once_per_occurrence_across_nodes_and_restarts()
     let again = workers::start_scheduled(&c).await.unwrap();
     assert!(again <= 1, "at most a new minute's occurrence: {again}");
 }
+
+/// An agency that answers only once it is told to.
+#[derive(Debug)]
+struct Held {
+    release: tokio::sync::Semaphore,
+    answers: Arc<Scripted>,
+}
+
+#[async_trait::async_trait]
+impl daftar_engine::connectors::Inquiries for Held {
+    async fn inquire(
+        &self,
+        call: &daftar_engine::connectors::InquiryCall,
+    ) -> daftar_engine::core::InquiryResult {
+        self.release.acquire().await.unwrap().forget();
+        self.answers.inquire(call).await
+    }
+}
+
+/// `(lease_owner, leases)` of every job of the store.
+async fn job_leases(url: &str) -> Vec<(Option<String>, i64)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query_as("SELECT lease_owner, leases FROM jobs ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    // No job loop: the job is left for any node's loop to lease.
+    let idle = engine(&url, Connectors::default()).await;
+    idle.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    idle.start(
+        "judiciary",
+        "certificate",
+        applicant(),
+        None,
+        Actor::Citizen,
+    )
+    .await
+    .unwrap();
+    let left = job_leases(&url).await;
+    assert!(
+        !left.is_empty() && left.iter().all(|l| *l == (None, 0)),
+        "{left:?}"
+    );
+    drop(idle);
+
+    let held = Arc::new(Held {
+        release: tokio::sync::Semaphore::new(0),
+        answers: answers(false),
+    });
+    let outbox = Arc::new(Outbox::default());
+    let connectors = Connectors {
+        inquiries: Some(held.clone()),
+        notifier: Some(outbox.clone()),
+        payments: None,
+    };
+    let node = engine(&url, connectors).await;
+    // One job at a time, a lease long enough that nobody takes a job over while the agency
+    // is held, and a poll so rare that the loop's lease query runs as it starts and then only
+    // when a slot is free.
+    let pace = Pace {
+        lease: Duration::from_secs(60),
+        poll: Duration::from_secs(3600),
+        batch: 1,
+    };
+    let loops = workers::spawn(node.clone(), pace);
+    let mine = (Some(node.node().to_owned()), 1);
+    // Those queries lease the waiting jobs; the inquiry then holds the one slot while its
+    // agency is held.
+    for _ in 0..200 {
+        if job_leases(&url).await == [mine.clone()] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(job_leases(&url).await, std::slice::from_ref(&mine));
+    // So no query can lease a new request's jobs now: they are this node's as they are created.
+    let started = node
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+        .unwrap();
+    let leases = job_leases(&url).await;
+    assert!(leases.len() > 1, "{leases:?}");
+    assert!(leases.iter().all(|l| *l == mine), "{leases:?}");
+
+    held.release.add_permits(2);
+    let state = until_ended(&node, &started.stream).await;
+    assert!(state.ended());
+    for _ in 0..200 {
+        if job_leases(&url).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The SMS jobs were leased and performed the same way, each once.
+    assert!(job_leases(&url).await.is_empty());
+    let history = node.store().load(&started.stream).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| matches!(e.event, Event::InquiryAnswered { .. }))
+            .count(),
+        1
+    );
+
+    // Once the loop stops, new jobs are no longer leased to this node.
+    drop(loops);
+    node.start(
+        "judiciary",
+        "certificate",
+        applicant(),
+        None,
+        Actor::Citizen,
+    )
+    .await
+    .unwrap();
+    assert!(job_leases(&url).await.contains(&(None, 0)));
+}

@@ -44,6 +44,7 @@ contract!(
     streams::tampering_breaks_the_chain,
     streams::concurrent_commits_one_wins,
     rows::jobs_are_leased_once_until_the_lease_expires,
+    rows::jobs_leased_as_they_are_created_wait_out_their_lease,
     rows::timers_fire_by_the_database_clock,
     rows::read_model_rows_are_upserted,
     rows::tracking_codes_find_their_stream,

@@ -112,6 +112,17 @@ pub trait Payments: Send + Sync + std::fmt::Debug {
 }
 
 impl Connectors {
+    /// Whether this node can perform a job of `kind` (it has the connector for it).
+    pub fn performs(&self, kind: crate::store::JobKind) -> bool {
+        use crate::store::JobKind;
+        match kind {
+            JobKind::Inquiry => self.inquiries.is_some(),
+            JobKind::Payment => self.payments.is_some(),
+            JobKind::Notification => self.notifier.is_some(),
+            JobKind::Call => true,
+        }
+    }
+
     /// The state of every circuit breaker of this node's connectors, by connector name.
     pub fn breakers(&self) -> BTreeMap<String, BreakerState> {
         let mut all = BTreeMap::new();

@@ -9,7 +9,9 @@
 mod envelope;
 mod payload;
 
-pub use envelope::{Actor, ChainError, RecordedEvent, StreamId, chain_hash, verify_chain};
+pub use envelope::{
+    Actor, ChainError, Chains, RecordedEvent, StoredEvent, StreamId, chain_hash, verify_chain,
+};
 pub use payload::{
     DecisionEvidence, Event, EventKind, InquiryEvidence, NotificationPurpose, Outcome, ParentRef,
     TimerPurpose, upcast,

@@ -26,7 +26,7 @@ use crate::connectors::Connectors;
 use crate::core::{Command, Ctx, InstanceState, decide};
 use crate::definition::Definition;
 use crate::events::{Actor, Event, ParentRef, StreamId};
-use crate::store::{Commit, DefinitionRef, Store, StoreError, StoredDefinition, effects};
+use crate::store::{Commit, DefinitionRef, JobLease, Store, StoreError, StoredDefinition, effects};
 
 pub use registry::Registry;
 pub use writer::Writer;
@@ -160,6 +160,11 @@ impl Engine {
     /// This node's name, for job leases.
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// Where this node's job loop takes the jobs leased to it as they are created.
+    pub(crate) fn handoff(&self) -> &writer::Handoff {
+        self.writer.handoff()
     }
 
     /// Deploys from now on against `catalog`: connector names are checked, and connectors'
@@ -331,7 +336,7 @@ impl Engine {
             for e in &events {
                 after.apply(e);
             }
-            let commit = build_commit(
+            let mut commit = build_commit(
                 stream,
                 &state,
                 &after,
@@ -341,7 +346,18 @@ impl Engine {
                 actor.clone(),
                 completes_job,
             );
-            let has_jobs = !commit.jobs.is_empty() || !commit.timers.is_empty();
+            // This node's job loop, if it runs and has the connectors, takes the jobs as they
+            // are created; otherwise any node's loop leases them, woken now rather than at its
+            // next poll.
+            if !commit.jobs.is_empty()
+                && commit.jobs.iter().all(|j| self.connectors.performs(j.kind))
+            {
+                commit.lease = self.writer.handoff().lease().map(|duration| JobLease {
+                    owner: self.node.clone(),
+                    duration,
+                });
+            }
+            let wake = !commit.jobs.is_empty() && commit.lease.is_none();
             match self.writer.commit(commit).await {
                 Ok(done) => {
                     {
@@ -352,7 +368,7 @@ impl Engine {
                             cache.insert(stream.clone(), after.clone());
                         }
                     }
-                    if has_jobs {
+                    if wake {
                         self.wake.notify_waiters();
                     }
                     if !done.duplicate && !events.is_empty() && self.appended.receiver_count() > 0 {
@@ -587,6 +603,7 @@ fn build_commit(
         dropped_timers: fx.dropped_timers,
         instance: fx.instance,
         tasks: fx.tasks,
+        lease: None,
     }
 }
 

@@ -46,24 +46,62 @@ impl Default for Pace {
 #[derive(Debug)]
 pub struct Background {
     handles: Vec<JoinHandle<()>>,
+    engine: Arc<Engine>,
+    handoff: u64,
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
+        // New jobs are no longer leased to this node's loop as they are created.
+        self.engine.handoff().close(self.handoff);
         for h in &self.handles {
             h.abort();
         }
     }
 }
 
-/// Starts the job, timer and schedule loops of a node.
+/// Starts the job, timer and schedule loops of a node. From now on the jobs this node's
+/// commits create are leased to it as they are created and performed at once; the job loop
+/// leases the others (created while no loop ran, or by another node, or whose lease expired).
 pub fn spawn(engine: Arc<Engine>, pace: Pace) -> Background {
-    let jobs = tokio::spawn(job_loop(engine.clone(), pace.clone()));
+    let slots = Arc::new(tokio::sync::Semaphore::new(pace.batch as usize));
+    let (handoff, handed) = engine.handoff().open(pace.lease);
+    let own = tokio::spawn(own_jobs(engine.clone(), handed, slots.clone()));
+    let jobs = tokio::spawn(job_loop(engine.clone(), pace.clone(), slots));
     let timers = tokio::spawn(timer_loop(engine.clone(), pace.clone()));
-    let schedules = tokio::spawn(schedule_loop(engine, pace));
+    let schedules = tokio::spawn(schedule_loop(engine.clone(), pace));
     Background {
-        handles: vec![jobs, timers, schedules],
+        handles: vec![own, jobs, timers, schedules],
+        engine,
+        handoff,
     }
+}
+
+/// Performs the jobs leased to this node as its commits created them, each as soon as a
+/// slot is free.
+async fn own_jobs(
+    engine: Arc<Engine>,
+    mut handed: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    slots: Arc<tokio::sync::Semaphore>,
+) {
+    while let Some(job) = handed.recv().await {
+        if !in_a_slot(&engine, &slots, job).await {
+            return;
+        }
+    }
+}
+
+/// Performs a job in its own task once a slot is free; false once the slots are closed.
+async fn in_a_slot(engine: &Arc<Engine>, slots: &Arc<tokio::sync::Semaphore>, job: Job) -> bool {
+    let Ok(permit) = slots.clone().acquire_owned().await else {
+        return false;
+    };
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        perform(&engine, job).await;
+        drop(permit);
+    });
+    true
 }
 
 async fn idle(engine: &Engine, pace: &Pace) {
@@ -73,8 +111,7 @@ async fn idle(engine: &Engine, pace: &Pace) {
 /// Leases jobs for the slots that are free and performs each as soon as it is leased: a slow
 /// agency holds one slot, never the others. A job must finish well within its lease (the
 /// lease should exceed the connectors' timeouts), or another node may take it over.
-async fn job_loop(engine: Arc<Engine>, pace: Pace) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(pace.batch as usize));
+async fn job_loop(engine: Arc<Engine>, pace: Pace, slots: Arc<tokio::sync::Semaphore>) {
     loop {
         let free = slots.available_permits() as u32;
         if free == 0 {
@@ -89,14 +126,9 @@ async fn job_loop(engine: Arc<Engine>, pace: Pace) {
         {
             Ok(jobs) if !jobs.is_empty() => {
                 for job in jobs {
-                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                    if !in_a_slot(&engine, &slots, job).await {
                         return;
-                    };
-                    let engine = engine.clone();
-                    tokio::spawn(async move {
-                        perform(&engine, job).await;
-                        drop(permit);
-                    });
+                    }
                 }
             }
             Ok(_) => idle(&engine, &pace).await,

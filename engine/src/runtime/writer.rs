@@ -3,12 +3,14 @@
 //! is answered only after that transaction is durable, so an acknowledged transition is never
 //! lost, and the disk's fsync rate bounds transactions, not transitions.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Commit, Committed, Store, StoreError};
+use crate::store::{Commit, Committed, Job, Store, StoreError};
 
 /// The most commits written in one transaction.
 const MAX_BATCH: usize = 512;
@@ -20,6 +22,65 @@ type Reply = oneshot::Sender<Result<Committed, StoreError>>;
 pub struct Writer {
     tx: mpsc::Sender<(Commit, Reply)>,
     stats: Arc<Stats>,
+    handoff: Arc<Handoff>,
+}
+
+/// Where the jobs a commit leases as it creates them go once the commit is durable: this
+/// node's job loop, with no lease query and no wait for its next poll. The writer hands them
+/// over itself, so a caller that stops waiting for its commit cannot strand them.
+#[derive(Debug, Default)]
+pub(crate) struct Handoff {
+    open: Mutex<Option<Open>>,
+}
+
+#[derive(Debug)]
+struct Open {
+    id: u64,
+    jobs: mpsc::UnboundedSender<Job>,
+    lease: Duration,
+}
+
+impl Handoff {
+    /// The lease to take on new jobs, while a job loop takes them.
+    pub(crate) fn lease(&self) -> Option<Duration> {
+        self.open.lock().expect("lock").as_ref().map(|o| o.lease)
+    }
+
+    /// A job loop starts taking the jobs leased to this node for `lease`; the id closes it.
+    pub(crate) fn open(&self, lease: Duration) -> (u64, mpsc::UnboundedReceiver<Job>) {
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        let (jobs, rx) = mpsc::unbounded_channel();
+        *self.open.lock().expect("lock") = Some(Open { id, jobs, lease });
+        (id, rx)
+    }
+
+    /// The job loop `id` stops: new jobs are no longer leased as they are created.
+    pub(crate) fn close(&self, id: u64) {
+        let mut open = self.open.lock().expect("lock");
+        if open.as_ref().is_some_and(|o| o.id == id) {
+            *open = None;
+        }
+    }
+
+    /// The jobs of a durable commit that leased them. Were the job loop gone meanwhile, they
+    /// wait out their lease and any node's loop takes them then, as after a crash.
+    fn hand_over(&self, commit: &mut Commit) {
+        let Some(lease) = &commit.lease else { return };
+        let open = self.open.lock().expect("lock");
+        let Some(open) = open.as_ref() else { return };
+        let until = lease.until(Utc::now());
+        for job in commit.jobs.drain(..) {
+            let _ = open.jobs.send(Job {
+                id: job.id,
+                stream: commit.stream.clone(),
+                kind: job.kind,
+                payload: job.payload,
+                leases: 1,
+                lease_until: until,
+            });
+        }
+    }
 }
 
 /// What the writer has done: how many transactions, holding how many commits.
@@ -44,8 +105,14 @@ impl Writer {
     pub fn spawn(store: Arc<dyn Store>) -> Self {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let stats = Arc::new(Stats::default());
-        tokio::spawn(run(store, rx, stats.clone()));
-        Writer { tx, stats }
+        let handoff = Arc::new(Handoff::default());
+        tokio::spawn(run(store, rx, stats.clone(), handoff.clone()));
+        Writer { tx, stats, handoff }
+    }
+
+    /// Where jobs leased as they are created go.
+    pub(crate) fn handoff(&self) -> &Handoff {
+        &self.handoff
     }
 
     /// How many transactions and commits this writer has written.
@@ -66,7 +133,12 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Commit, Reply)>, stats: Arc<Stats>) {
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<(Commit, Reply)>,
+    stats: Arc<Stats>,
+    handoff: Arc<Handoff>,
+) {
     let mut commits = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Some((commit, reply)) = rx.recv().await {
@@ -89,7 +161,18 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Commit, Reply)>, sta
             .fetch_add(commits.len() as u64, Ordering::Relaxed);
         match results {
             Ok(results) => {
-                for (reply, result) in replies.drain(..).zip(results) {
+                for ((reply, result), commit) in
+                    replies.drain(..).zip(results).zip(commits.iter_mut())
+                {
+                    if matches!(
+                        result,
+                        Ok(Committed {
+                            duplicate: false,
+                            ..
+                        })
+                    ) {
+                        handoff.hand_over(commit);
+                    }
                     let _ = reply.send(result);
                 }
             }

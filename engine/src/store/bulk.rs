@@ -145,7 +145,7 @@ macro_rules! bulk_path {
                 }
                 head.0 = c.expected_version + c.events.len() as u64;
                 events.extend(recorded);
-                jobs.extend(c.jobs.iter().map(|j| (&c.stream, j, j.payload.to_string())));
+                jobs.extend(c.jobs.iter().map(|j| (c, j, j.payload.to_string())));
                 done_jobs.extend(c.completes_job.as_ref());
                 for t in &c.timers {
                     timers.insert((&c.stream, t.id.as_str()), Some(t.due_at));
@@ -192,16 +192,20 @@ macro_rules! bulk_path {
             }
             for piece in pieces(&jobs) {
                 let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO jobs (id, agency, instance, kind, payload, created_at) ",
+                    "INSERT INTO jobs (id, agency, instance, kind, payload, created_at, \
+                     lease_owner, leases, lease_until) ",
                 );
-                q.push_values(piece, |mut b, (s, job, payload)| {
+                q.push_values(piece, |mut b, (c, job, payload)| {
                     b.push_bind(&job.id)
-                        .push_bind(&s.agency)
-                        .push_bind(&s.instance)
+                        .push_bind(&c.stream.agency)
+                        .push_bind(&c.stream.instance)
                         .push_bind(job.kind.as_str())
                         .push_bind(payload)
                         .push_unseparated($json)
-                        .push_bind($time(at));
+                        .push_bind($time(at))
+                        .push_bind(c.lease.as_ref().map(|l| l.owner.as_str()))
+                        .push_bind(i64::from(c.lease.is_some()))
+                        .push_bind(c.lease.as_ref().map(|l| $time(l.until(at))));
                 });
                 q.build().execute(&mut *conn).await?;
             }

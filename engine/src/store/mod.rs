@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::events::{Actor, Event, RecordedEvent, StreamId};
+use crate::events::{Actor, Event, RecordedEvent, StoredEvent, StreamId};
 
 pub use effects::effects;
 
@@ -64,6 +64,27 @@ pub struct Commit {
     pub instance: InstanceRow,
     /// The instance's tasks after the commit (the worklist rows of this instance).
     pub tasks: Vec<TaskRow>,
+    /// Leases the commit's jobs, as they are created, to the node that will perform them
+    /// (it hands them to its own workers, with no lease query); `None` leaves them to any
+    /// node's job loop.
+    pub lease: Option<JobLease>,
+}
+
+/// A lease taken on a commit's jobs as they are created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobLease {
+    /// The node that performs them.
+    pub owner: String,
+    /// How long they are its own (from the commit's time); after that, any node's job loop
+    /// may take them over, as it takes over the jobs of a node that died.
+    pub duration: std::time::Duration,
+}
+
+impl JobLease {
+    /// Until when the lease holds, for a commit recorded at `at`.
+    pub fn until(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at + chrono::Duration::from_std(self.duration).unwrap_or(chrono::Duration::MAX)
+    }
 }
 
 /// What a successful commit appended.
@@ -335,6 +356,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Events of all streams after a global position, in position order.
     async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// At most `limit` events of all streams with positions in `(after, until]`, in position
+    /// order, their payloads as stored (not decoded): what verifying hash chains reads.
+    async fn read_stored(
+        &self,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The position of the last event appended (0 for an empty store).
+    async fn last_position(&self) -> Result<u64, StoreError>;
 
     /// Every stream, in order.
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError>;

@@ -27,7 +27,7 @@ use super::{
     Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Store, StoreError,
     StoredDefinition, TaskRow, WorkItem,
 };
-use crate::events::{RecordedEvent, StreamId};
+use crate::events::{RecordedEvent, StoredEvent, StreamId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -67,8 +67,8 @@ fn same(t: DateTime<Utc>) -> DateTime<Utc> {
 
 rows::write_path!(conn: sqlx::PgConnection, time: super::same, json: "::json");
 
-fn event_row(r: &PgRow) -> Result<RecordedEvent, StoreError> {
-    EventRow {
+fn event_row(r: &PgRow) -> Result<EventRow, StoreError> {
+    Ok(EventRow {
         agency: r.try_get("agency").map_err(db)?,
         instance: r.try_get("instance").map_err(db)?,
         version: r.try_get("version").map_err(db)?,
@@ -82,8 +82,7 @@ fn event_row(r: &PgRow) -> Result<RecordedEvent, StoreError> {
         payload: r.try_get("payload").map_err(db)?,
         prev_hash: r.try_get("prev_hash").map_err(db)?,
         hash: r.try_get("hash").map_err(db)?,
-    }
-    .into_recorded()
+    })
 }
 
 #[async_trait]
@@ -114,7 +113,7 @@ impl Store for PgStore {
         .await
         .map_err(db)?
         .iter()
-        .map(event_row)
+        .map(|r| event_row(r)?.into_recorded())
         .collect()
     }
 
@@ -130,8 +129,38 @@ impl Store for PgStore {
         .await
         .map_err(db)?
         .iter()
-        .map(event_row)
+        .map(|r| event_row(r)?.into_recorded())
         .collect()
+    }
+
+    async fn read_stored(
+        &self,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
+        ))
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::try_from(until).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| event_row(r)?.into_stored())
+        .collect()
+    }
+
+    async fn last_position(&self) -> Result<u64, StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(last.unwrap_or(0) as u64)
     }
 
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError> {

@@ -8,10 +8,9 @@
 //! our own words, because they can reach clients.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
 
 use super::{Commit, StoreError};
-use crate::events::{Actor, Event, RecordedEvent, StreamId};
+use crate::events::{Actor, RecordedEvent, StoredEvent, StreamId};
 
 /// The events a commit appends to a stream whose head is `prev_hash`, recorded at `at`, each
 /// with its version and hash, and with the JSON text stored for its payload and actor (each
@@ -69,6 +68,22 @@ pub(crate) struct EventRow {
 impl EventRow {
     /// The recorded event; an unreadable actor or payload is [`StoreError::Corrupt`].
     pub(crate) fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
+        let stored = self.into_stored()?;
+        match stored.event() {
+            Ok(event) => Ok(stored.with_event(event)),
+            Err(reason) => Err(StoreError::Corrupt {
+                stream: stored.stream.to_string(),
+                version: stored.version,
+                reason,
+            }),
+        }
+    }
+}
+
+impl EventRow {
+    /// The stored event, its payload left as stored; an unreadable actor is
+    /// [`StoreError::Corrupt`] (a payload is not read at all).
+    pub(crate) fn into_stored(self) -> Result<StoredEvent, StoreError> {
         let stream = StreamId {
             agency: self.agency,
             instance: self.instance,
@@ -81,12 +96,9 @@ impl EventRow {
         };
         let actor: Actor = serde_json::from_str(&self.actor)
             .map_err(|e| corrupt(format!("unreadable actor: {e}")))?;
-        let payload: Value = serde_json::from_str(&self.payload)
-            .map_err(|e| corrupt(format!("unreadable payload: {e}")))?;
-        let event = Event::from_stored(payload).map_err(corrupt)?;
         let workflow_version = u32::try_from(self.workflow_version)
             .map_err(|_| corrupt(format!("bad workflow version {}", self.workflow_version)))?;
-        Ok(RecordedEvent {
+        Ok(StoredEvent {
             stream,
             version,
             position: self.position as u64,
@@ -96,9 +108,9 @@ impl EventRow {
             definition_hash: self.definition_hash,
             actor,
             command_id: self.command_id,
+            payload: self.payload,
             prev_hash: self.prev_hash,
             hash: self.hash,
-            event,
         })
     }
 }
@@ -264,11 +276,15 @@ macro_rules! write_path {
                 }
                 for job in &c.jobs {
                     sqlx::query(concat!(
-                        "INSERT INTO jobs (id, agency, instance, kind, payload, created_at) \
-                         VALUES ($1, $2, $3, $4, $5", $json, ", $6)"
+                        "INSERT INTO jobs (id, agency, instance, kind, payload, created_at, \
+                         lease_owner, leases, lease_until) \
+                         VALUES ($1, $2, $3, $4, $5", $json, ", $6, $7, $8, $9)"
                     ))
                     .bind(&job.id).bind(&s.agency).bind(&s.instance).bind(job.kind.as_str())
                     .bind(job.payload.to_string()).bind($time(at))
+                    .bind(c.lease.as_ref().map(|l| l.owner.as_str()))
+                    .bind(i64::from(c.lease.is_some()))
+                    .bind(c.lease.as_ref().map(|l| $time(l.until(at))))
                     .execute(&mut *conn)
                     .await?;
                 }

@@ -261,6 +261,7 @@ pub fn commit(s: &StreamId, expected: u64, command: &str, events: Vec<Event>) ->
             started_at: t("2026-03-01T08:00:00.123456Z"),
         },
         tasks: Vec::new(),
+        lease: None,
     }
 }
 

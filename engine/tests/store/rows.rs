@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use daftar_engine::events::Event;
-use daftar_engine::store::{JobKind, NewJob, NewTimer, StoreError, StoredDefinition, TaskRow};
+use daftar_engine::store::{
+    JobKind, JobLease, NewJob, NewTimer, StoreError, StoredDefinition, TaskRow,
+};
 use serde_json::json;
 
 use super::{Ctx, commit, started, step, stream, t};
@@ -73,6 +75,47 @@ pub async fn jobs_are_leased_once_until_the_lease_expires(ctx: Ctx) {
         ))
         .await,
         1
+    );
+}
+
+pub async fn jobs_leased_as_they_are_created_wait_out_their_lease(ctx: Ctx) {
+    let s = stream("judiciary", "i-1");
+    let mut c = commit(&s, 0, "c-1", vec![started(&s), step("ask")]);
+    c.jobs = vec![NewJob {
+        id: format!("{s}/2"),
+        kind: JobKind::Inquiry,
+        payload: json!({"type": "x", "v": 2}),
+    }];
+    c.lease = Some(JobLease {
+        owner: "node-a".to_owned(),
+        duration: Duration::from_millis(1000),
+    });
+    ctx.commit(c).await.unwrap();
+    assert_eq!(
+        ctx.scalar(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE lease_owner = 'node-a' AND leases = 1 AND id = '{s}/2'"
+        ))
+        .await,
+        1
+    );
+    // Another node's loop does not take it while the lease holds…
+    let lease = Duration::from_secs(60);
+    assert!(
+        ctx.store
+            .lease_jobs("node-b", 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // …and takes it over once it has expired, as from a node that died.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let taken = ctx.store.lease_jobs("node-b", 10, lease).await.unwrap();
+    assert_eq!(
+        taken
+            .iter()
+            .map(|j| (j.id.clone(), j.leases))
+            .collect::<Vec<_>>(),
+        [(format!("{s}/2"), 2)]
     );
 }
 

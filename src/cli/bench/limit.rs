@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use daftar_engine::audit::verify_store;
 use daftar_engine::core::InstanceState;
 use daftar_engine::events::verify_chain;
 use daftar_engine::runtime::Appended;
@@ -58,6 +59,7 @@ impl Template {
                 dropped_timers: Vec::new(),
                 instance: fx.instance,
                 tasks: Vec::new(),
+                lease: None,
             });
             state = after;
         }
@@ -176,17 +178,22 @@ pub struct Replay {
     pub streams: u64,
     /// Events per second written to make the history (the limit again, on a growing store).
     pub written_per_s: f64,
-    /// Events per second read back, one stream at a time (as `daftar verify` reads).
+    /// Events per second read back and decoded, one stream at a time (as the engine loads an
+    /// instance it has not cached).
     pub load_per_s: f64,
     /// Events per second whose hash chain was verified (in memory).
     pub verify_per_s: f64,
     /// Events per second folded into instance states (in memory).
     pub fold_per_s: f64,
-    /// Events per second of `daftar verify` as a whole: read and verified.
-    pub verify_with_load_per_s: f64,
-    /// Events per second verified with every core, the streams shared between threads.
+    /// Events per second verified with every core, the streams shared between threads (in
+    /// memory).
     pub verify_parallel_per_s: f64,
-    /// The threads of that measurement.
+    /// Events per second of `daftar verify` as a whole (`verify_store`: two ranges of
+    /// positions per core read at once, payloads left as stored, checked on every core).
+    pub store_verify_per_s: f64,
+    /// The same reading one range at a time (one page read while the last is checked).
+    pub store_verify_one_per_s: f64,
+    /// The threads of the parallel measurements.
     pub threads: usize,
 }
 
@@ -200,8 +207,9 @@ impl Replay {
             "load_events_per_s": round(self.load_per_s, 0),
             "verify_events_per_s": round(self.verify_per_s, 0),
             "fold_events_per_s": round(self.fold_per_s, 0),
-            "verify_with_load_events_per_s": round(self.verify_with_load_per_s, 0),
             "verify_parallel_events_per_s": round(self.verify_parallel_per_s, 0),
+            "store_verify_events_per_s": round(self.store_verify_per_s, 0),
+            "store_verify_one_thread_events_per_s": round(self.store_verify_one_per_s, 0),
             "verify_parallel_threads": self.threads,
         })
     }
@@ -245,6 +253,21 @@ pub async fn replay(
         }
     }
     let per = |d: Duration| read as f64 / d.as_secs_f64().max(1e-9);
+    // `daftar verify` as it runs, on every core and on one.
+    let whole = |n: usize| {
+        let store = store.clone();
+        async move {
+            let t = Instant::now();
+            let v = verify_store(store, n)
+                .await
+                .context("cannot read the history")?
+                .map_err(|e| anyhow::anyhow!("the chain is broken: {e}"))?;
+            anyhow::ensure!(v.events == read, "verified {} of {read} events", v.events);
+            anyhow::Ok(per(t.elapsed()))
+        }
+    };
+    let store_verify_per_s = whole(2 * threads).await?;
+    let store_verify_one_per_s = whole(1).await?;
     Ok(Replay {
         events: read,
         streams: streams.len() as u64,
@@ -252,8 +275,9 @@ pub async fn replay(
         load_per_s: per(load),
         verify_per_s: per(verify),
         fold_per_s: per(fold),
-        verify_with_load_per_s: per(load + verify),
         verify_parallel_per_s: per(parallel),
+        store_verify_per_s,
+        store_verify_one_per_s,
         threads,
     })
 }

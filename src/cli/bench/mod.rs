@@ -539,7 +539,7 @@ impl Report {
                     continue;
                 }
                 println!(
-                    "  {:<8} {} events in {} streams: read {:.0}/s, verify {:.0}/s ({:.0}/s on {} threads), fold {:.0}/s, read and verify {:.0}/s",
+                    "  {:<8} {} events in {} streams: read {:.0}/s, verify {:.0}/s ({:.0}/s on {} threads), fold {:.0}/s, daftar verify {:.0}/s ({:.0}/s reading one range at a time)",
                     r["store"].as_str().unwrap_or_default(),
                     r["events"],
                     r["streams"],
@@ -550,7 +550,8 @@ impl Report {
                         .unwrap_or_default(),
                     r["verify_parallel_threads"],
                     r["fold_events_per_s"].as_f64().unwrap_or_default(),
-                    r["verify_with_load_events_per_s"]
+                    r["store_verify_events_per_s"].as_f64().unwrap_or_default(),
+                    r["store_verify_one_thread_events_per_s"]
                         .as_f64()
                         .unwrap_or_default(),
                 );
