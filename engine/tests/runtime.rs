@@ -657,3 +657,70 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
     .unwrap();
     assert!(job_leases(&url).await.contains(&(None, 0)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answers_of_a_parallel_step_take_turns_instead_of_conflicting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agencies = BTreeMap::new();
+    agencies.insert(
+        "civil_registry.identity_match".to_owned(),
+        json!({"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"}),
+    );
+    agencies.insert(
+        "military_service.service_status".to_owned(),
+        json!({"can_leave_country": true}),
+    );
+    let connectors = Connectors {
+        inquiries: Some(Arc::new(Scripted::new(agencies))),
+        notifier: Some(Arc::new(Outbox::default())),
+        payments: None,
+    };
+    let node = engine(&db_url(&dir), connectors).await;
+    // Two inquiries in parallel, answered at once by the in-process agencies.
+    node.deploy(
+        "smart.yaml",
+        include_str!("../../examples/bench/smart.yaml"),
+    )
+    .await
+    .unwrap();
+    let _loops = workers::spawn(node.clone(), fast());
+    let input =
+        json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01"});
+    let mut filed = Vec::new();
+    for _ in 0..20 {
+        let node = node.clone();
+        let input = input.clone();
+        filed.push(tokio::spawn(async move {
+            node.start("bench", "bench-smart", input, None, Actor::Citizen)
+                .await
+                .unwrap()
+                .stream
+        }));
+    }
+    let mut commands = 0;
+    for request in filed {
+        let stream = request.await.unwrap();
+        until_ended(&node, &stream).await;
+        // The SMS report is the last commit.
+        let mut history = Vec::new();
+        for _ in 0..500 {
+            history = node.store().load(&stream).await.unwrap();
+            if history
+                .iter()
+                .any(|e| matches!(e.event, Event::NotificationSent { .. }))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut ids: Vec<&str> = history.iter().map(|e| e.command_id.as_str()).collect();
+        ids.dedup();
+        // The start, each answer, the SMS report.
+        assert_eq!(ids.len(), 4, "{ids:?}");
+        commands += ids.len() as u64;
+    }
+    // Every commit the writer wrote appended a command's events: none was decided on a
+    // version the other answer had already moved past.
+    let (_, commits) = node.writer_stats();
+    assert_eq!(commits, commands);
+}

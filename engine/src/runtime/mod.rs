@@ -104,6 +104,27 @@ pub struct Engine {
     /// Every commit of this node that appended events, for subscribers; nothing is built
     /// while nobody listens.
     appended: broadcast::Sender<Arc<Appended>>,
+    /// Whose turn it is to decide a command, per instance with commands under way.
+    turns: Mutex<HashMap<StreamId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A command's turn on its instance; the instance's entry goes once nobody waits for it.
+struct Turn<'a> {
+    engine: &'a Engine,
+    stream: StreamId,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.held = None;
+        let mut turns = self.engine.turns.lock().expect("lock");
+        // The map's handle and this one: nobody else waits.
+        if Arc::strong_count(&self.lock) == 2 {
+            turns.remove(&self.stream);
+        }
+    }
 }
 
 impl Engine {
@@ -127,6 +148,7 @@ impl Engine {
             node,
             catalog: std::sync::RwLock::new(None),
             appended: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            turns: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -292,6 +314,10 @@ impl Engine {
         new: Option<(Arc<Definition>, DateTime<Utc>, bool)>,
     ) -> Result<Executed, RuntimeError> {
         for attempt in 0..MAX_CONFLICTS {
+            // One command of an instance at a time on this node: a second one (the other
+            // answer of a parallel step, say) waits for the first to be durable and decides on
+            // the state it left, instead of conflicting and reading the stream again.
+            let turn = self.turn(stream).await;
             let state = match &new {
                 Some((_, _, true)) if attempt == 0 => InstanceState::default(),
                 _ => self.state(stream).await?,
@@ -384,6 +410,7 @@ impl Engine {
                     if let Err(e) = decided {
                         return Err(RuntimeError::Refused(e));
                     }
+                    drop(turn);
                     if !done.duplicate {
                         crate::metrics::record(&def, &state, &events);
                         self.after_commit(stream, &after, &events).await;
@@ -512,6 +539,24 @@ impl Engine {
             Box::pin(self.execute(&parent_stream, &command, &id, Actor::System, None)).await
         {
             tracing::warn!(error = %e, parent = %parent_stream, "the caller could not be told that its sub-workflow ended");
+        }
+    }
+
+    /// Waits for this node's turn to decide and commit a command of `stream`.
+    async fn turn(&self, stream: &StreamId) -> Turn<'_> {
+        let lock = self
+            .turns
+            .lock()
+            .expect("lock")
+            .entry(stream.clone())
+            .or_default()
+            .clone();
+        let held = lock.clone().lock_owned().await;
+        Turn {
+            engine: self,
+            stream: stream.clone(),
+            lock,
+            held: Some(held),
         }
     }
 
