@@ -72,7 +72,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // Savepoints journal the pages they change; in memory, not in a temporary file.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // 64 MiB of pages per connection rather than 2 MiB: with the default, the writer
+            // read index pages back from the file on every batch (docs/benchmarks.md).
+            .pragma("cache_size", "-65536");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
