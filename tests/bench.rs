@@ -78,7 +78,7 @@ fn a_short_core_run_reports_consistent_figures() {
         number(&latency["p99_9"]),
     );
     assert!(0.0 < p50 && p50 <= p99 && p99 <= p999, "{latency:#}");
-    // The smart service appends 28 events over 5 commits; at 20 a second none may be lost.
+    // The smart service appends 28 events over 4 commits; at 20 a second none may be lost.
     assert!(number(&run["events_per_instance"]) > 10.0, "{run:#}");
     assert!(number(&run["commits_per_instance"]) >= 3.0, "{run:#}");
     assert_eq!(run["lagged"], 0);
