@@ -264,12 +264,11 @@ macro_rules! bulk_path {
                         .push_bind($time(at));
                 });
                 q.push(
-                    " ON CONFLICT (agency, instance) DO UPDATE SET workflow = excluded.workflow, \
-                     workflow_version = excluded.workflow_version, \
-                     tracking_code = excluded.tracking_code, status = excluded.status, \
+                    // What an instance started with (workflow, version, tracking code, start)
+                    // never changes: updating only the rest leaves the indexes on those alone.
+                    " ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
                      state = excluded.state, incidents = excluded.incidents, \
-                     sla_breached = excluded.sla_breached, started_at = excluded.started_at, \
-                     updated_at = excluded.updated_at",
+                     sla_breached = excluded.sla_breached, updated_at = excluded.updated_at",
                 );
                 q.build().execute(&mut *conn).await?;
             }

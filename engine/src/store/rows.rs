@@ -312,12 +312,9 @@ macro_rules! write_path {
                      tracking_code, status, state, incidents, sla_breached, started_at, \
                      updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                     ON CONFLICT (agency, instance) DO UPDATE SET workflow = excluded.workflow, \
-                     workflow_version = excluded.workflow_version, \
-                     tracking_code = excluded.tracking_code, status = excluded.status, \
+                     ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
                      state = excluded.state, incidents = excluded.incidents, \
-                     sla_breached = excluded.sla_breached, started_at = excluded.started_at, \
-                     updated_at = excluded.updated_at",
+                     sla_breached = excluded.sla_breached, updated_at = excluded.updated_at",
                 )
                 .bind(&s.agency).bind(&s.instance).bind(&i.workflow)
                 .bind(i64::from(i.workflow_version)).bind(&i.tracking_code).bind(&i.status)
