@@ -724,3 +724,71 @@ async fn the_answers_of_a_parallel_step_take_turns_instead_of_conflicting() {
     let (_, commits) = node.writer_stats();
     assert_eq!(commits, commands);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    let held = Arc::new(Held {
+        release: tokio::sync::Semaphore::new(0),
+        answers: answers(false),
+    });
+    let outbox = Arc::new(Outbox::default());
+    let connectors = Connectors {
+        inquiries: Some(held.clone()),
+        notifier: Some(outbox.clone()),
+        payments: None,
+    };
+    let node = engine(&url, connectors).await;
+    node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    // One slot, and leases shorter than the agency is held.
+    let pace = Pace {
+        poll: Duration::from_millis(20),
+        lease: Duration::from_millis(300),
+        batch: 1,
+    };
+    let _loops = workers::spawn(node.clone(), pace);
+    let file = || {
+        node.start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+    };
+    let first = file().await.unwrap();
+    let second = file().await.unwrap();
+    // The first request's inquiry holds the slot; the second's jobs wait for it, leased to
+    // this node as they were created, until their lease runs out.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    held.release.add_permits(1);
+    // They are not performed on the lease that ran out: the lease query takes them again.
+    let mut leases = Vec::new();
+    for _ in 0..300 {
+        leases = job_leases(&url).await;
+        if leases.iter().any(|(_, n)| *n >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(leases.iter().any(|(_, n)| *n >= 2), "{leases:?}");
+
+    held.release.add_permits(64);
+    for request in [&first, &second] {
+        until_ended(&node, &request.stream).await;
+        let history = node.store().load(&request.stream).await.unwrap();
+        let answered = history
+            .iter()
+            .filter(|e| matches!(e.event, Event::InquiryAnswered { .. }))
+            .count();
+        assert_eq!(answered, 1);
+    }
+    // No SMS went out twice.
+    let sent = outbox.sent.lock().await;
+    let mut references: Vec<&str> = sent.iter().map(|s| s.reference.as_str()).collect();
+    let all = references.len();
+    references.sort_unstable();
+    references.dedup();
+    assert_eq!(references.len(), all);
+}

@@ -16,7 +16,7 @@ use super::Engine;
 use crate::connectors::{InquiryCall, PaymentCall, SendOutcome, Sms};
 use crate::core::Command;
 use crate::events::{Actor, Event, ParentRef};
-use crate::store::{Job, JobKind};
+use crate::store::{Job, JobKind, JobLease};
 
 /// How the loops pace themselves.
 #[derive(Clone, Debug)]
@@ -91,11 +91,18 @@ async fn own_jobs(
     }
 }
 
-/// Performs a job in its own task once a slot is free; false once the slots are closed.
+/// Performs a job in its own task once a slot is free; false once the slots are closed. A job
+/// whose lease ran out while it waited for a slot is left alone: it may be another node's by
+/// now, and the lease query takes it again (counting the lease, so an SMS is looked up before
+/// it is sent again), as it takes a dead node's jobs.
 async fn in_a_slot(engine: &Arc<Engine>, slots: &Arc<tokio::sync::Semaphore>, job: Job) -> bool {
     let Ok(permit) = slots.clone().acquire_owned().await else {
         return false;
     };
+    if job.lease_until <= Utc::now() {
+        tracing::warn!(job = %job.id, "a job's lease ran out before a worker was free");
+        return true;
+    }
     let engine = engine.clone();
     tokio::spawn(async move {
         perform(&engine, job).await;
@@ -125,7 +132,15 @@ async fn job_loop(engine: Arc<Engine>, pace: Pace, slots: Arc<tokio::sync::Semap
             .await
         {
             Ok(jobs) if !jobs.is_empty() => {
-                for job in jobs {
+                // Until when each lease holds as this node's clock tells it (the database's
+                // clock may be set apart from it).
+                let until = JobLease {
+                    owner: engine.node().to_owned(),
+                    duration: pace.lease,
+                }
+                .until(Utc::now());
+                for mut job in jobs {
+                    job.lease_until = until;
                     if !in_a_slot(&engine, &slots, job).await {
                         return;
                     }

@@ -83,7 +83,10 @@ pub struct JobLease {
 impl JobLease {
     /// Until when the lease holds, for a commit recorded at `at`.
     pub fn until(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        at + chrono::Duration::from_std(self.duration).unwrap_or(chrono::Duration::MAX)
+        chrono::Duration::from_std(self.duration)
+            .ok()
+            .and_then(|d| at.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 }
 
