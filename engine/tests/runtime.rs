@@ -546,6 +546,21 @@ impl daftar_engine::connectors::Inquiries for Held {
     }
 }
 
+/// A node whose agencies answer only when told to, and its SMS outbox.
+async fn held_node(url: &str) -> (Arc<Engine>, Arc<Held>, Arc<Outbox>) {
+    let held = Arc::new(Held {
+        release: tokio::sync::Semaphore::new(0),
+        answers: answers(false),
+    });
+    let outbox = Arc::new(Outbox::default());
+    let connectors = Connectors {
+        inquiries: Some(held.clone()),
+        notifier: Some(outbox.clone()),
+        payments: None,
+    };
+    (engine(url, connectors).await, held, outbox)
+}
+
 /// `(lease_owner, leases)` of every job of the store.
 async fn job_leases(url: &str) -> Vec<(Option<String>, i64)> {
     use sqlx::Connection;
@@ -579,17 +594,7 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
     );
     drop(idle);
 
-    let held = Arc::new(Held {
-        release: tokio::sync::Semaphore::new(0),
-        answers: answers(false),
-    });
-    let outbox = Arc::new(Outbox::default());
-    let connectors = Connectors {
-        inquiries: Some(held.clone()),
-        notifier: Some(outbox.clone()),
-        payments: None,
-    };
-    let node = engine(&url, connectors).await;
+    let (node, held, _) = held_node(&url).await;
     // One job at a time, a lease long enough that nobody takes a job over while the agency
     // is held, and a poll so rare that the loop's lease query runs as it starts and then only
     // when a slot is free.
@@ -729,17 +734,7 @@ async fn the_answers_of_a_parallel_step_take_turns_instead_of_conflicting() {
 async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(&dir);
-    let held = Arc::new(Held {
-        release: tokio::sync::Semaphore::new(0),
-        answers: answers(false),
-    });
-    let outbox = Arc::new(Outbox::default());
-    let connectors = Connectors {
-        inquiries: Some(held.clone()),
-        notifier: Some(outbox.clone()),
-        payments: None,
-    };
-    let node = engine(&url, connectors).await;
+    let (node, held, outbox) = held_node(&url).await;
     node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
     // One slot, and leases shorter than the agency is held.
     let pace = Pace {
