@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Files, Node, check, wait_settled};
+use support::{Files, Node, Rng, check, kill_at_random, wait_settled};
 
 /// Requests to file across all runs.
 const TOTAL: usize = 40;
@@ -22,62 +22,24 @@ const START_EVERY_MS: u64 = 150;
 /// side effect and recording it.
 const EFFECT_DELAY_MS: u64 = 25;
 
-/// A small xorshift generator: random delays without a dependency; the seed is printed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
 #[test]
 fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
     let began = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let files = Files::new(dir.path());
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
-    let seed = std::env::var("DAFTAR_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash test seed: {seed} (DAFTAR_CRASH_SEED to repeat)");
-    let mut rng = Rng(seed);
-
-    let mut acknowledged: Vec<String> = Vec::new();
-    for round in 0..KILLS {
-        let remaining = TOTAL.saturating_sub(acknowledged.len());
-        let mut node = Node::spawn(
+    let mut rng = Rng::seeded("crash test");
+    let mut acknowledged = kill_at_random(KILLS, TOTAL, (50, 650), &mut rng, |remaining, name| {
+        Node::spawn(
             &files,
             &db,
             remaining,
             START_EVERY_MS,
             LEASE_MS,
             EFFECT_DELAY_MS,
-            &format!("run{round}"),
-        );
-        std::thread::sleep(Duration::from_millis(50 + rng.next() % 651));
-        if let Some(status) = node.exited() {
-            panic!(
-                "run {round} exited by itself ({status}): {}",
-                std::fs::read_to_string(&node.stderr).unwrap_or_default()
-            );
-        }
-        let acked = node.kill();
-        eprintln!("run {round}: {} acknowledged", acked.len());
-        acknowledged.extend(acked);
-    }
+            name,
+        )
+    });
     eprintln!(
         "{KILLS} kills, {} starts acknowledged, {:?}",
         acknowledged.len(),

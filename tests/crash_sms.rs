@@ -15,13 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use daftar_engine::events::{Event, NotificationPurpose, verify_chain};
 use serde_json::Value;
-use support::wait_settled;
+use support::{Node, Rng, kill_at_random, wait_settled};
 
 /// Requests to file across all runs.
 const TOTAL: usize = 24;
@@ -45,20 +43,6 @@ fn root() -> PathBuf {
 
 fn workflow() -> PathBuf {
     root().join("examples/workflows/clean-record-certificate.yaml")
-}
-
-/// A small xorshift generator: random delays without a dependency; the seed is printed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
 }
 
 /// `daftar simulate` on a free port, killed when dropped.
@@ -127,94 +111,24 @@ impl Drop for Simulator {
     }
 }
 
-/// A running `daftar work --connectors`, reporting the starts it acknowledged.
-struct Node {
-    child: Child,
-    reader: Option<JoinHandle<()>>,
-    started: Arc<Mutex<Vec<String>>>,
-    stderr: PathBuf,
-}
-
-impl Node {
-    fn spawn(dir: &Path, sim: &Simulator, db: &str, start: usize, name: &str) -> Node {
-        let stderr = dir.join(format!("{name}.err"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_daftar"))
-            .arg("work")
-            .args(["--db", db])
-            .arg("--workflow")
-            .arg(workflow())
-            .arg("--connectors")
-            .arg(root().join("examples/connectors.yaml"))
-            .args(["--input", INPUT])
-            .args(["--start", &start.to_string()])
-            .args(["--start-every-ms", &START_EVERY_MS.to_string()])
-            .args(["--lease-ms", &LEASE_MS.to_string()])
-            .args(["--effect-delay-ms", &EFFECT_DELAY_MS.to_string()])
-            .env("DAFTAR_AGENCIES_URL", &sim.url)
-            .env("DAFTAR_CALLBACK_TOKEN", TOKEN)
-            .env_remove("DAFTAR_DB")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("spawn daftar work");
-        let stdout = child.stdout.take().unwrap();
-        let started = Arc::new(Mutex::new(Vec::new()));
-        let seen = started.clone();
-        let reader = std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match r.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-                // A line cut by the kill is no acknowledgment.
-                let Some(whole) = line.strip_suffix(b"\n") else {
-                    break;
-                };
-                let text = String::from_utf8_lossy(whole);
-                if let Some(stream) = text.strip_prefix("started ") {
-                    seen.lock().unwrap().push(stream.to_owned());
-                }
-            }
-        });
-        Node {
-            child,
-            reader: Some(reader),
-            started,
-            stderr,
-        }
-    }
-
-    fn acknowledged(&self) -> usize {
-        self.started.lock().unwrap().len()
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().unwrap()
-    }
-
-    /// SIGKILLs the process and returns every start it acknowledged.
-    fn kill(mut self) -> Vec<String> {
-        self.stop();
-        std::mem::take(&mut *self.started.lock().unwrap())
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// `daftar work --connectors` against the simulator, filing `start` requests.
+fn spawn(dir: &Path, sim: &Simulator, db: &str, start: usize, name: &str) -> Node {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_daftar"));
+    command
+        .arg("work")
+        .args(["--db", db])
+        .arg("--workflow")
+        .arg(workflow())
+        .arg("--connectors")
+        .arg(root().join("examples/connectors.yaml"))
+        .args(["--input", INPUT])
+        .args(["--start", &start.to_string()])
+        .args(["--start-every-ms", &START_EVERY_MS.to_string()])
+        .args(["--lease-ms", &LEASE_MS.to_string()])
+        .args(["--effect-delay-ms", &EFFECT_DELAY_MS.to_string()])
+        .env("DAFTAR_AGENCIES_URL", &sim.url)
+        .env("DAFTAR_CALLBACK_TOKEN", TOKEN);
+    Node::from_command(command, dir.join(format!("{name}.err")))
 }
 
 #[test]
@@ -223,41 +137,17 @@ fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
     let sim = Simulator::start(dir.path());
-    let seed = std::env::var("DAFTAR_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash_sms seed: {seed} (DAFTAR_CRASH_SEED to repeat)");
-    let mut rng = Rng(seed);
-
-    let mut acknowledged: Vec<String> = Vec::new();
-    for round in 0..KILLS {
-        let remaining = TOTAL.saturating_sub(acknowledged.len());
-        let mut node = Node::spawn(dir.path(), &sim, &db, remaining, &format!("run{round}"));
-        std::thread::sleep(Duration::from_millis(100 + rng.next() % 601));
-        if let Some(status) = node.exited() {
-            panic!(
-                "run {round} exited by itself ({status}): {}",
-                std::fs::read_to_string(&node.stderr).unwrap_or_default()
-            );
-        }
-        let acked = node.kill();
-        eprintln!("run {round}: {} acknowledged", acked.len());
-        acknowledged.extend(acked);
-    }
+    let mut rng = Rng::seeded("crash_sms");
+    let mut acknowledged = kill_at_random(KILLS, TOTAL, (100, 600), &mut rng, |remaining, name| {
+        spawn(dir.path(), &sim, &db, remaining, name)
+    });
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let remaining = TOTAL.saturating_sub(acknowledged.len());
-    let mut last = Node::spawn(dir.path(), &sim, &db, remaining, "final");
+    let mut last = spawn(dir.path(), &sim, &db, remaining, "final");
     rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(20);
         while last.acknowledged() < remaining {

@@ -114,7 +114,8 @@ impl Node {
         name: &str,
     ) -> Node {
         let stderr = files.dir.join(format!("{name}.err"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_daftar"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_daftar"));
+        command
             .arg("work")
             .arg("--db")
             .arg(db)
@@ -133,7 +134,14 @@ impl Node {
             .arg("--lease-ms")
             .arg(lease_ms.to_string())
             .arg("--effect-delay-ms")
-            .arg(effect_delay_ms.to_string())
+            .arg(effect_delay_ms.to_string());
+        Node::from_command(command, stderr)
+    }
+
+    /// Starts a `daftar work` command built by the caller (its arguments and environment);
+    /// its stderr goes to `stderr`, and its stdout is read for the starts it acknowledges.
+    pub fn from_command(mut command: Command, stderr: PathBuf) -> Node {
+        let mut child = command
             .env_remove("DAFTAR_DB")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -199,6 +207,65 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A small xorshift generator: random delays without a dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `$DAFTAR_CRASH_SEED`, else the clock; the seed is printed so that a failing
+    /// run can be repeated.
+    pub fn seeded(test: &str) -> Rng {
+        let seed = std::env::var("DAFTAR_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        eprintln!("{test} seed: {seed} (DAFTAR_CRASH_SEED to repeat)");
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// Runs `kills` nodes one after another, each SIGKILLed after a random `min_ms` to
+/// `min_ms + spread_ms`, each asked to file what the ones before did not acknowledge of
+/// `total`; returns every start they acknowledged.
+pub fn kill_at_random(
+    kills: usize,
+    total: usize,
+    (min_ms, spread_ms): (u64, u64),
+    rng: &mut Rng,
+    mut spawn: impl FnMut(usize, &str) -> Node,
+) -> Vec<String> {
+    let mut acknowledged: Vec<String> = Vec::new();
+    for round in 0..kills {
+        let remaining = total.saturating_sub(acknowledged.len());
+        let mut node = spawn(remaining, &format!("run{round}"));
+        std::thread::sleep(Duration::from_millis(min_ms + rng.next() % (spread_ms + 1)));
+        if let Some(status) = node.exited() {
+            panic!(
+                "run {round} exited by itself ({status}): {}",
+                std::fs::read_to_string(&node.stderr).unwrap_or_default()
+            );
+        }
+        let acked = node.kill();
+        eprintln!("run {round}: {} acknowledged", acked.len());
+        acknowledged.extend(acked);
+    }
+    acknowledged
 }
 
 /// Whether every instance in the store has ended and every SMS it asked for has an outcome.
