@@ -37,6 +37,21 @@ async fn end_step(node: &Node, stream: &daftar_engine::events::StreamId) -> Stri
         .unwrap()
 }
 
+/// Files a request, waits for its end and checks that it was refused at `step`; the
+/// simulator's audit after it.
+async fn refused_at(
+    node: &Node,
+    (agency, workflow): (&str, &str),
+    input: Value,
+    step: &str,
+) -> e2e_support::Audit {
+    let s = node.start(agency, workflow, input).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "rejected");
+    assert_eq!(end_step(node, &s).await, step);
+    node.audit().await
+}
+
 // ---- Home-business permit -------------------------------------------------------------------
 
 fn home_food() -> Value {
@@ -79,11 +94,13 @@ async fn home_business_is_refused_when_shahkar_has_the_mobile_under_someone_else
         "national_id": "1122334451", "mobile": "09191112233", "birth_date": "1995-05-05",
         "postal_code": "1417613151", "category": "tutoring", "business_title": "Math tutoring"
     });
-    let s = node.start("mcls", "home-business-permit", input).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(&node, &s).await, "mobile_not_owned");
-    let audit = node.audit().await;
+    let audit = refused_at(
+        &node,
+        ("mcls", "home-business-permit"),
+        input,
+        "mobile_not_owned",
+    )
+    .await;
     assert_eq!(audit.sms_to("09191112233"), ["checking", "rejected"]);
 }
 
@@ -96,11 +113,13 @@ async fn home_business_with_shahkar_down_is_refused_by_design_after_five_attempt
         "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
         "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
     });
-    let s = node.start("mcls", "home-business-permit", input).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(&node, &s).await, "not_verified");
-    let audit = node.audit().await;
+    let audit = refused_at(
+        &node,
+        ("mcls", "home-business-permit"),
+        input,
+        "not_verified",
+    )
+    .await;
     assert_eq!(
         audit.visits("mobile_owner"),
         [(5, 5)],
@@ -169,13 +188,13 @@ async fn greenhouse_is_refused_on_land_that_is_not_eligible() {
         "registration_plate": "99/1", "area": 2000, "greenhouse_type": "plastic_film",
         "latitude": 32.1, "longitude": 51.9, "water_right_id": "W-11-0087"
     });
-    let s = node
-        .start("national-permits-portal", "greenhouse-permit", input)
-        .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(&node, &s).await, "land_rejected");
-    let audit = node.audit().await;
+    let audit = refused_at(
+        &node,
+        ("national-permits-portal", "greenhouse-permit"),
+        input,
+        "land_rejected",
+    )
+    .await;
     assert_eq!(
         audit.sms_to("09133334444"),
         ["checking", "at_agriculture", "rejected"]
@@ -265,13 +284,13 @@ async fn building_permit_is_refused_on_a_seized_property() {
         "postal_code": "1966713411", "deed_serial": "1399887766", "registration_plate": "77/3",
         "floors": 3, "built_area": 900, "usage": "residential"
     });
-    let s = node
-        .start("municipality", "municipal-building-permit", input)
-        .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(&node, &s).await, "deed_seized");
-    let audit = node.audit().await;
+    let audit = refused_at(
+        &node,
+        ("municipality", "municipal-building-permit"),
+        input,
+        "deed_seized",
+    )
+    .await;
     assert_eq!(audit.sms_to("09125556677"), ["checking", "rejected"]);
 }
 
@@ -279,13 +298,13 @@ async fn building_permit_is_refused_on_a_seized_property() {
 async fn building_permit_with_the_deeds_registry_down_is_refused_by_design() {
     let node = Node::new().await;
     node.set_down("deeds", true).await;
-    let s = node
-        .start("municipality", "municipal-building-permit", four_floors())
-        .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(&node, &s).await, "deed_rejected");
-    let audit = node.audit().await;
+    let audit = refused_at(
+        &node,
+        ("municipality", "municipal-building-permit"),
+        four_floors(),
+        "deed_rejected",
+    )
+    .await;
     assert_eq!(audit.visits("deed"), [(5, 5)]);
     assert_eq!(audit.sms_to("09121234567"), ["checking", "rejected"]);
 }
@@ -353,13 +372,13 @@ async fn utility_connection_is_refused_to_someone_who_does_not_own_the_property(
     let mut input = connection();
     input["national_id"] = json!("0012345679");
     input["mobile"] = json!("09123334455");
-    let s = node
-        .start("power-distribution", "utility-connection", input)
-        .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(&node, &s).await, "not_owner");
-    let audit = node.audit().await;
+    let audit = refused_at(
+        &node,
+        ("power-distribution", "utility-connection"),
+        input,
+        "not_owner",
+    )
+    .await;
     assert_eq!(audit.sms_to("09123334455"), ["checking", "rejected"]);
 }
 

@@ -1,4 +1,4 @@
-//! Shared by the process-level tests (`crash`, `two_nodes`): the workflow they run, a
+//! Shared by the process-level tests (`crash`, `crash_sms`, `two_nodes`): the workflow they run, a
 //! `daftar work` child process that reports the starts it acknowledged, and the consistency
 //! check of a store and the side-effect log after the processes are gone.
 
