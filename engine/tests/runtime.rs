@@ -120,6 +120,19 @@ async fn until_ended(engine: &Engine, stream: &StreamId) -> daftar_engine::core:
     );
 }
 
+/// Files the applicant's request for a certificate.
+async fn file(engine: &Engine) -> Result<daftar_engine::runtime::Executed, RuntimeError> {
+    engine
+        .start(
+            "judiciary",
+            "certificate",
+            applicant(),
+            None,
+            Actor::Citizen,
+        )
+        .await
+}
+
 fn db_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("daftar.db").display())
 }
@@ -136,16 +149,7 @@ async fn a_smart_service_runs_to_its_end_through_jobs_and_sends_each_sms_once() 
     let engine = engine(&db_url(&dir), connectors).await;
     engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
     let _loops = workers::spawn(engine.clone(), fast());
-    let started = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let started = file(&engine).await.unwrap();
     let state = until_ended(&engine, &started.stream).await;
     assert!(matches!(
         state.ending,
@@ -190,16 +194,7 @@ async fn an_instance_waiting_on_a_job_resumes_after_a_restart_without_repeating_
     // First node: no inquiry connector, so the instance waits on its inquiry job.
     let first = engine(&url, Connectors::default()).await;
     first.deploy("certificate.yaml", WORKFLOW).await.unwrap();
-    let started = first
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let started = file(&first).await.unwrap();
     let state = first.state(&started.stream).await.unwrap();
     assert!(matches!(
         state.tokens[&0].wait,
@@ -251,16 +246,7 @@ async fn new_requests_take_the_version_in_force_and_running_ones_keep_theirs() {
         .replace("version: 1", "version: 2")
         .replace("in_force_from: 2026-01-01", "in_force_from: 2099-01-01");
     engine.deploy("v2.yaml", &future).await.unwrap();
-    let a = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let a = file(&engine).await.unwrap();
     assert_eq!(
         engine.state(&a.stream).await.unwrap().workflow_version,
         1,
@@ -271,16 +257,7 @@ async fn new_requests_take_the_version_in_force_and_running_ones_keep_theirs() {
         .replace("version: 1", "version: 3")
         .replace("sla: 13h", "sla: 12h");
     engine.deploy("v3.yaml", &now).await.unwrap();
-    let b = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let b = file(&engine).await.unwrap();
     assert_eq!(engine.state(&b.stream).await.unwrap().workflow_version, 3);
     assert_eq!(
         engine.state(&a.stream).await.unwrap().workflow_version,
@@ -340,16 +317,7 @@ async fn a_retried_command_is_a_duplicate_not_a_refusal() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(&db_url(&dir), Connectors::default()).await;
     engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
-    let filed = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let filed = file(&engine).await.unwrap();
     let cancel = Command::Cancel {
         reason: "filed twice".into(),
     };
@@ -382,16 +350,7 @@ async fn a_message_nobody_waits_for_is_kept_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(&db_url(&dir), Connectors::default()).await;
     engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
-    let started = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let started = file(&engine).await.unwrap();
     let result = engine
         .deliver(
             &started.stream,
@@ -445,18 +404,7 @@ async fn concurrent_requests_share_transactions() {
     let mut filing = Vec::new();
     for _ in 0..100 {
         let engine = engine.clone();
-        filing.push(tokio::spawn(async move {
-            engine
-                .start(
-                    "judiciary",
-                    "certificate",
-                    applicant(),
-                    None,
-                    Actor::Citizen,
-                )
-                .await
-                .unwrap()
-        }));
+        filing.push(tokio::spawn(async move { file(&engine).await.unwrap() }));
     }
     for f in filing {
         f.await.unwrap();
@@ -578,15 +526,7 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
     // No job loop: the job is left for any node's loop to lease.
     let idle = engine(&url, Connectors::default()).await;
     idle.deploy("certificate.yaml", WORKFLOW).await.unwrap();
-    idle.start(
-        "judiciary",
-        "certificate",
-        applicant(),
-        None,
-        Actor::Citizen,
-    )
-    .await
-    .unwrap();
+    file(&idle).await.unwrap();
     let left = job_leases(&url).await;
     assert!(
         !left.is_empty() && left.iter().all(|l| *l == (None, 0)),
@@ -615,16 +555,7 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
     }
     assert_eq!(job_leases(&url).await, std::slice::from_ref(&mine));
     // So no query can lease a new request's jobs now: they are this node's as they are created.
-    let started = node
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let started = file(&node).await.unwrap();
     let leases = job_leases(&url).await;
     assert!(leases.len() > 1, "{leases:?}");
     assert!(leases.iter().all(|l| *l == mine), "{leases:?}");
@@ -651,15 +582,7 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
 
     // Once the loop stops, new jobs are no longer leased to this node.
     drop(loops);
-    node.start(
-        "judiciary",
-        "certificate",
-        applicant(),
-        None,
-        Actor::Citizen,
-    )
-    .await
-    .unwrap();
+    file(&node).await.unwrap();
     assert!(job_leases(&url).await.contains(&(None, 0)));
 }
 
@@ -743,17 +666,8 @@ async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() 
         batch: 1,
     };
     let _loops = workers::spawn(node.clone(), pace);
-    let file = || {
-        node.start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-    };
-    let first = file().await.unwrap();
-    let second = file().await.unwrap();
+    let first = file(&node).await.unwrap();
+    let second = file(&node).await.unwrap();
     // The first request's inquiry holds the slot; the second's jobs wait for it, leased to
     // this node as they were created, until their lease runs out.
     tokio::time::sleep(Duration::from_millis(500)).await;
