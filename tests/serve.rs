@@ -29,6 +29,8 @@ struct Server {
     log: std::path::PathBuf,
     api: String,
     sim: String,
+    /// The tokens it printed, by the name of their shell variable.
+    tokens: std::collections::BTreeMap<String, String>,
     _dir: tempfile::TempDir,
 }
 
@@ -39,11 +41,17 @@ impl Drop for Server {
     }
 }
 
-/// Starts `daftar serve --demo` on free ports and reads the addresses it prints.
+/// Starts `daftar serve --demo` on free ports, in an empty folder (not the clone: the demo
+/// is built into the binary) and with no secret, and reads the addresses and the tokens it
+/// prints.
 fn serve_demo() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("daftar.db");
     let mut child = daftar()
+        .current_dir(dir.path())
+        .env_remove("DAFTAR_JWT_SECRET")
+        .env_remove("DAFTAR_DEFINITIONS")
+        .env_remove("DAFTAR_CONNECTORS")
         .args([
             "serve",
             "--demo",
@@ -61,10 +69,12 @@ fn serve_demo() -> Server {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut api = None;
     let mut sim = None;
-    while api.is_none() || sim.is_none() {
+    let mut tokens = std::collections::BTreeMap::new();
+    let mut in_block = false;
+    loop {
         let line = lines
             .next()
-            .expect("daftar serve stopped before it printed its addresses")
+            .expect("daftar serve stopped before it printed its addresses and tokens")
             .unwrap();
         if let Some(rest) = line.strip_prefix("daftar serving on ") {
             api = Some(rest.trim().to_owned());
@@ -72,29 +82,27 @@ fn serve_demo() -> Server {
         if let Some(rest) = line.strip_prefix("simulator on ") {
             sim = rest.split_whitespace().next().map(str::to_owned);
         }
+        if line.starts_with("# demo tokens") {
+            in_block = true;
+        }
+        if let Some((name, rest)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            let value = rest.split_whitespace().next().unwrap_or_default();
+            tokens.insert(name.to_owned(), value.to_owned());
+        }
+        if in_block && line.trim().is_empty() {
+            break;
+        }
     }
     // Keep draining its standard output.
     std::thread::spawn(move || for _ in lines {});
     Server {
         child,
         log: dir.path().join("serve.log"),
-        api: api.unwrap(),
-        sim: sim.unwrap(),
+        api: api.expect("the API's address"),
+        sim: sim.expect("the simulator's address"),
+        tokens,
         _dir: dir,
     }
-}
-
-fn token(role: &str, agency: &str) -> String {
-    let out = daftar()
-        .args(["token", "--role", role, "--agency", agency])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn get(url: &str) -> (u16, Value) {
@@ -125,6 +133,18 @@ mod http {
         rt().block_on(async { answer(::reqwest::get(url).await.unwrap()).await })
     }
 
+    pub fn get_with(url: &str, token: &str) -> (u16, Value) {
+        rt().block_on(async {
+            let res = ::reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            answer(res).await
+        })
+    }
+
     pub fn post(url: &str, token: &str, body: &Value) -> (u16, Value) {
         rt().block_on(async {
             let res = ::reqwest::Client::new()
@@ -151,7 +171,7 @@ fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
         "{openapi}"
     );
 
-    let citizen = token("citizen", "judiciary");
+    let citizen = server.tokens["CITIZEN_TOKEN"].clone();
     let (status, filed) = http::post(
         &format!("{}/api/v1/requests", server.api),
         &citizen,
@@ -224,6 +244,66 @@ fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
         !log.contains(MOBILE) && !log.contains("0499370899"),
         "{log}"
     );
+}
+
+/// The claims of a token, read without checking its signature (the server checks it).
+fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn the_demo_prints_tokens_for_every_role_and_officers_that_hold_the_examples_task_roles() {
+    let server = serve_demo();
+    for name in [
+        "CITIZEN_TOKEN",
+        "OFFICER_TOKEN",
+        "DESIGNER_TOKEN",
+        "AUDITOR_TOKEN",
+        "ADMIN_TOKEN",
+        "DAFTAR_JWT_SECRET",
+    ] {
+        assert!(
+            server.tokens.contains_key(name),
+            "{name}: {:?}",
+            server.tokens.keys()
+        );
+    }
+    // Each officer holds the task roles of its agency's example services.
+    let municipality = claims(&server.tokens["MUNICIPALITY_OFFICER_TOKEN"]);
+    assert_eq!(municipality["agency"], "municipality");
+    let roles = municipality["task_roles"].to_string();
+    assert!(
+        roles.contains("building_engineer") && roles.contains("commission_secretary"),
+        "{roles}"
+    );
+    let mcls = claims(&server.tokens["MCLS_OFFICER_TOKEN"]);
+    assert!(
+        mcls["task_roles"].to_string().contains("health_inspector"),
+        "{mcls}"
+    );
+    // The printed tokens are accepted by the server they were printed by.
+    let (status, body) = http::get_with(
+        &format!("{}/api/v1/tasks", server.api),
+        &server.tokens["MUNICIPALITY_OFFICER_TOKEN"],
+    );
+    assert_eq!(status, 200, "{body}");
+    // And the secret printed mints tokens with `daftar token`.
+    let minted = daftar()
+        .env("DAFTAR_JWT_SECRET", &server.tokens["DAFTAR_JWT_SECRET"])
+        .args(["token", "--role", "auditor", "--agency", "judiciary"])
+        .output()
+        .unwrap();
+    let minted = String::from_utf8(minted.stdout).unwrap();
+    let (status, body) = http::get_with(
+        &format!("{}/api/v1/audit/verify", server.api),
+        minted.trim(),
+    );
+    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod bench;
 mod db;
+mod demo;
 mod files;
 mod graph;
 mod history;

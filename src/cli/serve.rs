@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys, Role};
+use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys};
+
+use super::demo;
 use daftar_definitions::Catalog;
 use daftar_definitions::catalog::ConnectorKind;
 use daftar_engine::connectors::Connectors;
@@ -30,9 +32,10 @@ pub struct Args {
     #[arg(long, default_value = "daftar.db", env = "DAFTAR_DB")]
     pub db: String,
     /// A folder of workflow definitions (`*.yaml`) deployed at start; versions already
-    /// deployed are left as they are.
-    #[arg(long, default_value = "examples/workflows", env = "DAFTAR_DEFINITIONS")]
-    pub definitions: PathBuf,
+    /// deployed are left as they are. By default `examples/workflows`; with `--demo`, the
+    /// example services built into the binary.
+    #[arg(long, env = "DAFTAR_DEFINITIONS")]
+    pub definitions: Option<PathBuf>,
     /// The connector catalog; by default the nearest `connectors.yaml` above the definitions.
     #[arg(long, env = "DAFTAR_CONNECTORS")]
     pub connectors: Option<PathBuf>,
@@ -120,8 +123,17 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| "is the database running and reachable? (--db, $DAFTAR_DB)")?;
 
+    // The definitions: a folder, or with --demo and none named, the built-in examples.
+    let definitions = match (&args.definitions, args.demo) {
+        (Some(dir), _) => Definitions::Folder(dir.clone()),
+        (None, true) => Definitions::BuiltIn,
+        (None, false) => Definitions::Folder(PathBuf::from("examples/workflows")),
+    };
     // The catalog, pointed at the in-process simulator with --demo.
-    let catalog_path = find_catalog(args.connectors.as_deref(), &args.definitions);
+    let catalog_path = match &definitions {
+        Definitions::Folder(dir) => find_catalog(args.connectors.as_deref(), dir),
+        Definitions::BuiltIn => args.connectors.clone(),
+    };
     let mut catalog = match &catalog_path {
         Some(p) => Some(super::files::load_catalog(p)?),
         None => None,
@@ -129,9 +141,10 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     let mut simulator = None;
     let mut callback_token = args.callback_token.clone();
     if args.demo {
-        let sim = daftar_simulator::Simulator::from_files(
-            &demo_file("examples/simulator/seed.yaml")?,
-            &demo_file("examples/simulator/config.yaml")?,
+        let sim = daftar_simulator::Simulator::new(
+            daftar_simulator::Seed::from_yaml(demo::SEED).context("the demo's seed")?,
+            daftar_simulator::Config::from_yaml(demo::CONFIG)
+                .context("the demo's configuration")?,
         )?;
         let sim_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.demo_port))
             .await
@@ -178,7 +191,14 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(c) = &catalog {
         engine.set_catalog(c.clone());
     }
-    deploy_folder(&engine, &args.definitions).await?;
+    let sources = match &definitions {
+        Definitions::Folder(dir) => read_folder(dir)?,
+        Definitions::BuiltIn => demo::WORKFLOWS
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect(),
+    };
+    deploy_all(&engine, &sources).await?;
 
     let (keys, minted) = keys(&args)?;
     let callback_secrets = match &catalog {
@@ -213,14 +233,23 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
 
     println!("daftar serving on http://{addr}");
     eprintln!("  store:       {url}");
-    eprintln!("  definitions: {}", args.definitions.display());
+    match &definitions {
+        Definitions::Folder(dir) => eprintln!("  definitions: {}", dir.display()),
+        Definitions::BuiltIn => eprintln!("  definitions: the example services built in"),
+    }
     eprintln!("  OpenAPI:     http://{addr}/openapi.json");
     if let Some(sim) = &simulator {
         println!("simulator on {sim} (its SMS log: {sim}/__sim/sms)");
     }
-    if let Some(secret) = minted {
-        eprintln!("  demo token secret (for `daftar token`): export DAFTAR_JWT_SECRET={secret}");
-        print_demo_tokens(&keys)?;
+    if let Some(secret) = &minted {
+        println!(
+            "# the demo's token secret, for `daftar token`:\nexport DAFTAR_JWT_SECRET={secret}"
+        );
+    }
+    if args.demo && args.jwt_public_key.is_none() {
+        let roles = demo::task_roles(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        let block = demo::tokens_block(&keys, &roles).map_err(|e| anyhow::anyhow!(e))?;
+        println!("{block}");
     }
 
     axum::serve(listener, daftar_api::app(state))
@@ -240,15 +269,6 @@ fn point_at(catalog: &mut Catalog, sim: &str) {
     }
 }
 
-/// A file of the demo, found from the current folder (a clone of daftar).
-fn demo_file(relative: &str) -> anyhow::Result<PathBuf> {
-    let p = PathBuf::from(relative);
-    if p.is_file() {
-        return Ok(p);
-    }
-    bail!("--demo needs {relative}: run it from the root of a daftar clone")
-}
-
 fn find_catalog(explicit: Option<&Path>, definitions: &Path) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_owned());
@@ -259,9 +279,14 @@ fn find_catalog(explicit: Option<&Path>, definitions: &Path) -> Option<PathBuf> 
         .find(|p| p.is_file())
 }
 
-/// Deploys every `*.yaml` of a folder, callees and callers alike; a version already deployed
-/// with the same content is a no-op, with other content an error the operator must resolve.
-async fn deploy_folder(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
+/// Where the definitions deployed at start come from.
+enum Definitions {
+    Folder(PathBuf),
+    BuiltIn,
+}
+
+/// Every `*.yaml` of a folder, as (file name, source), in name order.
+fn read_folder(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the definitions folder {}", dir.display()))?
         .filter_map(Result::ok)
@@ -269,12 +294,22 @@ async fn deploy_folder(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     files.sort();
-    for file in files {
-        let source = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let name = file.display().to_string();
+    files
+        .into_iter()
+        .map(|file| {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            Ok((file.display().to_string(), source))
+        })
+        .collect()
+}
+
+/// Deploys every definition, callees and callers alike; a version already deployed with the
+/// same content is a no-op, with other content an error the operator must resolve.
+async fn deploy_all(engine: &Engine, sources: &[(String, String)]) -> anyhow::Result<()> {
+    for (name, source) in sources {
         let deployed = engine
-            .deploy(&name, &source)
+            .deploy(name, source)
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         tracing::info!(
@@ -314,19 +349,6 @@ fn keys(args: &Args) -> anyhow::Result<(Keys, Option<String>)> {
              or --jwt-public-key, or pass --demo"
         ),
     }
-}
-
-fn print_demo_tokens(keys: &Keys) -> anyhow::Result<()> {
-    let day = 24 * 3600;
-    let mint = |roles: Vec<Role>, task_roles: Vec<String>| {
-        keys.mint("demo", "judiciary", roles, task_roles, day)
-            .map_err(|e| anyhow::anyhow!(e))
-    };
-    eprintln!("  demo tokens for agency `judiciary`, valid 24 h:");
-    eprintln!("    citizen: {}", mint(vec![Role::Citizen], vec![])?);
-    eprintln!("    officer: {}", mint(vec![Role::Officer], vec![])?);
-    eprintln!("    admin:   {}", mint(vec![Role::Admin], vec![])?);
-    Ok(())
 }
 
 async fn shutdown() {
