@@ -49,7 +49,7 @@ fn dry_run() -> Run {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("ended:") && stderr.contains("\"issued\""),
+        stderr.lines().any(|l| l == "outcome:       issued"),
         "{stderr}"
     );
     let tracking_code = stderr

@@ -39,16 +39,24 @@ fn simulator() -> Sim {
 }
 
 struct Outcome {
-    ended: Option<Value>,
+    /// The outcome printed, when it ended.
+    ended: Option<String>,
     status: String,
     events: Vec<Value>,
 }
 
 fn run(sim: &Sim, workflow: &str, input: Value) -> Outcome {
+    run_with(sim, &[workflow], input)
+}
+
+/// `daftar run` with these arguments before `--input` (files, folders, `--service`).
+fn run_with(sim: &Sim, args: &[&str], input: Value) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
     let out = Command::new(env!("CARGO_BIN_EXE_daftar"))
-        .args(["run", workflow, "--input", &input.to_string(), "--db", &db])
+        .arg("run")
+        .args(args)
+        .args(["--input", &input.to_string(), "--db", &db])
         .env("DAFTAR_AGENCIES_URL", &sim.url)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -62,8 +70,11 @@ fn run(sim: &Sim, workflow: &str, input: Value) -> Outcome {
             .map(|v| v.trim().to_owned())
     };
     Outcome {
-        ended: field("ended:").map(|e| serde_json::from_str(&e).unwrap()),
-        status: field("status:").unwrap_or_default(),
+        ended: field("outcome:"),
+        // `issued (صادر شد / Issued)`: the id, then its labels.
+        status: field("status:")
+            .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default(),
         events: String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -86,10 +97,7 @@ fn reqwest_get(url: &str) -> Value {
 }
 
 fn outcome(o: &Outcome) -> &str {
-    o.ended
-        .as_ref()
-        .and_then(|e| e["Completed"]["outcome"].as_str())
-        .unwrap_or("still running")
+    o.ended.as_deref().unwrap_or("still running")
 }
 
 fn count(o: &Outcome, kind: &str) -> usize {
@@ -172,5 +180,72 @@ fn a_military_service_holdout_is_refused_a_passport() {
         count(&refused, "PaymentRequested"),
         0,
         "nobody pays for a refused renewal"
+    );
+}
+
+/// A service that calls a sub-workflow runs when `run` is given both, as files or as a folder:
+/// the applicant is verified by the called workflow instead of being refused for a missing one.
+#[test]
+fn a_service_and_the_workflow_it_calls_run_together_from_files_or_a_folder() {
+    let sim = simulator();
+    let input = json!({
+        "national_id": "5123498761", "mobile": "09131112222", "birth_date": "1983-12-12",
+        "registration_plate": "210/7", "area": 5000, "greenhouse_type": "glass",
+        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-4471"});
+    let called = |o: &Outcome| {
+        o.events
+            .iter()
+            .find(|e| e["event"]["type"] == "CallCompleted")
+            .map(|e| e["event"].clone())
+    };
+    let files = run_with(
+        &sim,
+        &[
+            "examples/workflows/greenhouse-permit.yaml",
+            "examples/workflows/applicant-verification.yaml",
+        ],
+        input.clone(),
+    );
+    assert_ne!(outcome(&files), "rejected", "{:?}", files.events);
+    let call = called(&files).expect("the verification was called and completed");
+    assert_eq!(call["succeeded"], true, "{call}");
+    assert_ne!(files.status, "checking", "it went past the verification");
+
+    let folder = run_with(
+        &sim,
+        &["examples/workflows", "--service", "greenhouse-permit"],
+        input,
+    );
+    assert_ne!(outcome(&folder), "rejected");
+    assert!(called(&folder).is_some(), "{:?}", folder.events);
+}
+
+/// A folder without `--service` is a usage error naming the workflows to choose from.
+#[test]
+fn a_folder_without_a_service_is_refused_with_the_choices() {
+    let out = Command::new(env!("CARGO_BIN_EXE_daftar"))
+        .args([
+            "run",
+            "examples/workflows",
+            "--input",
+            "{}",
+            "--answers",
+            "examples/answers/clean-record-certificate.json",
+        ])
+        .args([
+            "--db",
+            &format!(
+                "sqlite://{}",
+                tempfile::tempdir().unwrap().keep().join("d.db").display()
+            ),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--service") && stderr.contains("greenhouse-permit"),
+        "{stderr}"
     );
 }

@@ -63,10 +63,16 @@ enum Command {
     },
     /// Print the JSON Schema of the workflow language, for editors.
     Schema,
-    /// Deploy a definition, file one request and drive it until it ends or waits.
+    /// Deploy definitions, file one request and drive it until it ends or waits.
     Run {
-        /// The YAML file.
-        file: PathBuf,
+        /// The YAML files, or folders of them, to deploy: the service to file and the
+        /// workflows it calls. The first file is the service filed unless `--service` names
+        /// another.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The id of the workflow to file, when the first path is a folder or not the service.
+        #[arg(long)]
+        service: Option<String>,
         /// The application form, as JSON.
         #[arg(long)]
         input: String,
@@ -230,14 +236,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => graph::run(&file, format, connectors.as_deref()),
         Command::Schema => schema::run(),
         Command::Run {
-            file,
+            files,
+            service,
             input,
             answers,
             connectors,
             db,
             callback_token,
         } => runtime()?.block_on(run::run(
-            &file,
+            &files,
+            service.as_deref(),
             &input,
             answers.as_deref(),
             connectors.as_deref(),

@@ -1,9 +1,10 @@
-//! `daftar run FILE --input JSON`: deploys a definition, files one request and drives it
-//! until it ends or waits for something the dry run cannot give (an officer, a timer, a
-//! message), printing its tracking code, status and events.
+//! `daftar run FILE... --input JSON`: deploys definitions (a service and the workflows it
+//! calls, given as files or folders), files one request and drives it until it ends or waits
+//! for something the dry run cannot give (an officer, a timer, a message), printing its
+//! events, then its tracking code, status and ending as a person reads them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +16,11 @@ use daftar_engine::connectors::payments::HttpPayments;
 use daftar_engine::connectors::scripted::Scripted;
 use daftar_engine::connectors::sms::HttpSms;
 use daftar_engine::connectors::{Connectors, Notifier, SendOutcome, Sms};
-use daftar_engine::core::{Command, Delivery, PAYMENT, Wait};
+use daftar_engine::core::{Command, Delivery, Ending, PAYMENT, Wait};
 use daftar_engine::events::Actor;
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
+use daftar_engine::store::StoredDefinition;
 use serde_json::Value;
 
 /// Prints SMS instead of sending them: a dry run reaches no gateway.
@@ -40,15 +42,16 @@ impl Notifier for Console {
 }
 
 pub async fn run(
-    file: &Path,
+    paths: &[PathBuf],
+    service: Option<&str>,
     input: &str,
     answers: Option<&Path>,
     catalog: Option<&Path>,
     db: &str,
     callback_token: &str,
 ) -> anyhow::Result<ExitCode> {
-    let source =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let sources = read_sources(paths)?;
+    let file = paths[0].as_path();
     let input: Value = serde_json::from_str(input).context("--input is not JSON")?;
     let answers: Option<BTreeMap<String, Value>> =
         match answers {
@@ -111,10 +114,14 @@ pub async fn run(
         let router = daftar_api::app(daftar_api::AppState::new(config));
         tokio::spawn(async move { axum::serve(listener, router).await });
     }
-    let deployed = match engine.deploy(&file.display().to_string(), &source).await {
-        Ok(d) => d,
-        Err(e) => bail!("{e}"),
-    };
+    let mut deployed = Vec::new();
+    for (name, source) in &sources {
+        match engine.deploy(name, source).await {
+            Ok(d) => deployed.push((name.clone(), d)),
+            Err(e) => bail!("{e}"),
+        }
+    }
+    let deployed = chosen(&deployed, service, paths)?;
     let started = engine
         .start(
             &deployed.agency,
@@ -209,14 +216,108 @@ pub async fn run(
     }
     eprintln!("instance:      {stream}");
     eprintln!("tracking code: {}", state.tracking_code);
-    eprintln!("status:        {}", state.status.as_deref().unwrap_or("-"));
+    let definition = engine.definition_of(&state)?;
+    let status = state.status.as_deref().unwrap_or("-");
+    match definition.compiled().workflow().statuses.get(status) {
+        Some(s) => eprintln!("status:        {status} ({} / {})", s.fa, s.en),
+        None => eprintln!("status:        {status}"),
+    }
     match &state.ending {
-        Some(ending) => eprintln!("ended:         {}", serde_json::to_string(ending)?),
+        Some(Ending::Completed {
+            outcome,
+            document_id,
+        }) => {
+            let outcome = serde_json::to_value(outcome)?;
+            let outcome = outcome.as_str().unwrap_or_default();
+            eprintln!("outcome:       {outcome}");
+            if let Some(id) = document_id {
+                eprintln!("document:      {id}");
+            }
+        }
+        Some(Ending::Cancelled { reason }) => {
+            eprintln!("outcome:       cancelled");
+            eprintln!("reason:        {reason}");
+        }
         None => {
-            for (token, t) in &state.tokens {
-                eprintln!("waiting:       token {token} at `{}`: {:?}", t.step, t.wait);
+            eprintln!("outcome:       none yet");
+            for t in state.tokens.values() {
+                eprintln!("waiting:       at `{}`: {}", t.step, waiting(&t.wait));
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a token waits for, in words.
+fn waiting(wait: &Wait) -> String {
+    match wait {
+        Wait::Task { task } => format!("an officer's task ({task})"),
+        Wait::Timer => "a timer".to_owned(),
+        Wait::Message { name, correlation } => {
+            format!("the message `{name}` (correlation `{correlation}`)")
+        }
+        Wait::Incident { incident } => {
+            format!("an operator: incident {incident} (`daftar incidents`, `daftar retry`)")
+        }
+        Wait::PaymentOpen { reference } => format!("the applicant's payment ({reference})"),
+        Wait::Join { .. } => "its parallel branches".to_owned(),
+        Wait::Call => "the workflow it called".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every YAML file of the paths (a folder stands for its `*.yaml` files, in name order), as
+/// (file name, source).
+fn read_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read the folder {}", path.display()))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            Ok((f.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// The definition to file: `--service`, else the first path's when it is a file.
+fn chosen<'a>(
+    deployed: &'a [(String, StoredDefinition)],
+    service: Option<&str>,
+    paths: &[PathBuf],
+) -> anyhow::Result<&'a StoredDefinition> {
+    let ids = || {
+        deployed
+            .iter()
+            .map(|(_, d)| d.workflow.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match service {
+        Some(id) => deployed
+            .iter()
+            .map(|(_, d)| d)
+            .find(|d| d.workflow == id)
+            .with_context(|| format!("--service {id} is none of the workflows given: {}", ids())),
+        None if paths[0].is_file() => Ok(&deployed[0].1),
+        None => bail!(
+            "{} is a folder: name the workflow to file with --service (one of {})",
+            paths[0].display(),
+            ids()
+        ),
+    }
 }
