@@ -10,6 +10,7 @@
 
 pub mod registry;
 pub mod tracking;
+mod warnings;
 pub mod workers;
 pub mod writer;
 
@@ -413,6 +414,7 @@ impl Engine {
                     drop(turn);
                     if !done.duplicate {
                         crate::metrics::record(&def, &state, &events);
+                        warnings::log(&def, stream, &events);
                         self.after_commit(stream, &after, &events).await;
                     }
                     return Ok(Executed {
