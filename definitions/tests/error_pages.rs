@@ -163,6 +163,24 @@ fn the_index_lists_every_code() {
     }
 }
 
+/// The language reference's table of codes (docs/dsl.md) drifts from the pages unless it is
+/// checked too.
+#[test]
+fn the_language_reference_lists_every_code() {
+    let dsl = std::fs::read_to_string(docs().join("../dsl.md")).expect("docs/dsl.md");
+    for code in Code::ALL {
+        let severity = match code.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let row = format!("| {code} | {severity} | {} |", code.summary());
+        assert!(
+            dsl.lines().any(|l| l == row),
+            "docs/dsl.md has no row `{row}`"
+        );
+    }
+}
+
 #[test]
 fn every_page_shows_what_its_example_really_produces() {
     let catalog = catalog();

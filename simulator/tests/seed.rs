@@ -61,3 +61,47 @@ fn jalali_dates() {
     );
     assert_eq!(daftar_simulator::seed::to_jalali(2024, 3, 20), (1403, 1, 1));
 }
+
+/// docs/simulator.md tells which person drives which path, with their birth dates: those dates
+/// are the seed's, and so are the example inputs' of the workflows.
+#[test]
+fn the_birth_dates_in_the_docs_and_the_examples_are_the_seeds() {
+    let s = seed();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut texts = vec![std::fs::read_to_string(root.join("docs/simulator.md")).unwrap()];
+    for entry in std::fs::read_dir(root.join("examples/workflows")).unwrap() {
+        texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let mut checked = 0;
+    for text in &texts {
+        // A 10-digit national ID followed, before the next ID, by a date: that is its birth date.
+        let bytes = text.as_bytes();
+        let ids: Vec<(usize, &str)> = (0..bytes.len().saturating_sub(10))
+            .filter(|&i| {
+                bytes[i..i + 10].iter().all(u8::is_ascii_digit)
+                    && (i == 0 || !bytes[i - 1].is_ascii_digit())
+                    && bytes.get(i + 10).is_none_or(|b| !b.is_ascii_digit())
+            })
+            .map(|i| (i, &text[i..i + 10]))
+            .filter(|(_, id)| s.person(id).is_some())
+            .collect();
+        for (n, (at, id)) in ids.iter().enumerate() {
+            let end = ids.get(n + 1).map_or(text.len(), |(next, _)| *next);
+            let span = &text[*at..end.min(at + 120)];
+            let date = span.char_indices().find_map(|(i, _)| {
+                let d = span.get(i..i + 10)?;
+                let b = d.as_bytes();
+                (b[4] == b'-'
+                    && b[7] == b'-'
+                    && d.replace('-', "").bytes().all(|c| c.is_ascii_digit()))
+                .then_some(d)
+            });
+            if let Some(date) = date {
+                let person = s.person(id).unwrap();
+                assert_eq!(date, person.birth_date, "{id} near: {span}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} dates found");
+}
