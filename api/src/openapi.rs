@@ -6,6 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes;
 
+mod problems;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -61,5 +63,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::messages::Doc::openapi());
     doc.merge(routes::ops::Doc::openapi());
     doc.merge(crate::callbacks::Doc::openapi());
+    problems::declare(&mut doc);
     doc
 }

@@ -274,6 +274,12 @@ fn read_source(
         };
         ApiError::new(status, code, e.body_text())
     })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "bad-body",
+            "the body is empty: send the YAML of a definition",
+        ));
+    }
     let media = headers
         .get(header::CONTENT_TYPE)
         .map(|v| {

@@ -6,6 +6,7 @@ pub mod connectors;
 pub mod definitions;
 pub mod messages;
 pub mod ops;
+mod paging;
 pub mod requests;
 pub mod tasks;
 pub mod track;

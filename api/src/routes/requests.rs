@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use daftar_engine::core::{Command, Ending, InstanceState, Wait};
 use daftar_engine::events::{Actor, StreamId};
-use daftar_engine::store::{InstanceQuery, InstanceRow, MAX_LISTING};
+use daftar_engine::store::{InstanceQuery, InstanceRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -180,8 +180,10 @@ pub struct ListParams {
     /// Only those whose SLA passed (or did not).
     pub sla_breached: Option<bool>,
     /// At most this many (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Skip this many.
+    #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<u32>,
 }
 
@@ -301,8 +303,8 @@ pub async fn list(
 ) -> ApiResult<Json<RequestList>> {
     who.require(&[Role::Officer, Role::Auditor])?;
     let Query(p) = params.map_err(ApiError::from)?;
-    let limit = p.limit.unwrap_or(50).clamp(1, MAX_LISTING);
-    let offset = p.offset.unwrap_or(0);
+    let limit = super::paging::limit(p.limit, 50)?;
+    let offset = super::paging::offset(p.offset)?;
     let query = InstanceQuery {
         workflow: p.service,
         status: p.status,
@@ -321,7 +323,10 @@ pub async fn list(
     let full = rows.len() as u32 == limit;
     Ok(Json(RequestList {
         items: rows.into_iter().map(summary).collect(),
-        next_offset: full.then_some(offset + limit),
+        next_offset: full
+            .then(|| offset.checked_add(limit))
+            .flatten()
+            .filter(|n| *n <= super::paging::MAX_OFFSET),
     }))
 }
 

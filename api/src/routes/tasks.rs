@@ -23,7 +23,6 @@ use chrono::{DateTime, Utc};
 use daftar_engine::Definition;
 use daftar_engine::core::{Command, InstanceState, TaskState};
 use daftar_engine::events::{Actor, StreamId};
-use daftar_engine::store::MAX_LISTING;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -124,6 +123,7 @@ pub struct WorklistParams {
     /// Only the tasks of this task role, which the caller must hold.
     pub role: Option<String>,
     /// At most this many (default 200, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -201,7 +201,7 @@ pub async fn worklist(
             "the token does not hold the task role `{role}`"
         )));
     }
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LISTING) as usize;
+    let limit = super::paging::limit(p.limit, DEFAULT_LIMIT)? as usize;
     let admin = who.roles.contains(&Role::Admin);
     if !admin && who.task_roles.is_empty() {
         return Ok(Json(TaskList {
