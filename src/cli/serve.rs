@@ -150,20 +150,31 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         simulator = Some(sim_url);
     }
 
+    // The same secrets sign what daftar asks for (the agencies' callback tokens) and check
+    // the callbacks.
+    let callback_secrets = match &catalog {
+        Some(c) => daftar_api::callback_secrets(c, callback_token.as_deref())
+            .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?,
+        None => BTreeMap::new(),
+    };
     let connectors = match &catalog {
         Some(catalog) => {
             let http = |e: String| anyhow::anyhow!("the connector catalog: {e}");
             Connectors {
                 inquiries: Some(Arc::new(
                     HttpInquiries::new(catalog, Some(format!("{public}/callbacks/inquiries")))
-                        .map_err(http)?,
+                        .map_err(http)?
+                        .with_callback_secrets(callback_secrets.clone()),
                 )),
                 notifier: Some(Arc::new(
-                    HttpSms::new(catalog, Some(format!("{public}/callbacks/sms"))).map_err(http)?,
+                    HttpSms::new(catalog, Some(format!("{public}/callbacks/sms")))
+                        .map_err(http)?
+                        .with_callback_secrets(callback_secrets.clone()),
                 )),
                 payments: Some(Arc::new(
                     HttpPayments::new(catalog, Some(format!("{public}/callbacks/payments")))
-                        .map_err(http)?,
+                        .map_err(http)?
+                        .with_callback_secrets(callback_secrets.clone()),
                 )),
             }
         }
@@ -181,11 +192,6 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     deploy_folder(&engine, &args.definitions).await?;
 
     let (keys, minted) = keys(&args)?;
-    let callback_secrets = match &catalog {
-        Some(c) => daftar_api::callback_secrets(c, callback_token.as_deref())
-            .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?,
-        None => BTreeMap::new(),
-    };
     if callback_secrets.is_empty() && catalog.is_some() {
         tracing::warn!(
             "no callback secrets (set DAFTAR_CALLBACK_TOKEN or callback_secret_env): agencies' callbacks will be refused"

@@ -440,8 +440,9 @@ impl Engine {
     }
 
     /// Delivers a named message to an instance. A message that no step of the instance is
-    /// waiting for is kept in the store (and reported), never dropped; the same message id
-    /// delivered twice has one effect.
+    /// waiting for is kept in the store (and reported), never dropped; so is one refused because
+    /// it came through another connector than the step called (its id prefixed `refused:`);
+    /// the same message id delivered twice has one effect.
     pub async fn deliver(
         &self,
         stream: &StreamId,
@@ -466,12 +467,25 @@ impl Engine {
                 None,
             )
             .await;
-        if let Err(RuntimeError::Refused(crate::Error::NoReceiver { .. } | crate::Error::Ended)) =
-            &result
-        {
-            self.store
-                .keep_unmatched_message(&stream.agency, name, correlation, message_id, &payload)
-                .await?;
+        match &result {
+            Err(RuntimeError::Refused(crate::Error::NoReceiver { .. } | crate::Error::Ended)) => {
+                self.store
+                    .keep_unmatched_message(&stream.agency, name, correlation, message_id, &payload)
+                    .await?;
+            }
+            // Kept apart for review, so that a refused one never takes the id of the real one.
+            Err(RuntimeError::Refused(crate::Error::WrongConnector { .. })) => {
+                self.store
+                    .keep_unmatched_message(
+                        &stream.agency,
+                        name,
+                        correlation,
+                        &format!("refused:{message_id}"),
+                        &payload,
+                    )
+                    .await?;
+            }
+            _ => {}
         }
         result
     }
