@@ -61,5 +61,36 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::messages::Doc::openapi());
     doc.merge(routes::ops::Doc::openapi());
     doc.merge(crate::callbacks::Doc::openapi());
+    problems_as_sent(&mut doc);
     doc
+}
+
+/// Problem bodies are sent as `application/problem+json`; the annotations' `body = Problem`
+/// says `application/json`, so every such response is relabelled here, in one place.
+fn problems_as_sent(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let is_problem = response.content.get("application/json").is_some_and(|c| {
+                    matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                });
+                if is_problem && let Some(c) = response.content.shift_remove("application/json") {
+                    response
+                        .content
+                        .insert("application/problem+json".to_owned(), c);
+                }
+            }
+        }
+    }
 }

@@ -67,9 +67,10 @@ pub struct Args {
     /// Requests that send SMS an agency may file per minute.
     #[arg(long, default_value_t = 60_000)]
     pub rate_per_agency: u32,
-    /// Requests that send SMS one mobile number may cause per hour.
-    #[arg(long, default_value_t = 20)]
-    pub rate_per_recipient: u32,
+    /// Requests that send SMS one citizen (a token's `sub`) may file per hour; officers' and
+    /// admins' commands and repeats under an `Idempotency-Key` are not counted.
+    #[arg(long, alias = "rate-per-recipient", default_value_t = 20)]
+    pub rate_per_filer: u32,
 }
 
 /// Runs `daftar serve` until interrupted.
@@ -204,8 +205,8 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     let limits = daftar_api::RateLimits {
         per_agency_per_minute: std::num::NonZeroU32::new(args.rate_per_agency)
             .context("--rate-per-agency must be at least 1")?,
-        per_recipient_per_hour: std::num::NonZeroU32::new(args.rate_per_recipient)
-            .context("--rate-per-recipient must be at least 1")?,
+        per_filer_per_hour: std::num::NonZeroU32::new(args.rate_per_filer)
+            .context("--rate-per-filer must be at least 1")?,
     };
     let state = daftar_api::AppState::new(daftar_api::Config {
         engine: engine.clone(),

@@ -257,11 +257,7 @@ impl Engine {
         // With a key, the instance id comes from it, so a repeat lands on the same stream and
         // the store's command ids make it a no-op.
         let instance = match idempotency_key {
-            Some(key) => {
-                let digest =
-                    Sha256::digest(format!("{agency}\u{0}{workflow}\u{0}{key}").as_bytes());
-                format!("i-{}", hex(&digest[..12]))
-            }
+            Some(key) => keyed_instance(agency, workflow, key),
             None => format!("i-{}", hex(&rand::random::<[u8; 12]>())),
         };
         let stream = StreamId {
@@ -664,6 +660,13 @@ fn build_commit(
         tasks: fx.tasks,
         lease: None,
     }
+}
+
+/// The instance a start with an idempotency key files: the same agency, service and key name
+/// the same instance, so that a repeat finds the first.
+pub fn keyed_instance(agency: &str, workflow: &str, key: &str) -> String {
+    let digest = Sha256::digest(format!("{agency}\u{0}{workflow}\u{0}{key}").as_bytes());
+    format!("i-{}", hex(&digest[..12]))
 }
 
 fn hex(bytes: &[u8]) -> String {
