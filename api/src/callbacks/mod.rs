@@ -58,15 +58,14 @@ fn problem(status: StatusCode, kind: &'static str, detail: impl Into<String>) ->
 }
 
 /// The body as a JSON object, or the problem to answer.
-fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value, Response> {
+fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value, ApiError> {
     match body {
         Ok(Json(v @ Value::Object(_))) => Ok(v),
-        Ok(_) => Err(problem(
-            StatusCode::BAD_REQUEST,
+        Ok(_) => Err(ApiError::bad_request(
             "bad-body",
             format!("the body must be a JSON object: {what}"),
         )),
-        Err(e) => Err(ApiError::from(e).into_response()),
+        Err(e) => Err(ApiError::from(e)),
     }
 }
 
@@ -99,7 +98,7 @@ pub async fn delivery_report(
     };
     let report = match object(body, "the delivery report") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let field = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_owned);
     let (Some(reference), Some(status)) = (field("client_reference"), field("status")) else {
@@ -261,7 +260,7 @@ pub async fn inquiry(
     };
     let payload = match object(body, "the agency's answer") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(stream) = stream(&agency, key) else {
         return problem(
@@ -313,7 +312,7 @@ pub async fn payment(
     };
     let payload = match object(body, "the payment result") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(reference) = payload
         .get("reference")
