@@ -12,6 +12,7 @@ pub mod auth;
 pub mod callbacks;
 pub mod openapi;
 pub mod pii;
+mod plain_errors;
 pub mod problem;
 pub mod routes;
 pub mod state;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(callbacks::router())
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(plain_errors::problems_only))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(trace)
         .with_state(state)

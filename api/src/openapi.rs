@@ -66,3 +66,4 @@ pub fn document() -> utoipa::openapi::OpenApi {
     problems::declare(&mut doc);
     doc
 }
+

@@ -12,20 +12,24 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::Keys;
 
-/// How many requests that cause SMS may be filed, per agency and per recipient.
+/// How many requests that cause SMS may be filed, per agency and per filer. The one charged is
+/// the one who causes the SMS: a citizen filing (by the token's `sub`), never the applicant
+/// whose mobile number a filing names (anyone could spend that budget and lock the applicant
+/// out), never an officer's or admin's command, never a repeat under the same
+/// `Idempotency-Key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Per agency, per minute.
+    /// Per agency, per minute: every filing.
     pub per_agency_per_minute: NonZeroU32,
-    /// Per recipient (mobile number), per hour.
-    pub per_recipient_per_hour: NonZeroU32,
+    /// Per citizen filer (the token's `sub`), per hour.
+    pub per_filer_per_hour: NonZeroU32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
             per_agency_per_minute: NonZeroU32::new(60_000).expect("non-zero"),
-            per_recipient_per_hour: NonZeroU32::new(20).expect("non-zero"),
+            per_filer_per_hour: NonZeroU32::new(20).expect("non-zero"),
         }
     }
 }
@@ -43,7 +47,7 @@ struct Inner {
     callback_secrets: BTreeMap<String, String>,
     metrics: Option<PrometheusHandle>,
     per_agency: DefaultKeyedRateLimiter<String>,
-    per_recipient: DefaultKeyedRateLimiter<String>,
+    per_filer: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -113,7 +117,7 @@ impl AppState {
     /// The state of a server.
     pub fn new(config: Config) -> AppState {
         let minute = Quota::per_minute(config.limits.per_agency_per_minute);
-        let hour = Quota::per_hour(config.limits.per_recipient_per_hour);
+        let hour = Quota::per_hour(config.limits.per_filer_per_hour);
         AppState {
             inner: Arc::new(Inner {
                 engine: config.engine,
@@ -122,7 +126,7 @@ impl AppState {
                 callback_secrets: config.callback_secrets,
                 metrics: config.metrics,
                 per_agency: RateLimiter::keyed(minute),
-                per_recipient: RateLimiter::keyed(hour),
+                per_filer: RateLimiter::keyed(hour),
             }),
         }
     }
@@ -155,17 +159,17 @@ impl AppState {
         self.inner.metrics.as_ref()
     }
 
-    /// Takes one unit of the agency's SMS budget and the recipient's; false when either is
-    /// spent.
-    pub fn allow_sms(&self, agency: &str, recipient: Option<&str>) -> bool {
+    /// Takes one unit of the agency's SMS budget and, for a citizen's filing, the filer's;
+    /// false when either is spent.
+    pub fn allow_sms(&self, agency: &str, filer: Option<&str>) -> bool {
         if self.inner.per_agency.check_key(&agency.to_owned()).is_err() {
             return false;
         }
-        match recipient {
-            Some(r) => self
+        match filer {
+            Some(f) => self
                 .inner
-                .per_recipient
-                .check_key(&format!("{agency}\u{0}{r}"))
+                .per_filer
+                .check_key(&format!("{agency}\u{0}{f}"))
                 .is_ok(),
             None => true,
         }

@@ -2,11 +2,13 @@
 //! through the simulator, two of which answer later by calling back into daftar's callback
 //! routes; the instance collects every answer and ends.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use daftar_engine::connectors::Connectors;
+use daftar_engine::connectors::callback::Kind;
 use daftar_engine::connectors::http::HttpInquiries;
 use daftar_engine::core::InstanceState;
 use daftar_engine::events::{Actor, Event};
@@ -18,18 +20,29 @@ fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+const SECRET: &str = "callbacks-test-secret";
+
+/// Every connector's callback secret: the one shared with the simulator.
+fn secrets(catalog: &daftar_definitions::catalog::Catalog) -> BTreeMap<String, String> {
+    daftar_api::callback_secrets(catalog, Some(SECRET)).unwrap()
+}
+
 /// daftar's routes, with every connector's callback secret shared with the simulator.
 fn callbacks_app(
     engine: &Arc<Engine>,
     catalog: &daftar_definitions::catalog::Catalog,
     simulator: &daftar_simulator::Simulator,
 ) -> axum::Router {
-    let secret = "callbacks-test-secret";
-    simulator.set_callback_token(Some(secret.to_owned()));
+    simulator.set_callback_token(Some(SECRET.to_owned()));
     let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
     let mut config = daftar_api::Config::new(engine.clone(), keys);
-    config.callback_secrets = daftar_api::callback_secrets(catalog, Some(secret)).unwrap();
+    config.callback_secrets = secrets(catalog);
     daftar_api::app(daftar_api::AppState::new(config))
+}
+
+/// The callback token daftar sends connector `connector` with inquiry `key`.
+fn token(secret: &str, connector: &str, key: &str) -> String {
+    daftar_engine::connectors::callback::token(secret, Kind::Inquiry, connector, key)
 }
 
 async fn listen() -> (tokio::net::TcpListener, String) {
@@ -54,8 +67,9 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
         c.base_url = Some(format!("{sim}/agencies/{name}"));
     }
     let (api_listener, api) = listen().await;
-    let inquiries =
-        HttpInquiries::new(&catalog, Some(format!("{api}/callbacks/inquiries"))).unwrap();
+    let inquiries = HttpInquiries::new(&catalog, Some(format!("{api}/callbacks/inquiries")))
+        .unwrap()
+        .with_callback_secrets(secrets(&catalog));
 
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
@@ -153,7 +167,8 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
             "{api}/callbacks/inquiries/judiciary/vehicle_registry"
         ))
         .header("Idempotency-Key", &key)
-        .bearer_auth("callbacks-test-secret")
+        .header("X-Callback-Token", token(SECRET, "vehicle_registry", &key))
+        .bearer_auth(SECRET)
         .json(&json!({"vehicles_count": 9}))
         .send()
         .await
@@ -182,7 +197,7 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
         .post(format!(
             "{api}/callbacks/inquiries/judiciary/vehicle_registry"
         ))
-        .bearer_auth("callbacks-test-secret")
+        .bearer_auth(SECRET)
         .json(&json!({}))
         .send()
         .await
@@ -245,12 +260,14 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
         &catalog,
         Some(format!("{api}/callbacks/payments")),
     )
-    .unwrap();
+    .unwrap()
+    .with_callback_secrets(secrets(&catalog));
     let sms = daftar_engine::connectors::sms::HttpSms::new(
         &catalog,
         Some(format!("{api}/callbacks/sms")),
     )
-    .unwrap();
+    .unwrap()
+    .with_callback_secrets(secrets(&catalog));
     let dir = tempfile::tempdir().unwrap();
     let store = daftar_engine::store::open(&format!(
         "sqlite://{}",
@@ -375,6 +392,7 @@ async fn a_callback_no_step_waits_for_is_kept_and_listed_for_admins() {
             "{api}/callbacks/inquiries/judiciary/judiciary_records"
         ))
         .header("Idempotency-Key", &key)
+        .header("X-Callback-Token", token("s3", "judiciary_records", &key))
         .bearer_auth("s3")
         .json(&json!({"has_record": false}))
         .send()
@@ -430,4 +448,194 @@ async fn a_callback_no_step_waits_for_is_kept_and_listed_for_admins() {
         .unwrap();
     let theirs: Value = list(other).await.json().await.unwrap();
     assert_eq!(theirs, json!([]));
+}
+
+/// With a secret per connector, the SMS gateway answers the stock exchange's pending inquiry
+/// (the forged `frozen_value` of the attack) and an agency guesses a key without its token:
+/// both are refused, kept for review, and change nothing; the stock exchange's own answer, with
+/// its token, is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_through_another_connector_or_without_its_token_is_refused_and_kept() {
+    let (sim_listener, sim) = listen().await;
+    let simulator = daftar_simulator::Simulator::from_files(
+        &root().join("examples/simulator/seed.yaml"),
+        &root().join("examples/simulator/config.yaml"),
+    )
+    .unwrap();
+    simulator.set_callback_token(Some(SECRET.to_owned()));
+    tokio::spawn(daftar_simulator::serve(sim_listener, simulator.clone()));
+    let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
+    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    for (name, c) in &mut catalog.connectors {
+        c.base_url = Some(format!("{sim}/agencies/{name}"));
+    }
+    let mut per_connector = secrets(&catalog);
+    per_connector.insert("stock_exchange".into(), "stock-exchange-secret".into());
+    per_connector.insert("sms_gateway".into(), "sms-gateway-secret".into());
+    let (api_listener, api) = listen().await;
+    let inquiries = HttpInquiries::new(&catalog, Some(format!("{api}/callbacks/inquiries")))
+        .unwrap()
+        .with_callback_secrets(per_connector.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
+    let store = daftar_engine::store::open(&db).await.unwrap();
+    let connectors = Connectors {
+        inquiries: Some(Arc::new(inquiries)),
+        ..Connectors::default()
+    };
+    let engine = Engine::open(store, connectors).await.unwrap();
+    let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
+    let mut config = daftar_api::Config::new(engine.clone(), keys.clone());
+    config.callback_secrets = per_connector;
+    let router = daftar_api::app(daftar_api::AppState::new(config));
+    tokio::spawn(async move { axum::serve(api_listener, router).await });
+    let source =
+        std::fs::read_to_string(root().join("examples/workflows/judicial-asset-freeze.yaml"))
+            .unwrap();
+    engine
+        .deploy("judicial-asset-freeze.yaml", &source)
+        .await
+        .unwrap();
+    let _loops = workers::spawn(
+        engine.clone(),
+        Pace {
+            poll: Duration::from_millis(20),
+            ..Pace::default()
+        },
+    );
+    // This debtor's depository never calls back: its inquiry stays pending.
+    let input = json!({
+        "case_number": "1403682910000417", "order_number": "140309870001234",
+        "debtor_national_id": "2736451988", "amount": 8_500_000_000_i64,
+        "judge_national_id": "0499370899", "judge_mobile": "09121234567"
+    });
+    let started = engine
+        .start(
+            "judiciary",
+            "judicial-asset-freeze",
+            input,
+            None,
+            Actor::Officer("judge".into()),
+        )
+        .await
+        .unwrap();
+    let mut key = None;
+    for _ in 0..400 {
+        let history = engine.store().load(&started.stream).await.unwrap();
+        let acknowledged = history.iter().any(|e| {
+            matches!(&e.event, Event::InquiryAcknowledged { step, .. } if step == "freeze_securities")
+        });
+        key = history.iter().find_map(|e| match &e.event {
+            Event::InquiryRequested {
+                connector,
+                idempotency_key,
+                ..
+            } if connector == "stock_exchange" => Some(idempotency_key.clone()),
+            _ => None,
+        });
+        if acknowledged && key.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let key = key.expect("the stock exchange was asked");
+    let before = engine.store().load(&started.stream).await.unwrap().len();
+
+    let client = reqwest::Client::new();
+    let post = |connector: &str, secret: &str, token: Option<String>, value: i64| {
+        let mut req = client
+            .post(format!("{api}/callbacks/inquiries/judiciary/{connector}"))
+            .header("Idempotency-Key", &key)
+            .bearer_auth(secret)
+            .json(&json!({"frozen_value": value, "holdings_count": 1}));
+        if let Some(t) = token {
+            req = req.header("X-Callback-Token", t);
+        }
+        req.send()
+    };
+    // The SMS gateway, with its own secret and a token it can make for itself.
+    let sms_token = token("sms-gateway-secret", "sms_gateway", &key);
+    let res = post(
+        "sms_gateway",
+        "sms-gateway-secret",
+        Some(sms_token),
+        999_999_999,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "wrong-connector", "{body}");
+    // The SMS gateway with the guessed key and no token.
+    let res = post("sms_gateway", "sms-gateway-secret", None, 999_999_999)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "bad-callback-token", "{body}");
+    // Even the right connector must bring back the token it was sent, not one it made up.
+    let res = post(
+        "stock_exchange",
+        "stock-exchange-secret",
+        Some(token("stock-exchange-secret", "stock_exchange", "i-x:y:1")),
+        999_999_999,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+    let after = engine.store().load(&started.stream).await.unwrap();
+    assert_eq!(after.len(), before, "a refused callback changes nothing");
+    assert!(
+        !after
+            .iter()
+            .any(|e| matches!(&e.event, Event::MessageReceived { .. }))
+    );
+
+    // Kept for review: the admins see each refused callback, marked as refused.
+    let admin = keys
+        .mint(
+            "ops",
+            "judiciary",
+            vec![daftar_api::auth::Role::Admin],
+            vec![],
+            600,
+        )
+        .unwrap();
+    let kept: Value = client
+        .get(format!("{api}/api/v1/messages/unmatched"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused: Vec<&Value> = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["message_id"].as_str().unwrap().starts_with("refused:"))
+        .collect();
+    assert_eq!(refused.len(), 2, "{kept}");
+    assert!(refused.iter().all(|m| m["correlation"] == key.as_str()));
+    assert!(
+        refused
+            .iter()
+            .all(|m| m["payload"]["frozen_value"] == 999_999_999)
+    );
+
+    // The stock exchange's own answer, with the token daftar sent it, is taken.
+    let real = token("stock-exchange-secret", "stock_exchange", &key);
+    let res = post(
+        "stock_exchange",
+        "stock-exchange-secret",
+        Some(real),
+        300_000_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let state = engine.state(&started.stream).await.unwrap();
+    assert_eq!(state.vars["securities_frozen_value"], json!(300_000_000));
 }

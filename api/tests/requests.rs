@@ -4,10 +4,7 @@
 
 mod support;
 
-use std::num::NonZeroU32;
-
 use axum::http::{Method, StatusCode};
-use daftar_api::RateLimits;
 use daftar_api::auth::{Claims, Role};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
@@ -367,93 +364,4 @@ async fn cancelling_needs_an_admin_and_a_running_request() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "ended");
-}
-
-#[tokio::test]
-async fn starts_that_send_sms_are_rate_limited_per_recipient() {
-    let h = Harness::with(Options {
-        limits: RateLimits {
-            per_agency_per_minute: NonZeroU32::new(1000).unwrap(),
-            per_recipient_per_hour: NonZeroU32::new(2).unwrap(),
-        },
-        ..Options::default()
-    })
-    .await;
-    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    for _ in 0..2 {
-        let (status, _) = h
-            .call(
-                Method::POST,
-                "/api/v1/requests",
-                Some(&citizen),
-                Some(start_body()),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
-    }
-    let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(start_body()),
-        )
-        .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(body["code"], "rate-limited");
-    // Another applicant is not held back.
-    let mut other = form();
-    other["mobile"] = json!("09351234567");
-    let (status, _) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({"service": "clean-record-certificate", "input": other})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-}
-
-#[tokio::test]
-async fn a_cancellation_spends_the_applicants_sms_budget_too() {
-    let h = Harness::with(Options {
-        workers: false,
-        limits: RateLimits {
-            per_agency_per_minute: NonZeroU32::new(1000).unwrap(),
-            per_recipient_per_hour: NonZeroU32::new(2).unwrap(),
-        },
-        ..Options::default()
-    })
-    .await;
-    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, filed) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(start_body()),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let uri = format!("/api/v1/requests/{}/cancel", filed["id"].as_str().unwrap());
-    let (status, _) = h
-        .call(
-            Method::POST,
-            &uri,
-            Some(&admin),
-            Some(json!({"reason": "filed twice"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(start_body()),
-        )
-        .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }

@@ -25,6 +25,14 @@ pub enum Error {
     /// No waiting token matches a message.
     #[error("no step is waiting for message `{name}` with key `{correlation}`")]
     NoReceiver { name: String, correlation: String },
+    /// A callback or payment result came through another connector than the one the waiting
+    /// step called (or from someone who is not a connector): an agency answering for another.
+    #[error("the step waiting for `{correlation}` did not ask connector `{found}`")]
+    WrongConnector {
+        correlation: String,
+        expected: String,
+        found: String,
+    },
     /// A task, timer, incident or notification that does not exist.
     #[error("unknown {kind} `{id}`")]
     Unknown { kind: &'static str, id: String },

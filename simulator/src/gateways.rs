@@ -86,7 +86,10 @@ pub async fn sms_send(State(sim): State<Simulator>, headers: HeaderMap, raw: Byt
             "delivered_at": agency_now(),
         });
         let sim2 = sim.clone();
-        tokio::spawn(async move { post_callback(&sim2, &url, &reference, report, delay).await });
+        let token = header_text(&headers, "x-callback-token");
+        tokio::spawn(
+            async move { post_callback(&sim2, &url, &reference, token, report, delay).await },
+        );
     }
     let answer = json!({ "message_id": message_id, "status": "accepted" });
     deliver(&sim, at, fault, replayed, StatusCode::OK, answer).await
@@ -150,6 +153,7 @@ pub async fn payment_create(
             "the payment gateway is unavailable",
         );
     }
+    let token = header_text(&headers, "x-callback-token");
     let base = sim.base_url();
     let (payment_id, replayed, outcome) = {
         let mut j = sim.journal();
@@ -205,7 +209,7 @@ pub async fn payment_create(
                     j.payments[i].result = Some(result.clone());
                 }
             }
-            post_callback(&sim2, &url, &reference, result, Duration::ZERO).await
+            post_callback(&sim2, &url, &reference, token, result, Duration::ZERO).await
         });
     }
     let answer = json!({ "payment_id": payment_id, "url": format!("{base}/pay/{payment_id}") });

@@ -237,6 +237,7 @@ async fn inquiry(
         );
     };
     let callback_url = header_text(&headers, "x-callback-url");
+    let callback_token = header_text(&headers, "x-callback-token");
     if op.callback && callback_url.is_none() {
         return bad(
             StatusCode::BAD_REQUEST,
@@ -299,7 +300,7 @@ async fn inquiry(
         let delay = Duration::from_millis(sim.config().faults(&connector).callback_delay_ms);
         let sim2 = sim.clone();
         tokio::spawn(async move {
-            let ok = post_callback(&sim2, &url, &key, effect.answer, delay).await;
+            let ok = post_callback(&sim2, &url, &key, callback_token, effect.answer, delay).await;
             let mut j = sim2.journal();
             if let Some(&i) = j.effect_index.get(&id) {
                 j.effects[i].callback = Some(if ok { "delivered" } else { "failed" }.into());
@@ -318,10 +319,12 @@ async fn inquiry(
 }
 
 /// Posts `body` to `url` after `delay`, retrying five times with backoff; whether it landed.
+/// The `X-Callback-Token` the request came with goes back with it, as daftar requires.
 pub async fn post_callback(
     sim: &Simulator,
     url: &str,
     key: &str,
+    token: Option<String>,
     body: Value,
     delay: Duration,
 ) -> bool {
@@ -346,6 +349,9 @@ pub async fn post_callback(
             .json(&body);
         if let Some(token) = sim.callback_token() {
             request = request.bearer_auth(token);
+        }
+        if let Some(token) = &token {
+            request = request.header("X-Callback-Token", token);
         }
         let sent = request.send().await;
         let ok = sent.is_ok_and(|r| r.status().is_success());

@@ -88,18 +88,21 @@ pub async fn run(
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let base = format!("http://{}/callbacks", listener.local_addr()?);
             let http = |e: String| anyhow::anyhow!("{}: {e}", path.display());
+            let secrets = daftar_api::callback_secrets(&catalog, Some(callback_token))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let connectors = Connectors {
                 inquiries: Some(Arc::new(
                     HttpInquiries::new(&catalog, Some(format!("{base}/inquiries")))
-                        .map_err(http)?,
+                        .map_err(http)?
+                        .with_callback_secrets(secrets.clone()),
                 )),
                 notifier: Some(Arc::new(HttpSms::new(&catalog, None).map_err(http)?)),
                 payments: Some(Arc::new(
-                    HttpPayments::new(&catalog, Some(format!("{base}/payments"))).map_err(http)?,
+                    HttpPayments::new(&catalog, Some(format!("{base}/payments")))
+                        .map_err(http)?
+                        .with_callback_secrets(secrets.clone()),
                 )),
             };
-            let secrets = daftar_api::callback_secrets(&catalog, Some(callback_token))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             (connectors, None, Some((listener, secrets)))
         }
     };

@@ -70,9 +70,10 @@ pub struct Args {
     /// Requests that send SMS an agency may file per minute.
     #[arg(long, default_value_t = 60_000)]
     pub rate_per_agency: u32,
-    /// Requests that send SMS one mobile number may cause per hour.
-    #[arg(long, default_value_t = 20)]
-    pub rate_per_recipient: u32,
+    /// Requests that send SMS one citizen (a token's `sub`) may file per hour; officers' and
+    /// admins' commands and repeats under an `Idempotency-Key` are not counted.
+    #[arg(long, alias = "rate-per-recipient", default_value_t = 20)]
+    pub rate_per_filer: u32,
 }
 
 /// Runs `daftar serve` until interrupted.
@@ -163,20 +164,31 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         simulator = Some(sim_url);
     }
 
+    // The same secrets sign what daftar asks for (the agencies' callback tokens) and check
+    // the callbacks.
+    let callback_secrets = match &catalog {
+        Some(c) => daftar_api::callback_secrets(c, callback_token.as_deref())
+            .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?,
+        None => BTreeMap::new(),
+    };
     let connectors = match &catalog {
         Some(catalog) => {
             let http = |e: String| anyhow::anyhow!("the connector catalog: {e}");
             Connectors {
                 inquiries: Some(Arc::new(
                     HttpInquiries::new(catalog, Some(format!("{public}/callbacks/inquiries")))
-                        .map_err(http)?,
+                        .map_err(http)?
+                        .with_callback_secrets(callback_secrets.clone()),
                 )),
                 notifier: Some(Arc::new(
-                    HttpSms::new(catalog, Some(format!("{public}/callbacks/sms"))).map_err(http)?,
+                    HttpSms::new(catalog, Some(format!("{public}/callbacks/sms")))
+                        .map_err(http)?
+                        .with_callback_secrets(callback_secrets.clone()),
                 )),
                 payments: Some(Arc::new(
                     HttpPayments::new(catalog, Some(format!("{public}/callbacks/payments")))
-                        .map_err(http)?,
+                        .map_err(http)?
+                        .with_callback_secrets(callback_secrets.clone()),
                 )),
             }
         }
@@ -201,11 +213,6 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     deploy_all(&engine, &sources).await?;
 
     let (keys, minted) = keys(&args)?;
-    let callback_secrets = match &catalog {
-        Some(c) => daftar_api::callback_secrets(c, callback_token.as_deref())
-            .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?,
-        None => BTreeMap::new(),
-    };
     if callback_secrets.is_empty() && catalog.is_some() {
         tracing::warn!(
             "no callback secrets (set DAFTAR_CALLBACK_TOKEN or callback_secret_env): agencies' callbacks will be refused"
@@ -218,8 +225,8 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     let limits = daftar_api::RateLimits {
         per_agency_per_minute: std::num::NonZeroU32::new(args.rate_per_agency)
             .context("--rate-per-agency must be at least 1")?,
-        per_recipient_per_hour: std::num::NonZeroU32::new(args.rate_per_recipient)
-            .context("--rate-per-recipient must be at least 1")?,
+        per_filer_per_hour: std::num::NonZeroU32::new(args.rate_per_filer)
+            .context("--rate-per-filer must be at least 1")?,
     };
     let state = daftar_api::AppState::new(daftar_api::Config {
         engine: engine.clone(),

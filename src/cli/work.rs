@@ -226,20 +226,36 @@ async fn http(
     let base = format!("http://{}/callbacks", listener.local_addr()?);
     eprintln!("callbacks on {base}");
     let e = |e: String| anyhow::anyhow!("the connector catalog: {e}");
+    let secrets = callback_secrets(catalog)?;
     let connectors = Connectors {
         inquiries: Some(Arc::new(Slow {
-            inner: HttpInquiries::new(catalog, Some(format!("{base}/inquiries"))).map_err(e)?,
+            inner: HttpInquiries::new(catalog, Some(format!("{base}/inquiries")))
+                .map_err(e)?
+                .with_callback_secrets(secrets.clone()),
             delay,
         })),
         notifier: Some(Arc::new(Slow {
-            inner: HttpSms::new(catalog, Some(format!("{base}/sms"))).map_err(e)?,
+            inner: HttpSms::new(catalog, Some(format!("{base}/sms")))
+                .map_err(e)?
+                .with_callback_secrets(secrets.clone()),
             delay,
         })),
         payments: Some(Arc::new(
-            HttpPayments::new(catalog, Some(format!("{base}/payments"))).map_err(e)?,
+            HttpPayments::new(catalog, Some(format!("{base}/payments")))
+                .map_err(e)?
+                .with_callback_secrets(secrets),
         )),
     };
     Ok((connectors, listener))
+}
+
+/// Each connector's callback secret: what signs the callback tokens daftar sends and checks
+/// the callbacks that come back.
+fn callback_secrets(catalog: &Catalog) -> anyhow::Result<BTreeMap<String, String>> {
+    let token = std::env::var("DAFTAR_CALLBACK_TOKEN")
+        .unwrap_or_else(|_| super::LOCAL_CALLBACK_TOKEN.to_owned());
+    daftar_api::callback_secrets(catalog, Some(&token))
+        .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))
 }
 
 /// Serves the callback routes of `engine` on `listener`.
@@ -248,10 +264,7 @@ fn serve_callbacks(
     catalog: &Catalog,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<()> {
-    let token = std::env::var("DAFTAR_CALLBACK_TOKEN")
-        .unwrap_or_else(|_| super::LOCAL_CALLBACK_TOKEN.to_owned());
-    let secrets = daftar_api::callback_secrets(catalog, Some(&token))
-        .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?;
+    let secrets = callback_secrets(catalog)?;
     // Only the callback routes are of use here; the API's tokens get a throwaway key.
     let key: [u8; 32] = rand::random();
     let keys = daftar_api::auth::Keys::hs256(&key, "daftar", "daftar-api")

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod connectors;
 pub mod definitions;
+pub mod idempotency;
 pub mod messages;
 pub mod ops;
 mod paging;
@@ -12,7 +13,6 @@ pub mod tasks;
 pub mod track;
 
 use axum::Router;
-use daftar_engine::core::InstanceState;
 use daftar_engine::events::StreamId;
 use daftar_engine::runtime::tracking;
 
@@ -58,59 +58,11 @@ fn no_request(id: &str) -> ApiError {
     ApiError::not_found(format!("no request `{id}` in your agency"))
 }
 
-/// Takes one unit of the SMS budget of a request's agency and applicant before a command that
-/// may send the applicant SMS (a start, a completed task, a cancellation); 429 when spent.
-pub fn sms_budget(state: &AppState, s: &InstanceState) -> ApiResult<()> {
-    let mobile = state
-        .engine()
-        .definition_of(s)
-        .ok()
-        .and_then(|d| d.applicant(&s.input).0);
-    if state.allow_sms(&s.agency, mobile.as_deref()) {
-        Ok(())
-    } else {
-        Err(rate_limited())
-    }
-}
-
-/// 429: too many requests that send SMS.
+/// 429: too many filings that send SMS, by this caller or in this agency.
 pub fn rate_limited() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::TOO_MANY_REQUESTS,
         "rate-limited",
-        "too many requests that send SMS for this agency or this applicant; try again later",
+        "you, or this agency, filed too many requests that send SMS; try again later",
     )
-}
-
-/// The `Idempotency-Key` header, if any: 1 to 200 ASCII characters.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let key = v.to_str().map_err(|_| {
-                ApiError::bad_request("bad-idempotency-key", "Idempotency-Key must be ASCII")
-            })?;
-            if key.is_empty() || key.len() > 200 {
-                return Err(ApiError::bad_request(
-                    "bad-idempotency-key",
-                    "Idempotency-Key must be 1 to 200 characters",
-                ));
-            }
-            Ok(Some(key.to_owned()))
-        }
-    }
-}
-
-/// The key of a command an endpoint sends: the caller's `Idempotency-Key` (a retry repeats the
-/// same command, which then has one effect), else a key no other call of this process has.
-pub fn command_key(headers: &axum::http::HeaderMap) -> ApiResult<String> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    Ok(idempotency_key(headers)?.unwrap_or_else(|| {
-        format!(
-            "{}-{}",
-            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        )
-    }))
 }

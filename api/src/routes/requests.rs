@@ -196,22 +196,24 @@ pub struct CancelRequest {
 
 /// File a request with the version of the service in force today.
 ///
-/// A start causes SMS, so it is rate-limited per agency and per applicant mobile number. With an
-/// `Idempotency-Key`, a repeat returns the first request (`200`, `duplicate: true`) and starts
-/// nothing.
+/// A start causes SMS, so it is rate-limited per agency and, for citizens, per filer (the
+/// token's `sub`). With an `Idempotency-Key` (the caller's own: another caller's same key is
+/// another request), a repeat of the same request returns the first (`200`, `duplicate: true`),
+/// starts nothing and is not counted; the same key with another request is refused (`422`).
 #[utoipa::path(
     post, path = "/api/v1/requests", tag = "requests",
     request_body = StartRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried start file one request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried start file one request; the caller's own, bound to the request")),
     responses(
         (status = 201, description = "Filed", body = RequestView),
-        (status = 200, description = "Filed before with this Idempotency-Key", body = RequestView),
+        (status = 200, description = "Filed before by this caller with this Idempotency-Key", body = RequestView),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 413, description = "The body is over 1 MiB", body = Problem),
+        (status = 415, description = "The body is not `application/json`", body = Problem),
         (status = 404, description = "No such service in force", body = Problem),
-        (status = 422, description = "The form does not satisfy the service's schema", body = Problem),
-        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
+        (status = 422, description = "The form does not satisfy the service's schema (`invalid-input`), the body is not a `StartRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
+        (status = 429, description = "Too many filings that send SMS by this citizen or in this agency", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -223,26 +225,38 @@ pub async fn start(
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     who.require(&[Role::Citizen, Role::Officer])?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = super::idempotency_key(&headers)?;
+    let key = super::idempotency::header(&headers)?.map(|k| super::idempotency::scoped(&who, &k));
     let engine = state.engine();
-    let def = engine
+    if engine
         .registry()
         .in_force(&who.agency, &body.service, Utc::now())
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no version of service `{}` is in force in your agency",
-                body.service
-            ))
-        })?;
-    let (mobile, _) = def.applicant(&body.input);
-    if !state.allow_sms(&who.agency, mobile.as_deref()) {
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "no version of service `{}` is in force in your agency",
+            body.service
+        )));
+    }
+    let citizen = who.roles.contains(&Role::Citizen);
+    // A repeat is answered before any budget is spent: it sends nothing.
+    if let Some(key) = &key {
+        let stream = StreamId {
+            agency: who.agency.clone(),
+            instance: daftar_engine::runtime::keyed_instance(&who.agency, &body.service, key),
+        };
+        if engine.store().instance(&stream).await?.is_some() {
+            return repeated(&state, &who, &stream, &body.input).await;
+        }
+    }
+    if !state.allow_sms(&who.agency, citizen.then_some(who.subject.as_str())) {
         return Err(super::rate_limited());
     }
-    let actor = if who.roles.contains(&Role::Citizen) {
+    let actor = if citizen {
         Actor::Citizen
     } else {
         Actor::Officer(who.subject.clone())
     };
+    let input = body.input.clone();
     let done = engine
         .start(
             &who.agency,
@@ -252,15 +266,30 @@ pub async fn start(
             actor,
         )
         .await?;
+    if done.duplicate {
+        // Filed by a concurrent repeat in the meantime.
+        return repeated(&state, &who, &done.stream, &input).await;
+    }
     let state_now = engine.state(&done.stream).await?;
-    let mut view = view(&state, &who, &done.stream, &state_now);
-    view.duplicate = done.duplicate;
-    let status = if done.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(view)))
+    let view = view(&state, &who, &done.stream, &state_now);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A start repeated under the caller's key: the first request if this is the same request,
+/// else `422` (never another request's data).
+async fn repeated(
+    state: &AppState,
+    who: &Principal,
+    stream: &StreamId,
+    input: &Value,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    let first = state.engine().state(stream).await?;
+    if first.input != *input {
+        return Err(super::idempotency::reused());
+    }
+    let mut view = view(state, who, stream, &first);
+    view.duplicate = true;
+    Ok((StatusCode::OK, Json(view)))
 }
 
 /// A request: its status, what it waits for, its tasks and data.
@@ -347,7 +376,8 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
 /// Cancel a running request. Its pending timers and tasks close; the history keeps the reason.
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
-    params(("id" = String, Path, description = "The request id or its tracking code")),
+    params(("id" = String, Path, description = "The request id or its tracking code"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried cancellation one command; the caller's own, bound to the request")),
     request_body = CancelRequest,
     responses(
         (status = 200, body = RequestView),
@@ -355,8 +385,9 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "It has already ended", body = Problem),
-        (status = 422, description = "The body is not a `CancelRequest`", body = Problem),
-        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem),
+        (status = 415, description = "The body is not `application/json`", body = Problem),
+        (status = 422, description = "The body is not a `CancelRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -376,19 +407,17 @@ pub async fn cancel(
         ));
     }
     let stream = super::find_request(&state, &who, &id).await?;
-    let before = state.engine().state(&stream).await?;
-    if !before.ended() {
-        super::sms_budget(&state, &before)?;
-    }
-    let key = super::command_key(&headers)?;
+    let command = Command::Cancel {
+        reason: body.reason,
+    };
+    let command_id =
+        super::idempotency::command_id(&state, &who, &headers, &stream, "cancel", &command).await?;
     let engine = state.engine();
     engine
         .execute(
             &stream,
-            &Command::Cancel {
-                reason: body.reason,
-            },
-            &format!("cancel:{key}"),
+            &command,
+            &command_id,
             Actor::Operator(who.subject.clone()),
             None,
         )

@@ -317,6 +317,7 @@ pub async fn get_task(
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -328,7 +329,7 @@ pub async fn claim(
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
-    let key = super::command_key(&headers)?;
+    super::idempotency::header(&headers)?;
     let (stream, s) = load(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
@@ -338,7 +339,7 @@ pub async fn claim(
         task: task.clone(),
         officer: who.subject.clone(),
     };
-    let s = run(&state, &who, &stream, &command, &task, "claim", key).await?;
+    let s = run(&state, &who, &headers, &stream, &command, &task, "claim").await?;
     Ok(Json(answer(&state, &stream, &s, &task)?))
 }
 
@@ -361,8 +362,9 @@ pub async fn claim(
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
-        (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`) or the form fails its schema (`invalid-form`)", body = Problem),
-        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem),
+        (status = 415, description = "The body is not `application/json`", body = Problem),
+        (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`), the form fails its schema (`invalid-form`), the body is not a `CompleteTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -376,7 +378,7 @@ pub async fn complete(
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = super::command_key(&headers)?;
+    super::idempotency::header(&headers)?;
     let (stream, s) = load(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
@@ -397,16 +399,15 @@ pub async fn complete(
             ));
         }
     }
-    if t.open {
-        super::sms_budget(&state, &s)?;
-    }
+    // An officer's command is never charged to an SMS budget: a citizen filing with someone's
+    // mobile number must not be able to stop the officers working that person's case.
     let command = Command::CompleteTask {
         task: task.clone(),
         officer: who.subject.clone(),
         outcome: body.outcome,
         form: body.form,
     };
-    let s = run(&state, &who, &stream, &command, &task, "complete", key).await?;
+    let s = run(&state, &who, &headers, &stream, &command, &task, "complete").await?;
     Ok(Json(super::requests::view(&state, &who, &stream, &s)))
 }
 
@@ -427,6 +428,9 @@ pub async fn complete(
         (status = 403, description = "Neither an admin nor a supervisor", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "The task is closed (`stale`) or the request ended (`ended`)", body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem),
+        (status = 415, description = "The body is not `application/json`", body = Problem),
+        (status = 422, description = "The body is not a `ReassignTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -445,7 +449,7 @@ pub async fn reassign(
     }
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = super::command_key(&headers)?;
+    super::idempotency::header(&headers)?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_owned());
     let (role, officer) = (clean(body.role), clean(body.officer));
     if role.is_none() && officer.is_none() {
@@ -467,22 +471,25 @@ pub async fn reassign(
         role,
         officer,
     };
-    let s = run(&state, &who, &stream, &command, &task, "reassign", key).await?;
+    let s = run(&state, &who, &headers, &stream, &command, &task, "reassign").await?;
     Ok(Json(answer(&state, &stream, &s, &task)?))
 }
 
 /// Executes `command` on the task under `task:{task}:{action}:{key}` (the same key repeats the
 /// same command, which has one effect) and answers the request's state after it.
+/// Runs a task command under the caller's `Idempotency-Key`, if any (the key and the command
+/// together: the same key with another command on this request is refused).
 async fn run(
     state: &AppState,
     who: &Principal,
+    headers: &HeaderMap,
     stream: &StreamId,
     command: &Command,
     task: &str,
     action: &str,
-    key: String,
 ) -> ApiResult<InstanceState> {
-    let id = format!("task:{task}:{action}:{key}");
+    let prefix = format!("task:{task}:{action}");
+    let id = super::idempotency::command_id(state, who, headers, stream, &prefix, command).await?;
     let engine = state.engine();
     engine
         .execute(stream, command, &id, actor(who), None)

@@ -148,15 +148,22 @@ impl Node {
 
         let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = format!("http://{}", api_listener.local_addr().unwrap());
+        let secrets = daftar_api::callback_secrets(&catalog, Some(CALLBACK_SECRET)).unwrap();
         let connectors = Connectors {
             inquiries: Some(Arc::new(
-                HttpInquiries::new(&catalog, Some(format!("{api}/callbacks/inquiries"))).unwrap(),
+                HttpInquiries::new(&catalog, Some(format!("{api}/callbacks/inquiries")))
+                    .unwrap()
+                    .with_callback_secrets(secrets.clone()),
             )),
             notifier: Some(Arc::new(
-                HttpSms::new(&catalog, Some(format!("{api}/callbacks/sms"))).unwrap(),
+                HttpSms::new(&catalog, Some(format!("{api}/callbacks/sms")))
+                    .unwrap()
+                    .with_callback_secrets(secrets.clone()),
             )),
             payments: Some(Arc::new(
-                HttpPayments::new(&catalog, Some(format!("{api}/callbacks/payments"))).unwrap(),
+                HttpPayments::new(&catalog, Some(format!("{api}/callbacks/payments")))
+                    .unwrap()
+                    .with_callback_secrets(secrets.clone()),
             )),
         };
         let dir = tempfile::tempdir().unwrap();
@@ -174,8 +181,7 @@ impl Node {
 
         let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
         let mut config = daftar_api::Config::new(engine.clone(), keys);
-        config.callback_secrets =
-            daftar_api::callback_secrets(&catalog, Some(CALLBACK_SECRET)).unwrap();
+        config.callback_secrets = secrets;
         let router = daftar_api::app(daftar_api::AppState::new(config));
         tokio::spawn(async move { axum::serve(api_listener, router).await });
 
@@ -226,11 +232,20 @@ impl Node {
         assert!(res.status().is_success(), "{}", res.status());
     }
 
-    /// Posts an agency's answer to daftar's callback route, as the agency would.
+    /// Posts an agency's answer to daftar's callback route, as the agency would: with its
+    /// connector's secret and the callback token daftar sent it for this key.
     pub async fn post_callback(&self, path: &str, key: &str, body: Value) -> u16 {
+        let connector = path.rsplit('/').next().unwrap();
+        let token = daftar_engine::connectors::callback::token(
+            CALLBACK_SECRET,
+            daftar_engine::connectors::callback::Kind::Inquiry,
+            connector,
+            key,
+        );
         self.client
             .post(format!("{}{path}", self.api))
             .header("Idempotency-Key", key)
+            .header("X-Callback-Token", token)
             .bearer_auth(CALLBACK_SECRET)
             .json(&body)
             .send()

@@ -19,6 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+use super::callback::{Kind, Signer};
 use super::{Inquiries, InquiryCall};
 use crate::core::InquiryResult;
 use crate::events::InquiryEvidence;
@@ -107,13 +108,14 @@ struct Service {
 pub struct HttpInquiries {
     client: reqwest::Client,
     services: BTreeMap<String, Arc<Service>>,
-    callback_base: Option<String>,
+    callbacks: Signer,
 }
 
 impl HttpInquiries {
     /// Prepares the services of a catalog. `callback_base` is daftar's own URL that agencies
     /// answering later call back (`{callback_base}/{agency}/{connector}`, with the inquiry's
-    /// `Idempotency-Key`); without it, callback operations cannot be asked.
+    /// `Idempotency-Key` and the `X-Callback-Token` of [`HttpInquiries::with_callback_secrets`]);
+    /// without it, callback operations cannot be asked.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .build()
@@ -143,8 +145,15 @@ impl HttpInquiries {
         Ok(HttpInquiries {
             client,
             services,
-            callback_base,
+            callbacks: Signer::new(callback_base),
         })
+    }
+
+    /// Signs the callback requests with each connector's callback secret (by connector name):
+    /// the agency must bring the token back ([`super::callback`]).
+    pub fn with_callback_secrets(mut self, secrets: BTreeMap<String, String>) -> Self {
+        self.callbacks = self.callbacks.with_secrets(secrets);
+        self
     }
 
     /// Every connector's circuit state, for operators and metrics.
@@ -216,11 +225,14 @@ impl Inquiries for HttpInquiries {
         }
         .timeout(timeout)
         .header("Idempotency-Key", &call.idempotency_key);
-        if op.callback
-            && let Some(base) = &self.callback_base
-        {
-            let url = format!("{base}/{}/{}", call.stream.agency, call.connector);
-            request = request.header("X-Callback-Url", url);
+        if op.callback {
+            request = self.callbacks.headers(
+                request,
+                Kind::Inquiry,
+                &call.stream.agency,
+                &call.connector,
+                &call.idempotency_key,
+            );
         }
         request = match authenticate(request, service.connector.auth.as_ref()) {
             Ok(r) => r,

@@ -2,6 +2,7 @@
 //! payment gateway. The HTTP implementations come with the connectors issue; the runtime only
 //! knows these traits, and the engine's own tests use in-process implementations.
 
+pub mod callback;
 pub mod http;
 pub mod payments;
 pub mod scripted;

@@ -2,7 +2,8 @@
 //!
 //! A request is `POST {base_url}/payments {"amount", "reference", "description"}` with the
 //! payment step visit's idempotency key as `reference` (and as the `Idempotency-Key` header), and
-//! `X-Callback-Url: {callback_base}/{agency}/{connector}` where the gateway posts the result.
+//! `X-Callback-Url: {callback_base}/{agency}/{connector}` where the gateway posts the result,
+//! with the `X-Callback-Token` it must bring back ([`super::callback`]).
 //! The gateway drops a repeated `reference` (the same answer, no second payment), so a timeout or
 //! a 5xx is *transient*: the retry opens the same payment. A 4xx is a refusal.
 //!
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use daftar_definitions::catalog::{Catalog, ConnectorKind};
 use serde_json::{Value, json};
 
+use super::callback::{Kind, Signer};
 use super::http::BreakerState;
 use super::sms::{Gateway, Reply, retryable, snippet};
 use super::{PaymentCall, Payments};
@@ -26,7 +28,7 @@ use crate::core::PaymentRequestResult;
 #[derive(Debug)]
 pub struct HttpPayments {
     gateways: BTreeMap<String, Gateway>,
-    callback_base: Option<String>,
+    callbacks: Signer,
 }
 
 impl HttpPayments {
@@ -46,8 +48,15 @@ impl HttpPayments {
         }
         Ok(HttpPayments {
             gateways,
-            callback_base: callback_base.map(|b| b.trim_end_matches('/').to_owned()),
+            callbacks: Signer::new(callback_base),
         })
+    }
+
+    /// Signs the callback requests with each gateway's callback secret (by connector name):
+    /// the gateway must bring the token back with its result ([`super::callback`]).
+    pub fn with_callback_secrets(mut self, secrets: BTreeMap<String, String>) -> Self {
+        self.callbacks = self.callbacks.with_secrets(secrets);
+        self
     }
 
     /// Every gateway's circuit state, for operators and metrics.
@@ -92,10 +101,13 @@ impl Payments for HttpPayments {
                 "reference": call.idempotency_key,
                 "description": format!("{} {}", call.stream.agency, call.stream.instance),
             }));
-        if let Some(base) = &self.callback_base {
-            let url = format!("{base}/{}/{}", call.stream.agency, call.connector);
-            request = request.header("X-Callback-Url", url);
-        }
+        request = self.callbacks.headers(
+            request,
+            Kind::Payment,
+            &call.stream.agency,
+            &call.connector,
+            &call.idempotency_key,
+        );
         match gateway.call(request).await {
             Reply::Answer { status, body } if status.is_success() => {
                 match serde_json::from_slice::<Value>(&body) {

@@ -19,6 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use super::callback::{Kind, Signer};
 use super::http::{Breaker, BreakerInner, BreakerState, DEFAULT_TIMEOUT, MAX_BODY, authenticate};
 use super::{Notifier, SendOutcome, Sms};
 
@@ -168,7 +169,7 @@ pub(crate) fn retryable(status: StatusCode) -> bool {
 #[derive(Debug)]
 pub struct HttpSms {
     gateway: Gateway,
-    callback_base: Option<String>,
+    callbacks: Signer,
 }
 
 impl HttpSms {
@@ -202,8 +203,18 @@ impl HttpSms {
             .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(HttpSms {
             gateway: Gateway::new(client, name, connector)?,
-            callback_base: callback_base.map(|b| b.trim_end_matches('/').to_owned()),
+            callbacks: Signer::new(callback_base),
         })
+    }
+
+    /// Signs the delivery report requests with the connector's callback secret (by connector
+    /// name): the gateway must bring the token back with its report ([`super::callback`]).
+    pub fn with_callback_secrets(
+        mut self,
+        secrets: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.callbacks = self.callbacks.with_secrets(secrets);
+        self
     }
 
     /// The connector's name.
@@ -251,10 +262,13 @@ impl Notifier for HttpSms {
                 "text": sms.text,
                 "client_reference": sms.reference,
             }));
-        if let Some(base) = &self.callback_base {
-            let url = format!("{base}/{}/{}", sms.stream.agency, self.gateway.name);
-            request = request.header("X-Callback-Url", url);
-        }
+        request = self.callbacks.headers(
+            request,
+            Kind::Delivery,
+            &sms.stream.agency,
+            &self.gateway.name,
+            &sms.reference,
+        );
         match self.gateway.call(request).await {
             Reply::Answer { status, body } if status.is_success() => SendOutcome::Sent {
                 gateway_id: message_id(&body),

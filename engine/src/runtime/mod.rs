@@ -258,11 +258,7 @@ impl Engine {
         // With a key, the instance id comes from it, so a repeat lands on the same stream and
         // the store's command ids make it a no-op.
         let instance = match idempotency_key {
-            Some(key) => {
-                let digest =
-                    Sha256::digest(format!("{agency}\u{0}{workflow}\u{0}{key}").as_bytes());
-                format!("i-{}", hex(&digest[..12]))
-            }
+            Some(key) => keyed_instance(agency, workflow, key),
             None => format!("i-{}", hex(&rand::random::<[u8; 12]>())),
         };
         let stream = StreamId {
@@ -442,8 +438,9 @@ impl Engine {
     }
 
     /// Delivers a named message to an instance. A message that no step of the instance is
-    /// waiting for is kept in the store (and reported), never dropped; the same message id
-    /// delivered twice has one effect.
+    /// waiting for is kept in the store (and reported), never dropped; so is one refused because
+    /// it came through another connector than the step called (its id prefixed `refused:`);
+    /// the same message id delivered twice has one effect.
     pub async fn deliver(
         &self,
         stream: &StreamId,
@@ -468,12 +465,25 @@ impl Engine {
                 None,
             )
             .await;
-        if let Err(RuntimeError::Refused(crate::Error::NoReceiver { .. } | crate::Error::Ended)) =
-            &result
-        {
-            self.store
-                .keep_unmatched_message(&stream.agency, name, correlation, message_id, &payload)
-                .await?;
+        match &result {
+            Err(RuntimeError::Refused(crate::Error::NoReceiver { .. } | crate::Error::Ended)) => {
+                self.store
+                    .keep_unmatched_message(&stream.agency, name, correlation, message_id, &payload)
+                    .await?;
+            }
+            // Kept apart for review, so that a refused one never takes the id of the real one.
+            Err(RuntimeError::Refused(crate::Error::WrongConnector { .. })) => {
+                self.store
+                    .keep_unmatched_message(
+                        &stream.agency,
+                        name,
+                        correlation,
+                        &format!("refused:{message_id}"),
+                        &payload,
+                    )
+                    .await?;
+            }
+            _ => {}
         }
         result
     }
@@ -652,6 +662,13 @@ fn build_commit(
         tasks: fx.tasks,
         lease: None,
     }
+}
+
+/// The instance a start with an idempotency key files: the same agency, service and key name
+/// the same instance, so that a repeat finds the first.
+pub fn keyed_instance(agency: &str, workflow: &str, key: &str) -> String {
+    let digest = Sha256::digest(format!("{agency}\u{0}{workflow}\u{0}{key}").as_bytes());
+    format!("i-{}", hex(&digest[..12]))
 }
 
 fn hex(bytes: &[u8]) -> String {

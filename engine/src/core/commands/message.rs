@@ -3,12 +3,39 @@ use serde_json::Value;
 use crate::core::run::{Flow, Run};
 use crate::core::state::Wait;
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Actor, Event};
 
 /// Inquiry callbacks arrive as this message, correlated by the inquiry's idempotency key.
 pub const CALLBACK: &str = "callback";
 /// Payment results arrive as this message, correlated by the gateway's reference.
 pub const PAYMENT: &str = "payment";
+
+/// An agency's answer or a payment result is taken only from the connector the step called
+/// (or from the engine itself: dry runs and tests); a callback through any other connector is
+/// refused, whatever key it names.
+fn check_sender(run: &Run<'_>, wait: &Wait, step: &str, correlation: &str) -> Result<()> {
+    let s = run.step(step);
+    let expected = match wait {
+        Wait::Callback { .. } | Wait::Inquiry { .. } => s.inquiry.as_ref().map(|i| &i.connector),
+        Wait::PaymentOpen { .. } | Wait::PaymentRequest { .. } => {
+            s.payment.as_ref().map(|p| &p.connector)
+        }
+        _ => return Ok(()),
+    };
+    let found = match &run.ctx.actor {
+        Actor::System => return Ok(()),
+        Actor::Connector(c) => c.clone(),
+        other => format!("{other:?}"),
+    };
+    match expected {
+        Some(e) if *e == found => Ok(()),
+        _ => Err(Error::WrongConnector {
+            correlation: correlation.to_owned(),
+            expected: expected.cloned().unwrap_or_default(),
+            found,
+        }),
+    }
+}
 
 pub(crate) fn handle(
     run: &mut Run<'_>,
@@ -54,6 +81,7 @@ pub(crate) fn handle(
     };
     let wait = run.state.tokens[&token].wait.clone();
     let id = run.state.tokens[&token].step.clone();
+    check_sender(run, &wait, &id, correlation)?;
     run.emit(Event::MessageReceived {
         token,
         name: name.to_owned(),

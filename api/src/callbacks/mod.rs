@@ -3,8 +3,7 @@
 //! - `POST /callbacks/inquiries/{agency}/{connector}` with the inquiry's `Idempotency-Key`
 //!   (which names the instance) and the answer as a JSON object;
 //! - `POST /callbacks/payments/{agency}/{connector}` with the gateway's result (`reference`,
-//!   `status`, …; the reference is the payment step's idempotency key).
-//!
+//!   `status`, …; the reference is the payment step's idempotency key);
 //! - `POST /callbacks/sms/{agency}/{connector}` with the SMS centre's delivery report
 //!   (`client_reference`, `status`, `delivered_at`), recorded on the instance the SMS is about.
 //!
@@ -16,22 +15,30 @@
 //!
 //! Each call must carry its connector's callback secret as `Authorization: Bearer <secret>`
 //! (compared in constant time); a connector with no secret configured accepts no callbacks.
+//! It must also bring back the `X-Callback-Token` daftar sent with the request it answers
+//! ([`daftar_engine::connectors::callback`]): keys can be guessed, tokens cannot. A callback is
+//! taken only for a step that called that very connector; any other is refused (`403`) and kept
+//! for review among the unmatched messages, its id prefixed `refused:`.
+
+mod check;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use daftar_engine::connectors::callback::Kind;
 use daftar_engine::core::{CALLBACK, PAYMENT};
 use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::{Engine, RuntimeError};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+use check::About;
 
 /// The OpenAPI part of the callbacks.
 #[derive(Debug, OpenApi)]
@@ -50,52 +57,48 @@ fn problem(status: StatusCode, kind: &'static str, detail: impl Into<String>) ->
     ApiError::new(status, kind, detail).into_response()
 }
 
-/// Refuses a call that does not carry the connector's secret.
-fn authenticate(state: &AppState, connector: &str, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(secret) = state.callback_secret(connector) else {
-        return Err(ApiError::unauthorized(format!(
-            "connector `{connector}` has no callback secret configured here; daftar accepts no callbacks for it"
-        )));
-    };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    // Comparing digests takes the same time wherever the two differ.
-    if Sha256::digest(given.as_bytes()) != Sha256::digest(secret.as_bytes()) {
-        return Err(ApiError::unauthorized(format!(
-            "the callback does not carry connector `{connector}`'s secret as `Authorization: Bearer <secret>`"
-        )));
+/// The body as a JSON object, or the problem to answer.
+fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value, ApiError> {
+    match body {
+        Ok(Json(v @ Value::Object(_))) => Ok(v),
+        Ok(_) => Err(ApiError::bad_request(
+            "bad-body",
+            format!("the body must be a JSON object: {what}"),
+        )),
+        Err(e) => Err(ApiError::from(e)),
     }
-    Ok(())
 }
 
 /// The SMS centre's delivery report of an SMS daftar sent (the reference is daftar's).
 #[utoipa::path(
     post, path = "/callbacks/sms/{agency}/{connector}", tag = "callbacks",
-    params(("agency" = String, Path), ("connector" = String, Path, description = "The SMS gateway's connector")),
+    params(("agency" = String, Path), ("connector" = String, Path, description = "The SMS gateway's connector"),
+           ("X-Callback-Token" = String, Header, description = "The token daftar sent with the SMS")),
     request_body(content = Object, description = "`client_reference`, `status`, `delivered_at`"),
-    responses((status = 200, description = "Recorded"), (status = 400, body = Problem),
-              (status = 401, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, description = "Recorded"),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Without the SMS's callback token (`bad-callback-token`)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
+              (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+              (status = 503, body = Problem, content_type = "application/problem+json")),
     security(("connector_secret" = []))
 )]
 pub async fn delivery_report(
     State(state): State<AppState>,
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    if let Err(denied) = authenticate(&state, &connector, &headers) {
-        return denied.into_response();
-    }
-    let engine = state.engine();
-    let Some(Json(report @ Value::Object(_))) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "bad-body",
-            "the body must be a JSON object: the delivery report",
-        );
+    let secret = match check::authenticate(&state, &connector, &headers) {
+        Ok(s) => s,
+        Err(denied) => return denied.into_response(),
+    };
+    let report = match object(body, "the delivery report") {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
     };
     let field = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_owned);
     let (Some(reference), Some(status)) = (field("client_reference"), field("status")) else {
@@ -116,20 +119,25 @@ pub async fn delivery_report(
         agency,
         instance: instance.to_owned(),
     };
+    let id = format!("delivery:{reference}:{status}");
+    let about = About {
+        kind: Kind::Delivery,
+        connector: &connector,
+        key: &reference,
+        name: "delivery",
+        message_id: &id,
+    };
+    if let Err(refused) = check::token(&state, secret, &headers, &stream, &about, &report).await {
+        return refused.into_response();
+    }
     let command = daftar_engine::core::Command::DeliveryReport {
         reference: reference.clone(),
         status: status.clone(),
         at: field("delivered_at"),
     };
-    let id = format!("delivery:{reference}:{status}");
-    match engine
-        .execute(
-            &stream,
-            &command,
-            &id,
-            Actor::Connector("sms".to_owned()),
-            None,
-        )
+    match state
+        .engine()
+        .execute(&stream, &command, &id, Actor::Connector(connector), None)
         .await
     {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "recorded"}))).into_response(),
@@ -163,14 +171,19 @@ fn stream(agency: &str, key: &str) -> Option<StreamId> {
 async fn deliver(
     engine: &Engine,
     stream: &StreamId,
-    name: &str,
-    correlation: &str,
-    message_id: &str,
+    about: &About<'_>,
     payload: Value,
-    actor: Actor,
 ) -> Response {
+    let actor = Actor::Connector(about.connector.to_owned());
     match engine
-        .deliver(stream, name, correlation, message_id, payload, actor)
+        .deliver(
+            stream,
+            about.name,
+            about.key,
+            about.message_id,
+            payload,
+            actor,
+        )
         .await
     {
         Ok(done) if done.duplicate => {
@@ -184,6 +197,14 @@ async fn deliver(
             Json(json!({"status": "kept: no step is waiting for it"})),
         )
             .into_response(),
+        Err(RuntimeError::Refused(daftar_engine::Error::WrongConnector { .. })) => problem(
+            StatusCode::FORBIDDEN,
+            "wrong-connector",
+            format!(
+                "no step asked connector `{}` under this key; the callback is refused and kept for review",
+                about.connector
+            ),
+        ),
         Err(RuntimeError::Refused(daftar_engine::Error::NotStarted))
         | Err(RuntimeError::NoInstance(_)) => problem(
             StatusCode::NOT_FOUND,
@@ -206,22 +227,30 @@ async fn deliver(
 #[utoipa::path(
     post, path = "/callbacks/inquiries/{agency}/{connector}", tag = "callbacks",
     params(("agency" = String, Path), ("connector" = String, Path),
-           ("Idempotency-Key" = String, Header, description = "The key of the inquiry answered")),
+           ("Idempotency-Key" = String, Header, description = "The key of the inquiry answered"),
+           ("X-Callback-Token" = String, Header, description = "The token daftar sent with the inquiry")),
     request_body(content = Object, description = "The agency's answer"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Without the inquiry's callback token (`bad-callback-token`), or for a step that asked another connector (`wrong-connector`); kept for review", body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
+              (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+              (status = 503, body = Problem, content_type = "application/problem+json")),
     security(("connector_secret" = []))
 )]
 pub async fn inquiry(
     State(state): State<AppState>,
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    if let Err(denied) = authenticate(&state, &connector, &headers) {
-        return denied.into_response();
-    }
-    let engine = state.engine();
+    let secret = match check::authenticate(&state, &connector, &headers) {
+        Ok(s) => s,
+        Err(denied) => return denied.into_response(),
+    };
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -229,12 +258,9 @@ pub async fn inquiry(
             "the Idempotency-Key header of the inquiry is required",
         );
     };
-    let Some(Json(payload @ Value::Object(_))) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "bad-body",
-            "the body must be a JSON object: the agency's answer",
-        );
+    let payload = match object(body, "the agency's answer") {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
     };
     let Some(stream) = stream(&agency, key) else {
         return problem(
@@ -243,44 +269,50 @@ pub async fn inquiry(
             "the Idempotency-Key does not name a request",
         );
     };
-    let message_id = format!("callback:{key}");
-    deliver(
-        engine,
-        &stream,
-        CALLBACK,
+    let message_id = format!("callback:{connector}:{key}");
+    let about = About {
+        kind: Kind::Inquiry,
+        connector: &connector,
         key,
-        &message_id,
-        payload,
-        Actor::Connector(connector),
-    )
-    .await
+        name: CALLBACK,
+        message_id: &message_id,
+    };
+    if let Err(refused) = check::token(&state, secret, &headers, &stream, &about, &payload).await {
+        return refused.into_response();
+    }
+    deliver(state.engine(), &stream, &about, payload).await
 }
 
 /// The payment gateway's result (`reference`, `status`, …).
 #[utoipa::path(
     post, path = "/callbacks/payments/{agency}/{connector}", tag = "callbacks",
-    params(("agency" = String, Path), ("connector" = String, Path)),
+    params(("agency" = String, Path), ("connector" = String, Path),
+           ("X-Callback-Token" = String, Header, description = "The token daftar sent with the payment request")),
     request_body(content = Object, description = "`reference`, `status`, `amount`, …"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Without the payment's callback token (`bad-callback-token`), or for a step that asked another gateway (`wrong-connector`); kept for review", body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
+              (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+              (status = 503, body = Problem, content_type = "application/problem+json")),
     security(("connector_secret" = []))
 )]
 pub async fn payment(
     State(state): State<AppState>,
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    if let Err(denied) = authenticate(&state, &connector, &headers) {
-        return denied.into_response();
-    }
-    let engine = state.engine();
-    let Some(Json(payload @ Value::Object(_))) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "bad-body",
-            "the body must be a JSON object: the payment result",
-        );
+    let secret = match check::authenticate(&state, &connector, &headers) {
+        Ok(s) => s,
+        Err(denied) => return denied.into_response(),
+    };
+    let payload = match object(body, "the payment result") {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
     };
     let Some(reference) = payload
         .get("reference")
@@ -305,15 +337,16 @@ pub async fn payment(
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
-    let message_id = format!("payment:{reference}:{status}");
-    deliver(
-        engine,
-        &stream,
-        PAYMENT,
-        &reference,
-        &message_id,
-        payload,
-        Actor::Connector(connector),
-    )
-    .await
+    let message_id = format!("payment:{connector}:{reference}:{status}");
+    let about = About {
+        kind: Kind::Payment,
+        connector: &connector,
+        key: &reference,
+        name: PAYMENT,
+        message_id: &message_id,
+    };
+    if let Err(refused) = check::token(&state, secret, &headers, &stream, &about, &payload).await {
+        return refused.into_response();
+    }
+    deliver(state.engine(), &stream, &about, payload).await
 }
