@@ -66,4 +66,3 @@ pub fn document() -> utoipa::openapi::OpenApi {
     problems::declare(&mut doc);
     doc
 }
-

@@ -18,6 +18,7 @@ const AGENCY: &str = "judiciary";
 async fn paging_outside_the_documented_range_is_a_bad_query() {
     let h = Harness::new().await;
     let officer = h.token(AGENCY, &[Role::Officer], &["judge"]);
+    let admin = h.token(AGENCY, &[Role::Admin], &[]);
     for query in [
         "/api/v1/requests?limit=0",
         "/api/v1/requests?limit=1001",
@@ -26,8 +27,15 @@ async fn paging_outside_the_documented_range_is_a_bad_query() {
         "/api/v1/requests?offset=4294967295",
         "/api/v1/tasks?limit=0",
         "/api/v1/tasks?limit=5000",
+        "/api/v1/messages/unmatched?limit=0",
+        "/api/v1/messages/unmatched?limit=2147483648",
     ] {
-        let (status, body) = h.call(Method::GET, query, Some(&officer), None).await;
+        let token = if query.contains("messages") {
+            &admin
+        } else {
+            &officer
+        };
+        let (status, body) = h.call(Method::GET, query, Some(token), None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["code"], "bad-query", "{query}: {body}");
         assert!(body["detail"].as_str().unwrap().contains("range"), "{body}");

@@ -46,6 +46,7 @@ pub struct KeptMessage {
 #[into_params(parameter_in = Query)]
 pub struct Params {
     /// At most this many, newest first (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -68,7 +69,7 @@ pub async fn unmatched(
     // Agencies' answers may carry personal data of anyone: admins only.
     who.require(&[Role::Admin])?;
     let Query(p) = params.map_err(ApiError::from)?;
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = super::paging::limit(p.limit, 100)?;
     let kept = state
         .engine()
         .store()
