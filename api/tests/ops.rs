@@ -291,7 +291,7 @@ async fn the_openapi_document_names_every_endpoint() {
             .get(path)
             .unwrap_or_else(|| panic!("{path} is missing"))[method];
         assert!(op.is_object(), "{method} {path} is missing");
-        // Every error an authenticated endpoint answers is a problem body.
+        // Every error an authenticated endpoint answers is a problem body, labelled as sent.
         if path.starts_with("/api/") {
             for status in ["401", "403"] {
                 let schema =

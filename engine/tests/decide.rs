@@ -764,6 +764,49 @@ fn a_payment_result_before_the_gateways_answer_is_taken_and_the_answer_is_stale(
     assert!(late.is_err(), "{late:?}");
 }
 
+/// An agency answering for another (issue 11): a payment result is taken only from the
+/// gateway the step called; another connector, or a person, is refused and nothing changes.
+#[test]
+fn a_payment_result_is_taken_only_from_the_gateway_the_step_called() {
+    use daftar_engine::core::{Ctx, decide};
+    use daftar_engine::events::Actor;
+    let mut s = given(&wf(PAYMENT_STEPS));
+    s.start(applicant());
+    s.when(Command::PaymentRequestResult {
+        token: 0,
+        attempt: 1,
+        result: PaymentRequestResult::Opened {
+            reference: "P-1".into(),
+            url: None,
+        },
+    });
+    let result = Command::DeliverMessage {
+        name: PAYMENT.into(),
+        correlation: "P-1".into(),
+        message_id: "pm1".into(),
+        payload: json!({"status": "paid", "receipt": "R9"}),
+    };
+    let from = |actor: Actor| Ctx { now: s.now, actor };
+    for actor in [
+        Actor::Connector("sms_gateway".into()),
+        Actor::Officer("o-1".into()),
+    ] {
+        let refused = decide(&s.state, &s.def, &result, &from(actor.clone()));
+        assert!(
+            matches!(refused, Err(Error::WrongConnector { ref expected, .. }) if expected == "payment_gateway"),
+            "{actor:?}: {refused:?}"
+        );
+    }
+    let taken = decide(
+        &s.state,
+        &s.def,
+        &result,
+        &from(Actor::Connector("payment_gateway".into())),
+    )
+    .unwrap();
+    assert!(taken.iter().any(|e| e.kind() == "PaymentSucceeded"));
+}
+
 #[test]
 fn an_unpaid_payment_expires() {
     let mut s = given(&wf(PAYMENT_STEPS));
