@@ -52,6 +52,9 @@ pub struct Args {
     /// The audience tokens must name.
     #[arg(long, default_value = DEFAULT_AUDIENCE, env = "DAFTAR_JWT_AUDIENCE")]
     pub jwt_audience: String,
+    /// The longest a token may live (`exp - iat`); longer tokens are refused.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration, env = "DAFTAR_JWT_MAX_LIFETIME")]
+    pub jwt_max_lifetime: std::time::Duration,
     /// The secret agencies send with callbacks, for connectors that name no
     /// `callback_secret_env`. With `--demo` and none, a random one is shared with the
     /// simulator.
@@ -181,6 +184,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     deploy_folder(&engine, &args.definitions).await?;
 
     let (keys, minted) = keys(&args)?;
+    let keys = keys.with_max_lifetime(args.jwt_max_lifetime.as_secs());
     let callback_secrets = match &catalog {
         Some(c) => daftar_api::callback_secrets(c, callback_token.as_deref())
             .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))?,
