@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod connectors;
 pub mod definitions;
+pub mod deliver;
 pub mod messages;
 pub mod ops;
 pub mod requests;
@@ -29,6 +30,7 @@ pub fn v1() -> Router<AppState> {
         .merge(audit::routes())
         .merge(connectors::routes())
         .merge(messages::routes())
+        .merge(deliver::routes())
 }
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a

@@ -252,7 +252,7 @@ fn status_label(def: &Definition, status: &str) -> Option<Label> {
 
 /// A mobile number in one spelling: ASCII digits, national form (`09…`). Persian and Arabic
 /// digits become ASCII; spaces, dashes and parentheses go; `+98`, `0098` and `98` become `0`.
-fn normalize_mobile(raw: &str) -> String {
+pub(crate) fn normalize_mobile(raw: &str) -> String {
     let mut s = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -281,7 +281,7 @@ fn shift_digit(c: char, zero: u32) -> char {
 }
 
 /// Compares two strings in time that depends on their lengths only.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
