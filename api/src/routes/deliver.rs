@@ -111,9 +111,10 @@ pub async fn to_request(
     body: Result<Json<MessageToRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<DeliveredMessage>)> {
     who.require(&[Role::Officer, Role::Citizen])?;
+    // Another agency's request is not found, whatever the body says.
+    let stream = super::find_request(&state, &who, &id).await?;
     let Json(body) = body.map_err(ApiError::from)?;
     let payload = payload(body.payload)?;
-    let stream = super::find_request(&state, &who, &id).await?;
     let s = state.engine().state(&stream).await?;
     let citizen = !who.has(Role::Officer);
     if citizen {
