@@ -5,6 +5,7 @@ pub mod audit;
 pub mod connectors;
 pub mod definitions;
 pub mod deliver;
+pub mod incidents;
 pub mod messages;
 pub mod ops;
 pub mod requests;
@@ -31,6 +32,7 @@ pub fn v1() -> Router<AppState> {
         .merge(connectors::routes())
         .merge(messages::routes())
         .merge(deliver::routes())
+        .merge(incidents::routes())
 }
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a

@@ -405,13 +405,9 @@ pub fn view(
     s: &InstanceState,
 ) -> RequestView {
     let def = state.engine().definition_of(s).ok();
-    let status_label = def.as_ref().and_then(|d| {
-        let st = d.compiled().workflow().statuses.get(s.status.as_ref()?)?;
-        Some(Label {
-            fa: st.fa.clone(),
-            en: st.en.clone(),
-        })
-    });
+    let status_label = def
+        .as_ref()
+        .and_then(|d| super::track::status_label(d, s.status.as_ref()?));
     let mut input = s.input.clone();
     let mut vars = serde_json::to_value(&s.vars).unwrap_or_default();
     if !sees_personal_data(who) {

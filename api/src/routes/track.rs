@@ -242,12 +242,20 @@ fn allow(code: &str) -> ApiResult<()> {
     }
 }
 
-fn status_label(def: &Definition, status: &str) -> Option<Label> {
-    let st = def.compiled().workflow().statuses.get(status)?;
-    Some(Label {
-        fa: st.fa.clone(),
-        en: st.en.clone(),
-    })
+/// A status's labels: the workflow's, or daftar's own for `cancelled` when the workflow does
+/// not declare it.
+pub(crate) fn status_label(def: &Definition, status: &str) -> Option<Label> {
+    match def.compiled().workflow().statuses.get(status) {
+        Some(st) => Some(Label {
+            fa: st.fa.clone(),
+            en: st.en.clone(),
+        }),
+        None if status == daftar_engine::core::CANCELLED => Some(Label {
+            fa: daftar_engine::core::CANCELLED_FA.to_owned(),
+            en: daftar_engine::core::CANCELLED_EN.to_owned(),
+        }),
+        None => None,
+    }
 }
 
 /// A mobile number in one spelling: ASCII digits, national form (`09…`). Persian and Arabic
