@@ -117,8 +117,9 @@ pub struct RequestView {
     pub waiting: Vec<Waiting>,
     /// Its human tasks.
     pub tasks: Vec<TaskView>,
-    /// The application form; the applicant's national ID and mobile are masked unless the
-    /// caller is an officer or admin.
+    /// The application form; its personal values (the applicant's national ID and mobile, and
+    /// every field its schema declares personal) are masked unless the caller is an officer or
+    /// admin.
     #[schema(value_type = Object)]
     pub input: Value,
     /// Variables set by steps (masked likewise).
@@ -232,6 +233,11 @@ pub async fn start(
                 body.service
             ))
         })?;
+    crate::numbers::check(
+        &def.compiled().workflow().input.schema,
+        &body.input,
+        "invalid-input",
+    )?;
     let (mobile, _) = def.applicant(&body.input);
     if !state.allow_sms(&who.agency, mobile.as_deref()) {
         return Err(super::rate_limited());
@@ -417,11 +423,9 @@ pub fn view(
             vars = Value::Null;
             return finish(stream, s, status_label, input, vars);
         };
-        let (mobile, national_id) = def.applicant(&s.input);
-        let secrets: Vec<&str> = [mobile.as_deref(), national_id.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        // The view has no history at hand: the form's and the variables' personal values.
+        let personal = pii::personal_values(def, s, []);
+        let secrets: Vec<&str> = personal.iter().map(String::as_str).collect();
         pii::redact(&mut input, &secrets);
         pii::redact(&mut vars, &secrets);
     }

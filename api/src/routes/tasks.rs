@@ -396,6 +396,13 @@ pub async fn complete(
                 ),
             ));
         }
+        if let Some(form) = t
+            .form
+            .as_ref()
+            .and_then(|f| def.compiled().workflow().forms.get(f))
+        {
+            crate::numbers::check(&form.schema, &body.form, "invalid-form")?;
+        }
     }
     if t.open {
         super::sms_budget(&state, &s)?;
