@@ -345,7 +345,8 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
     }
 }
 
-/// Cancel a running request. Its pending timers and tasks close; the history keeps the reason.
+/// Cancel a running request. Its pending timers and tasks close; the history keeps the reason;
+/// its public status becomes `cancelled` and the applicant gets one SMS saying so.
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
     params(("id" = String, Path, description = "The request id or its tracking code")),
