@@ -1,8 +1,11 @@
 //! Authentication and authorization: JWT bearer tokens.
 //!
 //! A token is signed with HS256 (a shared secret) or RS256 (the server holds the public key).
-//! The issuer, the audience and the expiry are checked; a token with `alg: none`, another
-//! algorithm than the one configured, or a bad signature is refused. The claims carry the
+//! The issuer, the audience, the expiry and `nbf` are checked (with 30 s of leeway for clocks
+//! that drift); a token with `alg: none`, another algorithm than the one configured, or a bad
+//! signature is refused. A token must say when it was issued (`iat`, not in the future) and may
+//! live at most [`Keys::with_max_lifetime`] (24 h unless `serve` is told otherwise): a leaked
+//! token cannot be made to work for a year by minting it with a far `exp`. The claims carry the
 //! caller's **agency** (every read and write is scoped to it), their **roles** and, for
 //! officers, the **task roles** they hold (which tasks of the worklist they may take).
 
@@ -82,7 +85,9 @@ pub struct Claims {
     pub aud: String,
     /// Expiry, in seconds since the epoch.
     pub exp: u64,
-    /// Issued at, in seconds since the epoch.
+    /// Issued at, in seconds since the epoch. Required: a token without it is refused (read
+    /// as 0, which no lifetime admits).
+    #[serde(default)]
     pub iat: u64,
 }
 
@@ -142,6 +147,7 @@ pub struct Keys {
     encoding: Option<EncodingKey>,
     issuer: String,
     audience: String,
+    max_lifetime: u64,
 }
 
 impl fmt::Debug for Keys {
@@ -150,6 +156,7 @@ impl fmt::Debug for Keys {
             .field("algorithm", &self.algorithm)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -158,6 +165,10 @@ impl fmt::Debug for Keys {
 pub const DEFAULT_ISSUER: &str = "daftar";
 /// The audience daftar's own tokens name.
 pub const DEFAULT_AUDIENCE: &str = "daftar-api";
+/// The longest a token may live (`exp - iat`) unless configured: 24 hours, in seconds.
+pub const DEFAULT_MAX_LIFETIME: u64 = 24 * 3600;
+/// How far clocks may disagree, in seconds, for `exp`, `nbf` and `iat`.
+const LEEWAY: u64 = 30;
 
 impl Keys {
     /// HS256 with a shared secret: checks tokens and can mint them.
@@ -174,6 +185,7 @@ impl Keys {
             encoding: Some(EncodingKey::from_secret(secret)),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         })
     }
 
@@ -187,21 +199,31 @@ impl Keys {
             encoding: None,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         })
     }
 
-    /// Checks a token: signature, algorithm, issuer, audience, expiry.
+    /// The same keys, refusing tokens whose `exp - iat` is over `seconds`.
+    pub fn with_max_lifetime(mut self, seconds: u64) -> Keys {
+        self.max_lifetime = seconds;
+        self
+    }
+
+    /// Checks a token: signature, algorithm, issuer, audience, expiry, `nbf`, and that it was
+    /// issued (`iat`) in the past for at most the maximum lifetime.
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
         let mut validation = Validation::new(self.algorithm);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY;
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind as K;
                 ApiError::unauthorized(match e.kind() {
                     K::ExpiredSignature => "the token has expired; get a new one".to_owned(),
+                    K::ImmatureSignature => "the token is not valid yet (`nbf`)".to_owned(),
                     K::InvalidAudience => format!(
                         "the token is not for this API (audience must be `{}`)",
                         self.audience
@@ -216,6 +238,7 @@ impl Keys {
                 })
             })?;
         let c = data.claims;
+        self.check_lifetime(&c)?;
         if c.agency.is_empty() {
             return Err(ApiError::unauthorized("the token names no agency"));
         }
@@ -225,6 +248,28 @@ impl Keys {
             roles: c.roles,
             task_roles: c.task_roles,
         })
+    }
+
+    fn check_lifetime(&self, c: &Claims) -> Result<(), ApiError> {
+        if c.iat == 0 {
+            return Err(ApiError::unauthorized(
+                "the token has no `iat` claim; daftar needs it to bound how long a token lives",
+            ));
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        if c.iat > now + LEEWAY {
+            return Err(ApiError::unauthorized(
+                "the token says it was issued in the future (`iat`)",
+            ));
+        }
+        if c.exp.saturating_sub(c.iat) > self.max_lifetime {
+            return Err(ApiError::unauthorized(format!(
+                "the token lives {} s (`exp - iat`); this API accepts at most {} s",
+                c.exp.saturating_sub(c.iat),
+                self.max_lifetime
+            )));
+        }
+        Ok(())
     }
 
     /// Mints a token (HS256 only) valid for `ttl` seconds from now.

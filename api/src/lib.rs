@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod callbacks;
+pub mod numbers;
 pub mod openapi;
 pub mod pii;
 mod plain_errors;

@@ -61,6 +61,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::audit::Doc::openapi());
     doc.merge(routes::connectors::Doc::openapi());
     doc.merge(routes::messages::Doc::openapi());
+    doc.merge(routes::deliver::Doc::openapi());
+    doc.merge(routes::incidents::Doc::openapi());
     doc.merge(routes::ops::Doc::openapi());
     doc.merge(crate::callbacks::Doc::openapi());
     problems::declare(&mut doc);

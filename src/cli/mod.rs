@@ -7,6 +7,7 @@ mod files;
 mod graph;
 mod history;
 mod incidents;
+mod message;
 mod replay;
 mod run;
 mod schema;
@@ -125,6 +126,31 @@ enum Command {
         id: String,
         /// The incident, as `daftar incidents` lists it.
         incident: String,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// Deliver a message to the request that waits for it: `--to` a request, or by the
+    /// correlation key its wait names (`--correlation KEY --agency AGENCY`). A message no
+    /// request waits for is kept, never dropped.
+    Message {
+        /// The message, as the step's `wait.message` names it.
+        name: String,
+        /// The request: an instance id (or AGENCY/ID) or a tracking code.
+        #[arg(long, required_unless_present = "correlation")]
+        to: Option<String>,
+        /// The correlation key (with `--to`, only when the request waits under several).
+        #[arg(long)]
+        correlation: Option<String>,
+        /// The agency whose requests `--correlation` looks in.
+        #[arg(long)]
+        agency: Option<String>,
+        /// What the message carries, a JSON object.
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// The message's id: the same id twice is one message.
+        #[arg(long)]
+        id: Option<String>,
         /// The store.
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
@@ -259,6 +285,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retry { id, incident, db } => {
             runtime()?.block_on(incidents::retry(&id, &incident, &db))
         }
+        Command::Message {
+            name,
+            to,
+            correlation,
+            agency,
+            payload,
+            id,
+            db,
+        } => runtime()?.block_on(message::run(message::Message {
+            name: &name,
+            to: to.as_deref(),
+            correlation: correlation.as_deref(),
+            agency: agency.as_deref(),
+            payload: &payload,
+            id: id.as_deref(),
+            db: &db,
+        })),
         Command::Simulate {
             port,
             config,

@@ -55,6 +55,9 @@ pub struct Args {
     /// The audience tokens must name.
     #[arg(long, default_value = DEFAULT_AUDIENCE, env = "DAFTAR_JWT_AUDIENCE")]
     pub jwt_audience: String,
+    /// The longest a token may live (`exp - iat`); longer tokens are refused.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration, env = "DAFTAR_JWT_MAX_LIFETIME")]
+    pub jwt_max_lifetime: std::time::Duration,
     /// The secret agencies send with callbacks, for connectors that name no
     /// `callback_secret_env`. With `--demo` and none, a random one is shared with the
     /// simulator.
@@ -213,6 +216,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     deploy_all(&engine, &sources).await?;
 
     let (keys, minted) = keys(&args)?;
+    let keys = keys.with_max_lifetime(args.jwt_max_lifetime.as_secs());
     if callback_secrets.is_empty() && catalog.is_some() {
         tracing::warn!(
             "no callback secrets (set DAFTAR_CALLBACK_TOKEN or callback_secret_env): agencies' callbacks will be refused"

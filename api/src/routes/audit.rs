@@ -143,8 +143,8 @@ pub struct Verification {
     pub failure: Option<ChainFailure>,
 }
 
-/// The strings to mask for `who` in a request's data: the applicant's mobile number and
-/// national ID, read by the definition the request runs; nothing for officers and admins.
+/// The strings to mask for `who` in a request's data: its personal values (see [`pii`]), read
+/// by the definition the request runs; nothing for officers and admins.
 async fn secrets(state: &AppState, who: &Principal, stream: &StreamId) -> ApiResult<Vec<String>> {
     if sees_personal_data(who) {
         return Ok(Vec::new());
@@ -156,8 +156,12 @@ async fn secrets(state: &AppState, who: &Principal, stream: &StreamId) -> ApiRes
         tracing::error!(error = %e, stream = %stream, "cannot tell what to mask");
         ApiError::unavailable()
     })?;
-    let (mobile, national_id) = def.applicant(&s.input);
-    Ok([mobile, national_id].into_iter().flatten().collect())
+    let history = engine.store().load(stream).await?;
+    Ok(pii::personal_values(
+        &def,
+        &s,
+        history.iter().map(|e| &e.event),
+    ))
 }
 
 fn mask(value: &mut Value, secrets: &[String]) {

@@ -74,7 +74,8 @@ pub async fn command_id(
     Ok(id)
 }
 
-fn unique() -> String {
+/// An id no other call has.
+pub fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     format!(

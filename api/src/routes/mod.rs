@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod connectors;
 pub mod definitions;
+pub mod deliver;
 pub mod idempotency;
+pub mod incidents;
 pub mod messages;
 pub mod ops;
 mod paging;
@@ -30,6 +32,8 @@ pub fn v1() -> Router<AppState> {
         .merge(audit::routes())
         .merge(connectors::routes())
         .merge(messages::routes())
+        .merge(deliver::routes())
+        .merge(incidents::routes())
 }
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a

@@ -117,8 +117,9 @@ pub struct RequestView {
     pub waiting: Vec<Waiting>,
     /// Its human tasks.
     pub tasks: Vec<TaskView>,
-    /// The application form; the applicant's national ID and mobile are masked unless the
-    /// caller is an officer or admin.
+    /// The application form; its personal values (the applicant's national ID and mobile, and
+    /// every field its schema declares personal) are masked unless the caller is an officer or
+    /// admin.
     #[schema(value_type = Object)]
     pub input: Value,
     /// Variables set by steps (masked likewise).
@@ -227,16 +228,20 @@ pub async fn start(
     let Json(body) = body.map_err(ApiError::from)?;
     let key = super::idempotency::header(&headers)?.map(|k| super::idempotency::scoped(&who, &k));
     let engine = state.engine();
-    if engine
+    let Some(def) = engine
         .registry()
         .in_force(&who.agency, &body.service, Utc::now())
-        .is_none()
-    {
+    else {
         return Err(ApiError::not_found(format!(
             "no version of service `{}` is in force in your agency",
             body.service
         )));
-    }
+    };
+    crate::numbers::check(
+        &def.compiled().workflow().input.schema,
+        &body.input,
+        "invalid-input",
+    )?;
     let citizen = who.roles.contains(&Role::Citizen);
     // A repeat is answered before any budget is spent: it sends nothing.
     if let Some(key) = &key {
@@ -373,7 +378,8 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
     }
 }
 
-/// Cancel a running request. Its pending timers and tasks close; the history keeps the reason.
+/// Cancel a running request. Its pending timers and tasks close; the history keeps the reason;
+/// its public status becomes `cancelled` and the applicant gets one SMS saying so.
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
     params(("id" = String, Path, description = "The request id or its tracking code"),
@@ -439,13 +445,9 @@ pub fn view(
     s: &InstanceState,
 ) -> RequestView {
     let def = state.engine().definition_of(s).ok();
-    let status_label = def.as_ref().and_then(|d| {
-        let st = d.compiled().workflow().statuses.get(s.status.as_ref()?)?;
-        Some(Label {
-            fa: st.fa.clone(),
-            en: st.en.clone(),
-        })
-    });
+    let status_label = def
+        .as_ref()
+        .and_then(|d| super::track::status_label(d, s.status.as_ref()?));
     let mut input = s.input.clone();
     let mut vars = serde_json::to_value(&s.vars).unwrap_or_default();
     if !sees_personal_data(who) {
@@ -455,11 +457,9 @@ pub fn view(
             vars = Value::Null;
             return finish(stream, s, status_label, input, vars);
         };
-        let (mobile, national_id) = def.applicant(&s.input);
-        let secrets: Vec<&str> = [mobile.as_deref(), national_id.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        // The view has no history at hand: the form's and the variables' personal values.
+        let personal = pii::personal_values(def, s, []);
+        let secrets: Vec<&str> = personal.iter().map(String::as_str).collect();
         pii::redact(&mut input, &secrets);
         pii::redact(&mut vars, &secrets);
     }

@@ -398,6 +398,13 @@ pub async fn complete(
                 ),
             ));
         }
+        if let Some(form) = t
+            .form
+            .as_ref()
+            .and_then(|f| def.compiled().workflow().forms.get(f))
+        {
+            crate::numbers::check(&form.schema, &body.form, "invalid-form")?;
+        }
     }
     // An officer's command is never charged to an SMS budget: a citizen filing with someone's
     // mobile number must not be able to stop the officers working that person's case.

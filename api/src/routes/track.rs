@@ -242,17 +242,25 @@ fn allow(code: &str) -> ApiResult<()> {
     }
 }
 
-fn status_label(def: &Definition, status: &str) -> Option<Label> {
-    let st = def.compiled().workflow().statuses.get(status)?;
-    Some(Label {
-        fa: st.fa.clone(),
-        en: st.en.clone(),
-    })
+/// A status's labels: the workflow's, or daftar's own for `cancelled` when the workflow does
+/// not declare it.
+pub(crate) fn status_label(def: &Definition, status: &str) -> Option<Label> {
+    match def.compiled().workflow().statuses.get(status) {
+        Some(st) => Some(Label {
+            fa: st.fa.clone(),
+            en: st.en.clone(),
+        }),
+        None if status == daftar_engine::core::CANCELLED => Some(Label {
+            fa: daftar_engine::core::CANCELLED_FA.to_owned(),
+            en: daftar_engine::core::CANCELLED_EN.to_owned(),
+        }),
+        None => None,
+    }
 }
 
 /// A mobile number in one spelling: ASCII digits, national form (`09…`). Persian and Arabic
 /// digits become ASCII; spaces, dashes and parentheses go; `+98`, `0098` and `98` become `0`.
-fn normalize_mobile(raw: &str) -> String {
+pub(crate) fn normalize_mobile(raw: &str) -> String {
     let mut s = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -281,7 +289,7 @@ fn shift_digit(c: char, zero: u32) -> char {
 }
 
 /// Compares two strings in time that depends on their lengths only.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -536,12 +536,15 @@ impl Node {
             let mut attempts: Vec<((String, String), u32)> = Vec::new();
             for e in &recorded {
                 match &e.event {
+                    // A cancellation tells the applicant by SMS unless the workflow declares
+                    // a `cancelled` status of its own (then its `sms:` decides).
                     Event::StatusChanged { to, .. }
                         if workflow
                             .statuses
                             .get(to)
-                            .and_then(|s| s.sms_template())
-                            .is_some() =>
+                            .map_or(to == daftar_engine::core::CANCELLED, |s| {
+                                s.sms_template().is_some()
+                            }) =>
                     {
                         wanted.push(to.clone());
                     }

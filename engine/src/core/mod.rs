@@ -10,6 +10,7 @@ mod run;
 mod state;
 
 pub use command::{Command, Ctx, InquiryResult, PaymentRequestResult};
+pub use commands::cancel::{CANCELLED, CANCELLED_EN, CANCELLED_FA};
 pub use commands::message::{CALLBACK, PAYMENT};
 pub use run::{sms_reference_instance, visit_key_instance};
 pub use state::{Delivery, Ending, InstanceState, TaskState, TimerState, Token, Wait};

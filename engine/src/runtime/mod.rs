@@ -8,6 +8,7 @@
 //! connectors, fire due timers, and start scheduled instances; everything they do is a
 //! command with a stable id, so a repeated job or timer after a crash appends nothing twice.
 
+pub mod messages;
 pub mod registry;
 pub mod tracking;
 mod warnings;

@@ -1,0 +1,307 @@
+//! Messages into waiting requests: `POST /api/v1/requests/{id}/messages/{name}` delivers to one
+//! request, `POST /api/v1/messages/{name}` to whichever request of the agency waits for the
+//! message under a correlation key (a field crew's work order, say).
+//!
+//! Who may deliver: admins and officers of the agency, any message. A citizen (an applicant's
+//! portal) only by request, only a message the request awaits under its own tracking code (the
+//! one key an applicant holds, as the building permit's `plans_revised`), and only with the
+//! mobile number the applicant filed with; a wrong number answers 404, as tracking does.
+//! Anything correlated otherwise (a work order) is the agency's to report.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use daftar_engine::events::{Actor, StreamId};
+use daftar_engine::runtime::messages::{Delivered, awaited};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::auth::{Principal, Role};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// The OpenAPI part of this module.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    paths(to_request, by_correlation),
+    components(schemas(MessageToRequest, CorrelatedMessage, DeliveredMessage))
+)]
+pub struct Doc;
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/requests/{id}/messages/{name}", post(to_request))
+        .route("/api/v1/messages/{name}", post(by_correlation))
+}
+
+/// A message for one request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageToRequest {
+    /// What the message carries (a JSON object); the wait's `output` reads it as `message`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: Option<Value>,
+    /// The correlation key, needed only when the request waits for the message under several.
+    pub correlation: Option<String>,
+    /// For citizens: the mobile number the applicant filed with.
+    pub mobile: Option<String>,
+}
+
+/// A message for whichever request waits for it under a correlation key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelatedMessage {
+    /// The correlation key the waiting step names (`correlation:` in its `wait`).
+    pub correlation: String,
+    /// What the message carries (a JSON object).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: Option<Value>,
+}
+
+/// What became of a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveredMessage {
+    /// The message id: from the `Idempotency-Key`, so that a retry is one message.
+    pub message_id: String,
+    /// The request that took it; none when it was kept.
+    pub request: Option<String>,
+    /// That request's tracking code.
+    pub tracking_code: Option<String>,
+    /// Whether no request waited for it and it was kept (`GET /api/v1/messages/unmatched`).
+    pub kept: bool,
+    /// Whether this message id had been delivered before (then nothing happened now).
+    pub duplicate: bool,
+}
+
+/// Deliver a message to a request that waits for it.
+///
+/// With an `Idempotency-Key`, a repeat is the same message and has no second effect.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/messages/{name}", tag = "requests",
+    params(
+        ("id" = String, Path, description = "The request id or its tracking code"),
+        ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
+    ),
+    request_body = MessageToRequest,
+    responses(
+        (status = 200, description = "Delivered (or delivered before with this key)", body = DeliveredMessage),
+        (status = 202, description = "The wait ended meanwhile: the message was kept", body = DeliveredMessage),
+        (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, description = "No such request in your agency (for a citizen: or not with this mobile number)", body = Problem),
+        (status = 409, description = "The request does not wait for this message (or waits under several keys and none was given)", body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem),
+        (status = 415, description = "The body is not JSON", body = Problem),
+        (status = 422, description = "The body is not a `MessageToRequest`", body = Problem),
+        (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn to_request(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<MessageToRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<DeliveredMessage>)> {
+    who.require(&[Role::Officer, Role::Citizen])?;
+    // Another agency's request is not found, whatever the body says.
+    let stream = super::find_request(&state, &who, &id).await?;
+    let Json(body) = body.map_err(ApiError::from)?;
+    let payload = payload(body.payload)?;
+    let s = state.engine().state(&stream).await?;
+    let citizen = !who.has(Role::Officer);
+    if citizen {
+        let filed_with = state
+            .engine()
+            .definition_of(&s)
+            .ok()
+            .and_then(|d| d.applicant(&s.input).0);
+        let given = body.mobile.as_deref().map(super::track::normalize_mobile);
+        let matches = filed_with
+            .zip(given)
+            .is_some_and(|(f, g)| super::track::same(&super::track::normalize_mobile(&f), &g));
+        if !matches {
+            return Err(ApiError::not_found(format!(
+                "no request `{id}` filed with this mobile number in your agency"
+            )));
+        }
+    }
+    let message_id = message_id(&who, &headers)?;
+    if s.messages.contains(&message_id) {
+        // A retry of a delivery that had its effect.
+        return Ok(answer(&state, message_id, Some((stream, true))).await);
+    }
+    let keys = awaited(&s, &name);
+    let correlation = match (body.correlation, keys.as_slice()) {
+        (Some(c), _) if keys.contains(&c.as_str()) => c,
+        (None, [one]) => (*one).to_owned(),
+        (None, []) | (Some(_), _) => {
+            return Err(ApiError::conflict(
+                "not-waiting",
+                format!("request `{id}` does not wait for the message `{name}` now"),
+            ));
+        }
+        (None, _) => {
+            return Err(ApiError::conflict(
+                "ambiguous",
+                format!(
+                    "request `{id}` waits for `{name}` under several keys ({}); give `correlation`",
+                    keys.join(", ")
+                ),
+            ));
+        }
+    };
+    if citizen {
+        if correlation != s.tracking_code {
+            return Err(ApiError::forbidden(format!(
+                "the message `{name}` is the agency's to report, not the applicant's"
+            )));
+        }
+        // A citizen's message moves the request on and may cause SMS: it spends their budget.
+        if !state.allow_sms(&who.agency, Some(who.subject.as_str())) {
+            return Err(super::rate_limited());
+        }
+    }
+    let actor = if citizen {
+        Actor::Citizen
+    } else {
+        Actor::Officer(who.subject.clone())
+    };
+    let result = state
+        .engine()
+        .deliver(&stream, &name, &correlation, &message_id, payload, actor)
+        .await;
+    match result {
+        Ok(done) => {
+            let duplicate = done.duplicate || done.events.is_empty();
+            Ok(answer(&state, message_id, Some((stream, duplicate))).await)
+        }
+        Err(daftar_engine::runtime::RuntimeError::Refused(
+            daftar_engine::Error::NoReceiver { .. } | daftar_engine::Error::Ended,
+        )) => Ok(answer(&state, message_id, None).await),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deliver a message to the request of your agency that waits for it under a correlation key.
+///
+/// A message no request waits for is kept (`202`), never dropped: an admin finds it under
+/// `GET /api/v1/messages/unmatched`.
+#[utoipa::path(
+    post, path = "/api/v1/messages/{name}", tag = "requests",
+    params(
+        ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
+    ),
+    request_body = CorrelatedMessage,
+    responses(
+        (status = 200, description = "Delivered (or delivered before with this key)", body = DeliveredMessage),
+        (status = 202, description = "No request waits for it: kept", body = DeliveredMessage),
+        (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem),
+        (status = 415, description = "The body is not JSON", body = Problem),
+        (status = 422, description = "The body is not a `CorrelatedMessage`", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn by_correlation(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<CorrelatedMessage>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<DeliveredMessage>)> {
+    who.require(&[Role::Officer])?;
+    let Json(body) = body.map_err(ApiError::from)?;
+    let payload = payload(body.payload)?;
+    if body.correlation.is_empty() || body.correlation.len() > 200 {
+        return Err(ApiError::bad_request(
+            "bad-body",
+            "`correlation` must be 1 to 200 characters",
+        ));
+    }
+    let message_id = message_id(&who, &headers)?;
+    let delivered = state
+        .engine()
+        .deliver_by_correlation(
+            &who.agency,
+            &name,
+            &body.correlation,
+            &message_id,
+            payload,
+            Actor::Officer(who.subject.clone()),
+        )
+        .await?;
+    let to = match delivered {
+        Delivered::To(done) => {
+            let duplicate = done.duplicate || done.events.is_empty();
+            Some((done.stream, duplicate))
+        }
+        Delivered::Kept => None,
+    };
+    Ok(answer(&state, message_id, to).await)
+}
+
+/// A payload must be a JSON object (a wait's `output` reads its fields); none is `{}`.
+fn payload(p: Option<Value>) -> ApiResult<Value> {
+    match p {
+        None => Ok(Value::Object(Default::default())),
+        Some(v @ Value::Object(_)) => Ok(v),
+        Some(_) => Err(ApiError::unprocessable(
+            "bad-body",
+            "`payload` must be a JSON object",
+        )),
+    }
+}
+
+/// The message id: the caller's `Idempotency-Key`, scoped to the caller, so that a retry is one
+/// message and two callers' keys never meet.
+fn message_id(who: &Principal, headers: &HeaderMap) -> ApiResult<String> {
+    Ok(match super::idempotency::header(headers)? {
+        Some(key) => format!("api:{}", super::idempotency::scoped(who, &key)),
+        None => format!("api:{}", super::idempotency::unique()),
+    })
+}
+
+async fn answer(
+    state: &AppState,
+    message_id: String,
+    to: Option<(StreamId, bool)>,
+) -> (StatusCode, Json<DeliveredMessage>) {
+    let Some((stream, duplicate)) = to else {
+        return (
+            StatusCode::ACCEPTED,
+            Json(DeliveredMessage {
+                message_id,
+                request: None,
+                tracking_code: None,
+                kept: true,
+                duplicate: false,
+            }),
+        );
+    };
+    let tracking_code = state
+        .engine()
+        .state(&stream)
+        .await
+        .ok()
+        .map(|s| s.tracking_code);
+    (
+        StatusCode::OK,
+        Json(DeliveredMessage {
+            message_id,
+            request: Some(stream.instance),
+            tracking_code,
+            kept: false,
+            duplicate,
+        }),
+    )
+}
