@@ -29,8 +29,10 @@ async fn paging_outside_the_documented_range_is_a_bad_query() {
         "/api/v1/tasks?limit=5000",
         "/api/v1/messages/unmatched?limit=0",
         "/api/v1/messages/unmatched?limit=2147483648",
+        "/api/v1/incidents?limit=0",
+        "/api/v1/incidents?limit=1001",
     ] {
-        let token = if query.contains("messages") {
+        let token = if query.contains("messages") || query.contains("incidents") {
             &admin
         } else {
             &officer

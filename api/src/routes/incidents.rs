@@ -69,6 +69,7 @@ pub struct Params {
     /// Only this service.
     pub service: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -91,7 +92,7 @@ pub async fn list(
     // Reasons may quote the request's data: admins only.
     who.require(&[Role::Admin])?;
     let Query(p) = params.map_err(ApiError::from)?;
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let limit = super::paging::limit(p.limit, 100)? as usize;
     let store = state.engine().store();
     let mut found = Vec::new();
     let mut offset = 0;
