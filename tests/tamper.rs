@@ -6,7 +6,6 @@
 //! fail naming the stream. PostgreSQL is skipped, loudly, when the server cannot be reached
 //! (unless `DAFTAR_REQUIRE_POSTGRES=1`).
 
-use std::io::Write as _;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -16,6 +15,8 @@ use daftar_engine::connectors::Connectors;
 use daftar_engine::runtime::Engine;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Connection};
+
+mod pg;
 
 const WORKFLOW: &str = "examples/workflows/clean-record-certificate.yaml";
 const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
@@ -327,74 +328,7 @@ async fn every_edit_of_an_sqlite_file_fails_verify_and_the_api() {
     every_edit_is_caught(|| Box::pin(async { Some((String::new(), ())) })).await;
 }
 
-/// A fresh PostgreSQL schema, dropped when the guard is.
-struct Schema {
-    admin: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let (admin, sql) = (
-            self.admin.clone(),
-            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-        );
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut c).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// A URL whose search path is a fresh schema, or `None` when PostgreSQL is unreachable and
-/// not required.
-async fn pg_schema() -> Option<(String, Schema)> {
-    let admin = std::env::var("DAFTAR_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let name = format!(
-        "daftar_tamper_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let created = async {
-        let mut c =
-            tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&admin))
-                .await
-                .map_err(|_| "timed out connecting".to_owned())?
-                .map_err(|e| e.to_string())?;
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-            .execute(&mut c)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(())
-    };
-    if let Err(reason) = created.await {
-        if std::env::var("DAFTAR_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("PostgreSQL is required (DAFTAR_REQUIRE_POSTGRES=1) but: {reason}");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!! PostgreSQL tests SKIPPED: {reason} !!!!!\n"
-        );
-        return None;
-    }
-    let sep = if admin.contains('?') { '&' } else { '?' };
-    let url = format!("{admin}{sep}options=-c%20search_path%3D{name}");
-    Some((url, Schema { admin, name }))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_edit_of_a_postgres_store_fails_verify_and_the_api() {
-    every_edit_is_caught(|| Box::pin(pg_schema())).await;
+    every_edit_is_caught(|| Box::pin(pg::schema())).await;
 }
