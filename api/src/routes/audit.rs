@@ -119,7 +119,8 @@ pub struct StateAt {
     pub state: Value,
 }
 
-/// The first broken link found.
+/// The first problem found: a broken link, an altered event, or a row that disagrees with the
+/// events.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChainFailure {
     /// The request's stream, `agency/instance`.
@@ -130,10 +131,10 @@ pub struct ChainFailure {
     pub reason: String,
 }
 
-/// The result of walking every hash chain of the agency.
+/// The result of verifying every request of the agency, as `daftar verify` does.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification {
-    /// Whether every chain is intact.
+    /// Whether every chain is intact and every row agrees with the events.
     pub ok: bool,
     /// How many requests were checked.
     pub streams: u64,
@@ -302,7 +303,7 @@ pub async fn state_at(
 #[utoipa::path(
     get, path = "/api/v1/audit/verify", tag = "audit",
     responses(
-        (status = 200, description = "Walked; `ok` says whether every chain is intact", body = Verification),
+        (status = 200, description = "Verified; `ok` says whether every chain is intact and every row agrees", body = Verification),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem),
     ),
     security(("bearer" = []))
