@@ -9,6 +9,10 @@ use daftar_definitions::source::{Limits, load};
 use daftar_definitions::{Options, load_catalog, validate};
 use serde_json::Value;
 
+#[path = "cli/db.rs"]
+mod db;
+mod pg;
+
 const VALID: &str = r#"daftar: 1
 id: clean-record-certificate
 version: 1

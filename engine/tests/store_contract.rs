@@ -43,6 +43,7 @@ contract!(
     streams::positions_increase_and_read_all_pages,
     streams::tampering_breaks_the_chain,
     streams::concurrent_commits_one_wins,
+    audit::verify_is_scoped_to_an_agency_and_checks_its_rows,
     rows::jobs_are_leased_once_until_the_lease_expires,
     rows::jobs_leased_as_they_are_created_wait_out_their_lease,
     rows::timers_fire_by_the_database_clock,

@@ -1,4 +1,9 @@
 //! Opening the store named on the command line, and finding an instance in it.
+//!
+//! Every command reads `--db` the same way: `postgres://…` (or `postgresql://…`) is a server,
+//! `sqlite://FILE` and a plain path are an SQLite file. Commands that only read open a store
+//! that must already exist ([`open_existing`]): a mistyped path is an error, never a new empty
+//! store reported as intact.
 
 use std::sync::Arc;
 
@@ -10,9 +15,28 @@ use daftar_engine::store::Store;
 /// The default store: an SQLite file in the current folder.
 pub const DEFAULT_DB: &str = "sqlite://daftar.db";
 
-/// Opens a store by URL (`sqlite://FILE` or `postgres://…`).
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    daftar_engine::store::open(url)
+/// The store URL of a `--db` value: a plain path is an SQLite file.
+pub fn url(db: &str) -> String {
+    let db = db.trim();
+    if db.contains("://") || db.starts_with("sqlite:") {
+        db.to_owned()
+    } else {
+        format!("sqlite://{db}")
+    }
+}
+
+/// Opens a store by `--db` value, creating it if it does not exist (commands that write).
+pub async fn open(db: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let url = url(db);
+    daftar_engine::store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {url}"))
+}
+
+/// Opens a store by `--db` value that must already exist (commands that only read).
+pub async fn open_existing(db: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let url = url(db);
+    daftar_engine::store::open_existing(&url)
         .await
         .with_context(|| format!("cannot open the store at {url}"))
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 pub async fn run(id: &str, db: &str) -> anyhow::Result<ExitCode> {
-    let store = super::db::open(db).await?;
+    let store = super::db::open_existing(db).await?;
     let stream = super::db::find(&store, id).await?;
     for event in store.load(&stream).await? {
         println!("{}", serde_json::to_string(&event)?);

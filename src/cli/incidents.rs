@@ -13,7 +13,7 @@ use daftar_engine::runtime::Engine;
 
 /// Lists open incidents: instance, tracking code, incident, step and reason.
 pub async fn list(db: &str) -> anyhow::Result<ExitCode> {
-    let store = super::db::open(db).await?;
+    let store = super::db::open_existing(db).await?;
     let mut open = 0;
     for stream in store.streams().await? {
         let Some(row) = store.instance(&stream).await? else {
@@ -50,7 +50,7 @@ pub async fn list(db: &str) -> anyhow::Result<ExitCode> {
 
 /// Retries the step an incident stopped.
 pub async fn retry(id: &str, incident: &str, db: &str) -> anyhow::Result<ExitCode> {
-    let store = super::db::open(db).await?;
+    let store = super::db::open_existing(db).await?;
     let stream = super::db::find(&store, id).await?;
     let engine = Engine::open(store, Connectors::default()).await?;
     let state = engine.state(&stream).await?;

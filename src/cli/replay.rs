@@ -8,7 +8,7 @@ use daftar_engine::core::InstanceState;
 use serde_json::json;
 
 pub async fn run(id: &str, at: Option<&str>, db: &str) -> anyhow::Result<ExitCode> {
-    let store = super::db::open(db).await?;
+    let store = super::db::open_existing(db).await?;
     let stream = super::db::find(&store, id).await?;
     let events = store.load(&stream).await?;
     let cut = match at {

@@ -141,6 +141,9 @@ pub struct StoredEvent {
     pub actor: Actor,
     /// The id of the command that caused it.
     pub command_id: String,
+    /// The event's type as the store's `type` column holds it (outside the hash, so checked
+    /// against the payload's own `type`).
+    pub kind: String,
     /// The payload, as the stored JSON text.
     pub payload: String,
     /// The hash of the previous event of the stream.
@@ -315,6 +318,16 @@ impl Chains {
                 reason: "its content does not match its hash: it was altered".to_owned(),
             });
         }
+        if payload_type(&e.payload).as_deref() != Some(e.kind.as_str()) {
+            return Err(ChainError {
+                stream: e.stream.to_string(),
+                version: e.version,
+                reason: format!(
+                    "its type column says {:?}, its payload another type: it was altered",
+                    e.kind
+                ),
+            });
+        }
         match self.streams.get_mut(&e.stream) {
             Some(s) => {
                 if e.version != s.last + 1 {
@@ -378,6 +391,18 @@ impl Chains {
         }
         Ok((self.streams.len(), self.events))
     }
+}
+
+/// The `type` of a stored payload, read without building the rest of it.
+fn payload_type(payload: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Typed<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<Typed<'_>>(payload)
+        .ok()
+        .map(|t| t.kind.into_owned())
 }
 
 /// `sha256(prev_hash ‖ 0x00 ‖ fields)` as hex.
@@ -517,6 +542,7 @@ mod tests {
             definition_hash: e.definition_hash.clone(),
             actor: e.actor.clone(),
             command_id: e.command_id.clone(),
+            kind: e.event.kind().to_owned(),
             payload: serde_json::to_string(&e.event.to_stored()).unwrap(),
             prev_hash: e.prev_hash.clone(),
             hash: e.hash.clone(),
@@ -576,6 +602,10 @@ mod tests {
         let mut altered = one.clone();
         altered[2].payload = altered[2].payload.replace(':', ": ");
         assert!(version_of(&altered).iter().all(|&v| v == 3));
+        // A type column that is not the payload's (the column is outside the hash).
+        let mut retyped = one.clone();
+        retyped[1].kind = "InstanceCancelled".into();
+        assert!(version_of(&retyped).iter().all(|&v| v == 2));
         // A deleted event, at every cut.
         let mut deleted = one.clone();
         deleted.remove(1);

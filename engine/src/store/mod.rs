@@ -10,6 +10,7 @@
 
 mod bulk;
 pub mod effects;
+mod ledger;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -150,6 +151,27 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             "unsupported store URL scheme {scheme:?}: use sqlite:, postgres: or postgresql:"
         )))
     }
+}
+
+/// Opens the store at `url` as [`open`] does, only if it already exists: an SQLite file that
+/// is missing or holds no daftar store, or a PostgreSQL database (schema) without one, is an
+/// error and is left as it was. What commands that only read use, so that a mistyped name is
+/// never answered by a new, empty store.
+pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open_existing(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::open_existing(url).await?))
+    } else {
+        open(url).await
+    }
+}
+
+/// Why a store that had to exist could not be opened.
+fn no_store(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!(
+        "{what}; commands that only read never create a store: check --db or $DAFTAR_DB"
+    ))
 }
 
 /// What a job does.
@@ -344,6 +366,21 @@ pub struct StoredDefinition {
     pub source: String,
 }
 
+/// What the rows kept beside the events say about each stream, read in one snapshot of the
+/// database: what verifying a store checks against the events (streams ordered by agency,
+/// then instance).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// Each stream that has events: how many, and its highest version.
+    pub streams: Vec<(StreamId, u64, u64)>,
+    /// Each stream that `commands` rows name, with the highest version they left it at.
+    pub commands: Vec<(StreamId, u64)>,
+    /// Each stream that has an `instances` row.
+    pub instances: Vec<StreamId>,
+    /// Each stream that `jobs`, `timers` or `tasks` rows name, with the table's name.
+    pub others: Vec<(StreamId, String)>,
+}
+
 /// An event store.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -371,6 +408,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The position of the last event appended (0 for an empty store).
     async fn last_position(&self) -> Result<u64, StoreError>;
+
+    /// The rows around the events of an agency's streams (every agency's when `None`), read in
+    /// one snapshot.
+    async fn ledger(&self, agency: Option<&str>) -> Result<Ledger, StoreError>;
 
     /// Every stream, in order.
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError>;

@@ -24,8 +24,8 @@ use sqlx::types::Json;
 
 use super::rows::{self, EventRow, db, u32_col};
 use super::{
-    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Store, StoreError,
-    StoredDefinition, TaskRow, WorkItem,
+    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Ledger, Store,
+    StoreError, StoredDefinition, TaskRow, WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
 
@@ -34,7 +34,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 macro_rules! event_columns {
     () => {
         "agency, instance, version, position, recorded_at, workflow, workflow_version, \
-         definition_hash, actor::text AS actor, command_id, payload::text AS payload, prev_hash, hash"
+         definition_hash, actor::text AS actor, command_id, type, payload::text AS payload, \
+         prev_hash, hash"
     };
 }
 
@@ -45,6 +46,24 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Connects to `url` and migrates the database only if it already holds a daftar store (an
+    /// `events` table on its search path); a database or schema without one is left untouched.
+    pub async fn open_existing(url: &str) -> Result<Self, StoreError> {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(url).await.map_err(db)?;
+        let found: bool = sqlx::query_scalar("SELECT to_regclass('events') IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db)?;
+        conn.close().await.map_err(db)?;
+        if !found {
+            return Err(super::no_store(
+                "the PostgreSQL database (on its search path) holds no daftar store",
+            ));
+        }
+        Self::open(url).await
+    }
+
     /// Connects to `url` (`postgres://user@host/db`) and migrates the database.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
@@ -66,6 +85,7 @@ fn same(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 rows::write_path!(conn: sqlx::PgConnection, time: super::same, json: "::json");
+super::ledger::ledger_path!(conn: sqlx::PgConnection);
 
 fn event_row(r: &PgRow) -> Result<EventRow, StoreError> {
     Ok(EventRow {
@@ -79,6 +99,7 @@ fn event_row(r: &PgRow) -> Result<EventRow, StoreError> {
         definition_hash: r.try_get("definition_hash").map_err(db)?,
         actor: r.try_get("actor").map_err(db)?,
         command_id: r.try_get("command_id").map_err(db)?,
+        kind: r.try_get("type").map_err(db)?,
         payload: r.try_get("payload").map_err(db)?,
         prev_hash: r.try_get("prev_hash").map_err(db)?,
         hash: r.try_get("hash").map_err(db)?,
@@ -161,6 +182,18 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         Ok(last.unwrap_or(0) as u64)
+    }
+
+    async fn ledger(&self, agency: Option<&str>) -> Result<Ledger, StoreError> {
+        // Every query sees the same snapshot, whatever commits meanwhile.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let ledger = ledger::read(&mut tx, agency).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(ledger)
     }
 
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError> {

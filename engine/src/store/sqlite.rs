@@ -27,8 +27,8 @@ use sqlx::sqlite::{
 
 use super::rows::{self, EventRow, db, parse_ts, ts, u32_col};
 use super::{
-    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Store, StoreError,
-    StoredDefinition, TaskRow, WorkItem,
+    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Ledger, Store,
+    StoreError, StoredDefinition, TaskRow, WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
 
@@ -44,7 +44,7 @@ macro_rules! now {
 macro_rules! event_columns {
     () => {
         "agency, instance, version, position, recorded_at, workflow, workflow_version, \
-         definition_hash, actor, command_id, payload, prev_hash, hash"
+         definition_hash, actor, command_id, type, payload, prev_hash, hash"
     };
 }
 
@@ -56,6 +56,39 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens and migrates the store at `url` only if the file exists and holds a daftar store;
+    /// a missing file is not created, and a file that is not a store is left untouched.
+    pub async fn open_existing(url: &str) -> Result<Self, StoreError> {
+        use sqlx::ConnectOptions as _;
+        let probe = SqliteConnectOptions::from_str(url)
+            .map_err(db)?
+            .create_if_missing(false);
+        let path = probe.get_filename().to_owned();
+        if !path.is_file() {
+            return Err(super::no_store(format_args!(
+                "there is no SQLite file at {}",
+                path.display()
+            )));
+        }
+        let mut conn = probe.connect().await.map_err(db)?;
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|_| {
+            super::no_store(format_args!("{} is not an SQLite database", path.display()))
+        })?;
+        sqlx::Connection::close(conn).await.map_err(db)?;
+        if tables == 0 {
+            return Err(super::no_store(format_args!(
+                "{} holds no daftar store",
+                path.display()
+            )));
+        }
+        Self::open(url).await
+    }
+
     /// Opens (creating it if missing) and migrates the database at `url`
     /// (`sqlite://path/to/file.db`). The store must be a file.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -96,6 +129,7 @@ impl SqliteStore {
 }
 
 rows::write_path!(conn: sqlx::SqliteConnection, time: crate::store::rows::ts, json: "");
+super::ledger::ledger_path!(conn: sqlx::SqliteConnection);
 
 fn event_row(r: &SqliteRow) -> Result<EventRow, StoreError> {
     let at: String = r.try_get("recorded_at").map_err(db)?;
@@ -110,6 +144,7 @@ fn event_row(r: &SqliteRow) -> Result<EventRow, StoreError> {
         definition_hash: r.try_get("definition_hash").map_err(db)?,
         actor: r.try_get("actor").map_err(db)?,
         command_id: r.try_get("command_id").map_err(db)?,
+        kind: r.try_get("type").map_err(db)?,
         payload: r.try_get("payload").map_err(db)?,
         prev_hash: r.try_get("prev_hash").map_err(db)?,
         hash: r.try_get("hash").map_err(db)?,
@@ -126,6 +161,7 @@ struct PagedRow(
     String,
     String,
     i64,
+    String,
     String,
     String,
     String,
@@ -205,7 +241,7 @@ impl Store for SqliteStore {
         let page: Option<String> = sqlx::query_scalar(
             "SELECT json_group_array(json_array(agency, instance, version, position, \
              recorded_at, workflow, workflow_version, definition_hash, actor, command_id, \
-             payload, prev_hash, hash) ORDER BY position) \
+             type, payload, prev_hash, hash) ORDER BY position) \
              FROM (SELECT * FROM events WHERE position > ? AND position <= ? \
              ORDER BY position LIMIT ?)",
         )
@@ -233,9 +269,10 @@ impl Store for SqliteStore {
                     definition_hash: r.7,
                     actor: r.8,
                     command_id: r.9,
-                    payload: r.10,
-                    prev_hash: r.11,
-                    hash: r.12,
+                    kind: r.10,
+                    payload: r.11,
+                    prev_hash: r.12,
+                    hash: r.13,
                 }
                 .into_stored()
             })
@@ -248,6 +285,14 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         Ok(last.unwrap_or(0) as u64)
+    }
+
+    async fn ledger(&self, agency: Option<&str>) -> Result<Ledger, StoreError> {
+        // One read transaction: one snapshot of the write-ahead log.
+        let mut tx = self.reads.begin().await.map_err(db)?;
+        let ledger = ledger::read(&mut tx, agency).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(ledger)
     }
 
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError> {

@@ -1,0 +1,88 @@
+//! A fresh PostgreSQL schema for a test that drives the binary: a URL whose search path is a
+//! schema of its own, dropped at the end. When the server cannot be reached the test passes
+//! with a loud `PostgreSQL tests SKIPPED` on stderr, unless `DAFTAR_REQUIRE_POSTGRES=1`.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use sqlx::{AssertSqlSafe, Connection};
+
+/// A fresh PostgreSQL schema, dropped when the guard is.
+pub struct Schema {
+    admin: String,
+    name: String,
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (admin, sql) = (
+            self.admin.clone(),
+            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        );
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A URL whose search path is a fresh schema, or `None` when PostgreSQL is unreachable and
+/// not required.
+pub async fn schema() -> Option<(String, Schema)> {
+    let admin = std::env::var("DAFTAR_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let name = format!(
+        "daftar_tamper_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let created = async {
+        let mut c =
+            tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&admin))
+                .await
+                .map_err(|_| "timed out connecting".to_owned())?
+                .map_err(|e| e.to_string())?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&mut c)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(())
+    };
+    if let Err(reason) = created.await {
+        if std::env::var("DAFTAR_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            panic!("PostgreSQL is required (DAFTAR_REQUIRE_POSTGRES=1) but: {reason}");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!!!! PostgreSQL tests SKIPPED: {reason} !!!!!\n"
+        );
+        return None;
+    }
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    let url = format!("{admin}{sep}options=-c%20search_path%3D{name}");
+    Some((url, Schema { admin, name }))
+}
+
+impl Schema {
+    /// How many tables the schema holds.
+    #[allow(dead_code)]
+    pub async fn tables(&self) -> i64 {
+        let mut c = sqlx::PgConnection::connect(&self.admin).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = $1")
+            .bind(&self.name)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    }
+}
