@@ -163,6 +163,9 @@ fn refused(e: daftar_engine::Error) -> ApiError {
         E::InvalidForm(_) => ApiError::unprocessable("invalid-form", e.to_string()),
         E::Unknown { .. } | E::NotStarted => ApiError::not_found(e.to_string()),
         E::Ended => ApiError::conflict("ended", e.to_string()),
+        E::NotRequestable { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "not-requestable", e.to_string())
+        }
         E::NotAllowed(_) => ApiError::conflict("not-allowed", e.to_string()),
         E::Stale(_) => ApiError::conflict("stale", e.to_string()),
         _ => ApiError::conflict("refused", e.to_string()),

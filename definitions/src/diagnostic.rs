@@ -64,6 +64,8 @@ codes! {
     JoinNeverCompletes = "DEF033", Error, "a parallel step can never join";
     FallsOffEnd = "DEF034", Error, "the last step is not an end and says nothing about what follows";
     LeavesBranch = "DEF035", Error, "a transition leaves its parallel branch";
+    UnboundedLoop = "DEF036", Error, "a loop waits only on automated answers and has no attempt limit";
+    OutageRefused = "DEF037", Warning, "an agency that cannot be reached leads only to a refusal";
     NoDeadline = "DEF040", Error, "a human task has no deadline";
     Escalation = "DEF041", Error, "escalations are not listed in the order they happen";
     ExpressionSyntax = "DEF050", Error, "an expression does not compile";

@@ -9,6 +9,12 @@ pub enum Error {
     /// A completed task's form does not satisfy its schema.
     #[error("the form is not valid: {0}")]
     InvalidForm(String),
+    /// The workflow says `triggers.request: false`: nobody may file it; it starts only on its
+    /// schedule or from another workflow.
+    #[error(
+        "workflow `{workflow}` cannot be requested: it starts only on its schedule or from another workflow (`triggers.request: false`)"
+    )]
+    NotRequestable { workflow: String },
     /// The instance already exists.
     #[error("the instance has already started")]
     AlreadyStarted,

@@ -161,6 +161,13 @@ pub struct InstanceState {
     pub sla_breached: bool,
     /// The instance that called this one, if any.
     pub parent: Option<crate::events::ParentRef>,
+    /// How many steps it has entered, in all.
+    pub steps_entered: u64,
+    /// How many times it has entered each step.
+    pub visits: BTreeMap<String, u32>,
+    /// Steps entered and SMS asked for when an operator last retried an incident: the
+    /// budget counts from there.
+    pub budget_from: (u64, usize),
 }
 
 impl InstanceState {
@@ -222,6 +229,8 @@ impl InstanceState {
                 self.tokens.insert(0, Token::at("", None, version));
             }
             Event::StepEntered { token, step } => {
+                self.steps_entered += 1;
+                *self.visits.entry(step.clone()).or_default() += 1;
                 if let Some(t) = self.token(*token) {
                     t.step = step.clone();
                     t.wait = Wait::Running;
@@ -475,9 +484,12 @@ impl InstanceState {
                     },
                 );
             }
-            Event::IncidentResolved { incident, .. } => {
+            Event::IncidentResolved { incident, action } => {
                 if let Some((token, _)) = self.incidents.remove(incident) {
                     self.set_wait(token, Wait::Running);
+                }
+                if action == "retry" {
+                    self.budget_from = (self.steps_entered, self.notifications.len());
                 }
             }
         }
