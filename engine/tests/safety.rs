@@ -170,3 +170,36 @@ fn a_citizen_cannot_file_a_workflow_that_takes_no_requests() {
     // Its schedule (the engine itself) still starts it.
     assert!(start(Actor::System).is_ok());
 }
+
+#[test]
+fn an_escalation_tells_the_new_role_in_its_worklist_never_by_sms() {
+    let steps = r#"
+  - id: review
+    status: checking
+    task:
+      role: clerk
+      due: 3d
+      escalation:
+        - { after: 2d, to: supervisor, notify: status_changed }
+      outcomes: { approve: done }
+  - id: done
+    end: { outcome: approved }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    let before = s.find("NotificationRequested").len();
+    s.fire_next_timer().then(&["TimerFired", "TaskEscalated"]);
+    assert_eq!(
+        s.find("NotificationRequested").len(),
+        before,
+        "no SMS to `role:supervisor` through the citizens' gateway"
+    );
+    let Event::TaskEscalated { to, notice, .. } = s.find("TaskEscalated")[0] else {
+        unreachable!()
+    };
+    assert_eq!(to, "supervisor");
+    assert_eq!(notice.as_deref(), Some("درخواست TRK1: در حال بررسی"));
+    let task = s.state.tasks.values().next().unwrap();
+    assert_eq!(task.role.as_deref(), Some("supervisor"));
+    assert_eq!(task.notice, notice.clone());
+}

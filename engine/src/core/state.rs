@@ -74,6 +74,8 @@ pub struct TaskState {
     pub overdue: bool,
     /// How many escalations happened.
     pub escalations: u32,
+    /// What the last escalation tells the officers it moved the task to, if anything.
+    pub notice: Option<String>,
     /// Whether it is still open.
     pub open: bool,
 }
@@ -310,6 +312,7 @@ impl InstanceState {
                         due_at: *due_at,
                         overdue: false,
                         escalations: 0,
+                        notice: None,
                         open: true,
                     },
                 );
@@ -327,9 +330,15 @@ impl InstanceState {
                     self.set_wait(token, Wait::Running);
                 }
             }
-            Event::TaskEscalated { task, level, to } => {
+            Event::TaskEscalated {
+                task,
+                level,
+                to,
+                notice,
+            } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.escalations = *level;
+                    t.notice = notice.clone();
                     t.role = Some(to.clone());
                     t.officer = None;
                 }
