@@ -15,7 +15,7 @@ use crate::routes;
                        with a stable `code`.",
     ),
     paths(crate::openapi_json),
-    components(schemas(crate::problem::Problem)),
+    components(schemas(crate::problem::Problem, crate::problem::FieldError)),
     modifiers(&Bearer)
 )]
 struct Root;

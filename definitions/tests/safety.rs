@@ -136,3 +136,32 @@ fn sending_an_unreachable_registry_to_a_refusal_is_warned_about() {
         [Code::OutageRefused]
     );
 }
+
+#[test]
+fn a_template_with_a_filter_the_engine_does_not_have_is_refused() {
+    let shipped = example("licence-renewal-reminders.yaml");
+    assert_eq!(codes(&[("reminders.yaml", shipped.clone())]), []);
+    let with = |filter: &str| {
+        shipped.replace(
+            "{{ expires_on_jalali }}. You",
+            &format!("{{{{ expires_on_jalali | {filter} }}}}. You"),
+        )
+    };
+    assert_ne!(with("upper"), shipped);
+    for known in ["jalali", "fa_digits", "upper", "default('')"] {
+        assert_eq!(codes(&[("reminders.yaml", with(known))]), [], "{known}");
+    }
+    let files = [("reminders.yaml".to_owned(), with("shamsi"))];
+    let diagnostics: Vec<_> = validate_all(&files, Some(&catalog()))
+        .into_iter()
+        .flat_map(|v| v.diagnostics)
+        .collect();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].code, Code::TemplateSyntax);
+    assert!(
+        diagnostics[0].message.contains("the filter `shamsi`"),
+        "{}",
+        diagnostics[0].message
+    );
+    assert_eq!(diagnostics[0].pointer, "/templates/renewal_reminder/en");
+}

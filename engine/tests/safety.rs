@@ -203,3 +203,42 @@ fn an_escalation_tells_the_new_role_in_its_worklist_never_by_sms() {
     assert_eq!(task.role.as_deref(), Some("supervisor"));
     assert_eq!(task.notice, notice.clone());
 }
+
+#[test]
+fn an_invalid_task_form_is_refused_with_every_error_and_its_place() {
+    let yaml = wf(r#"
+  - id: review
+    task:
+      role: clerk
+      form: review
+      due: 1d
+      outcomes: { approve: done }
+  - id: done
+    end: { outcome: approved }
+"#)
+    .replace(
+        "      required: [note]\n      properties:\n        note: { type: string, minLength: 1 }\n",
+        "      required: [note, score]\n      properties:\n        note: { type: string, minLength: 1 }\n        score: { type: integer, maximum: 10 }\n        seen: { type: boolean }\n",
+    );
+    let mut s = given(&yaml);
+    s.start(applicant());
+    let task = s.state.tasks.keys().next().unwrap().clone();
+    s.when(Command::ClaimTask {
+        task: task.clone(),
+        officer: "o1".into(),
+    });
+    let err = s
+        .try_when(Command::CompleteTask {
+            task,
+            officer: "o1".into(),
+            outcome: "approve".into(),
+            form: serde_json::json!({"note": "", "score": 11, "seen": "yes"}),
+        })
+        .unwrap_err();
+    let Error::InvalidForm(violations) = &err else {
+        panic!("{err}")
+    };
+    let mut pointers: Vec<&str> = violations.iter().map(|v| v.pointer.as_str()).collect();
+    pointers.sort_unstable();
+    assert_eq!(pointers, ["/note", "/score", "/seen"], "{err}");
+}
