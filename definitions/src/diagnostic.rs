@@ -73,6 +73,7 @@ codes! {
     UnknownInputField = "DEF052", Error, "an expression reads a field the input form does not have";
     ContextVariable = "DEF053", Error, "an expression reads a value that is not available where it is used";
     ReservedName = "DEF054", Error, "a step writes a variable with a reserved name";
+    UnguardedNull = "DEF056", Warning, "an expression computes with a field an answer may leave null, unguarded";
     NoRecipient = "DEF055", Error, "an SMS goes to the applicant, and the workflow has no applicant mobile number";
     InvalidSchema = "DEF060", Error, "a JSON Schema for a form is not valid";
     InvalidExample = "DEF061", Error, "an example input does not satisfy the input schema";

@@ -165,3 +165,18 @@ fn a_template_with_a_filter_the_engine_does_not_have_is_refused() {
     );
     assert_eq!(diagnostics[0].pointer, "/templates/renewal_reminder/en");
 }
+
+#[test]
+fn joining_names_an_unknown_applicant_leaves_null_is_warned_about() {
+    let shipped = example("clean-record-certificate.yaml");
+    assert_eq!(codes(&[("clean-record.yaml", shipped.clone())]), []);
+    let unguarded = shipped.replace(
+        "\"response.matched ? response.first_name + ' ' + response.last_name : ''\"",
+        "response.first_name + ' ' + response.last_name",
+    );
+    assert_ne!(unguarded, shipped);
+    assert_eq!(
+        codes(&[("clean-record.yaml", unguarded)]),
+        [Code::UnguardedNull]
+    );
+}
