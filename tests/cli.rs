@@ -54,7 +54,7 @@ steps:
         birth_date: input.birth_date
       output:
         identity_ok: response.matched
-        full_name: response.first_name + ' ' + response.last_name
+        full_name: "response.matched ? response.first_name + ' ' + response.last_name : ''"
       timeout: 10s
       retry: { max_attempts: 5 }
       on_failure: reject

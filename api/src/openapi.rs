@@ -17,7 +17,7 @@ mod problems;
                        with a stable `code`.",
     ),
     paths(crate::openapi_json),
-    components(schemas(crate::problem::Problem)),
+    components(schemas(crate::problem::Problem, crate::problem::FieldError)),
     modifiers(&Bearer)
 )]
 struct Root;

@@ -29,6 +29,19 @@ pub struct Problem {
     pub code: String,
     /// What happened and what to do, for a person.
     pub detail: String,
+    /// For a form that fails its schema (`invalid-input`, `invalid-form`): every way it
+    /// fails, each with the JSON pointer of the value at fault.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One way a form fails its schema.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The JSON pointer of the value at fault, such as `/national_id`; empty for the form.
+    pub pointer: String,
+    /// What is wrong with it.
+    pub detail: String,
 }
 
 /// An API error: a status, a stable code and a detail for a person.
@@ -41,6 +54,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// The detail.
     pub detail: String,
+    /// Every way a form fails its schema, when that is the error.
+    pub errors: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -50,7 +65,20 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
+            errors: Vec::new(),
         }
+    }
+
+    /// Lists every way a form fails its schema.
+    pub fn with_errors(mut self, violations: &[daftar_engine::Violation]) -> Self {
+        self.errors = violations
+            .iter()
+            .map(|v| FieldError {
+                pointer: v.pointer.clone(),
+                detail: v.message.clone(),
+            })
+            .collect();
+        self
     }
 
     /// 400: the request is malformed.
@@ -100,6 +128,7 @@ impl ApiError {
             status: self.status.as_u16(),
             code: self.code.to_owned(),
             detail: self.detail.clone(),
+            errors: self.errors.clone(),
         }
     }
 }
@@ -159,10 +188,15 @@ impl From<RuntimeError> for ApiError {
 fn refused(e: daftar_engine::Error) -> ApiError {
     use daftar_engine::Error as E;
     match &e {
-        E::InvalidInput(_) => ApiError::unprocessable("invalid-input", e.to_string()),
-        E::InvalidForm(_) => ApiError::unprocessable("invalid-form", e.to_string()),
+        E::InvalidInput(v) => {
+            ApiError::unprocessable("invalid-input", e.to_string()).with_errors(v)
+        }
+        E::InvalidForm(v) => ApiError::unprocessable("invalid-form", e.to_string()).with_errors(v),
         E::Unknown { .. } | E::NotStarted => ApiError::not_found(e.to_string()),
         E::Ended => ApiError::conflict("ended", e.to_string()),
+        E::NotRequestable { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "not-requestable", e.to_string())
+        }
         E::NotAllowed(_) => ApiError::conflict("not-allowed", e.to_string()),
         E::Stale(_) => ApiError::conflict("stale", e.to_string()),
         _ => ApiError::conflict("refused", e.to_string()),

@@ -105,12 +105,39 @@ async fn home_business_is_refused_when_shahkar_has_the_mobile_under_someone_else
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn home_business_with_shahkar_down_is_refused_by_design_after_five_attempts() {
+async fn home_business_with_shahkar_down_is_never_refused_but_stops_on_an_incident_an_operator_retries()
+ {
     let node = Node::new().await;
     node.set_down("shahkar", true).await;
     // An applicant who is otherwise issued a permit at once.
     let input = json!({
         "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+        "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
+    });
+    let s = node.start("mcls", "home-business-permit", input).await;
+    // Shahkar being down is not Shahkar saying no: no refusal, an incident.
+    let (incident, step) = node.incident(&s).await;
+    assert_eq!(step, "mobile_owner");
+    node.set_down("shahkar", false).await;
+    node.retry_incident(&s, &incident).await;
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    let audit = node.audit().await;
+    assert_eq!(
+        audit.visits("mobile_owner"),
+        [(5, 5), (1, 1)],
+        "every attempt of the policy reached Shahkar, no more; then the operator's retry"
+    );
+    assert!(!audit.sms_to("09121234567").contains(&"rejected"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_business_refuses_an_applicant_the_registry_does_not_know_without_an_incident() {
+    let node = Node::new().await;
+    // 1000000001 is a well-formed national ID of nobody: the registry answers `matched:
+    // false` with no names, an ordinary answer that must lead to a refusal, not an incident.
+    let input = json!({
+        "national_id": "1000000001", "mobile": "09121234567", "birth_date": "1990-01-01",
         "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
     });
     let audit = refused_at(
@@ -120,11 +147,6 @@ async fn home_business_with_shahkar_down_is_refused_by_design_after_five_attempt
         "not_verified",
     )
     .await;
-    assert_eq!(
-        audit.visits("mobile_owner"),
-        [(5, 5)],
-        "every attempt of the policy reached Shahkar, no more"
-    );
     assert_eq!(audit.sms_to("09121234567"), ["checking", "rejected"]);
 }
 
@@ -199,6 +221,25 @@ async fn greenhouse_is_refused_on_land_that_is_not_eligible() {
         audit.sms_to("09133334444"),
         ["checking", "at_agriculture", "rejected"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greenhouse_refuses_an_applicant_the_registry_does_not_know_without_an_incident() {
+    let node = Node::new().await;
+    // The called applicant verification gets `matched: false` and no names for nobody's ID.
+    let input = json!({
+        "national_id": "1000000001", "mobile": "09131234567", "birth_date": "1985-07-14",
+        "registration_plate": "125/4", "area": 5000, "greenhouse_type": "polycarbonate",
+        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-4471"
+    });
+    let audit = refused_at(
+        &node,
+        ("national-permits-portal", "greenhouse-permit"),
+        input,
+        "not_verified",
+    )
+    .await;
+    assert_eq!(audit.sms_to("09131234567"), ["checking", "rejected"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,18 +336,30 @@ async fn building_permit_is_refused_on_a_seized_property() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn building_permit_with_the_deeds_registry_down_is_refused_by_design() {
+async fn building_permit_with_the_deeds_registry_down_is_never_refused_but_retried_by_an_operator()
+{
     let node = Node::new().await;
     node.set_down("deeds", true).await;
-    let audit = refused_at(
-        &node,
-        ("municipality", "municipal-building-permit"),
-        four_floors(),
-        "deed_rejected",
+    let s = node
+        .start("municipality", "municipal-building-permit", four_floors())
+        .await;
+    let (incident, step) = node.incident(&s).await;
+    assert_eq!(step, "deed");
+    node.set_down("deeds", false).await;
+    node.retry_incident(&s, &incident).await;
+    node.complete_task(
+        &s,
+        "engineering_review",
+        "building_engineer",
+        "approve",
+        json!({"structural_ok": true, "architectural_ok": true, "comments": "OK"}),
     )
     .await;
-    assert_eq!(audit.visits("deed"), [(5, 5)]);
-    assert_eq!(audit.sms_to("09121234567"), ["checking", "rejected"]);
+    let state = node.finished(&s).await;
+    assert_eq!(outcome(&state), "issued");
+    let audit = node.audit().await;
+    assert_eq!(audit.visits("deed"), [(5, 5), (1, 1)]);
+    assert!(!audit.sms_to("09121234567").contains(&"rejected"));
 }
 
 // ---- Utility connection -----------------------------------------------------------------------

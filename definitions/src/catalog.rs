@@ -120,6 +120,11 @@ pub struct Operation {
     /// Fields of the answer, readable as `response.<field>`.
     #[serde(default)]
     pub output: Vec<String>,
+    /// Fields of the answer that may be `null` in an ordinary answer (a registry that does
+    /// not know a national ID answers `matched: false` and no names). An output expression
+    /// that computes with one must guard it (DEF056).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nullable: Vec<String>,
     /// Whether the agency answers later, by calling back.
     #[serde(default)]
     pub callback: bool,

@@ -64,6 +64,8 @@ codes! {
     JoinNeverCompletes = "DEF033", Error, "a parallel step can never join";
     FallsOffEnd = "DEF034", Error, "the last step is not an end and says nothing about what follows";
     LeavesBranch = "DEF035", Error, "a transition leaves its parallel branch";
+    UnboundedLoop = "DEF036", Error, "a loop waits only on automated answers and has no attempt limit";
+    OutageRefused = "DEF037", Warning, "an agency that cannot be reached leads only to a refusal";
     NoDeadline = "DEF040", Error, "a human task has no deadline";
     Escalation = "DEF041", Error, "escalations are not listed in the order they happen";
     ExpressionSyntax = "DEF050", Error, "an expression does not compile";
@@ -71,6 +73,7 @@ codes! {
     UnknownInputField = "DEF052", Error, "an expression reads a field the input form does not have";
     ContextVariable = "DEF053", Error, "an expression reads a value that is not available where it is used";
     ReservedName = "DEF054", Error, "a step writes a variable with a reserved name";
+    UnguardedNull = "DEF056", Warning, "an expression computes with a field an answer may leave null, unguarded";
     NoRecipient = "DEF055", Error, "an SMS goes to the applicant, and the workflow has no applicant mobile number";
     InvalidSchema = "DEF060", Error, "a JSON Schema for a form is not valid";
     InvalidExample = "DEF061", Error, "an example input does not satisfy the input schema";

@@ -31,6 +31,7 @@ use serde_json::Value;
 pub use catalog::Catalog;
 pub use check::index::{Continuation, Layout, Scope};
 pub use check::steps::parse_cron;
+pub use check::templates::ENGINE_FILTERS;
 pub use compiled::{CompiledDefinition, Next};
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
 pub use model::Workflow;

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use daftar_definitions::CompiledDefinition;
 use serde_json::Value;
 
+use crate::error::Violation;
+
 /// A definition the engine runs. Share it behind an `Arc`.
 #[derive(Debug)]
 pub struct Definition {
@@ -78,15 +80,18 @@ impl Definition {
     }
 
     /// Checks an application against the input schema.
-    pub fn validate_input(&self, input: &Value) -> Result<(), String> {
-        first_error(&self.input, input)
+    pub fn validate_input(&self, input: &Value) -> Result<(), Vec<Violation>> {
+        all_errors(&self.input, input)
     }
 
     /// Checks a task's form payload against its schema.
-    pub fn validate_form(&self, form: &str, payload: &Value) -> Result<(), String> {
+    pub fn validate_form(&self, form: &str, payload: &Value) -> Result<(), Vec<Violation>> {
         match self.forms.get(form) {
-            Some(v) => first_error(v, payload),
-            None => Err(format!("the definition has no form `{form}`")),
+            Some(v) => all_errors(v, payload),
+            None => Err(vec![Violation {
+                pointer: String::new(),
+                message: format!("the definition has no form `{form}`"),
+            }]),
         }
     }
 
@@ -238,16 +243,19 @@ fn on_enough_stack<R>(source: &str, f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(needed, daftar_definitions::STACK, f)
 }
 
-fn first_error(validator: &jsonschema::Validator, value: &Value) -> Result<(), String> {
-    match validator.iter_errors(value).next() {
-        None => Ok(()),
-        Some(e) => {
-            let at = e.instance_path().as_str().to_owned();
-            Err(if at.is_empty() {
-                e.to_string()
-            } else {
-                format!("{at}: {e}")
-            })
-        }
+/// Every way `value` fails the schema, each with the JSON pointer of the value at fault, so
+/// that a citizen mends a form once rather than once per mistake.
+fn all_errors(validator: &jsonschema::Validator, value: &Value) -> Result<(), Vec<Violation>> {
+    let errors: Vec<Violation> = validator
+        .iter_errors(value)
+        .map(|e| Violation {
+            pointer: e.instance_path().as_str().to_owned(),
+            message: e.to_string(),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
     }
 }

@@ -3,12 +3,19 @@
 /// Why a command was refused. A refused command changes nothing.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Error {
-    /// The application form does not satisfy the definition's input schema.
-    #[error("the application is not valid: {0}")]
-    InvalidInput(String),
-    /// A completed task's form does not satisfy its schema.
-    #[error("the form is not valid: {0}")]
-    InvalidForm(String),
+    /// The application form does not satisfy the definition's input schema: every way it
+    /// fails, each with its place.
+    #[error("the application is not valid: {}", list(.0))]
+    InvalidInput(Vec<Violation>),
+    /// A completed task's form does not satisfy its schema: every way it fails.
+    #[error("the form is not valid: {}", list(.0))]
+    InvalidForm(Vec<Violation>),
+    /// The workflow says `triggers.request: false`: nobody may file it; it starts only on its
+    /// schedule or from another workflow.
+    #[error(
+        "workflow `{workflow}` cannot be requested: it starts only on its schedule or from another workflow (`triggers.request: false`)"
+    )]
+    NotRequestable { workflow: String },
     /// The instance already exists.
     #[error("the instance has already started")]
     AlreadyStarted,
@@ -47,6 +54,33 @@ pub enum Error {
     /// without a wait state; this guards the engine all the same).
     #[error("the instance ran more than {0} steps without waiting")]
     Runaway(usize),
+}
+
+/// One way a form fails its schema.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// The JSON pointer of the value at fault (`/national_id`); empty for the whole form.
+    pub pointer: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.pointer.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
+    }
+}
+
+fn list(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The engine's result.

@@ -26,4 +26,4 @@ pub mod store;
 pub mod templates;
 
 pub use definition::Definition;
-pub use error::{Error, Result};
+pub use error::{Error, Result, Violation};

@@ -130,7 +130,7 @@ fn an_answer_runs_the_instance_to_its_end_with_evidence() {
 }
 
 #[test]
-fn transient_failures_retry_with_backoff_then_follow_the_failure_path() {
+fn transient_failures_retry_with_backoff_then_ask_an_operator_never_refuse() {
     let mut s = given(&wf(INQUIRY));
     s.start(applicant());
     let transient = || InquiryResult::Transient {
@@ -173,24 +173,44 @@ fn transient_failures_retry_with_backoff_then_follow_the_failure_path() {
         attempt: 3,
         result: transient(),
     })
-    .then(&[
-        "InquiryFailed",
-        "StepEntered",
-        "TimerCancelled",
-        "InstanceCompleted",
-    ]);
+    .then(&["InquiryFailed", "IncidentRaised"]);
     assert_eq!(
         s.find("InquiryRequested").len(),
         3,
         "exactly max_attempts attempts"
     );
-    assert!(matches!(
-        s.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Rejected,
-            ..
-        })
-    ));
+    // An agency that could not be reached did not say no: `on_failure` (its refusal) is not
+    // followed, an operator is asked instead.
+    assert!(s.state.ending.is_none(), "{:?}", s.state.ending);
+    assert!(matches!(s.state.tokens[&0].wait, Wait::Incident { .. }));
+    let Event::IncidentRaised { reason, .. } = s.find("IncidentRaised")[0] else {
+        unreachable!()
+    };
+    assert!(reason.contains("could not be reached"), "{reason}");
+}
+
+#[test]
+fn an_unreachable_agency_follows_on_unreachable_when_the_designer_names_it() {
+    let steps = INQUIRY.replace(
+        "on_failure: refused",
+        "on_failure: refused\n      on_unreachable: review",
+    ) + "  - id: review\n    task:\n      role: clerk\n      due: 1d\n      outcomes: { issue: issue, refuse: refused }\n";
+    let mut s = given(&wf(&steps));
+    s.start(applicant());
+    for attempt in 1..=3 {
+        s.when(Command::InquiryResult {
+            token: 0,
+            attempt,
+            result: InquiryResult::Transient {
+                reason: "503".into(),
+            },
+        });
+        if attempt < 3 {
+            s.fire_next_timer();
+        }
+    }
+    assert_eq!(s.state.tokens[&0].step, "review");
+    assert!(matches!(s.state.tokens[&0].wait, Wait::Task { .. }));
 }
 
 #[test]

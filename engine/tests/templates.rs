@@ -202,3 +202,22 @@ fn a_bad_date_in_a_workflow_template_is_an_error() {
         "{e}"
     );
 }
+
+/// Validation knows the engine's filters from `daftar_definitions::ENGINE_FILTERS`: the engine
+/// registers each of them, and no other beyond minijinja's own.
+#[test]
+fn the_engine_registers_exactly_the_filters_validation_knows() {
+    let plain = minijinja::Environment::new();
+    let engine = env();
+    let unknown = |env: &minijinja::Environment<'_>, name: &str| {
+        matches!(
+            env.render_str(&format!("{{{{ '2026-03-21' | {name} }}}}"), ()),
+            Err(e) if e.kind() == minijinja::ErrorKind::UnknownFilter
+        )
+    };
+    for name in daftar_definitions::ENGINE_FILTERS {
+        assert!(unknown(&plain, name), "`{name}` is not one of minijinja's");
+        assert!(!unknown(&engine, name), "the engine registers `{name}`");
+    }
+    assert!(unknown(&engine, "shamsi"));
+}

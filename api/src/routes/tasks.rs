@@ -91,6 +91,10 @@ pub struct TaskItem {
     pub overdue: bool,
     /// How many times it was escalated.
     pub escalations: u32,
+    /// What its last escalation tells the officers it moved to (the escalation's `notify`
+    /// template, in Persian): officers are told here, not by SMS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     /// Whether it is still open.
     pub open: bool,
     /// The id of the form to fill in, if the task has one.
@@ -566,6 +570,7 @@ fn item(
         due_at: t.due_at,
         overdue: t.open && (t.overdue || t.due_at <= now),
         escalations: t.escalations,
+        notice: t.notice.clone(),
         open: t.open,
         form: t.form.clone(),
         form_title: form.and_then(|f| f.title.as_ref()).map(|l| Label {

@@ -132,6 +132,39 @@ pub(crate) fn check(
                 let Ok(reads) = analyze(expr.as_str()) else {
                     continue;
                 };
+                // A plain read of a field that may be null sets a null variable, which is
+                // fine; computing with it (`first_name + ' ' + last_name`) fails the step
+                // when the agency answers null, unless the expression guards it.
+                let plain = expr.as_str().trim().starts_with("response.")
+                    && expr.as_str().trim()[9..]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let guarded = ["?", "has(", "null"]
+                    .iter()
+                    .any(|g| expr.as_str().contains(g));
+                let mut unguarded: Vec<&str> = reads
+                    .iter()
+                    .filter(|r| r.root == "response")
+                    .filter_map(|r| r.field.as_deref())
+                    .filter(|f| op.nullable.iter().any(|n| n == f))
+                    .collect();
+                unguarded.dedup();
+                if !plain && !guarded && !unguarded.is_empty() {
+                    let named: Vec<String> =
+                        unguarded.iter().map(|f| format!("response.{f}")).collect();
+                    let msg = format!(
+                        "`{}` computes with {} of `{}.{}`, which an ordinary answer may leave null (an unknown applicant, say), and the step would stop on an incident; guard it, such as `response.matched ? … : ''`",
+                        expr,
+                        list(named.iter().map(String::as_str)),
+                        inq.connector,
+                        inq.operation
+                    );
+                    out.push(Finding::new(
+                        Code::UnguardedNull,
+                        at.key("output").key(var),
+                        msg,
+                    ));
+                }
                 for read in reads {
                     if read.root == "response"
                         && let Some(field) = &read.field

@@ -7,10 +7,12 @@
 //! so that a designer sees every problem at once; only the graph checks, whose answers depend
 //! on the fields that were dropped, are then left out.
 
+pub(crate) mod bounds;
 pub(crate) mod connectors;
 pub(crate) mod data;
 pub(crate) mod graph;
 pub(crate) mod index;
+pub(crate) mod outage;
 pub(crate) mod schemas;
 pub(crate) mod steps;
 pub(crate) mod structure;
@@ -66,6 +68,8 @@ pub(crate) fn semantic(
     graph::check_falls_off(wf, &index, &mut out);
     if graph {
         graph::check(wf, &index, &mut out);
+        bounds::check(wf, &index, &mut out);
+        outage::check(wf, &index, &mut out);
     }
     out
 }

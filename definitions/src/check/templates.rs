@@ -1,5 +1,6 @@
-//! SMS templates: each is compiled with minijinja, and every variable it uses must be one the
-//! engine provides or one a step sets.
+//! SMS templates: each is compiled with minijinja, every filter it applies must be one the
+//! engine has (minijinja's own or [`ENGINE_FILTERS`]), and every variable it uses must be one
+//! the engine provides or one a step sets.
 
 use super::Finding;
 use super::data::variables;
@@ -19,6 +20,38 @@ pub const TEMPLATE_CONTEXT: &[&str] = &[
     "payment",
     "task",
 ];
+
+/// The filters the engine adds to minijinja's built-in ones. The engine registers exactly
+/// these (its tests hold it to this list), so that what validates is what renders.
+pub const ENGINE_FILTERS: &[&str] = &["fa_digits", "jalali", "jalali_datetime"];
+
+/// The filters a compiled template applies, in order of appearance.
+fn filters<'a>(template: &minijinja::Template<'a, 'a>) -> Vec<&'a str> {
+    use minijinja::machinery::{Instruction, get_compiled_template};
+    let compiled = get_compiled_template(template);
+    let mut out = Vec::new();
+    let code = std::iter::once(&compiled.instructions).chain(compiled.blocks.values());
+    for instructions in code {
+        let mut i = 0;
+        while let Some(instruction) = instructions.get(i) {
+            if let Instruction::ApplyFilter(name, ..) = instruction {
+                out.push(*name);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether minijinja has a built-in filter of this name: applying an unknown one fails with
+/// `UnknownFilter`, whatever the value.
+fn builtin(env: &minijinja::Environment<'_>, name: &str) -> bool {
+    let probe = format!("{{{{ '' | {name} }}}}");
+    !matches!(
+        env.render_str(&probe, ()),
+        Err(e) if e.kind() == minijinja::ErrorKind::UnknownFilter
+    )
+}
 
 pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
     let vars = variables(wf, index);
@@ -41,6 +74,19 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                     continue;
                 }
             };
+            let mut unknown: Vec<&str> = filters(&compiled)
+                .into_iter()
+                .filter(|f| !ENGINE_FILTERS.contains(f) && !builtin(&env, f))
+                .collect();
+            unknown.dedup();
+            for name in unknown {
+                let msg = format!(
+                    "template `{id}` ({lang}) uses the filter `{name}`, which daftar does not have{}; its own are {}, besides minijinja's built-in ones",
+                    hint(name, ENGINE_FILTERS.iter().copied()),
+                    super::suggest::list(ENGINE_FILTERS.iter().copied())
+                );
+                out.push(Finding::new(Code::TemplateSyntax, at.clone(), msg));
+            }
             let mut used: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
             used.sort();
             for name in used {

@@ -27,10 +27,16 @@ pub struct Inquiry {
     /// How failed attempts are retried; `defaults.retry` (or 3 attempts from 1s) when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
-    /// The step to go to when the agency refuses the request (4xx) or retries run out.
-    /// Left out, the instance raises an incident for an operator.
+    /// The step to go to when the agency answers and refuses the request (a 4xx answer): the
+    /// agency said no. Left out, the instance raises an incident for an operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<String>,
+    /// The step to go to when the agency cannot be reached: every attempt failed or timed out.
+    /// Left out, the instance raises an incident, and an operator retries once the agency is
+    /// back. An outage is not the agency's answer: a path that leads only to a refusal is
+    /// warned about (DEF037).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_unreachable: Option<String>,
     /// What a timeout (an answer that may or may not have been given) leads to.
     #[serde(default)]
     pub on_unknown: OnUnknown,
@@ -391,12 +397,24 @@ impl Step {
         }
         let mut out = Vec::new();
         add(&mut out, "next", &["next"], self.next.as_deref());
+        add(
+            &mut out,
+            "max_visits",
+            &["on_max_visits"],
+            self.on_max_visits.as_deref(),
+        );
         if let Some(i) = &self.inquiry {
             add(
                 &mut out,
                 "failure",
                 &["inquiry", "on_failure"],
                 i.on_failure.as_deref(),
+            );
+            add(
+                &mut out,
+                "unreachable",
+                &["inquiry", "on_unreachable"],
+                i.on_unreachable.as_deref(),
             );
             let cb = i.callback.as_ref().and_then(|c| c.on_timeout.as_deref());
             add(

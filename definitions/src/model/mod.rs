@@ -18,8 +18,8 @@ pub use kinds::{
 };
 pub use step::{Step, StepKind, StepKindRef};
 pub use workflow::{
-    Applicant, Defaults, Form, InputSpec, LANGUAGE_VERSION, Schedule, SmsSetting, Status, Template,
-    Text, Triggers, Workflow,
+    Applicant, Defaults, Form, InputSpec, LANGUAGE_VERSION, Limits, Schedule, SmsSetting, Status,
+    Template, Text, Triggers, Workflow,
 };
 
 /// Names that expressions read from the engine rather than from workflow variables.

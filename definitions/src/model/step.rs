@@ -29,6 +29,15 @@ pub struct Step {
     /// The step that follows; the next one in the list when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// How many times one request may enter this step: an attempt limit that bounds a loop
+    /// through it (DEF036). Entering once more goes to `on_max_visits` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_visits: Option<u32>,
+    /// The step to go to instead of entering this one more than `max_visits` times; an
+    /// incident for an operator when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_max_visits: Option<String>,
 
     /// Ask another agency's web service.
     #[serde(default, skip_serializing_if = "Option::is_none")]

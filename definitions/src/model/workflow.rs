@@ -60,6 +60,10 @@ pub struct Workflow {
     /// How instances start: by a citizen's request, on a schedule, or both.
     #[serde(default)]
     pub triggers: Triggers,
+    /// How far one request may go before the engine stops it with an incident; the engine's
+    /// own budget when left out.
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
     /// The first step; the first in `steps` when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
@@ -208,6 +212,28 @@ pub struct Defaults {
     /// Timeout for inquiries that do not set their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+}
+
+/// A request's budget: past it, the engine stops the request with an incident rather than
+/// let a defect run on (a loop that sends an SMS every second). A batch workflow that sends
+/// many SMS by design says so here; every other workflow keeps the engine's budget.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// How many steps one request may enter in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub steps: Option<u32>,
+    /// How many SMS one request may send in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub sms: Option<u32>,
+}
+
+impl Limits {
+    fn is_default(&self) -> bool {
+        self == &Limits::default()
+    }
 }
 
 /// How instances start.

@@ -153,7 +153,10 @@ fn build(def: &CompiledDefinition) -> Diagram {
             let implicit = matches!(t.field.as_slice(), [PathSegment::Key(k)] if k == "next");
             let exception = matches!(
                 t.field.last(),
-                Some(PathSegment::Key(k)) if k == "on_failure" || k == "on_timeout"
+                Some(PathSegment::Key(k)) if matches!(
+                    k.as_str(),
+                    "on_failure" | "on_timeout" | "on_unreachable" | "on_max_visits"
+                )
             );
             // An empty label would not parse in Mermaid, and would hide the outcome anyway.
             let label = match t.label {

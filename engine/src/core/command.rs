@@ -120,4 +120,28 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
     /// Who is asking.
     pub actor: Actor,
+    /// How far one request may go; a workflow's own `limits` take precedence.
+    pub budget: Budget,
+}
+
+/// How far one request may go before it is stopped with an incident: a guard against a
+/// defect (a loop that sends an SMS every second) that validation did not catch. An
+/// operator's retry of the incident grants the request a fresh budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Steps entered, in all.
+    pub steps: u32,
+    /// SMS asked for, in all.
+    pub sms: u32,
+}
+
+impl Default for Budget {
+    /// Far above what any service of the examples needs (the longest enters about 40 steps
+    /// and sends about 12 SMS), far below what a runaway loop reaches in a minute.
+    fn default() -> Self {
+        Budget {
+            steps: 500,
+            sms: 40,
+        }
+    }
 }

@@ -9,7 +9,7 @@ mod enter;
 mod run;
 mod state;
 
-pub use command::{Command, Ctx, InquiryResult, PaymentRequestResult};
+pub use command::{Budget, Command, Ctx, InquiryResult, PaymentRequestResult};
 pub use commands::cancel::{CANCELLED, CANCELLED_EN, CANCELLED_FA};
 pub use commands::message::{CALLBACK, PAYMENT};
 pub use run::{sms_reference_instance, visit_key_instance};

@@ -37,6 +37,9 @@ pub(crate) struct Run<'a> {
     pub state: InstanceState,
     pub events: Vec<Event>,
     steps_run: usize,
+    /// Set by an operator's retry: the next step is entered even past its `max_visits` or
+    /// the budget, because a person has looked at why it stopped.
+    pub unguarded: bool,
 }
 
 impl<'a> Run<'a> {
@@ -47,6 +50,7 @@ impl<'a> Run<'a> {
             state: state.clone(),
             events: Vec::new(),
             steps_run: 0,
+            unguarded: false,
         }
     }
 
@@ -250,6 +254,13 @@ impl<'a> Run<'a> {
         purpose: NotificationPurpose,
         context_extra: Vec<(&'static str, Value)>,
     ) -> Result<(), String> {
+        let limit = self.workflow().limits.sms.unwrap_or(self.ctx.budget.sms);
+        let sent = self.state.notifications.len() - self.state.budget_from.1;
+        if sent >= limit as usize {
+            return Err(format!(
+                "the request has asked for {sent} SMS, its budget; no more are sent so that a loop cannot flood the applicant (an operator can retry it)"
+            ));
+        }
         let applicant = self.workflow().applicant_mobile();
         let to = recipient
             .or(applicant.as_ref())
@@ -307,6 +318,12 @@ impl<'a> Run<'a> {
                     if self.steps_run > MAX_STEPS {
                         return Err(Error::Runaway(MAX_STEPS));
                     }
+                    if !std::mem::take(&mut self.unguarded)
+                        && let Some(instead) = self.guard(token, &target)
+                    {
+                        work.push((token, instead));
+                        continue;
+                    }
                     self.cancel_timers(token);
                     let next = self.enter(token, &target, &mut work);
                     work.push((token, next));
@@ -327,6 +344,31 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+
+    /// What stops a token from entering a step: the request's budget of steps, or the step's
+    /// `max_visits`. `None` lets it in.
+    fn guard(&mut self, token: u32, target: &str) -> Option<Flow> {
+        let limit = self
+            .workflow()
+            .limits
+            .steps
+            .unwrap_or(self.ctx.budget.steps);
+        let used = self.state.steps_entered - self.state.budget_from.0;
+        if used >= u64::from(limit) {
+            let reason = format!(
+                "the request has entered {used} steps, its budget; it is stopped before `{target}` so that a loop cannot run on (an operator can retry it)"
+            );
+            return Some(self.incident(token, target, reason));
+        }
+        let step = self.step(target);
+        let max = step.max_visits?;
+        let visits = self.state.visits.get(target).copied().unwrap_or(0);
+        if visits < max {
+            return None;
+        }
+        let reason = format!("step `{target}` has been entered {visits} times, its `max_visits`");
+        Some(self.path_or_incident(token, target, step.on_max_visits.as_ref(), reason))
     }
 
     fn branch_complete(&mut self, token: u32, work: &mut Vec<(u32, Flow)>) {

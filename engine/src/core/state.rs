@@ -74,6 +74,8 @@ pub struct TaskState {
     pub overdue: bool,
     /// How many escalations happened.
     pub escalations: u32,
+    /// What the last escalation tells the officers it moved the task to, if anything.
+    pub notice: Option<String>,
     /// Whether it is still open.
     pub open: bool,
 }
@@ -161,6 +163,13 @@ pub struct InstanceState {
     pub sla_breached: bool,
     /// The instance that called this one, if any.
     pub parent: Option<crate::events::ParentRef>,
+    /// How many steps it has entered, in all.
+    pub steps_entered: u64,
+    /// How many times it has entered each step.
+    pub visits: BTreeMap<String, u32>,
+    /// Steps entered and SMS asked for when an operator last retried an incident: the
+    /// budget counts from there.
+    pub budget_from: (u64, usize),
 }
 
 impl InstanceState {
@@ -222,6 +231,8 @@ impl InstanceState {
                 self.tokens.insert(0, Token::at("", None, version));
             }
             Event::StepEntered { token, step } => {
+                self.steps_entered += 1;
+                *self.visits.entry(step.clone()).or_default() += 1;
                 if let Some(t) = self.token(*token) {
                     t.step = step.clone();
                     t.wait = Wait::Running;
@@ -301,6 +312,7 @@ impl InstanceState {
                         due_at: *due_at,
                         overdue: false,
                         escalations: 0,
+                        notice: None,
                         open: true,
                     },
                 );
@@ -318,9 +330,15 @@ impl InstanceState {
                     self.set_wait(token, Wait::Running);
                 }
             }
-            Event::TaskEscalated { task, level, to } => {
+            Event::TaskEscalated {
+                task,
+                level,
+                to,
+                notice,
+            } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.escalations = *level;
+                    t.notice = notice.clone();
                     t.role = Some(to.clone());
                     t.officer = None;
                 }
@@ -475,9 +493,12 @@ impl InstanceState {
                     },
                 );
             }
-            Event::IncidentResolved { incident, .. } => {
+            Event::IncidentResolved { incident, action } => {
                 if let Some((token, _)) = self.incidents.remove(incident) {
                     self.set_wait(token, Wait::Running);
+                }
+                if action == "retry" {
+                    self.budget_from = (self.steps_entered, self.notifications.len());
                 }
             }
         }

@@ -154,6 +154,11 @@ pub enum Event {
         task: String,
         level: u32,
         to: String,
+        /// The escalation's `notify` template, rendered in Persian: what the worklist shows
+        /// the officers of the role the task moved to. Officers are told through the
+        /// worklist, never through the citizens' SMS gateway.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     /// A task was given to another role or officer.
     TaskReassigned {
@@ -360,7 +365,8 @@ pub enum NotificationPurpose {
     StatusChanged { status: String },
     /// A notify step.
     Step { step: String },
-    /// A task escalated.
+    /// A task escalated. Only in histories of earlier versions: officers are now told
+    /// through the worklist (`TaskEscalated`'s `notice`), never by the citizens' gateway.
     Escalation { task: String },
 }
 

@@ -108,6 +108,8 @@ pub struct Engine {
     appended: broadcast::Sender<Arc<Appended>>,
     /// Whose turn it is to decide a command, per instance with commands under way.
     turns: Mutex<HashMap<StreamId, Arc<tokio::sync::Mutex<()>>>>,
+    /// How far one request may go (steps, SMS) unless its workflow says otherwise.
+    budget: std::sync::RwLock<crate::core::Budget>,
 }
 
 /// A command's turn on its instance; the instance's entry goes once nobody waits for it.
@@ -151,7 +153,19 @@ impl Engine {
             catalog: std::sync::RwLock::new(None),
             appended: broadcast::channel(SUBSCRIBER_BUFFER).0,
             turns: Mutex::new(HashMap::new()),
+            budget: std::sync::RwLock::new(crate::core::Budget::default()),
         }))
+    }
+
+    /// Sets how far one request may go before it is stopped with an incident (steps entered,
+    /// SMS asked for), for workflows whose `limits` say nothing.
+    pub fn set_budget(&self, budget: crate::core::Budget) {
+        *self.budget.write().unwrap_or_else(|e| e.into_inner()) = budget;
+    }
+
+    /// The budget of one request.
+    pub fn budget(&self) -> crate::core::Budget {
+        *self.budget.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The store.
@@ -327,6 +341,7 @@ impl Engine {
             let ctx = Ctx {
                 now,
                 actor: actor.clone(),
+                budget: self.budget(),
             };
             let decided = decide(&state, &def, command, &ctx);
             if let (Err(crate::Error::AlreadyStarted), Command::Start { .. }) = (&decided, command)

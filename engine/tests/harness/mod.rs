@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use daftar_definitions::{Options, compile};
 use daftar_engine::Definition;
-use daftar_engine::core::{Command, Ctx, InstanceState, decide};
+use daftar_engine::core::{Budget, Command, Ctx, InstanceState, decide};
 use daftar_engine::events::{Actor, Event};
 use serde_json::Value;
 
@@ -18,6 +18,9 @@ pub struct Scenario {
     pub state: InstanceState,
     pub now: DateTime<Utc>,
     pub last: Vec<Event>,
+    /// Who asks: the engine itself unless a test says otherwise.
+    pub actor: Actor,
+    pub budget: Budget,
 }
 
 pub fn given(yaml: &str) -> Scenario {
@@ -38,6 +41,8 @@ pub fn given(yaml: &str) -> Scenario {
             .unwrap()
             .with_timezone(&Utc),
         last: Vec::new(),
+        actor: Actor::System,
+        budget: Budget::default(),
     }
 }
 
@@ -45,7 +50,8 @@ impl Scenario {
     pub fn ctx(&self) -> Ctx {
         Ctx {
             now: self.now,
-            actor: Actor::System,
+            actor: self.actor.clone(),
+            budget: self.budget,
         }
     }
 

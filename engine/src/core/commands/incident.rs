@@ -15,5 +15,6 @@ pub(crate) fn retry(run: &mut Run<'_>, incident: &str) -> Result<()> {
         incident: incident.to_owned(),
         action: "retry".to_owned(),
     });
+    run.unguarded = true;
     run.drive(token, Flow::Goto(step))
 }

@@ -124,11 +124,13 @@ fn retry_or_fail(run: &mut Run<'_>, token: u32, id: &str, attempt: u32, reason: 
     if run.backoff(token, id, &policy, attempt) {
         Flow::Wait
     } else {
+        // The agency could not be reached, which is not its answer: only `on_unreachable`
+        // (never `on_failure`, the agency's "no") is followed, or an operator is asked.
         let why = format!(
-            "{} attempts failed; the last: {reason}",
+            "the agency could not be reached: {} attempts failed; the last: {reason}",
             policy.max_attempts
         );
-        run.path_or_incident(token, id, inq.on_failure.as_ref(), why)
+        run.path_or_incident(token, id, inq.on_unreachable.as_ref(), why)
     }
 }
 

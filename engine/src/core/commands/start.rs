@@ -14,9 +14,17 @@ pub(crate) fn handle(
     if run.state.started() {
         return Err(Error::AlreadyStarted);
     }
-    run.def.validate_input(input).map_err(Error::InvalidInput)?;
     let def = run.def.compiled();
     let wf = def.workflow();
+    // A workflow that takes no requests (a scheduled batch) starts only by its schedule or
+    // as another workflow's `call`: a citizen filing it would set it off on their say-so.
+    let by_engine = matches!(run.ctx.actor, crate::events::Actor::System);
+    if !wf.triggers.request && parent.is_none() && !by_engine {
+        return Err(Error::NotRequestable {
+            workflow: wf.id.clone(),
+        });
+    }
+    run.def.validate_input(input).map_err(Error::InvalidInput)?;
     run.emit(Event::InstanceStarted {
         instance: instance.to_owned(),
         workflow: wf.id.clone(),

@@ -1,7 +1,7 @@
 use crate::core::run::{Flow, Run};
 use crate::core::state::Wait;
 use crate::error::{Error, Result};
-use crate::events::{Event, NotificationPurpose, TimerPurpose};
+use crate::events::{Event, TimerPurpose};
 
 pub(crate) fn handle(run: &mut Run<'_>, timer: &str) -> Result<()> {
     let Some(state) = run.state.timers.get(timer).cloned() else {
@@ -58,30 +58,53 @@ pub(crate) fn handle(run: &mut Run<'_>, timer: &str) -> Result<()> {
             let id = run.token_step(token)?;
             let t = run.step(&id).task.as_ref().expect("a task step");
             if let Some(e) = t.escalation.get(*level as usize - 1) {
+                // The officers of the new role are told through their worklist, where the task
+                // now is, with the notice rendered here; an officer is not a citizen's mobile
+                // number, and the SMS gateway is the citizens'.
+                let notice = match &e.notify {
+                    Some(template) => {
+                        let state = &run.state.tasks[task];
+                        let status = run
+                            .state
+                            .status
+                            .as_ref()
+                            .and_then(|s| run.workflow().statuses.get(s))
+                            .map(|s| serde_json::json!({"fa": s.fa, "en": s.en}));
+                        let context = serde_json::json!({
+                            "tracking_code": run.state.tracking_code,
+                            "status": status,
+                            "input": run.state.input,
+                            "instance": run.scope(vec![]).instance,
+                            "task": {
+                                "id": task,
+                                "step": state.step,
+                                "role": e.to,
+                                "due_at": state.due_at,
+                                "escalation": level,
+                            },
+                        });
+                        let mut context = context;
+                        if let Some(obj) = context.as_object_mut() {
+                            for (k, v) in &run.state.vars {
+                                obj.entry(k.clone()).or_insert(v.clone());
+                            }
+                        }
+                        match run.def.render(template, "fa", &context) {
+                            Ok(text) => Some(text),
+                            Err(reason) => {
+                                let flow = run.incident(token, &id, reason);
+                                return run.drive(token, flow);
+                            }
+                        }
+                    }
+                    None => None,
+                };
                 run.emit(Event::TaskEscalated {
                     task: task.clone(),
                     level: *level,
                     to: e.to.clone(),
+                    notice,
                 });
-                if let Some(template) = &e.notify {
-                    let to = daftar_definitions::model::Expr(format!("'role:{}'", e.to));
-                    let purpose = NotificationPurpose::Escalation { task: task.clone() };
-                    let state = &run.state.tasks[task];
-                    let context = vec![(
-                        "task",
-                        serde_json::json!({
-                            "id": task,
-                            "step": state.step,
-                            "role": e.to,
-                            "due_at": state.due_at,
-                            "escalation": level,
-                        }),
-                    )];
-                    if let Err(reason) = run.notify(template, Some(&to), purpose, context) {
-                        let flow = run.incident(token, &id, reason);
-                        return run.drive(token, flow);
-                    }
-                }
             }
             Flow::Wait
         }
