@@ -806,7 +806,11 @@ fn a_payment_result_is_taken_only_from_the_gateway_the_step_called() {
         message_id: "pm1".into(),
         payload: json!({"status": "paid", "receipt": "R9"}),
     };
-    let from = |actor: Actor| Ctx { now: s.now, actor };
+    let from = |actor: Actor| Ctx {
+        now: s.now,
+        actor,
+        budget: Default::default(),
+    };
     for actor in [
         Actor::Connector("sms_gateway".into()),
         Actor::Officer("o-1".into()),

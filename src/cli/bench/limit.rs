@@ -80,8 +80,22 @@ impl Template {
         let id = format!("i-f{n:023x}");
         let mut c = self.commits[stage].clone();
         c.command_id = c.command_id.replace(&self.instance, &id);
+        let code = format!("{n:010X}");
+        // The row is the fold of the events (daftar verify checks it): the started event
+        // carries the same id and code as the row.
+        for event in &mut c.events {
+            if let daftar_engine::events::Event::InstanceStarted {
+                instance,
+                tracking_code,
+                ..
+            } = event
+            {
+                instance.clone_from(&id);
+                tracking_code.clone_from(&code);
+            }
+        }
         c.stream.instance = id;
-        c.instance.tracking_code = format!("{n:010X}");
+        c.instance.tracking_code = code;
         c
     }
 
