@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use daftar_engine::audit::verify_store;
 use daftar_engine::core::InstanceState;
-use daftar_engine::events::verify_chain;
+use daftar_engine::events::{Event, verify_chain};
 use daftar_engine::runtime::Appended;
 use daftar_engine::store::{Commit, DefinitionRef, Store, effects};
 use serde_json::{Value, json};
@@ -81,14 +81,14 @@ impl Template {
         let mut c = self.commits[stage].clone();
         c.command_id = c.command_id.replace(&self.instance, &id);
         let code = format!("{n:010X}");
-        // The row is the fold of the events (daftar verify checks it): the started event
-        // carries the same id and code as the row.
-        for event in &mut c.events {
-            if let daftar_engine::events::Event::InstanceStarted {
+        // The start event names the instance and its tracking code as the row does, or
+        // `verify` finds the row disagreeing with the events.
+        for e in &mut c.events {
+            if let Event::InstanceStarted {
                 instance,
                 tracking_code,
                 ..
-            } = event
+            } = e
             {
                 instance.clone_from(&id);
                 tracking_code.clone_from(&code);
