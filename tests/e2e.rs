@@ -131,6 +131,20 @@ fn clean_record_certificates_are_issued_or_refused_by_the_agencies_answers() {
 
     // Every status change that asks for an SMS sent exactly one, and none twice.
     let sent = sms(&sim);
+    // Written for Iranian citizens: the filing date in the Jalali calendar (year 14xx) and
+    // the document ID in Persian digits.
+    let texts: Vec<&str> = sent.iter().filter_map(|s| s["text"].as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("مورخ ۱۴")),
+        "a Jalali date in Persian digits: {texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .filter_map(|t| t.split("شناسه سند ").nth(1))
+            .any(|id| !id.is_empty() && !id.chars().any(|c| c.is_ascii_digit())),
+        "the issue SMS in Persian digits: {texts:?}"
+    );
     let requested =
         count(&issued, "NotificationRequested") + count(&refused, "NotificationRequested");
     assert_eq!(sent.len(), requested, "{sent:?}");
