@@ -13,6 +13,7 @@ mod paging;
 pub mod requests;
 pub mod tasks;
 pub mod track;
+pub mod wait;
 
 use axum::Router;
 use daftar_engine::events::StreamId;

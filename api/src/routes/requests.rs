@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -204,9 +205,11 @@ pub struct CancelRequest {
 #[utoipa::path(
     post, path = "/api/v1/requests", tag = "requests",
     request_body = StartRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried start file one request; the caller's own, bound to the request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried start file one request; the caller's own, bound to the request"),
+           ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer when the request ends or comes to rest at a person, a payment, a timer or a message, or after N seconds (at most 30), whichever comes first")),
     responses(
-        (status = 201, description = "Filed", body = RequestView),
+        (status = 201, description = "Filed; with `Prefer: wait=N`, as it stands when it ended, came to rest or the wait ran out", body = RequestView,
+         headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 200, description = "Filed before by this caller with this Idempotency-Key", body = RequestView),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -223,7 +226,7 @@ pub async fn start(
     who: Principal,
     headers: HeaderMap,
     body: Result<Json<StartRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<RequestView>)> {
+) -> ApiResult<Response> {
     who.require(&[Role::Citizen, Role::Officer])?;
     let Json(body) = body.map_err(ApiError::from)?;
     let key = super::idempotency::header(&headers)?.map(|k| super::idempotency::scoped(&who, &k));
@@ -250,7 +253,9 @@ pub async fn start(
             instance: daftar_engine::runtime::keyed_instance(&who.agency, &body.service, key),
         };
         if engine.store().instance(&stream).await?.is_some() {
-            return repeated(&state, &who, &stream, &body.input).await;
+            return repeated(&state, &who, &stream, &body.input)
+                .await
+                .map(IntoResponse::into_response);
         }
     }
     if !state.allow_sms(&who.agency, citizen.then_some(who.subject.as_str())) {
@@ -262,6 +267,8 @@ pub async fn start(
         Actor::Officer(who.subject.clone())
     };
     let input = body.input.clone();
+    // Subscribed before the start, so that no commit of the new request can be missed.
+    let wait = super::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
     let done = engine
         .start(
             &who.agency,
@@ -273,11 +280,23 @@ pub async fn start(
         .await?;
     if done.duplicate {
         // Filed by a concurrent repeat in the meantime.
-        return repeated(&state, &who, &done.stream, &input).await;
+        return repeated(&state, &who, &done.stream, &input)
+            .await
+            .map(IntoResponse::into_response);
     }
-    let state_now = engine.state(&done.stream).await?;
+    let Some((wait, feed)) = wait else {
+        let state_now = engine.state(&done.stream).await?;
+        let view = view(&state, &who, &done.stream, &state_now);
+        return Ok((StatusCode::CREATED, Json(view)).into_response());
+    };
+    let state_now = super::wait::settle(engine, &done.stream, feed, wait).await?;
     let view = view(&state, &who, &done.stream, &state_now);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((
+        StatusCode::CREATED,
+        [super::wait::applied(wait)],
+        Json(view),
+    )
+        .into_response())
 }
 
 /// A start repeated under the caller's key: the first request if this is the same request,

@@ -1,0 +1,119 @@
+//! File and wait (`Prefer: wait=N`, RFC 7240): a smart service answers the citizen in the
+//! same call with its ending; a request that comes to rest at a person answers as soon as it
+//! does, not when the wait runs out; without the preference nothing waits.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use daftar_api::auth::Role;
+use serde_json::{Value, json};
+use support::{Harness, Options};
+
+/// One officer's task as the first step: the request rests at a person at once.
+const DESK_REVIEW: &str = r#"
+daftar: 1
+id: desk-review
+version: 1
+title: { fa: بررسی پرونده, en: Desk review }
+agency: judiciary
+in_force_from: 2026-01-01
+sla: 5d
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    additionalProperties: false
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+statuses:
+  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
+  approved: { fa: تأیید شد, en: Approved, sms: false }
+steps:
+  - id: review
+    status: reviewing
+    task:
+      role: clerk
+      due: 2d
+      outcomes:
+        approve: approve
+  - id: approve
+    status: approved
+    end: { outcome: approved }
+"#;
+
+async fn file(
+    h: &Harness,
+    body: Value,
+    prefer: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
+    let citizen = h.token("judiciary", &[Role::Citizen], &[]);
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/requests")
+        .header("authorization", format!("Bearer {citizen}"))
+        .header("content-type", "application/json");
+    if let Some(p) = prefer {
+        req = req.header("prefer", p);
+    }
+    let req = req.body(Body::from(body.to_string())).unwrap();
+    let res = tower::ServiceExt::oneshot(h.app.clone(), req)
+        .await
+        .unwrap();
+    let status = res.status();
+    let applied = res
+        .headers()
+        .get("preference-applied")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, applied, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn clean_record() -> Value {
+    json!({"service": "clean-record-certificate", "input": {
+        "national_id": "0499370899", "mobile": "09121234567",
+        "birth_date": "1990-01-01", "purpose": "employment"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smart_service_answers_with_its_ending_in_the_same_call() {
+    let h = Harness::new().await;
+    let (status, applied, body) = file(&h, clean_record(), Some("wait=10")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(applied.as_deref(), Some("wait=10"));
+    assert_eq!(body["state"], "issued", "{body}");
+    assert_eq!(body["status"], "issued", "{body}");
+    // A wait longer than the most the server grants is cut to it.
+    let (_, applied, _) = file(&h, clean_record(), Some("respond-async, wait=600")).await;
+    assert_eq!(applied.as_deref(), Some("wait=30"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_at_rest_at_a_person_answers_at_once_and_without_the_preference_nothing_waits() {
+    let h = Harness::with(Options {
+        examples: vec![],
+        sources: vec![DESK_REVIEW.to_owned()],
+        answers: json!({}),
+        ..Options::default()
+    })
+    .await;
+    let body = json!({"service": "desk-review", "input": {
+        "national_id": "0499370899", "mobile": "09121234567"}});
+    let began = Instant::now();
+    let (status, applied, view) = file(&h, body.clone(), Some("wait=20")).await;
+    assert_eq!(status, StatusCode::CREATED, "{view}");
+    assert_eq!(applied.as_deref(), Some("wait=20"));
+    assert_eq!(view["state"], "running", "{view}");
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "a task is rest: the answer did not wait out the 20 s"
+    );
+    let (status, applied, _) = file(&h, body, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(applied, None);
+}
