@@ -117,3 +117,40 @@ async fn a_request_at_rest_at_a_person_answers_at_once_and_without_the_preferenc
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(applied, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officers_completion_answers_with_where_the_request_comes_to_rest() {
+    let h = Harness::with(Options {
+        examples: vec![],
+        sources: vec![DESK_REVIEW.to_owned()],
+        answers: json!({}),
+        ..Options::default()
+    })
+    .await;
+    let body = json!({"service": "desk-review", "input": {
+        "national_id": "0499370899", "mobile": "09121234567"}});
+    let (_, _, filed) = file(&h, body, Some("wait=5")).await;
+    let id = filed["id"].as_str().unwrap();
+    let task = filed["tasks"][0]["id"].as_str().expect("a task").to_owned();
+    let officer = h.token("judiciary", &[Role::Officer], &["clerk"]);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/requests/{id}/tasks/{task}/complete"))
+        .header("authorization", format!("Bearer {officer}"))
+        .header("content-type", "application/json")
+        .header("prefer", "wait=10")
+        .body(Body::from(
+            json!({"outcome": "approve", "form": {}}).to_string(),
+        ))
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(h.app.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["preference-applied"], "wait=10");
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let view: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(view["state"], "approved", "{view}");
+}

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -357,10 +358,12 @@ pub async fn claim(
         ("id" = String, Path, description = "The request id or its tracking code"),
         ("task" = String, Path, description = "The task id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried completion one command"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer when the request ends or comes to rest again, or after N seconds (at most 30)"),
     ),
     request_body = CompleteTask,
     responses(
-        (status = 200, description = "Completed; the request as it is now", body = RequestView),
+        (status = 200, description = "Completed; the request as it is now (with `Prefer: wait=N`, once it ended, came to rest or the wait ran out)", body = RequestView,
+         headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 400, description = "A malformed body or Idempotency-Key", body = Problem),
         (status = 401, body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
@@ -378,7 +381,7 @@ pub async fn complete(
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<CompleteTask>, JsonRejection>,
-) -> ApiResult<Json<RequestView>> {
+) -> ApiResult<Response> {
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
@@ -418,8 +421,15 @@ pub async fn complete(
         outcome: body.outcome,
         form: body.form,
     };
+    // Subscribed before the command, so that no commit it causes can be missed.
+    let wait = super::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
     let s = run(&state, &who, &headers, &stream, &command, &task, "complete").await?;
-    Ok(Json(super::requests::view(&state, &who, &stream, &s)))
+    let Some((wait, feed)) = wait else {
+        return Ok(Json(super::requests::view(&state, &who, &stream, &s)).into_response());
+    };
+    let s = super::wait::settle(engine, &stream, feed, wait).await?;
+    let view = super::requests::view(&state, &who, &stream, &s);
+    Ok(([super::wait::applied(wait)], Json(view)).into_response())
 }
 
 /// Give a task to another task role (releasing its claim), to an officer, or both.
