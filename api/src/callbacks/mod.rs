@@ -36,7 +36,7 @@ use daftar_engine::runtime::{Engine, RuntimeError};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use check::About;
 
@@ -76,14 +76,14 @@ fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value,
            ("X-Callback-Token" = String, Header, description = "The token daftar sent with the SMS")),
     request_body(content = Object, description = "`client_reference`, `status`, `delivered_at`"),
     responses((status = 200, description = "Recorded"),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Without the SMS's callback token (`bad-callback-token`)", body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
-              (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-              (status = 503, body = Problem, content_type = "application/problem+json")),
+              (status = 400, body = Problem),
+              (status = 401, body = Problem),
+              (status = 403, description = "Without the SMS's callback token (`bad-callback-token`)", body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, body = Problem),
+              (status = 413, description = "The body is over 1 MiB", body = Problem),
+              (status = 415, description = "The body is not `application/json`", body = Problem),
+              (status = 503, body = Problem)),
     security(("connector_secret" = []))
 )]
 pub async fn delivery_report(
@@ -91,29 +91,23 @@ pub async fn delivery_report(
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let secret = match check::authenticate(&state, &connector, &headers) {
-        Ok(s) => s,
-        Err(denied) => return denied.into_response(),
-    };
-    let report = match object(body, "the delivery report") {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
+) -> ApiResult<Response> {
+    let secret = check::authenticate(&state, &connector, &headers)?;
+    let report = object(body, "the delivery report")?;
     let field = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_owned);
     let (Some(reference), Some(status)) = (field("client_reference"), field("status")) else {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-report",
             "a delivery report needs `client_reference` and `status`",
-        );
+        ));
     };
     let Some(instance) = daftar_engine::core::sms_reference_instance(&reference) else {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-reference",
             "the reference does not name a request",
-        );
+        ));
     };
     let stream = StreamId {
         agency,
@@ -127,36 +121,38 @@ pub async fn delivery_report(
         name: "delivery",
         message_id: &id,
     };
-    if let Err(refused) = check::token(&state, secret, &headers, &stream, &about, &report).await {
-        return refused.into_response();
-    }
+    check::token(&state, secret, &headers, &stream, &about, &report).await?;
     let command = daftar_engine::core::Command::DeliveryReport {
         reference: reference.clone(),
         status: status.clone(),
         at: field("delivered_at"),
     };
-    match state
-        .engine()
-        .execute(&stream, &command, &id, Actor::Connector(connector), None)
-        .await
-    {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "recorded"}))).into_response(),
-        Err(RuntimeError::Refused(daftar_engine::Error::Unknown { .. }))
-        | Err(RuntimeError::NoInstance(_)) => problem(
-            StatusCode::NOT_FOUND,
-            "unknown-sms",
-            "no SMS of daftar has this reference",
-        ),
-        Err(RuntimeError::Refused(e)) => problem(StatusCode::CONFLICT, "refused", e.to_string()),
-        Err(e) => {
-            tracing::error!(error = %e, %stream, "a delivery report could not be recorded");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the report could not be recorded; send it again",
-            )
-        }
-    }
+    Ok(
+        match state
+            .engine()
+            .execute(&stream, &command, &id, Actor::Connector(connector), None)
+            .await
+        {
+            Ok(_) => (StatusCode::OK, Json(json!({"status": "recorded"}))).into_response(),
+            Err(RuntimeError::Refused(daftar_engine::Error::Unknown { .. }))
+            | Err(RuntimeError::NoInstance(_)) => problem(
+                StatusCode::NOT_FOUND,
+                "unknown-sms",
+                "no SMS of daftar has this reference",
+            ),
+            Err(RuntimeError::Refused(e)) => {
+                problem(StatusCode::CONFLICT, "refused", e.to_string())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, %stream, "a delivery report could not be recorded");
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the report could not be recorded; send it again",
+                )
+            }
+        },
+    )
 }
 
 /// The stream a step visit's key (or a payment reference, which is one) names.
@@ -231,14 +227,14 @@ async fn deliver(
            ("X-Callback-Token" = String, Header, description = "The token daftar sent with the inquiry")),
     request_body(content = Object, description = "The agency's answer"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Without the inquiry's callback token (`bad-callback-token`), or for a step that asked another connector (`wrong-connector`); kept for review", body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
-              (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-              (status = 503, body = Problem, content_type = "application/problem+json")),
+              (status = 400, body = Problem),
+              (status = 401, body = Problem),
+              (status = 403, description = "Without the inquiry's callback token (`bad-callback-token`), or for a step that asked another connector (`wrong-connector`); kept for review", body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, body = Problem),
+              (status = 413, description = "The body is over 1 MiB", body = Problem),
+              (status = 415, description = "The body is not `application/json`", body = Problem),
+              (status = 503, body = Problem)),
     security(("connector_secret" = []))
 )]
 pub async fn inquiry(
@@ -246,28 +242,22 @@ pub async fn inquiry(
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let secret = match check::authenticate(&state, &connector, &headers) {
-        Ok(s) => s,
-        Err(denied) => return denied.into_response(),
-    };
+) -> ApiResult<Response> {
+    let secret = check::authenticate(&state, &connector, &headers)?;
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "missing-key",
             "the Idempotency-Key header of the inquiry is required",
-        );
+        ));
     };
-    let payload = match object(body, "the agency's answer") {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
+    let payload = object(body, "the agency's answer")?;
     let Some(stream) = stream(&agency, key) else {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-key",
             "the Idempotency-Key does not name a request",
-        );
+        ));
     };
     let message_id = format!("callback:{connector}:{key}");
     let about = About {
@@ -277,10 +267,8 @@ pub async fn inquiry(
         name: CALLBACK,
         message_id: &message_id,
     };
-    if let Err(refused) = check::token(&state, secret, &headers, &stream, &about, &payload).await {
-        return refused.into_response();
-    }
-    deliver(state.engine(), &stream, &about, payload).await
+    check::token(&state, secret, &headers, &stream, &about, &payload).await?;
+    Ok(deliver(state.engine(), &stream, &about, payload).await)
 }
 
 /// The payment gateway's result (`reference`, `status`, …).
@@ -290,14 +278,14 @@ pub async fn inquiry(
            ("X-Callback-Token" = String, Header, description = "The token daftar sent with the payment request")),
     request_body(content = Object, description = "`reference`, `status`, `amount`, …"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Without the payment's callback token (`bad-callback-token`), or for a step that asked another gateway (`wrong-connector`); kept for review", body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
-              (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-              (status = 503, body = Problem, content_type = "application/problem+json")),
+              (status = 400, body = Problem),
+              (status = 401, body = Problem),
+              (status = 403, description = "Without the payment's callback token (`bad-callback-token`), or for a step that asked another gateway (`wrong-connector`); kept for review", body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, body = Problem),
+              (status = 413, description = "The body is over 1 MiB", body = Problem),
+              (status = 415, description = "The body is not `application/json`", body = Problem),
+              (status = 503, body = Problem)),
     security(("connector_secret" = []))
 )]
 pub async fn payment(
@@ -305,32 +293,26 @@ pub async fn payment(
     Path((agency, connector)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let secret = match check::authenticate(&state, &connector, &headers) {
-        Ok(s) => s,
-        Err(denied) => return denied.into_response(),
-    };
-    let payload = match object(body, "the payment result") {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
+) -> ApiResult<Response> {
+    let secret = check::authenticate(&state, &connector, &headers)?;
+    let payload = object(body, "the payment result")?;
     let Some(reference) = payload
         .get("reference")
         .and_then(Value::as_str)
         .map(str::to_owned)
     else {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "missing-reference",
             "the payment result has no `reference`",
-        );
+        ));
     };
     let Some(stream) = stream(&agency, &reference) else {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-reference",
             "the reference does not name a request",
-        );
+        ));
     };
     let status = payload
         .get("status")
@@ -345,8 +327,6 @@ pub async fn payment(
         name: PAYMENT,
         message_id: &message_id,
     };
-    if let Err(refused) = check::token(&state, secret, &headers, &stream, &about, &payload).await {
-        return refused.into_response();
-    }
-    deliver(state.engine(), &stream, &about, payload).await
+    check::token(&state, secret, &headers, &stream, &about, &payload).await?;
+    Ok(deliver(state.engine(), &stream, &about, payload).await)
 }
