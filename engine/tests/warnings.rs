@@ -15,30 +15,15 @@ use daftar_engine::core::{InquiryResult, PaymentRequestResult, Wait};
 use daftar_engine::events::Actor;
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
-use serde_json::json;
 
-const WORKFLOW: &str = r#"
-daftar: 1
-id: certificate
-version: 1
-title: { fa: گواهی, en: Certificate }
-agency: judiciary
-in_force_from: 2026-01-01
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  issued: { fa: صادر شد, en: Issued, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
+mod harness;
+
+/// The shared head (statuses with SMS) and one inquiry that may be tried twice.
+fn workflow() -> String {
+    format!(
+        "{}{}",
+        harness::HEAD,
+        r#"
 steps:
   - id: record
     status: checking
@@ -49,9 +34,11 @@ steps:
       output: { clean: "!response.has_record" }
       retry: { max_attempts: 2, initial_interval: 10ms, max_interval: 10ms }
   - id: issue
-    status: issued
+    status: done
     end: { outcome: issued }
-"#;
+"#
+    )
+}
 
 /// An agency that is down: every call a 503.
 #[derive(Debug)]
@@ -124,12 +111,12 @@ async fn agency_failures_incidents_and_refused_sms_are_logged_at_warn_without_pe
         payments: Some(Arc::new(Down)),
     };
     let engine = Engine::open(store, connectors).await.unwrap();
-    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    engine.deploy("test.yaml", &workflow()).await.unwrap();
     let started = engine
         .start(
-            "judiciary",
-            "certificate",
-            json!({"national_id": "0499370899", "mobile": "09121234567"}),
+            "test-agency",
+            "test",
+            harness::applicant(),
             None,
             Actor::Citizen,
         )
