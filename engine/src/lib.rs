@@ -1,11 +1,9 @@
 //! daftar's engine: each citizen request is an instance whose every state transition is an
 //! event, and whose state is the fold of those events.
 //!
-//! - [`events`]: the versioned event types and the stored envelope with its hash chain;
-//! - [`core`]: the pure state machine, `decide` and `apply`;
-//! - [`definition`]: a compiled definition prepared to run (CEL programs, validators,
-//!   templates);
-//! - [`templates`]: the filters SMS templates can use (Persian digits, Jalali dates).
+//! The pure parts live in the `daftar-core` crate (`engine/core/`), which has no I/O, and are
+//! re-exported here under their old names: [`events`], [`core`], [`definition`],
+//! [`templates`] and [`error`]. This crate adds what touches the world:
 //!
 //! - [`store`]: the event store contract, and what a commit implies (jobs, timers, rows);
 //! - [`runtime`]: the engine node: single writer with group commit, job workers, timers,
@@ -16,14 +14,9 @@
 
 pub mod audit;
 pub mod connectors;
-pub mod core;
-pub mod definition;
-pub mod error;
-pub mod events;
 pub mod metrics;
 pub mod runtime;
 pub mod store;
-pub mod templates;
 
-pub use definition::Definition;
-pub use error::{Error, Result, Violation};
+pub use daftar_core::{Definition, Error, Result, Violation};
+pub use daftar_core::{core, definition, error, events, templates};

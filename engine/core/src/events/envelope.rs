@@ -75,7 +75,7 @@ impl RecordedEvent {
     /// [`Self::compute_hash`] for a store that has already written the event's stored
     /// payload (`serde_json::to_string(&self.event.to_stored())`), so that appending
     /// serializes each event once.
-    pub(crate) fn compute_hash_with_payload(&self, payload: &str) -> String {
+    pub fn compute_hash_with_payload(&self, payload: &str) -> String {
         chain_hash(&self.prev_hash, &self.hashed_fields(Some(payload)))
     }
 

@@ -2,9 +2,9 @@
 //! templates.
 
 use chrono::NaiveDate;
+use daftar_core::Definition;
+use daftar_core::templates::{jalali_date, jalali_datetime, persian_digits, register, to_jalali};
 use daftar_definitions::{Options, compile};
-use daftar_engine::Definition;
-use daftar_engine::templates::{jalali_date, jalali_datetime, persian_digits, register, to_jalali};
 use serde_json::json;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

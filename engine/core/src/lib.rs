@@ -1,0 +1,18 @@
+//! daftar's core: what a citizen request is, with no I/O. This crate depends on no database,
+//! HTTP client or async runtime, so the compiler, not a convention, keeps the decider pure.
+//!
+//! - [`events`]: the versioned event types and the stored envelope with its hash chain;
+//! - [`core`]: the pure state machine, `decide` and `apply`;
+//! - [`definition`]: a compiled definition prepared to run (CEL programs, validators,
+//!   templates);
+//! - [`templates`]: the filters SMS templates can use (Persian digits, Jalali dates);
+//! - [`error`]: why a command was refused.
+
+pub mod core;
+pub mod definition;
+pub mod error;
+pub mod events;
+pub mod templates;
+
+pub use definition::Definition;
+pub use error::{Error, Result, Violation};
