@@ -428,8 +428,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         lease: std::time::Duration,
     ) -> Result<Vec<Job>, StoreError>;
 
-    /// Timers due by the database clock, earliest first.
-    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError>;
+    /// Timers due by `now` (the engine's clock), earliest first.
+    async fn due_timers(&self, now: DateTime<Utc>, limit: u32)
+    -> Result<Vec<DueTimer>, StoreError>;
 
     /// The database's clock.
     async fn now(&self) -> Result<DateTime<Utc>, StoreError>;

@@ -270,11 +270,16 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError> {
+    async fn due_timers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
         let rows: Vec<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= now() \
-             ORDER BY due_at, agency, instance, id LIMIT $1",
+            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= $1 \
+             ORDER BY due_at, agency, instance, id LIMIT $2",
         )
+        .bind(now)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

@@ -373,12 +373,16 @@ impl Store for SqliteStore {
         Ok(jobs.into_iter().map(|(_, j)| j).collect())
     }
 
-    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(concat!(
-            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= ",
-            now!(),
-            " ORDER BY due_at, agency, instance, id LIMIT ?"
-        ))
+    async fn due_timers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= ? \
+             ORDER BY due_at, agency, instance, id LIMIT ?",
+        )
+        .bind(ts(now))
         .bind(i64::from(limit))
         .fetch_all(&self.reads)
         .await
