@@ -175,16 +175,29 @@ async fn a_watcher_hears_where_the_request_stands_then_each_milestone_to_its_end
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_agencys_officers_and_auditors_may_watch_and_a_bad_resume_point_is_refused() {
+async fn only_the_agencys_officers_and_auditors_and_the_filer_may_watch_and_a_bad_resume_point_is_refused()
+ {
     let h = desk().await;
     let (id, _) = file(&h).await;
-    let citizen = h.token("judiciary", &[Role::Citizen], &[]);
+    let filer = h.token("judiciary", &[Role::Citizen], &[]);
+    let mut someone = support::claims("judiciary");
+    someone.sub = "someone-else".into();
+    someone.roles = vec![Role::Citizen];
+    let citizen = support::sign(&someone, support::SECRET);
     let other = h.token("registry", &[Role::Officer], &["clerk"]);
     let auditor = h.token("judiciary", &[Role::Auditor], &[]);
+    // Another citizen learns nothing, not even that the request exists.
     assert_eq!(
         Watch::open(&h, &id, &citizen, None).await.0,
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
+    let (status, mut own) = Watch::open(&h, &id, &filer, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the applicant watches their own request"
+    );
+    assert_eq!(own.next().await.unwrap().event, "state");
     assert_eq!(
         Watch::open(&h, &id, &other, None).await.0,
         StatusCode::NOT_FOUND

@@ -108,6 +108,8 @@ pub struct RequestView {
     pub status_label: Option<Label>,
     /// `running`, an outcome (`issued`, `rejected`, …) or `cancelled`.
     pub state: String,
+    /// The national document ID of the document issued, once one was.
+    pub document_id: Option<String>,
     /// When it was filed.
     pub filed_at: Option<DateTime<Utc>>,
     /// Whether the SLA passed before the end.
@@ -119,8 +121,8 @@ pub struct RequestView {
     /// Its human tasks.
     pub tasks: Vec<TaskView>,
     /// The application form; its personal values (the applicant's national ID and mobile, and
-    /// every field its schema declares personal) are masked unless the caller is an officer or
-    /// admin.
+    /// every field its schema declares personal) are masked unless the caller is an officer,
+    /// an admin, or the applicant who filed it.
     #[schema(value_type = Object)]
     pub input: Value,
     /// Variables set by steps (masked likewise).
@@ -262,7 +264,8 @@ pub async fn start(
         return Err(super::rate_limited());
     }
     let actor = if citizen {
-        Actor::Citizen
+        // The filer is recorded, so that the applicant may read and watch their request.
+        Actor::Applicant(who.subject.clone())
     } else {
         Actor::Officer(who.subject.clone())
     };
@@ -332,9 +335,9 @@ pub async fn get_request(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RequestView>> {
-    who.require(&[Role::Officer, Role::Auditor])?;
     let stream = super::find_request(&state, &who, &id).await?;
     let s = state.engine().state(&stream).await?;
+    may_read(&who, &s, &id)?;
     Ok(Json(view(&state, &who, &stream, &s)))
 }
 
@@ -456,6 +459,26 @@ pub fn sees_personal_data(who: &Principal) -> bool {
     who.has(Role::Officer)
 }
 
+/// Whether `who` is the applicant who filed `s` with a token of their own.
+pub fn filed_it(who: &Principal, s: &InstanceState) -> bool {
+    who.has(Role::Citizen) && s.filed_by.as_deref() == Some(who.subject.as_str())
+}
+
+/// Refuses unless `who` may read the request `s`: the agency's officers and auditors, and the
+/// applicant who filed it. Any other citizen is told, as for an unknown request, that there is
+/// no request `id`: a citizen cannot learn that someone else's request exists.
+pub fn may_read(who: &Principal, s: &InstanceState, id: &str) -> ApiResult<()> {
+    if filed_it(who, s) {
+        return Ok(());
+    }
+    if who.has(Role::Citizen) && !who.has(Role::Officer) && !who.has(Role::Auditor) {
+        return Err(ApiError::not_found(format!(
+            "no request `{id}` in your agency"
+        )));
+    }
+    who.require(&[Role::Officer, Role::Auditor])
+}
+
 /// The view of a request for `who`.
 pub fn view(
     state: &AppState,
@@ -469,7 +492,7 @@ pub fn view(
         .and_then(|d| super::track::status_label(d, s.status.as_ref()?));
     let mut input = s.input.clone();
     let mut vars = serde_json::to_value(&s.vars).unwrap_or_default();
-    if !sees_personal_data(who) {
+    if !sees_personal_data(who) && !filed_it(who, s) {
         let Some(def) = &def else {
             // Without its definition the applicant's data cannot be found to mask: show none.
             input = Value::Null;
@@ -508,6 +531,10 @@ fn finish(
         status: s.status.clone(),
         status_label,
         state: state_name,
+        document_id: match &s.ending {
+            Some(Ending::Completed { document_id, .. }) => document_id.clone(),
+            _ => None,
+        },
         filed_at: s.filed_at,
         sla_breached: s.sla_breached,
         incidents: s.incidents.keys().cloned().collect(),

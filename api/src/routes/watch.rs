@@ -7,6 +7,8 @@
 //! the stream then closes). Each event's `id` is the version of the request's stream that
 //! produced it: a client that reconnects with `Last-Event-ID` gets every milestone after that
 //! version from the stored history, then the live ones, with nothing missed or repeated.
+//! The agency's officers and auditors may watch any of its requests; a citizen the ones they
+//! filed.
 //!
 //! The live milestones come from this node's commit feed (subscribed before the history is
 //! read, so nothing falls between). Commits made by another node of a shared store are not on
@@ -30,7 +32,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::OpenApi;
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -71,9 +73,9 @@ pub async fn watch(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    who.require(&[Role::Officer, Role::Auditor])?;
     let after = last_event_id(&headers)?;
     let stream = super::find_request(&state, &who, &id).await?;
+    super::requests::may_read(&who, &state.engine().state(&stream).await?, &id)?;
     // Subscribed before the history is read: a commit made in between is on the feed.
     let feed = state.engine().subscribe();
     let history = state.engine().store().load(&stream).await?;

@@ -31,8 +31,11 @@ pub enum Actor {
     Connector(String),
     /// An officer, by id.
     Officer(String),
-    /// The applicant, or a portal on their behalf.
+    /// The applicant, or a portal on their behalf, unnamed.
     Citizen,
+    /// The applicant, by the subject of the token they filed with: the request is theirs to
+    /// read and watch.
+    Applicant(String),
     /// An operator resolving an incident, by id.
     Operator(String),
 }
