@@ -334,7 +334,7 @@ pub async fn perform(engine: &Engine, job: Job) {
 
 async fn timer_loop(engine: Arc<Engine>, pace: Pace) {
     loop {
-        match engine.store().due_timers(256).await {
+        match engine.store().due_timers(chrono::Utc::now(), 256).await {
             Ok(timers) if !timers.is_empty() => {
                 for t in timers {
                     let command = Command::FireTimer {

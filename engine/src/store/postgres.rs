@@ -24,8 +24,8 @@ use sqlx::types::Json;
 
 use super::rows::{self, EventRow, db, u32_col};
 use super::{
-    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Ledger, Store,
-    StoreError, StoredDefinition, TaskRow, WorkItem,
+    Catalog, Commit, Committed, DueTimer, EventLog, InstanceQuery, InstanceRow, Job, JobKind,
+    Ledger, ReadModels, StoreError, StoredDefinition, TaskRow, Work, WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
 
@@ -107,7 +107,7 @@ fn event_row(r: &PgRow) -> Result<EventRow, StoreError> {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl EventLog for PgStore {
     async fn commit(
         &self,
         batch: &[Commit],
@@ -208,18 +208,10 @@ impl Store for PgStore {
             .map(|(agency, instance)| StreamId { agency, instance })
             .collect())
     }
+}
 
-    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT agency, instance FROM instances WHERE tracking_code = $1 ORDER BY agency, instance LIMIT 1",
-        )
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row.map(|(agency, instance)| StreamId { agency, instance }))
-    }
-
+#[async_trait]
+impl Work for PgStore {
     async fn lease_jobs(
         &self,
         worker: &str,
@@ -270,11 +262,16 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError> {
+    async fn due_timers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
         let rows: Vec<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= now() \
-             ORDER BY due_at, agency, instance, id LIMIT $1",
+            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= $1 \
+             ORDER BY due_at, agency, instance, id LIMIT $2",
         )
+        .bind(now)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -316,30 +313,10 @@ impl Store for PgStore {
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
     }
+}
 
-    async fn keep_unmatched_message(
-        &self,
-        agency: &str,
-        name: &str,
-        correlation: &str,
-        message_id: &str,
-        payload: &Value,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO unmatched_messages (agency, name, correlation, message_id, payload) \
-             VALUES ($1, $2, $3, $4, $5::json) ON CONFLICT DO NOTHING",
-        )
-        .bind(agency)
-        .bind(name)
-        .bind(correlation)
-        .bind(message_id)
-        .bind(payload.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
+#[async_trait]
+impl Catalog for PgStore {
     async fn deploy(&self, d: &StoredDefinition) -> Result<(), StoreError> {
         let done = sqlx::query(
             "INSERT INTO definitions (agency, workflow, version, hash, in_force_from, source) \
@@ -398,7 +375,10 @@ impl Store for PgStore {
             })
             .collect()
     }
+}
 
+#[async_trait]
+impl ReadModels for PgStore {
     async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError> {
         type Row = (
             String,
@@ -435,6 +415,7 @@ impl Store for PgStore {
         )
         .transpose()
     }
+
     async fn instances(
         &self,
         agency: &str,
@@ -517,6 +498,17 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT agency, instance FROM instances WHERE tracking_code = $1 ORDER BY agency, instance LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|(agency, instance)| StreamId { agency, instance }))
+    }
+
     async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT agency, workflow, CAST(SUM(incidents) AS BIGINT) FROM instances \
@@ -529,39 +521,6 @@ impl Store for PgStore {
             .into_iter()
             .map(|(a, w, n)| (a, w, u64::try_from(n).unwrap_or_default()))
             .collect())
-    }
-
-    async fn unmatched_messages(
-        &self,
-        agency: &str,
-        limit: u32,
-    ) -> Result<Vec<super::UnmatchedMessage>, StoreError> {
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            sqlx::types::Json<Value>,
-            DateTime<Utc>,
-        )> = sqlx::query_as(
-            "SELECT name, correlation, message_id, payload, received_at FROM unmatched_messages \
-             WHERE agency = $1 ORDER BY received_at DESC, message_id LIMIT $2",
-        )
-        .bind(agency)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.into_iter()
-            .map(|(name, correlation, message_id, payload, received_at)| {
-                Ok(super::UnmatchedMessage {
-                    name,
-                    correlation,
-                    message_id,
-                    payload: payload.0,
-                    received_at,
-                })
-            })
-            .collect()
     }
 
     async fn worklist(
@@ -619,5 +578,61 @@ impl Store for PgStore {
                 },
             )
             .collect())
+    }
+
+    async fn keep_unmatched_message(
+        &self,
+        agency: &str,
+        name: &str,
+        correlation: &str,
+        message_id: &str,
+        payload: &Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO unmatched_messages (agency, name, correlation, message_id, payload) \
+             VALUES ($1, $2, $3, $4, $5::json) ON CONFLICT DO NOTHING",
+        )
+        .bind(agency)
+        .bind(name)
+        .bind(correlation)
+        .bind(message_id)
+        .bind(payload.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn unmatched_messages(
+        &self,
+        agency: &str,
+        limit: u32,
+    ) -> Result<Vec<super::UnmatchedMessage>, StoreError> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            sqlx::types::Json<Value>,
+            DateTime<Utc>,
+        )> = sqlx::query_as(
+            "SELECT name, correlation, message_id, payload, received_at FROM unmatched_messages \
+             WHERE agency = $1 ORDER BY received_at DESC, message_id LIMIT $2",
+        )
+        .bind(agency)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(name, correlation, message_id, payload, received_at)| {
+                Ok(super::UnmatchedMessage {
+                    name,
+                    correlation,
+                    message_id,
+                    payload: payload.0,
+                    received_at,
+                })
+            })
+            .collect()
     }
 }

@@ -27,8 +27,8 @@ use sqlx::sqlite::{
 
 use super::rows::{self, EventRow, db, parse_ts, ts, u32_col};
 use super::{
-    Commit, Committed, DueTimer, InstanceQuery, InstanceRow, Job, JobKind, Ledger, Store,
-    StoreError, StoredDefinition, TaskRow, WorkItem,
+    Catalog, Commit, Committed, DueTimer, EventLog, InstanceQuery, InstanceRow, Job, JobKind,
+    Ledger, ReadModels, StoreError, StoredDefinition, TaskRow, Work, WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
 
@@ -176,7 +176,7 @@ fn json(s: &str, what: &str) -> Result<Value, StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl EventLog for SqliteStore {
     async fn commit(
         &self,
         batch: &[Commit],
@@ -307,18 +307,10 @@ impl Store for SqliteStore {
             .map(|(agency, instance)| StreamId { agency, instance })
             .collect())
     }
+}
 
-    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT agency, instance FROM instances WHERE tracking_code = ? ORDER BY agency, instance LIMIT 1",
-        )
-        .bind(code)
-        .fetch_optional(&self.reads)
-        .await
-        .map_err(db)?;
-        Ok(row.map(|(agency, instance)| StreamId { agency, instance }))
-    }
-
+#[async_trait]
+impl Work for SqliteStore {
     async fn lease_jobs(
         &self,
         worker: &str,
@@ -373,12 +365,16 @@ impl Store for SqliteStore {
         Ok(jobs.into_iter().map(|(_, j)| j).collect())
     }
 
-    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(concat!(
-            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= ",
-            now!(),
-            " ORDER BY due_at, agency, instance, id LIMIT ?"
-        ))
+    async fn due_timers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT agency, instance, id, due_at FROM timers WHERE due_at <= ? \
+             ORDER BY due_at, agency, instance, id LIMIT ?",
+        )
+        .bind(ts(now))
         .bind(i64::from(limit))
         .fetch_all(&self.reads)
         .await
@@ -424,32 +420,10 @@ impl Store for SqliteStore {
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
     }
+}
 
-    async fn keep_unmatched_message(
-        &self,
-        agency: &str,
-        name: &str,
-        correlation: &str,
-        message_id: &str,
-        payload: &Value,
-    ) -> Result<(), StoreError> {
-        sqlx::query(concat!(
-            "INSERT INTO unmatched_messages (agency, name, correlation, message_id, payload, received_at) \
-             VALUES (?, ?, ?, ?, ?, ",
-            now!(),
-            ") ON CONFLICT DO NOTHING"
-        ))
-        .bind(agency)
-        .bind(name)
-        .bind(correlation)
-        .bind(message_id)
-        .bind(payload.to_string())
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
+#[async_trait]
+impl Catalog for SqliteStore {
     async fn deploy(&self, d: &StoredDefinition) -> Result<(), StoreError> {
         let done = sqlx::query(concat!(
             "INSERT INTO definitions (agency, workflow, version, hash, in_force_from, source, deployed_at) \
@@ -512,7 +486,10 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+}
 
+#[async_trait]
+impl ReadModels for SqliteStore {
     async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError> {
         type Row = (
             String,
@@ -549,6 +526,7 @@ impl Store for SqliteStore {
         )
         .transpose()
     }
+
     async fn instances(
         &self,
         agency: &str,
@@ -632,6 +610,17 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT agency, instance FROM instances WHERE tracking_code = ? ORDER BY agency, instance LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(&self.reads)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|(agency, instance)| StreamId { agency, instance }))
+    }
+
     async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT agency, workflow, CAST(SUM(incidents) AS BIGINT) FROM instances \
@@ -644,34 +633,6 @@ impl Store for SqliteStore {
             .into_iter()
             .map(|(a, w, n)| (a, w, u64::try_from(n).unwrap_or_default()))
             .collect())
-    }
-
-    async fn unmatched_messages(
-        &self,
-        agency: &str,
-        limit: u32,
-    ) -> Result<Vec<super::UnmatchedMessage>, StoreError> {
-        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
-            "SELECT name, correlation, message_id, payload, received_at FROM unmatched_messages \
-             WHERE agency = ? ORDER BY received_at DESC, message_id LIMIT ?",
-        )
-        .bind(agency)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reads)
-        .await
-        .map_err(db)?;
-        rows.into_iter()
-            .map(|(name, correlation, message_id, payload, received_at)| {
-                Ok(super::UnmatchedMessage {
-                    name,
-                    correlation,
-                    message_id,
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|e| StoreError::Database(e.to_string()))?,
-                    received_at: parse_ts(&received_at)?,
-                })
-            })
-            .collect()
     }
 
     async fn worklist(
@@ -725,6 +686,59 @@ impl Store for SqliteStore {
                     })
                 },
             )
+            .collect()
+    }
+
+    async fn keep_unmatched_message(
+        &self,
+        agency: &str,
+        name: &str,
+        correlation: &str,
+        message_id: &str,
+        payload: &Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query(concat!(
+            "INSERT INTO unmatched_messages (agency, name, correlation, message_id, payload, received_at) \
+             VALUES (?, ?, ?, ?, ?, ",
+            now!(),
+            ") ON CONFLICT DO NOTHING"
+        ))
+        .bind(agency)
+        .bind(name)
+        .bind(correlation)
+        .bind(message_id)
+        .bind(payload.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn unmatched_messages(
+        &self,
+        agency: &str,
+        limit: u32,
+    ) -> Result<Vec<super::UnmatchedMessage>, StoreError> {
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT name, correlation, message_id, payload, received_at FROM unmatched_messages \
+             WHERE agency = ? ORDER BY received_at DESC, message_id LIMIT ?",
+        )
+        .bind(agency)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reads)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(name, correlation, message_id, payload, received_at)| {
+                Ok(super::UnmatchedMessage {
+                    name,
+                    correlation,
+                    message_id,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Database(e.to_string()))?,
+                    received_at: parse_ts(&received_at)?,
+                })
+            })
             .collect()
     }
 }

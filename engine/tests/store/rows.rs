@@ -142,7 +142,7 @@ pub async fn timers_fire_by_the_database_clock(ctx: Ctx) {
         },
     ];
     ctx.commit(c).await.unwrap();
-    let due = ctx.store.due_timers(10).await.unwrap();
+    let due = ctx.due_timers(10).await.unwrap();
     assert_eq!(
         due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         ["due-1", "due-2"]
@@ -152,9 +152,9 @@ pub async fn timers_fire_by_the_database_clock(ctx: Ctx) {
         due[0].due_at.timestamp_micros(),
         (now - TimeDelta::minutes(5)).timestamp_micros()
     );
-    assert_eq!(ctx.store.due_timers(1).await.unwrap().len(), 1);
+    assert_eq!(ctx.due_timers(1).await.unwrap().len(), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(ctx.store.due_timers(10).await.unwrap().len(), 3);
+    assert_eq!(ctx.due_timers(10).await.unwrap().len(), 3);
     let mut c = commit(
         &s,
         1,
@@ -165,7 +165,7 @@ pub async fn timers_fire_by_the_database_clock(ctx: Ctx) {
     );
     c.dropped_timers = vec!["due-1".into(), "due-2".into()];
     ctx.commit(c).await.unwrap();
-    let due = ctx.store.due_timers(10).await.unwrap();
+    let due = ctx.due_timers(10).await.unwrap();
     assert_eq!(
         due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         ["soon"]
