@@ -9,11 +9,14 @@
 //! command id the stream has already seen appends nothing and reports the earlier result.
 
 mod bulk;
+pub mod dialect;
 pub mod effects;
 mod ledger;
 pub mod postgres;
 mod rows;
+pub mod sql;
 pub mod sqlite;
+mod write;
 
 use std::sync::Arc;
 
