@@ -10,9 +10,9 @@
 //! repeated command only completes its job, a commit decided on a version its stream has moved
 //! past is a conflict and writes nothing, the others go in. A statement the database refuses
 //! (another node's append racing this one on PostgreSQL, say) rolls the fast path back and
-//! leaves the batch to the per-commit path of `write.rs`, which decides each commit
-//! on its own with a savepoint each; so the two paths write the same rows and give the same
-//! answers.
+//! leaves the batch to the per-commit path of `write.rs`, which decides each commit on its own
+//! with a savepoint each and writes its rows with the same [`Rows`] and `write_rows`; so the two
+//! paths write the same rows and give the same answers.
 //!
 //! Statements write at most [`MAX_ROWS`] rows, and smaller pieces are powers of two, so that
 //! whatever a batch's size, a handful of statement texts is prepared and cached per table.
@@ -25,8 +25,8 @@ use sqlx::QueryBuilder;
 use super::dialect::{Json, Ts, shared};
 use super::rows::{self, conflict};
 use super::sql::SqlStore;
-use super::{Commit, Committed, StoreError};
-use crate::events::StreamId;
+use super::{Commit, Committed, InstanceRow, NewJob, StoreError, TaskRow};
+use crate::events::{RecordedEvent, StreamId};
 
 /// The most rows one statement writes (PostgreSQL takes at most 65,535 parameters, SQLite
 /// 32,766; an event row has 13).
@@ -48,6 +48,54 @@ pub(crate) fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
         rest = after;
         Some(piece)
     })
+}
+
+/// The rows that accepted commits write, gathered so that each table is written in a few
+/// statements.
+#[derive(Default)]
+pub(super) struct Rows<'a> {
+    /// Each event, with the JSON text of its payload and actor.
+    events: Vec<(RecordedEvent, String, String)>,
+    /// Each job, with its commit and the JSON text of its payload.
+    jobs: Vec<(&'a Commit, &'a NewJob, String)>,
+    /// The jobs that commits complete.
+    pub(super) done_jobs: Vec<&'a String>,
+    /// Each timer set (with its due time) or dropped (`None`), the last word for each.
+    timers: BTreeMap<(&'a StreamId, &'a str), Option<DateTime<Utc>>>,
+    /// Each stream's instance row, the last one.
+    instances: BTreeMap<&'a StreamId, &'a InstanceRow>,
+    /// Each task row, the last one.
+    tasks: BTreeMap<(&'a StreamId, &'a str), &'a TaskRow>,
+    /// Each command, with the version it left its stream at.
+    commands: Vec<(&'a StreamId, &'a str, i64)>,
+}
+
+impl<'a> Rows<'a> {
+    /// Gathers the rows of a commit that goes in, its events chained to `head` (its stream's
+    /// version and last hash, which move to its last event).
+    pub(super) fn add(&mut self, c: &'a Commit, at: DateTime<Utc>, head: &mut (u64, String)) {
+        let recorded = rows::record(c, at, head.1.clone());
+        if let Some((last, _, _)) = recorded.last() {
+            head.1 = last.hash.clone();
+        }
+        head.0 = c.expected_version + c.events.len() as u64;
+        self.events.extend(recorded);
+        self.jobs
+            .extend(c.jobs.iter().map(|j| (c, j, j.payload.to_string())));
+        for t in &c.timers {
+            self.timers
+                .insert((&c.stream, t.id.as_str()), Some(t.due_at));
+        }
+        for t in &c.dropped_timers {
+            self.timers.insert((&c.stream, t.as_str()), None);
+        }
+        self.instances.insert(&c.stream, &c.instance);
+        for t in &c.tasks {
+            self.tasks.insert((&c.stream, t.id.as_str()), t);
+        }
+        self.commands
+            .push((&c.stream, c.command_id.as_str(), head.0 as i64));
+    }
 }
 
 shared! {
@@ -117,20 +165,14 @@ impl SqlStore {
         // only completes its job; one decided on a version its stream has moved past is
         // refused and writes nothing; the others chain their events and gather their rows.
         let mut results: Vec<Option<Result<Committed, StoreError>>> = vec![None; batch.len()];
-        let mut events = Vec::new();
-        let mut jobs = Vec::new();
-        let mut done_jobs: Vec<&String> = Vec::new();
-        let mut timers: BTreeMap<(&StreamId, &str), Option<DateTime<Utc>>> = BTreeMap::new();
-        let mut instances = BTreeMap::new();
-        let mut tasks = BTreeMap::new();
-        let mut commands: Vec<(&StreamId, &str, i64)> = Vec::with_capacity(batch.len());
+        let mut rows = Rows::default();
         for &i in order {
             let c = &batch[i];
             let Some(head) = heads.get_mut(&c.stream) else {
                 return Ok(None);
             };
             if let Some(&version) = seen.get(&(c.stream.clone(), c.command_id.clone())) {
-                done_jobs.extend(c.completes_job.as_ref());
+                rows.done_jobs.extend(c.completes_job.as_ref());
                 results[i] = Some(Ok(Committed {
                     version,
                     duplicate: true,
@@ -141,32 +183,40 @@ impl SqlStore {
                 results[i] = Some(Err(conflict(c, head.0)));
                 continue;
             }
-            let recorded = rows::record(c, at, head.1.clone());
-            if let Some((last, _, _)) = recorded.last() {
-                head.1 = last.hash.clone();
-            }
-            head.0 = c.expected_version + c.events.len() as u64;
-            events.extend(recorded);
-            jobs.extend(c.jobs.iter().map(|j| (c, j, j.payload.to_string())));
-            done_jobs.extend(c.completes_job.as_ref());
-            for t in &c.timers {
-                timers.insert((&c.stream, t.id.as_str()), Some(t.due_at));
-            }
-            for t in &c.dropped_timers {
-                timers.insert((&c.stream, t.as_str()), None);
-            }
-            instances.insert(&c.stream, &c.instance);
-            for t in &c.tasks {
-                tasks.insert((&c.stream, t.id.as_str()), t);
-            }
-            commands.push((&c.stream, c.command_id.as_str(), head.0 as i64));
+            rows.done_jobs.extend(c.completes_job.as_ref());
+            rows.add(c, at, head);
             seen.insert((c.stream.clone(), c.command_id.clone()), head.0);
             results[i] = Some(Ok(Committed {
                 version: head.0,
                 duplicate: false,
             }));
         }
+        Self::write_rows(conn, rows, at).await?;
+        Ok(Some(
+            results
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| Err(StoreError::Database("a commit was skipped".to_owned())))
+                })
+                .collect(),
+        ))
+    }
 
+    /// Writes the gathered rows, a few statements per table.
+    pub(super) async fn write_rows(
+        conn: &mut D::Connection,
+        rows: Rows<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let Rows {
+            events,
+            jobs,
+            done_jobs,
+            timers,
+            instances,
+            tasks,
+            commands,
+        } = rows;
         for piece in pieces(&events) {
             let mut q = QueryBuilder::<D>::new(
                 "INSERT INTO events (agency, instance, version, recorded_at, workflow, \
@@ -305,12 +355,7 @@ impl SqlStore {
             });
             q.build().execute(&mut *conn).await?;
         }
-        Ok(Some(
-            results
-                .into_iter()
-                .map(|r| r.unwrap_or_else(|| Err(StoreError::Database("a commit was skipped".to_owned()))))
-                .collect(),
-        ))
+        Ok(())
     }
 }
 }

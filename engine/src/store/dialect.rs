@@ -14,13 +14,13 @@
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgQueryResult, PgTypeInfo, PgValueRef, Postgres};
-use sqlx::sqlite::{Sqlite, SqliteQueryResult, SqliteTypeInfo, SqliteValueRef};
+use sqlx::postgres::{PgTypeInfo, PgValueRef, Postgres};
+use sqlx::sqlite::{Sqlite, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Pool, Type};
 
 use super::StoreError;
 use super::rows::{EventRow, parse_ts, ts};
-use super::sql::SqlStore;
+use super::sql::{Page, SqlStore};
 use crate::events::StoredEvent;
 
 /// The SQL texts that differ between the dialects. Those that name the clock or the byte order
@@ -29,14 +29,14 @@ use crate::events::StoredEvent;
 pub struct Texts {
     /// The database clock, as a time column holds it.
     pub now: &'static str,
-    /// Claims an occurrence of a schedule: `$1` agency, `$2` workflow, `$3` schedule, `$4` the
-    /// occurrence.
+    /// Claims an occurrence of a schedule (a row back if it was not claimed before): `$1`
+    /// agency, `$2` workflow, `$3` schedule, `$4` the occurrence.
     pub claim_occurrence: &'static str,
     /// Keeps an unmatched message: `$1` agency, `$2` name, `$3` correlation, `$4` message id,
     /// `$5` payload.
     pub keep_message: &'static str,
-    /// Deploys a definition, or does nothing if the version exists: `$1` agency, `$2` workflow,
-    /// `$3` version, `$4` hash, `$5` in force from, `$6` source.
+    /// Deploys a definition (a row back), or does nothing if the version exists: `$1` agency,
+    /// `$2` workflow, `$3` version, `$4` hash, `$5` in force from, `$6` source.
     pub deploy: &'static str,
     /// An agency's worklist: `$1` agency, `$2` role or NULL, `$3` open tasks only. Streams and
     /// task ids are ordered byte by byte, as the engine orders them.
@@ -56,7 +56,7 @@ macro_rules! texts {
                 "INSERT INTO schedule_runs (agency, workflow, schedule, occurrence, claimed_at) \
                  VALUES ($1, $2, $3, $4, ",
                 $now,
-                ") ON CONFLICT DO NOTHING"
+                ") ON CONFLICT DO NOTHING RETURNING true"
             ),
             keep_message: concat!(
                 "INSERT INTO unmatched_messages \
@@ -70,7 +70,7 @@ macro_rules! texts {
                  (agency, workflow, version, hash, in_force_from, source, deployed_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, ",
                 $now,
-                ") ON CONFLICT DO NOTHING"
+                ") ON CONFLICT DO NOTHING RETURNING true"
             ),
             worklist: concat!(
                 "SELECT t.instance, t.id, t.step, t.role, t.officer, t.due_at, t.open, \
@@ -96,16 +96,10 @@ pub trait Dialect: Database {
     /// Begins a read-only transaction in which every query sees one snapshot.
     const BEGIN_SNAPSHOT: &'static str;
 
-    /// How many rows a statement changed.
-    fn rows_affected(done: &Self::QueryResult) -> u64;
-
-    /// At most `limit` events with positions in `(after, until]`, in position order, their
-    /// payloads as stored: what verifying hash chains reads, page after page.
+    /// A page of events, their payloads as stored: what verifying hash chains reads.
     fn read_stored(
         pool: &Pool<Self>,
-        after: u64,
-        until: u64,
-        limit: u32,
+        page: Page,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 }
 
@@ -130,17 +124,8 @@ impl Dialect for Sqlite {
     // A read transaction reads one snapshot of the write-ahead log.
     const BEGIN_SNAPSHOT: &'static str = "BEGIN";
 
-    fn rows_affected(done: &SqliteQueryResult) -> u64 {
-        done.rows_affected()
-    }
-
-    async fn read_stored(
-        pool: &Pool<Self>,
-        after: u64,
-        until: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        super::sqlite::read_stored(pool, after, until, limit).await
+    async fn read_stored(pool: &Pool<Self>, page: Page) -> Result<Vec<StoredEvent>, StoreError> {
+        super::sqlite::read_stored(pool, page).await
     }
 }
 
@@ -163,21 +148,9 @@ impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
-    fn rows_affected(done: &PgQueryResult) -> u64 {
-        done.rows_affected()
-    }
-
-    async fn read_stored(
-        pool: &Pool<Self>,
-        after: u64,
-        until: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        SqlStore::events_between(pool, after, until, limit)
-            .await?
-            .into_iter()
-            .map(EventRow::into_stored)
-            .collect()
+    async fn read_stored(pool: &Pool<Self>, page: Page) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = SqlStore::events_in(pool, page).await?;
+        rows.into_iter().map(EventRow::into_stored).collect()
     }
 }
 

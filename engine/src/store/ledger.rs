@@ -27,27 +27,27 @@ fn stream(agency: String, instance: String) -> StreamId {
 
 shared! {
 impl SqlStore {
+    /// The rows of one of the ledger's queries.
+    async fn by_agency<R>(
+        conn: &mut D::Connection,
+        sql: &'static str,
+        agency: Option<&str>,
+    ) -> Result<Vec<R>, sqlx::Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, D::Row> + Send + Unpin,
+    {
+        sqlx::query_as(sql).bind(agency).fetch_all(&mut *conn).await
+    }
+
     /// The ledger of an agency's streams (every agency's when `None`).
     pub(super) async fn read_ledger(
         conn: &mut D::Connection,
         agency: Option<&str>,
     ) -> Result<Ledger, sqlx::Error> {
-        let events: Vec<(String, String, i64, i64)> = sqlx::query_as(EVENTS)
-            .bind(agency)
-            .fetch_all(&mut *conn)
-            .await?;
-        let commands: Vec<(String, String, i64)> = sqlx::query_as(COMMANDS)
-            .bind(agency)
-            .fetch_all(&mut *conn)
-            .await?;
-        let instances: Vec<(String, String)> = sqlx::query_as(INSTANCES)
-            .bind(agency)
-            .fetch_all(&mut *conn)
-            .await?;
-        let others: Vec<(String, String, String)> = sqlx::query_as(OTHERS)
-            .bind(agency)
-            .fetch_all(&mut *conn)
-            .await?;
+        let events: Vec<(String, String, i64, i64)> = Self::by_agency(conn, EVENTS, agency).await?;
+        let commands: Vec<(String, String, i64)> = Self::by_agency(conn, COMMANDS, agency).await?;
+        let instances: Vec<(String, String)> = Self::by_agency(conn, INSTANCES, agency).await?;
+        let others: Vec<(String, String, String)> = Self::by_agency(conn, OTHERS, agency).await?;
         Ok(Ledger {
             streams: events
                 .into_iter()

@@ -52,10 +52,7 @@ impl SqlStore<Postgres> {
             .connect(url)
             .await
             .map_err(db)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(e.to_string()))?;
+        MIGRATOR.run(&pool).await.map_err(db)?;
         Ok(SqlStore {
             reads: pool.clone(),
             writer: pool,

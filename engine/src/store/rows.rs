@@ -130,8 +130,8 @@ pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Database(format!("stored time {s:?} is unreadable: {e}")))
 }
 
-/// Any database failure.
-pub(crate) fn db(e: sqlx::Error) -> StoreError {
+/// Any database failure (a statement, a connection, a migration).
+pub(crate) fn db(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 

@@ -112,26 +112,40 @@ fn position(p: u64) -> i64 {
     i64::try_from(p).unwrap_or(i64::MAX)
 }
 
+/// At most `limit` events with positions in `(after, until]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    /// The position before the page.
+    pub after: u64,
+    /// The last position the page may hold.
+    pub until: u64,
+    /// How many events at most.
+    pub limit: u32,
+}
+
 shared! {
 impl SqlStore {
-    /// At most `limit` events with positions in `(after, until]`, in position order.
-    pub(super) async fn events_between(
-        pool: &Pool<D>,
-        after: u64,
-        until: u64,
-        limit: u32,
-    ) -> Result<Vec<EventRow>, StoreError> {
+    /// The events of a page, in position order.
+    pub(super) async fn events_in(pool: &Pool<D>, page: Page) -> Result<Vec<EventRow>, StoreError> {
         let rows: Vec<EventTuple> = sqlx::query_as(concat!(
             event_columns!(),
             "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
         ))
-        .bind(position(after))
-        .bind(position(until))
-        .bind(i64::from(limit))
+        .bind(position(page.after))
+        .bind(position(page.until))
+        .bind(i64::from(page.limit))
         .fetch_all(pool)
         .await
         .map_err(db)?;
         Ok(rows.into_iter().map(EventRow::from).collect())
+    }
+
+    /// The rows of a query that binds nothing.
+    async fn all<R>(pool: &Pool<D>, sql: &'static str) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, D::Row> + Send + Unpin,
+    {
+        sqlx::query_as(sql).fetch_all(pool).await.map_err(db)
     }
 }
 }
@@ -169,11 +183,13 @@ impl EventLog for SqlStore {
     }
 
     async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
-        Self::events_between(&self.reads, after, u64::MAX, limit)
-            .await?
-            .into_iter()
-            .map(EventRow::into_recorded)
-            .collect()
+        let page = Page {
+            after,
+            until: u64::MAX,
+            limit,
+        };
+        let rows = Self::events_in(&self.reads, page).await?;
+        rows.into_iter().map(EventRow::into_recorded).collect()
     }
 
     async fn read_stored(
@@ -182,7 +198,12 @@ impl EventLog for SqlStore {
         until: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        D::read_stored(&self.reads, after, until, limit).await
+        let page = Page {
+            after,
+            until,
+            limit,
+        };
+        D::read_stored(&self.reads, page).await
     }
 
     async fn last_position(&self) -> Result<u64, StoreError> {
@@ -202,12 +223,8 @@ impl EventLog for SqlStore {
     }
 
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT agency, instance FROM events ORDER BY agency, instance",
-        )
-        .fetch_all(&self.reads)
-        .await
-        .map_err(db)?;
+        let sql = "SELECT DISTINCT agency, instance FROM events ORDER BY agency, instance";
+        let rows: Vec<(String, String)> = Self::all(&self.reads, sql).await?;
         Ok(rows
             .into_iter()
             .map(|(agency, instance)| StreamId { agency, instance })
@@ -291,15 +308,15 @@ impl Work for SqlStore {
         schedule: &str,
         occurrence: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(D::SQL.claim_occurrence)
+        let claimed: Option<bool> = sqlx::query_scalar(D::SQL.claim_occurrence)
             .bind(agency)
             .bind(workflow)
             .bind(schedule)
             .bind(Ts(occurrence))
-            .execute(&self.writer)
+            .fetch_optional(&self.writer)
             .await
             .map_err(db)?;
-        Ok(D::rows_affected(&done) == 1)
+        Ok(claimed.is_some())
     }
 }
 }
@@ -308,17 +325,17 @@ shared! {
 #[async_trait]
 impl Catalog for SqlStore {
     async fn deploy(&self, d: &StoredDefinition) -> Result<(), StoreError> {
-        let done = sqlx::query(D::SQL.deploy)
+        let deployed: Option<bool> = sqlx::query_scalar(D::SQL.deploy)
             .bind(&d.agency)
             .bind(&d.workflow)
             .bind(i64::from(d.version))
             .bind(&d.hash)
             .bind(d.in_force_from)
             .bind(&d.source)
-            .execute(&self.writer)
+            .fetch_optional(&self.writer)
             .await
             .map_err(db)?;
-        if D::rows_affected(&done) == 1 {
+        if deployed.is_some() {
             return Ok(());
         }
         let hash: String = sqlx::query_scalar(
@@ -447,13 +464,9 @@ impl ReadModels for SqlStore {
     }
 
     async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT agency, workflow, CAST(SUM(incidents) AS BIGINT) FROM instances \
-             WHERE incidents > 0 GROUP BY agency, workflow ORDER BY agency, workflow",
-        )
-        .fetch_all(&self.reads)
-        .await
-        .map_err(db)?;
+        let sql = "SELECT agency, workflow, CAST(SUM(incidents) AS BIGINT) FROM instances \
+             WHERE incidents > 0 GROUP BY agency, workflow ORDER BY agency, workflow";
+        let rows: Vec<(String, String, i64)> = Self::all(&self.reads, sql).await?;
         Ok(rows
             .into_iter()
             .map(|(a, w, n)| (a, w, u64::try_from(n).unwrap_or_default()))

@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 
 use super::StoreError;
 use super::rows::{EventRow, db, parse_ts};
-use super::sql::SqlStore;
+use super::sql::{Page, SqlStore};
 use crate::events::StoredEvent;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -89,10 +89,7 @@ impl SqlStore<Sqlite> {
             .connect_with(options.clone())
             .await
             .map_err(db)?;
-        MIGRATOR
-            .run(&writer)
-            .await
-            .map_err(|e| StoreError::Database(e.to_string()))?;
+        MIGRATOR.run(&writer).await.map_err(db)?;
         let reads = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.pragma("query_only", "ON"))
@@ -121,12 +118,10 @@ struct PagedRow(
     String,
 );
 
-/// [`super::EventLog::read_stored`], a page at a time.
+/// The events of a page, their payloads as stored, read as one JSON array.
 pub(super) async fn read_stored(
     pool: &SqlitePool,
-    after: u64,
-    until: u64,
-    limit: u32,
+    page: Page,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     // The page comes back as one JSON array, one row in all: sqlx hands SQLite's rows over
     // from its connection thread one at a time, which cost more than reading and hashing
@@ -139,9 +134,9 @@ pub(super) async fn read_stored(
          FROM (SELECT * FROM events WHERE position > ? AND position <= ? \
          ORDER BY position LIMIT ?)",
     )
-    .bind(i64::try_from(after).unwrap_or(i64::MAX))
-    .bind(i64::try_from(until).unwrap_or(i64::MAX))
-    .bind(i64::from(limit))
+    .bind(i64::try_from(page.after).unwrap_or(i64::MAX))
+    .bind(i64::try_from(page.until).unwrap_or(i64::MAX))
+    .bind(i64::from(page.limit))
     .fetch_one(pool)
     .await
     .map_err(db)?;
