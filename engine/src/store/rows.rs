@@ -9,7 +9,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Commit, StoreError};
-use crate::events::{Actor, RecordedEvent, StoredEvent, StreamId};
+use crate::events::{Actor, RecordedEvent, StoredEvent, StoredPayload, StreamId};
 
 /// The events a commit appends to a stream whose head is `prev_hash`, recorded at `at`, each
 /// with its version and hash, and with the JSON text stored for its payload and actor (each
@@ -69,8 +69,8 @@ impl EventRow {
     /// The recorded event; an unreadable actor or payload is [`StoreError::Corrupt`].
     pub(crate) fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
         let stored = self.into_stored()?;
-        match stored.event() {
-            Ok(event) => Ok(stored.with_event(event)),
+        match stored.decode() {
+            Ok(event) => Ok(stored.map(|_| event)),
             Err(reason) => Err(StoreError::Corrupt {
                 stream: stored.stream.to_string(),
                 version: stored.version,
@@ -108,10 +108,12 @@ impl EventRow {
             definition_hash: self.definition_hash,
             actor,
             command_id: self.command_id,
-            kind: self.kind,
-            payload: self.payload,
             prev_hash: self.prev_hash,
             hash: self.hash,
+            event: StoredPayload {
+                kind: self.kind,
+                payload: self.payload,
+            },
         })
     }
 }
