@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::Pool;
+use sqlx::query::QueryAs;
 
 use super::dialect::{Dialect, Json, JsonText, Ts, shared};
 use super::rows::{EventRow, db, u32_col};
@@ -140,6 +141,17 @@ impl SqlStore {
         Ok(rows.into_iter().map(EventRow::from).collect())
     }
 
+    /// A query of one stream's rows: `$1` is its agency, `$2` its instance.
+    pub(super) fn of_stream<'q, R>(
+        sql: &'static str,
+        stream: &'q StreamId,
+    ) -> QueryAs<'q, D, R, D::Arguments>
+    where
+        R: for<'r> sqlx::FromRow<'r, D::Row>,
+    {
+        sqlx::query_as(sql).bind(&stream.agency).bind(&stream.instance)
+    }
+
     /// The rows of a query that binds nothing.
     async fn all<R>(pool: &Pool<D>, sql: &'static str) -> Result<Vec<R>, StoreError>
     where
@@ -168,15 +180,11 @@ impl EventLog for SqlStore {
     }
 
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows: Vec<EventTuple> = sqlx::query_as(concat!(
-            event_columns!(),
-            "WHERE agency = $1 AND instance = $2 ORDER BY version"
-        ))
-        .bind(&stream.agency)
-        .bind(&stream.instance)
-        .fetch_all(&self.reads)
-        .await
-        .map_err(db)?;
+        let sql = concat!(event_columns!(), "WHERE agency = $1 AND instance = $2 ORDER BY version");
+        let rows: Vec<EventTuple> = Self::of_stream(sql, stream)
+            .fetch_all(&self.reads)
+            .await
+            .map_err(db)?;
         rows.into_iter()
             .map(|r| EventRow::from(r).into_recorded())
             .collect()
@@ -386,16 +394,11 @@ shared! {
 #[async_trait]
 impl ReadModels for SqlStore {
     async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError> {
-        let row: Option<InstanceTuple> = sqlx::query_as(concat!(
-            "SELECT ",
-            instance_columns!(),
-            "WHERE agency = $1 AND instance = $2"
-        ))
-        .bind(&stream.agency)
-        .bind(&stream.instance)
-        .fetch_optional(&self.reads)
-        .await
-        .map_err(db)?;
+        let sql = concat!("SELECT ", instance_columns!(), "WHERE agency = $1 AND instance = $2");
+        let row: Option<InstanceTuple> = Self::of_stream(sql, stream)
+            .fetch_optional(&self.reads)
+            .await
+            .map_err(db)?;
         row.map(instance_row).transpose()
     }
 

@@ -67,14 +67,9 @@ impl SqlStore {
 
     /// The stream's version and last hash (0 and "" when it has no events).
     async fn head(conn: &mut D::Connection, s: &StreamId) -> Result<(u64, String), sqlx::Error> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT version, hash FROM events WHERE agency = $1 AND instance = $2 \
-             ORDER BY version DESC LIMIT 1",
-        )
-        .bind(&s.agency)
-        .bind(&s.instance)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let sql = "SELECT version, hash FROM events WHERE agency = $1 AND instance = $2 \
+             ORDER BY version DESC LIMIT 1";
+        let row: Option<(i64, String)> = Self::of_stream(sql, s).fetch_optional(&mut *conn).await?;
         Ok(row.map(|(v, h)| (v as u64, h)).unwrap_or_default())
     }
 
