@@ -13,37 +13,7 @@ use serde_json::{Value, json};
 use support::{Harness, Options};
 
 /// One officer's task as the first step: the request rests at a person at once.
-const DESK_REVIEW: &str = r#"
-daftar: 1
-id: desk-review
-version: 1
-title: { fa: بررسی پرونده, en: Desk review }
-agency: judiciary
-in_force_from: 2026-01-01
-sla: 5d
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    additionalProperties: false
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
-  approved: { fa: تأیید شد, en: Approved, sms: false }
-steps:
-  - id: review
-    status: reviewing
-    task:
-      role: clerk
-      due: 2d
-      outcomes:
-        approve: approve
-  - id: approve
-    status: approved
-    end: { outcome: approved }
-"#;
+const DESK_REVIEW: &str = include_str!("fixtures/desk-review.yaml");
 
 async fn file(
     h: &Harness,

@@ -14,6 +14,7 @@ pub mod requests;
 pub mod tasks;
 pub mod track;
 pub mod wait;
+pub mod watch;
 
 use axum::Router;
 use daftar_engine::events::StreamId;
@@ -35,6 +36,7 @@ pub fn v1() -> Router<AppState> {
         .merge(messages::routes())
         .merge(deliver::routes())
         .merge(incidents::routes())
+        .merge(watch::routes())
 }
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a

@@ -434,7 +434,7 @@ pub trait Work: Send + Sync {
         lease: std::time::Duration,
     ) -> Result<Vec<Job>, StoreError>;
 
-    /// Timers due by `now` (the caller's clock), earliest first.
+    /// Timers due by `now` (the engine's clock), earliest first.
     async fn due_timers(&self, now: DateTime<Utc>, limit: u32)
     -> Result<Vec<DueTimer>, StoreError>;
 

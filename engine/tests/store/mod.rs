@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use daftar_engine::events::{Actor, Event, StreamId};
 use daftar_engine::store::{
-    self, Commit, Committed, DefinitionRef, DueTimer, InstanceRow, Store, StoreError,
+    self, Commit, Committed, DefinitionRef, InstanceRow, Store, StoreError,
 };
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection};
@@ -219,12 +219,6 @@ impl Ctx {
         let mut results = self.store.commit(&[c]).await.expect("the batch commits");
         assert_eq!(results.len(), 1);
         results.remove(0)
-    }
-
-    /// The timers due by the database clock: the store compares with the clock it is given.
-    pub async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError> {
-        let now = self.store.now().await?;
-        self.store.due_timers(now, limit).await
     }
 }
 
