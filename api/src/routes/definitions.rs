@@ -24,10 +24,10 @@ use daftar_engine::store::{StoreError, StoredDefinition};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::requests::Label;
 use crate::auth::{Principal, Role};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::Label;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -242,7 +242,7 @@ impl IntoResponse for DeployError {
                     ),
                     None => "the definition has errors; see `diagnostics`".to_owned(),
                 };
-                let error = ApiError::unprocessable("invalid-definition", detail);
+                let error = ApiError::new(ErrorCode::InvalidDefinition, detail);
                 let body = InvalidDefinition {
                     problem: error.problem(),
                     diagnostics,
@@ -265,18 +265,10 @@ fn read_source(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Result<String, Diagnostic>> {
-    let bytes = body.map_err(|e| {
-        let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too-large"
-        } else {
-            "bad-body"
-        };
-        ApiError::new(status, code, e.body_text())
-    })?;
+    let bytes = body.map_err(ApiError::from)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "bad-body",
+        return Err(ApiError::new(
+            ErrorCode::BadBody,
             "the body is empty: send the YAML of a definition",
         ));
     }
@@ -295,8 +287,8 @@ fn read_source(
     match media.as_str() {
         "application/json" => {
             let json: SourceJson = serde_json::from_slice(&bytes).map_err(|e| {
-                ApiError::bad_request(
-                    "bad-body",
+                ApiError::new(
+                    ErrorCode::BadBody,
                     format!("a JSON body must be {{\"source\": \"<the YAML>\"}}: {e}"),
                 )
             })?;
@@ -305,8 +297,7 @@ fn read_source(
         "" | "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml"
         | "text/plain" => Ok(String::from_utf8(bytes.to_vec()).map_err(|e| not_utf8(&e))),
         other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            ErrorCode::UnsupportedMediaType,
             format!(
                 "a definition is sent as application/yaml, text/plain, or application/json \
                  `{{\"source\": \"...\"}}`, not {other}"
@@ -422,8 +413,7 @@ pub async fn deploy(
     let wf = compiled.workflow();
     if wf.agency != who.agency {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong-agency",
+            ErrorCode::WrongAgency,
             format!(
                 "the definition is for agency `{}`; you may deploy only for `{}`",
                 wf.agency, who.agency
@@ -540,11 +530,7 @@ fn with_compiled<R>(
 }
 
 fn title(compiled: &CompiledDefinition) -> Label {
-    let t = &compiled.workflow().title;
-    Label {
-        fa: t.fa.clone(),
-        en: t.en.clone(),
-    }
+    Label::from(&compiled.workflow().title)
 }
 
 /// The agency's deployed definitions: every version of every service, newest version first.
