@@ -20,7 +20,7 @@ use daftar_definitions::{
     CompiledDefinition, Diagnostic, Location, Options, Severity, Validation, render,
 };
 use daftar_engine::runtime::RuntimeError;
-use daftar_engine::store::{StoreError, StoredDefinition};
+use daftar_engine::store::StoredDefinition;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -210,12 +210,6 @@ impl From<ApiError> for DeployError {
 
 impl From<RuntimeError> for DeployError {
     fn from(e: RuntimeError) -> Self {
-        DeployError::Api(e.into())
-    }
-}
-
-impl From<StoreError> for DeployError {
-    fn from(e: StoreError) -> Self {
         DeployError::Api(e.into())
     }
 }
@@ -422,34 +416,11 @@ pub async fn deploy(
         .into());
     }
     let warnings = views(&validation.diagnostics);
-    let engine = state.engine();
-    let deployed = engine
-        .store()
-        .definitions(Some(&who.agency))
-        .await?
-        .into_iter()
-        .find(|d| d.workflow == wf.id && d.version == wf.version);
-    if let Some(existing) = deployed {
-        if existing.hash != compiled.hash() {
-            return Err(StoreError::VersionTaken {
-                workflow: wf.id.clone(),
-                version: wf.version,
-            }
-            .into());
-        }
-        let body = Deployed {
-            id: existing.workflow,
-            version: existing.version,
-            hash: existing.hash,
-            in_force_from: existing.in_force_from,
-            already_deployed: true,
-            warnings,
-        };
-        return Ok((StatusCode::OK, Json(body)).into_response());
-    }
-    let stored = engine
-        .deploy(&format!("{}@{}", wf.id, wf.version), compiled.source())
+    let deployment = state
+        .engine()
+        .deploy_version(&format!("{}@{}", wf.id, wf.version), compiled.source())
         .await?;
+    let stored = deployment.definition;
     let location = format!(
         "/api/v1/definitions/{}/versions/{}",
         stored.workflow, stored.version
@@ -459,9 +430,12 @@ pub async fn deploy(
         version: stored.version,
         hash: stored.hash,
         in_force_from: stored.in_force_from,
-        already_deployed: false,
+        already_deployed: deployment.already_deployed,
         warnings,
     };
+    if deployment.already_deployed {
+        return Ok((StatusCode::OK, Json(body)).into_response());
+    }
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],

@@ -59,6 +59,15 @@ pub enum RuntimeError {
     Definition(String),
 }
 
+/// What a deploy did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    /// The version as the store keeps it.
+    pub definition: StoredDefinition,
+    /// Whether this very content was deployed before (then nothing changed).
+    pub already_deployed: bool,
+}
+
 /// The outcome of a command.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Executed {
@@ -214,6 +223,18 @@ impl Engine {
     /// Validates and deploys a definition's source for its agency. Each version is deployed
     /// once; deploying the same content again is a no-op.
     pub async fn deploy(&self, name: &str, source: &str) -> Result<StoredDefinition, RuntimeError> {
+        Ok(self.deploy_version(name, source).await?.definition)
+    }
+
+    /// Validates and deploys a definition's source for its agency, saying whether this very
+    /// content was deployed before. A deployed version never changes: the same content again
+    /// changes nothing (`already_deployed`), other content under a deployed version is refused
+    /// with [`StoreError::VersionTaken`].
+    pub async fn deploy_version(
+        &self,
+        name: &str,
+        source: &str,
+    ) -> Result<Deployment, RuntimeError> {
         let catalog = self.catalog.read().expect("lock").clone();
         let options = Options {
             catalog: catalog.as_deref(),
@@ -224,7 +245,7 @@ impl Engine {
             RuntimeError::Definition(lines.join("\n"))
         })?;
         let wf = compiled.workflow();
-        let stored = StoredDefinition {
+        let mut stored = StoredDefinition {
             agency: wf.agency.clone(),
             workflow: wf.id.clone(),
             version: wf.version,
@@ -232,11 +253,36 @@ impl Engine {
             in_force_from: wf.in_force_from,
             source: source.to_owned(),
         };
-        self.store.deploy(&stored).await?;
+        let deployed = self
+            .store
+            .definitions(Some(&stored.agency))
+            .await?
+            .into_iter()
+            .find(|d| d.workflow == stored.workflow && d.version == stored.version);
+        let already_deployed = match deployed {
+            Some(existing) if existing.hash != stored.hash => {
+                return Err(StoreError::VersionTaken {
+                    workflow: stored.workflow,
+                    version: stored.version,
+                }
+                .into());
+            }
+            Some(existing) => {
+                stored = existing;
+                true
+            }
+            None => {
+                self.store.deploy(&stored).await?;
+                false
+            }
+        };
         self.registry
             .add(&stored)
             .map_err(RuntimeError::Definition)?;
-        Ok(stored)
+        Ok(Deployment {
+            definition: stored,
+            already_deployed,
+        })
     }
 
     /// Files a new request with the version of `workflow` in force now. With an idempotency
