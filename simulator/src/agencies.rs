@@ -128,7 +128,7 @@ pub fn answer(
             })),
         },
         ("judiciary_records", "file_freeze_report") => {
-            Answer::Ok(json!({ "filed_at": crate::server::agency_now() }))
+            Answer::Ok(json!({ "filed_at": crate::toolkit::agency_now() }))
         }
         ("military_service", "service_status") => {
             match seed
@@ -207,7 +207,7 @@ pub fn answer(
             let approved = t("decision") == "approved";
             Answer::Ok(json!({
                 "permit_number": approved.then(|| format!("GHP-{:06}", journal.next())),
-                "recorded_at": crate::server::agency_now(),
+                "recorded_at": crate::toolkit::agency_now(),
             }))
         }
         ("business_licences", "next_due_reminder") => {
