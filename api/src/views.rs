@@ -131,10 +131,7 @@ pub fn status_label(def: &Definition, status: &str) -> Option<Label> {
 /// The outcome an ending names (`issued`, `rejected`, …, `cancelled`).
 pub fn outcome(ending: &Ending) -> String {
     match ending {
-        Ending::Completed { outcome, .. } => serde_json::to_value(outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        Ending::Completed { outcome, .. } => outcome.as_str().to_owned(),
         Ending::Cancelled { .. } => "cancelled".to_owned(),
     }
 }

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Diagram, Item, Shape, one_line};
+use super::{Diagram, Item, Shape, escape_with};
 use crate::compiled::CompiledDefinition;
 
 /// The definition as a Graphviz `digraph`.
@@ -100,16 +100,7 @@ fn shape(shape: Shape) -> &'static str {
 
 /// Text for inside a quoted DOT string.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in one_line(text) {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(text, &[('"', "\\\""), ('\\', "\\\\"), ('&', "&amp;")])
 }
 
 #[cfg(test)]

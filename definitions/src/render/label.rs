@@ -1,7 +1,7 @@
 //! What a step's node says: its title, what it does, and the public status it enters.
 
 use super::{Node, Shape, node_id};
-use crate::model::{Duration, Outcome, Step, StepKindRef, Workflow};
+use crate::model::{Duration, Step, StepKindRef, Workflow};
 
 /// A step's node: shaped by its kind, labelled with its title (English) or id, the kind and
 /// what it talks to, and the public status it enters, if any.
@@ -72,17 +72,7 @@ fn describe(kind: StepKindRef<'_>) -> (Shape, String) {
             let names: Vec<&str> = vars.keys().map(String::as_str).collect();
             (Shape::Set, format!("set: {}", names.join(", ")))
         }
-        StepKindRef::End(e) => {
-            let outcome = match e.outcome {
-                Outcome::Issued => "issued",
-                Outcome::Approved => "approved",
-                Outcome::Rejected => "rejected",
-                Outcome::Cancelled => "cancelled",
-                Outcome::Expired => "expired",
-                Outcome::Completed => "completed",
-            };
-            (Shape::End, format!("end: {outcome}"))
-        }
+        StepKindRef::End(e) => (Shape::End, format!("end: {}", e.outcome.as_str())),
     }
 }
 

@@ -238,6 +238,18 @@ fn one_line(text: &str) -> impl Iterator<Item = char> + '_ {
     })
 }
 
+/// `text` on one line with each character of `table` written as its replacement.
+fn escape_with(text: &str, table: &[(char, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in one_line(text) {
+        match table.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{cluster_id, join_id, node_id};
