@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 
 use super::{Diagram, Item, Shape, escape_with};
 use crate::compiled::CompiledDefinition;
+use crate::model::StepKind;
 
 /// The definition as a Mermaid flowchart.
 pub fn mermaid(def: &CompiledDefinition) -> String {
@@ -79,17 +80,17 @@ fn items<'a>(out: &mut String, list: &'a [Item], depth: usize, status: &mut Vec<
 fn delimiters(shape: Shape) -> (&'static str, &'static str) {
     match shape {
         Shape::Start => ("((", "))"),
-        Shape::Inquiry => ("[/", "/]"),
-        Shape::Payment => ("[\\", "\\]"),
-        Shape::Notify => (">", "]"),
-        Shape::Decision => ("{", "}"),
-        Shape::Task => ("(", ")"),
-        Shape::Wait => ("{{", "}}"),
-        Shape::Fork => ("[/", "\\]"),
+        Shape::Step(StepKind::Inquiry) => ("[/", "/]"),
+        Shape::Step(StepKind::Payment) => ("[\\", "\\]"),
+        Shape::Step(StepKind::Notify) => (">", "]"),
+        Shape::Step(StepKind::Decision) => ("{", "}"),
+        Shape::Step(StepKind::Task) => ("(", ")"),
+        Shape::Step(StepKind::Wait) => ("{{", "}}"),
+        Shape::Step(StepKind::Parallel) => ("[/", "\\]"),
         Shape::Join => ("[\\", "/]"),
-        Shape::Call => ("[[", "]]"),
-        Shape::Set => ("[", "]"),
-        Shape::End => ("([", "])"),
+        Shape::Step(StepKind::Call) => ("[[", "]]"),
+        Shape::Step(StepKind::Set) => ("[", "]"),
+        Shape::Step(StepKind::End) => ("([", "])"),
     }
 }
 
