@@ -74,8 +74,8 @@ pub async fn watch(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let after = last_event_id(&headers)?;
-    let stream = super::find_request(&state, &who, &id).await?;
-    super::requests::may_read(&who, &state.engine().state(&stream).await?, &id)?;
+    let stream = crate::lookup::find_request(&state, &who, &id).await?;
+    crate::views::may_read(&who, &state.engine().state(&stream).await?, &id)?;
     // Subscribed before the history is read: a commit made in between is on the feed.
     let feed = state.engine().subscribe();
     let history = state.engine().store().load(&stream).await?;
@@ -94,8 +94,8 @@ fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<u64>> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Some)
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "bad-last-event-id",
+            ApiError::new(
+                crate::problem::ErrorCode::BadLastEventId,
                 "`Last-Event-ID` must be the id of an event of this stream",
             )
         })
@@ -201,7 +201,7 @@ async fn send<'a>(
 
 /// Where the request stands: the first event of a stream opened without `Last-Event-ID`.
 fn snapshot(def: Option<&Definition>, s: &InstanceState) -> Sse {
-    let label = def.and_then(|d| super::track::status_label(d, s.status.as_ref()?));
+    let label = def.and_then(|d| crate::views::status_label(d, s.status.as_ref()?));
     let data = json!({
         "version": s.version,
         "status": s.status,
@@ -222,7 +222,7 @@ fn milestone(def: Option<&Definition>, event: &Event) -> Option<(&'static str, V
             "status",
             json!({
                 "status": to,
-                "label": def.and_then(|d| super::track::status_label(d, to)),
+                "label": def.and_then(|d| crate::views::status_label(d, to)),
             }),
         ),
         Event::TaskCreated {

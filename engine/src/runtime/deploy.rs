@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use daftar_definitions::{Options, compile};
 
-use super::{Engine, RuntimeError};
-use crate::store::StoredDefinition;
+use super::{Deployment, Engine, RuntimeError};
+use crate::store::{StoreError, StoredDefinition};
 
 impl Engine {
     /// Deploys from now on against `catalog`: connector names are checked, and connectors'
@@ -18,6 +18,18 @@ impl Engine {
     /// Validates and deploys a definition's source for its agency. Each version is deployed
     /// once; deploying the same content again is a no-op.
     pub async fn deploy(&self, name: &str, source: &str) -> Result<StoredDefinition, RuntimeError> {
+        Ok(self.deploy_version(name, source).await?.definition)
+    }
+
+    /// Validates and deploys a definition's source for its agency, saying whether this very
+    /// content was deployed before. A deployed version never changes: the same content again
+    /// changes nothing (`already_deployed`), other content under a deployed version is refused
+    /// with [`StoreError::VersionTaken`].
+    pub async fn deploy_version(
+        &self,
+        name: &str,
+        source: &str,
+    ) -> Result<Deployment, RuntimeError> {
         let catalog = self.catalog.read().expect("lock").clone();
         let options = Options {
             catalog: catalog.as_deref(),
@@ -28,7 +40,7 @@ impl Engine {
             RuntimeError::Definition(lines.join("\n"))
         })?;
         let wf = compiled.workflow();
-        let stored = StoredDefinition {
+        let mut stored = StoredDefinition {
             agency: wf.agency.clone(),
             workflow: wf.id.clone(),
             version: wf.version,
@@ -36,10 +48,35 @@ impl Engine {
             in_force_from: wf.in_force_from,
             source: source.to_owned(),
         };
-        self.store.deploy(&stored).await?;
+        let deployed = self
+            .store
+            .definitions(Some(&stored.agency))
+            .await?
+            .into_iter()
+            .find(|d| d.workflow == stored.workflow && d.version == stored.version);
+        let already_deployed = match deployed {
+            Some(existing) if existing.hash != stored.hash => {
+                return Err(StoreError::VersionTaken {
+                    workflow: stored.workflow,
+                    version: stored.version,
+                }
+                .into());
+            }
+            Some(existing) => {
+                stored = existing;
+                true
+            }
+            None => {
+                self.store.deploy(&stored).await?;
+                false
+            }
+        };
         self.registry
             .add(&stored)
             .map_err(RuntimeError::Definition)?;
-        Ok(stored)
+        Ok(Deployment {
+            definition: stored,
+            already_deployed,
+        })
     }
 }

@@ -33,7 +33,7 @@ use crate::connectors::Connectors;
 use crate::core::{Command, InstanceState};
 use crate::definition::Definition;
 use crate::events::{Actor, Event, ParentRef, StreamId};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredDefinition};
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use feed::Appended;
@@ -61,6 +61,15 @@ pub enum RuntimeError {
     /// A definition that does not compile or was not deployed.
     #[error("definition: {0}")]
     Definition(String),
+}
+
+/// What a deploy did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    /// The version as the store keeps it.
+    pub definition: StoredDefinition,
+    /// Whether this very content was deployed before (then nothing changed).
+    pub already_deployed: bool,
 }
 
 /// The outcome of a command.
