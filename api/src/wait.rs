@@ -23,6 +23,9 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 /// How often the state is read while nothing arrives on the feed.
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// The node's commit feed, as a waiter holds it.
+pub type Feed = broadcast::Receiver<std::sync::Arc<Appended>>;
+
 /// The `Preference-Applied` header.
 pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
 

@@ -224,16 +224,22 @@ async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_ord
     .await;
     assert_eq!(status, 202, "{answer}");
 
-    let (status, answer) = post(
-        &node,
-        "/api/v1/messages/meter_installed",
-        &officer,
-        Some("crew-report-1"),
-        report,
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
+    // The crew's report, waiting for where it leaves the request (`Prefer: wait`): the
+    // request's end comes back in the same answer.
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/messages/meter_installed", node.api))
+        .bearer_auth(&officer)
+        .header("Idempotency-Key", "crew-report-1")
+        .header("Prefer", "wait=10")
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["preference-applied"], "wait=10");
+    let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["request"], json!(s.instance));
+    assert_eq!(answer["now"]["state"], "approved", "{answer}");
     let state = node.finished(&s).await;
     assert_eq!(outcome(&state), "approved");
     assert_eq!(state.vars["meter_serial"], json!("MTR-8812-0457"));

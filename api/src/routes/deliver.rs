@@ -10,6 +10,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use daftar_engine::events::{Actor, StreamId};
@@ -22,6 +23,7 @@ use crate::auth::{Principal, Role};
 use crate::mobile;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::RequestView;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -77,6 +79,10 @@ pub struct DeliveredMessage {
     pub kept: bool,
     /// Whether this message id had been delivered before (then nothing happened now).
     pub duplicate: bool,
+    /// With `Prefer: wait=N`: the request where the message brought it to rest (or where it
+    /// stood after N seconds), as the caller may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<RequestView>,
 }
 
 /// Deliver a message to a request that waits for it.
@@ -88,6 +94,7 @@ pub struct DeliveredMessage {
         ("id" = String, Path, description = "The request id or its tracking code"),
         ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)"),
     ),
     request_body = MessageToRequest,
     responses(
@@ -110,7 +117,7 @@ pub async fn to_request(
     Path((id, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Json<MessageToRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<DeliveredMessage>)> {
+) -> ApiResult<Response> {
     who.require(&[Role::Officer, Role::Citizen])?;
     // Another agency's request is not found, whatever the body says.
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
@@ -133,7 +140,9 @@ pub async fn to_request(
     let message_id = message_id(&who, &headers)?;
     if s.messages.contains(&message_id) {
         // A retry of a delivery that had its effect.
-        return Ok(answer(&state, message_id, Some((stream, true))).await);
+        return Ok(answer(&state, message_id, Some((stream, true)))
+            .await
+            .into_response());
     }
     let keys = awaited(&s, &name);
     let correlation = match (body.correlation, keys.as_slice()) {
@@ -171,20 +180,23 @@ pub async fn to_request(
     } else {
         Actor::Officer(who.subject.clone())
     };
+    // Subscribed before the delivery, so that no commit it causes can be missed.
+    let wait = crate::wait::preferred(&headers).map(|w| (w, state.engine().subscribe()));
     let result = state
         .engine()
         .deliver(&stream, &name, &correlation, &message_id, payload, actor)
         .await;
-    match result {
+    let answered = match result {
         Ok(done) => {
             let duplicate = done.duplicate || done.events.is_empty();
-            Ok(answer(&state, message_id, Some((stream, duplicate))).await)
+            answer(&state, message_id, Some((stream, duplicate))).await
         }
         Err(daftar_engine::runtime::RuntimeError::Refused(
             daftar_engine::Error::NoReceiver { .. } | daftar_engine::Error::Ended,
-        )) => Ok(answer(&state, message_id, None).await),
-        Err(e) => Err(e.into()),
-    }
+        )) => answer(&state, message_id, None).await,
+        Err(e) => return Err(e.into()),
+    };
+    settled(&state, &who, answered, wait).await
 }
 
 /// Deliver a message to the request of your agency that waits for it under a correlation key.
@@ -196,6 +208,7 @@ pub async fn to_request(
     params(
         ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)"),
     ),
     request_body = CorrelatedMessage,
     responses(
@@ -215,7 +228,7 @@ pub async fn by_correlation(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Json<CorrelatedMessage>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<DeliveredMessage>)> {
+) -> ApiResult<Response> {
     who.require(&[Role::Officer])?;
     let Json(body) = body.map_err(ApiError::from)?;
     let payload = payload(body.payload)?;
@@ -226,6 +239,7 @@ pub async fn by_correlation(
         ));
     }
     let message_id = message_id(&who, &headers)?;
+    let wait = crate::wait::preferred(&headers).map(|w| (w, state.engine().subscribe()));
     let delivered = state
         .engine()
         .deliver_by_correlation(
@@ -244,7 +258,30 @@ pub async fn by_correlation(
         }
         Delivered::Kept => None,
     };
-    Ok(answer(&state, message_id, to).await)
+    let answered = answer(&state, message_id, to).await;
+    settled(&state, &who, answered, wait).await
+}
+
+/// The answer, and with `Prefer: wait=N` (RFC 7240) the request the message moved, once it
+/// comes to rest or N seconds pass, with `Preference-Applied`.
+async fn settled(
+    state: &AppState,
+    who: &Principal,
+    (status, Json(mut body)): (StatusCode, Json<DeliveredMessage>),
+    wait: Option<(std::time::Duration, crate::wait::Feed)>,
+) -> ApiResult<Response> {
+    let Some((wait, feed)) = wait else {
+        return Ok((status, Json(body)).into_response());
+    };
+    if let Some(instance) = &body.request {
+        let stream = StreamId {
+            agency: who.agency.clone(),
+            instance: instance.clone(),
+        };
+        let s = crate::wait::settle(state.engine(), &stream, feed, wait).await?;
+        body.now = Some(crate::views::view(state, who, &stream, &s));
+    }
+    Ok((status, [crate::wait::applied(wait)], Json(body)).into_response())
 }
 
 /// A payload must be a JSON object (a wait's `output` reads its fields); none is `{}`.
@@ -282,6 +319,7 @@ async fn answer(
                 tracking_code: None,
                 kept: true,
                 duplicate: false,
+                now: None,
             }),
         );
     };
@@ -299,6 +337,7 @@ async fn answer(
             tracking_code,
             kept: false,
             duplicate,
+            now: None,
         }),
     )
 }
