@@ -79,19 +79,13 @@ fn a_message_delivered_from_the_command_line_ends_the_wait() {
             &db,
         ]);
         let out = ok(&run) + &String::from_utf8_lossy(&run.stderr);
-        // The tracking code, wherever `run` prints it: ten capitals and digits after `tracking`.
-        let after = &out[out.find("tracking").expect("run prints the tracking code")..];
-        let code = after
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .find(|w| {
-                w.len() == 10
-                    && w.chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-                    && w.chars().any(|c| c.is_ascii_digit())
-                    && w.chars().any(|c| c.is_ascii_uppercase())
-            })
-            .map(str::to_owned)
+        // The tracking code, from the line `run` prints it on (stderr): `tracking code: …`.
+        let code = out
+            .lines()
+            .find_map(|l| l.strip_prefix("tracking code: "))
+            .map(|c| c.trim().to_owned())
             .expect("run prints the tracking code");
+        assert_eq!(code.len(), 10, "{code}");
         codes.push(code);
     }
 

@@ -77,12 +77,9 @@ fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value,
     request_body(content = Object, description = "`client_reference`, `status`, `delivered_at`"),
     responses((status = 200, description = "Recorded"),
               (status = 400, body = Problem),
-              (status = 401, body = Problem),
               (status = 403, description = "Without the SMS's callback token (`bad-callback-token`)", body = Problem),
               (status = 404, body = Problem),
               (status = 409, body = Problem),
-              (status = 413, description = "The body is over 1 MiB", body = Problem),
-              (status = 415, description = "The body is not `application/json`", body = Problem),
               (status = 503, body = Problem)),
     security(("connector_secret" = []))
 )]
@@ -218,12 +215,9 @@ async fn deliver(
     request_body(content = Object, description = "The agency's answer"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
               (status = 400, body = Problem),
-              (status = 401, body = Problem),
               (status = 403, description = "Without the inquiry's callback token (`bad-callback-token`), or for a step that asked another connector (`wrong-connector`); kept for review", body = Problem),
               (status = 404, body = Problem),
               (status = 409, body = Problem),
-              (status = 413, description = "The body is over 1 MiB", body = Problem),
-              (status = 415, description = "The body is not `application/json`", body = Problem),
               (status = 503, body = Problem)),
     security(("connector_secret" = []))
 )]
@@ -267,12 +261,9 @@ pub async fn inquiry(
     request_body(content = Object, description = "`reference`, `status`, `amount`, …"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
               (status = 400, body = Problem),
-              (status = 401, body = Problem),
               (status = 403, description = "Without the payment's callback token (`bad-callback-token`), or for a step that asked another gateway (`wrong-connector`); kept for review", body = Problem),
               (status = 404, body = Problem),
               (status = 409, body = Problem),
-              (status = 413, description = "The body is over 1 MiB", body = Problem),
-              (status = 415, description = "The body is not `application/json`", body = Problem),
               (status = 503, body = Problem)),
     security(("connector_secret" = []))
 )]

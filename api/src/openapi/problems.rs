@@ -1,6 +1,7 @@
 //! What every operation can answer besides what its handler declares, and in which media
 //! type: the document must say what the server does, so that a client generated from it (and
-//! schemathesis, which CI runs against `serve`) meets no undocumented answer.
+//! schemathesis, which CI runs against `serve`) meets no undocumented answer. The handlers'
+//! annotations therefore leave these common answers out and declare only their own.
 //!
 //! - Every problem is `application/problem+json` (RFC 9457), whatever the handler's
 //!   annotation says (utoipa labels a body `application/json` unless told otherwise).
@@ -29,7 +30,7 @@ pub fn declare(doc: &mut OpenApi) {
             };
             if takes_body {
                 add("400", "The body cannot be read (`bad-body`)");
-                add("413", "The body is over the limit (`too-large`)");
+                add("413", "The body is over 1 MiB (`too-large`)");
                 add(
                     "415",
                     "The body is not of a media type the operation takes (`unsupported-media-type`)",

@@ -202,7 +202,7 @@ fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
     params(("id" = String, Path, description = "The request id or its tracking code")),
     responses(
         (status = 200, body = History),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
@@ -268,7 +268,7 @@ fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
     responses(
         (status = 200, body = StateAt),
         (status = 400, description = "`at` is neither a version nor an RFC 3339 time", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency, or no such point of its history", body = Problem),
         (status = 503, body = Problem),
     ),
@@ -308,7 +308,7 @@ pub async fn state_at(
     get, path = "/api/v1/audit/verify", tag = "audit",
     responses(
         (status = 200, description = "Verified; `ok` says whether every chain is intact and every row agrees", body = Verification),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem),
+        (status = 403, body = Problem), (status = 503, body = Problem),
     ),
     security(("bearer" = []))
 )]

@@ -44,7 +44,7 @@ pub struct ConnectorView {
     get, path = "/api/v1/connectors", tag = "operations",
     responses(
         (status = 200, body = Vec<ConnectorView>),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
     ),
     security(("bearer" = []))
 )]

@@ -381,11 +381,8 @@ fn views(diagnostics: &[Diagnostic]) -> Vec<DiagnosticView> {
         (status = 201, description = "Deployed", body = Deployed),
         (status = 200, description = "This content was deployed before; nothing changed", body = Deployed),
         (status = 400, description = "The body cannot be read", body = Problem),
-        (status = 401, body = Problem),
         (status = 403, description = "Not a designer, or the definition is another agency's", body = Problem),
         (status = 409, description = "This version is deployed with other content (`version-taken`)", body = Problem),
-        (status = 413, body = Problem),
-        (status = 415, body = Problem),
         (status = 422, description = "The definition has errors (`invalid-definition`)", body = InvalidDefinition,
             content_type = "application/problem+json"),
         (status = 503, body = Problem),
@@ -458,8 +455,8 @@ pub async fn deploy(
     ),
     responses(
         (status = 200, description = "Validated; `valid` says whether it could be deployed", body = ValidationReport),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 503, body = Problem),
+        (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 503, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -512,7 +509,7 @@ fn title(compiled: &CompiledDefinition) -> Label {
     get, path = "/api/v1/definitions", tag = "definitions",
     responses(
         (status = 200, body = DefinitionList),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem),
+        (status = 403, body = Problem), (status = 503, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -571,7 +568,7 @@ async fn find_version(
     responses(
         (status = 200, body = DefinitionDetail),
         (status = 400, description = "The version is not a number", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such version in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
@@ -607,7 +604,7 @@ pub async fn get_version(
     responses(
         (status = 200, description = "A Mermaid flowchart", body = String, content_type = "text/plain"),
         (status = 400, description = "The version is not a number", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such version in your agency", body = Problem),
         (status = 503, body = Problem),
     ),

@@ -80,7 +80,7 @@ pub struct Params {
     responses(
         (status = 200, body = Vec<IncidentView>),
         (status = 400, description = "A filter cannot be read", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -158,7 +158,7 @@ async fn open_incidents(state: &AppState, stream: &StreamId) -> ApiResult<Vec<In
     params(("id" = String, Path, description = "The incident, `REQUEST:INCIDENT` as listed")),
     responses(
         (status = 200, body = Retried),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such incident in your agency", body = Problem),
         (status = 409, description = "The incident is no longer open", body = Problem),
     ),

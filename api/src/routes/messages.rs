@@ -56,7 +56,7 @@ pub struct Params {
     params(Params),
     responses(
         (status = 200, body = Vec<KeptMessage>),
-        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 400, body = Problem),
         (status = 403, body = Problem),
     ),
     security(("bearer" = []))

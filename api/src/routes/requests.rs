@@ -133,9 +133,7 @@ pub struct CancelRequest {
          headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 200, description = "Filed before by this caller with this Idempotency-Key", body = RequestView),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 413, description = "The body is over 1 MiB", body = Problem),
-        (status = 415, description = "The body is not `application/json`", body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such service in force", body = Problem),
         (status = 422, description = "The form does not satisfy the service's schema (`invalid-input`), the body is not a `StartRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
         (status = 429, description = "Too many filings that send SMS by this citizen or in this agency", body = Problem),
@@ -244,7 +242,7 @@ async fn repeated(
     params(("id" = String, Path, description = "The request id or its tracking code")),
     responses(
         (status = 200, body = RequestView),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency", body = Problem),
     ),
     security(("bearer" = []))
@@ -267,7 +265,7 @@ pub async fn get_request(
     responses(
         (status = 200, body = RequestList),
         (status = 400, description = "A filter cannot be read", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -329,11 +327,9 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
     responses(
         (status = 200, body = RequestView),
         (status = 400, description = "No reason, or a body that cannot be read", body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "It has already ended", body = Problem),
-        (status = 413, description = "The body is over 1 MiB", body = Problem),
-        (status = 415, description = "The body is not `application/json`", body = Problem),
         (status = 422, description = "The body is not a `CancelRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))

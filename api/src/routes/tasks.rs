@@ -188,7 +188,6 @@ fn eligible_roles(task: &TaskState) -> Vec<&str> {
     responses(
         (status = 200, body = TaskList),
         (status = 400, description = "A malformed query", body = Problem),
-        (status = 401, body = Problem),
         (status = 403, description = "Not an officer, or `role` is not one of the caller's task roles", body = Problem),
     ),
     security(("bearer" = []))
@@ -287,7 +286,6 @@ pub async fn worklist(
     ),
     responses(
         (status = 200, body = TaskItem),
-        (status = 401, body = Problem),
         (status = 403, description = "The caller may not work this task and is no supervisor", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
     ),
@@ -319,7 +317,6 @@ pub async fn get_task(
     responses(
         (status = 200, description = "Claimed by the caller", body = TaskItem),
         (status = 400, description = "A malformed Idempotency-Key", body = Problem),
-        (status = 401, body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
@@ -366,12 +363,9 @@ pub async fn claim(
         (status = 200, description = "Completed; the request as it is now (with `Prefer: wait=N`, once it ended, came to rest or the wait ran out)", body = RequestView,
          headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 400, description = "A malformed body or Idempotency-Key", body = Problem),
-        (status = 401, body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
-        (status = 413, description = "The body is over 1 MiB", body = Problem),
-        (status = 415, description = "The body is not `application/json`", body = Problem),
         (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`), the form fails its schema (`invalid-form`), the body is not a `CompleteTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))
@@ -446,12 +440,9 @@ pub async fn complete(
     responses(
         (status = 200, description = "Reassigned", body = TaskItem),
         (status = 400, description = "Neither `role` nor `officer`, or a malformed body", body = Problem),
-        (status = 401, body = Problem),
         (status = 403, description = "Neither an admin nor a supervisor", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "The task is closed (`stale`) or the request ended (`ended`)", body = Problem),
-        (status = 413, description = "The body is over 1 MiB", body = Problem),
-        (status = 415, description = "The body is not `application/json`", body = Problem),
         (status = 422, description = "The body is not a `ReassignTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
     security(("bearer" = []))

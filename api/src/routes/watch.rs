@@ -62,7 +62,7 @@ const BUFFER: usize = 64;
     responses(
         (status = 200, content_type = "text/event-stream", description = "`state`, then `status`, `task`, `payment`, `incident` and `ended` events as they happen; each `id` is the stream version that produced it"),
         (status = 400, description = "`Last-Event-ID` is not a version", body = crate::problem::Problem),
-        (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem),
+        (status = 403, body = crate::problem::Problem),
         (status = 404, description = "No such request in your agency", body = crate::problem::Problem),
     ),
     security(("bearer" = []))
