@@ -20,6 +20,8 @@
 
 #![allow(dead_code)]
 
+pub mod golden;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -467,6 +469,27 @@ impl Node {
             )
             .await
             .unwrap();
+    }
+
+    /// With `DAFTAR_BLESS=1`, writes every stream of this node's store, as the store keeps
+    /// it, to `tests/golden/histories/{name}.jsonl` (see `golden.rs`); otherwise nothing.
+    pub async fn record_golden(&self, name: &str) {
+        if !golden::blessing() {
+            return;
+        }
+        let store = self.engine.store();
+        let last = store.last_position().await.unwrap();
+        let mut text = String::new();
+        let mut after = 0;
+        while after < last {
+            let page = store.read_stored(after, last, 1024).await.unwrap();
+            for e in &page {
+                text.push_str(&golden::line(e));
+                text.push('\n');
+                after = e.position;
+            }
+        }
+        std::fs::write(golden::dir().join(format!("{name}.jsonl")), text).unwrap();
     }
 
     /// The history of an instance.
