@@ -410,6 +410,35 @@ fn tasks_are_claimed_completed_with_a_valid_form_and_escalate_on_time() {
 }
 
 #[test]
+fn a_task_is_given_to_another_role_or_officer_and_stays_open() {
+    let mut s = given(&wf(TASK));
+    s.start(applicant());
+    let task = s.state.tasks.keys().next().unwrap().clone();
+    let nobody = s.try_when(Command::ReassignTask {
+        task: task.clone(),
+        role: None,
+        officer: None,
+    });
+    assert!(matches!(nobody, Err(Error::NotAllowed(_))));
+    s.when(Command::ReassignTask {
+        task: task.clone(),
+        role: Some("supervisor".into()),
+        officer: None,
+    })
+    .then(&["TaskReassigned"]);
+    assert_eq!(s.state.tasks[&task].role.as_deref(), Some("supervisor"));
+    s.when(Command::ReassignTask {
+        task: task.clone(),
+        role: None,
+        officer: Some("s1".into()),
+    })
+    .then(&["TaskReassigned"]);
+    assert_eq!(s.state.tasks[&task].role.as_deref(), Some("supervisor"));
+    assert_eq!(s.state.tasks[&task].officer.as_deref(), Some("s1"));
+    assert!(s.state.tasks[&task].open);
+}
+
+#[test]
 fn a_task_past_its_deadline_is_marked_overdue() {
     let mut s = given(&wf(&TASK.replace(
         "      escalation:\n        - { after: 2d, to: supervisor }\n",
@@ -896,6 +925,34 @@ fn notify_steps_record_the_sms_and_its_delivery() {
         at: None,
     });
     assert!(matches!(unknown, Err(Error::Unknown { .. })));
+}
+
+#[test]
+fn an_sms_the_gateway_refuses_is_recorded_as_failed_once() {
+    let steps = r#"
+  - id: tell
+    notify: { template: status_changed }
+  - id: done
+    end: { outcome: completed }
+"#;
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    let Event::NotificationRequested { reference, .. } = s.find("NotificationRequested")[0].clone()
+    else {
+        unreachable!()
+    };
+    let refused = || Command::NotificationResult {
+        reference: reference.clone(),
+        sent: false,
+        gateway_id: None,
+        reason: Some("invalid number".into()),
+    };
+    s.when(refused()).then(&["NotificationFailed"]);
+    assert_eq!(
+        s.state.notifications[&reference],
+        daftar_engine::core::Delivery::Failed
+    );
+    s.when(refused()).then(&[]);
 }
 
 #[test]

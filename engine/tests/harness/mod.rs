@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod coverage;
+
+use std::cell::Cell;
+
 use chrono::{DateTime, Duration, Utc};
 use daftar_definitions::{Options, compile};
 use daftar_engine::Definition;
@@ -21,6 +25,13 @@ pub struct Scenario {
     /// Who asks: the engine itself unless a test says otherwise.
     pub actor: Actor,
     pub budget: Budget,
+    /// The scenario's rank among those of its test: names its line of the transitions record.
+    rank: usize,
+}
+
+thread_local! {
+    /// How many scenarios this test (thread) has begun.
+    static SCENARIOS: Cell<usize> = const { Cell::new(0) };
 }
 
 pub fn given(yaml: &str) -> Scenario {
@@ -43,6 +54,24 @@ pub fn given(yaml: &str) -> Scenario {
         last: Vec::new(),
         actor: Actor::System,
         budget: Budget::default(),
+        rank: SCENARIOS.replace(SCENARIOS.get() + 1),
+    }
+}
+
+/// A finished scenario's transitions are those its test is recorded to exercise
+/// ([`coverage`]), which is how `transitions.rs` knows what the tests reach.
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.history.is_empty() {
+            return;
+        }
+        let thread = std::thread::current();
+        let key = format!("{}#{}", thread.name().unwrap_or("main"), self.rank);
+        coverage::check(
+            env!("CARGO_CRATE_NAME"),
+            &key,
+            coverage::transitions(&self.history),
+        );
     }
 }
 
