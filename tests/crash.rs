@@ -4,7 +4,7 @@
 //! instance, acknowledged or not, must have ended exactly once, entered each step once,
 //! fired its timer once and sent each SMS exactly once, with every hash chain intact.
 
-mod support;
+use daftar_testkit::process as support;
 
 use std::time::{Duration, Instant};
 

@@ -16,7 +16,7 @@ use daftar_engine::runtime::Engine;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Connection};
 
-mod pg;
+use daftar_testkit::pg;
 
 const WORKFLOW: &str = "examples/workflows/clean-record-certificate.yaml";
 const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;

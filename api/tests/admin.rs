@@ -8,7 +8,7 @@
 //! Incidents are listed (`GET /api/v1/incidents`, the admin's agency only) and retried
 //! (`POST /api/v1/incidents/{id}/retry`) through the API.
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use daftar_api::auth::{Keys, Role};
 use daftar_engine::core::Delivery;

@@ -2,7 +2,7 @@
 //! auditors), its state at a version or a time, and the verification of every hash chain of
 //! the agency, which passes on an intact store and names the event altered in the database.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;

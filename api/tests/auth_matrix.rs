@@ -3,7 +3,7 @@
 //! another key: each answers 401 with a problem body, before it reads anything. And every
 //! operation on a request, called with a good token of another agency, answers 404.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::{Claims, Role};

@@ -4,7 +4,7 @@
 //! documents what a bad body gets; paging values outside the documented range are refused,
 //! not clamped or overflowed; an empty definition is not "validated".
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

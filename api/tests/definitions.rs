@@ -2,7 +2,7 @@
 //! other content, another agency's), validating with line and column, listing, reading a
 //! version's source and its Mermaid graph; who may do what.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

@@ -18,7 +18,7 @@
 //! [`record_the_rest`] those of the services they do not drive, and this file rewrites the
 //! snapshots and the event payloads. The normal run only compares.
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! request it was first sent with (the same key with another body is refused with 422), for
 //! filings, task commands and cancellations alike.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

@@ -5,7 +5,7 @@
 //! which the distribution company reports by its work order
 //! (`POST /api/v1/messages/{name}` with the correlation key).
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use daftar_api::auth::{Keys, Role};
 use daftar_engine::events::TimerPurpose;

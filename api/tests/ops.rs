@@ -2,7 +2,7 @@
 //! `/readyz`, `/metrics` with the engine's metrics after a request ran (and no personal data
 //! in them), and `/openapi.json` naming every path.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::sync::{Arc, OnceLock};
 

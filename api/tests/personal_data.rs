@@ -4,7 +4,7 @@
 //! history, while an admin sees it whole. And a whole number beyond what daftar keeps exactly
 //! is refused, not rounded.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;

@@ -4,7 +4,7 @@
 //! and the admin's cancellation of the victim's case go through; a repeat under the same
 //! `Idempotency-Key` is not charged.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::num::NonZeroU32;
 

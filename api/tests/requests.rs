@@ -2,7 +2,7 @@
 //! another audience, unsigned (`alg: none`) or of the wrong role get nothing; another agency's
 //! request answers 404; personal data is masked for auditors.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::{Claims, Role};

@@ -18,7 +18,7 @@
 //! for waits of days (the utility visit, the depository's three-day callback timeout), by
 //! firing the pending timer as the timer loop would once due.
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use daftar_engine::core::Delivery;
 use daftar_engine::events::{Event, TimerPurpose};

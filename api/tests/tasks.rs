@@ -2,7 +2,7 @@
 //! a task is claimed by one officer, completed with a valid form and a known outcome, and
 //! reassigned only by supervisors and admins.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

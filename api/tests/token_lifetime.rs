@@ -2,7 +2,7 @@
 //! without `iat` and one that lives longer than the maximum lifetime are refused with 401; a
 //! token inside every bound passes, and a server configured with a longer lifetime takes it.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys};

@@ -2,7 +2,7 @@
 //! the public milestones and nothing personal; anything else is one and the same 404; lookups
 //! of a code are rate-limited.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;

@@ -1,6 +1,6 @@
 //! Given / when / then for every construct of the language.
 
-mod harness;
+use daftar_testkit::harness;
 
 use chrono::Duration;
 use daftar_engine::Error;

@@ -17,7 +17,7 @@
 //! DAFTAR_BLESS=1 cargo test -p daftar-engine --test decide --test safety --test transitions
 //! ```
 
-mod harness;
+use daftar_testkit::harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use daftar_engine::events::Actor;
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
 
-mod harness;
+use daftar_testkit::harness;
 
 /// The shared head (statuses with SMS) and one inquiry that may be tried twice.
 fn workflow() -> String {

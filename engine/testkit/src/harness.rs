@@ -2,8 +2,6 @@
 //! `.when(command)` decides and applies, `.then(kinds)` checks the event types, and every
 //! step checks that the state folded from the whole history equals the state kept in memory.
 
-#![allow(dead_code)]
-
 pub mod coverage;
 
 use std::cell::Cell;
@@ -58,6 +56,15 @@ pub fn given(yaml: &str) -> Scenario {
     }
 }
 
+/// The name of the running test binary (`decide` for `target/debug/deps/decide-1a2b..`).
+fn test_binary() -> String {
+    let exe = std::env::current_exe().unwrap();
+    let stem = exe.file_stem().unwrap().to_string_lossy();
+    stem.rsplit_once('-')
+        .map_or(&*stem, |(name, _)| name)
+        .to_owned()
+}
+
 /// A finished scenario's transitions are those its test is recorded to exercise
 /// ([`coverage`]), which is how `transitions.rs` knows what the tests reach.
 impl Drop for Scenario {
@@ -67,11 +74,7 @@ impl Drop for Scenario {
         }
         let thread = std::thread::current();
         let key = format!("{}#{}", thread.name().unwrap_or("main"), self.rank);
-        coverage::check(
-            env!("CARGO_CRATE_NAME"),
-            &key,
-            coverage::transitions(&self.history),
-        );
+        coverage::check(&test_binary(), &key, coverage::transitions(&self.history));
     }
 }
 

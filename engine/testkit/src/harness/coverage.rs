@@ -89,8 +89,8 @@ pub fn transitions<'a>(history: impl IntoIterator<Item = &'a Event>) -> BTreeSet
 
 /// The record of one test binary.
 pub fn record_path(binary: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/golden/transitions")
+    crate::root()
+        .join("tests/golden/transitions")
         .join(format!("{binary}.txt"))
 }
 

@@ -3,12 +3,10 @@
 //! Automated steps use scripted answers (the HTTP connectors have their own tests against the
 //! simulator); background workers run so that requests move on as they would in a server.
 
-#![allow(dead_code)]
-
 pub mod conformance;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,9 +28,7 @@ pub const SECRET: &[u8] = b"router-tests-secret-0123456789abcdef";
 /// The callback secret of every connector in these tests.
 pub const CALLBACK_SECRET: &str = "callback-secret-of-the-tests";
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+pub use crate::root;
 
 /// A running application.
 pub struct Harness {

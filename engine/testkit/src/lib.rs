@@ -1,0 +1,34 @@
+//! What daftar's tests share, in one dev-only crate (never a dependency of a shipped crate):
+//!
+//! - [`harness`]: given / when / then for the pure core, and the record of the (wait, event)
+//!   transitions its scenarios exercise ([`harness::coverage`]);
+//! - [`router`]: the API's router over a real SQLite store, called without a socket, and the
+//!   tokens its tests sign;
+//! - [`e2e`]: a node whose HTTP connectors reach an in-process agency simulator, the officer,
+//!   operator and clock played by the test, and the audit of its SMS and inquiries;
+//! - [`golden`]: the file format of the golden histories under `tests/golden/`;
+//! - [`simulator`]: the agency simulator started in-process, and a callback listener;
+//! - [`process`]: `daftar work` child processes and the consistency check after them;
+//! - [`pg`]: a fresh PostgreSQL schema per test, skipped loudly when there is no server;
+//! - [`sms`]: the audit of the SMS a store asked for against the SMS centre's log.
+
+// Test support: its types hold routers, engines and child processes, which print nothing
+// useful.
+#![allow(missing_debug_implementations)]
+
+pub mod e2e;
+pub mod golden;
+pub mod harness;
+pub mod pg;
+pub mod process;
+pub mod router;
+pub mod simulator;
+pub mod sms;
+
+use std::path::PathBuf;
+
+/// The workspace's root folder.
+pub fn root() -> PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.join("../..").canonicalize().unwrap()
+}
