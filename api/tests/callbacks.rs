@@ -602,15 +602,12 @@ async fn a_callback_through_another_connector_or_without_its_token_is_refused_an
             600,
         )
         .unwrap();
-    let kept: Value = client
-        .get(format!("{api}/api/v1/messages/unmatched"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kept = daftar_testkit::json_of(
+        client
+            .get(format!("{api}/api/v1/messages/unmatched"))
+            .bearer_auth(admin),
+    )
+    .await;
     let refused: Vec<&Value> = kept
         .as_array()
         .unwrap()

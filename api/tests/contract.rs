@@ -37,7 +37,7 @@ async fn paging_outside_the_documented_range_is_a_bad_query() {
         } else {
             &officer
         };
-        let (status, body) = h.call(Method::GET, query, Some(token), None).await;
+        let (status, body) = h.get(query, token).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["code"], "bad-query", "{query}: {body}");
         assert!(body["detail"].as_str().unwrap().contains("range"), "{body}");
@@ -47,7 +47,7 @@ async fn paging_outside_the_documented_range_is_a_bad_query() {
         "/api/v1/requests?limit=1000&offset=2147483647",
         "/api/v1/tasks?limit=1000",
     ] {
-        let (status, body) = h.call(Method::GET, query, Some(&officer), None).await;
+        let (status, body) = h.get(query, &officer).await;
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
     }
 }

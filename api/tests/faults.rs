@@ -147,14 +147,7 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
                     )))),
         "only the designed endings: {outcomes:?}"
     );
-    let sent: Value = client
-        .get(format!("{sim}/__sim/sms"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sent = daftar_testkit::json_of(client.get(format!("{sim}/__sim/sms"))).await;
     let sent: Vec<String> = sent
         .as_array()
         .unwrap()

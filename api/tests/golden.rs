@@ -25,6 +25,7 @@ use std::path::PathBuf;
 
 use daftar_engine::core::{InstanceState, apply};
 use daftar_engine::events::{Chains, Event, StoredEvent, StreamId, verify_chain};
+use daftar_testkit::harness::coverage::event_variants;
 use e2e_support::{Node, golden, outcome};
 use serde_json::json;
 
@@ -107,19 +108,6 @@ fn every_golden_history_verifies_decodes_to_its_own_bytes_and_folds_to_its_snaps
 /// `tests/golden/events.jsonl`: one stored payload per event variant.
 fn payloads() -> PathBuf {
     golden::dir().join("../events.jsonl")
-}
-
-/// Every variant of [`Event`], as its serde derive names them: asking for a type that does not
-/// exist makes it list them all, so a variant added to the code is missed here at once.
-pub fn event_variants() -> Vec<String> {
-    let err = serde_json::from_value::<Event>(json!({"type": "?"})).unwrap_err();
-    let text = err.to_string();
-    let list = &text[text.find("expected one of").expect(&text)..];
-    list.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
 }
 
 #[test]

@@ -28,15 +28,7 @@ async fn harness() -> Harness {
 }
 
 fn token(h: &Harness, subject: &str, roles: &[Role], task_roles: &[&str]) -> String {
-    h.keys
-        .mint(
-            subject,
-            AGENCY,
-            roles.to_vec(),
-            task_roles.iter().map(|s| s.to_string()).collect(),
-            3600,
-        )
-        .unwrap()
+    h.token_for(subject, AGENCY, roles, task_roles)
 }
 
 async fn post(h: &Harness, uri: &str, token: &str, key: &str, body: Value) -> (StatusCode, Value) {
@@ -73,11 +65,9 @@ async fn a_filing_key_is_the_callers_own_and_bound_to_the_body() {
     assert_ne!(theirs["duplicate"], true);
     let officer = token(&h, "clerk-1", &[Role::Officer], &["clerk"]);
     let (_, seen) = h
-        .call(
-            Method::GET,
+        .get(
             &format!("/api/v1/requests/{}", theirs["id"].as_str().unwrap()),
-            Some(&officer),
-            None,
+            &officer,
         )
         .await;
     assert_eq!(seen["input"]["national_id"], "0790419904");

@@ -36,15 +36,7 @@ async fn harness(per_filer: u32) -> Harness {
 }
 
 fn token(h: &Harness, subject: &str, roles: &[Role], task_roles: &[&str]) -> String {
-    h.keys
-        .mint(
-            subject,
-            AGENCY,
-            roles.to_vec(),
-            task_roles.iter().map(|s| s.to_string()).collect(),
-            3600,
-        )
-        .unwrap()
+    h.token_for(subject, AGENCY, roles, task_roles)
 }
 
 fn filing(mobile: &str) -> Value {

@@ -148,13 +148,7 @@ async fn file(h: &Harness, service: &str) -> (String, String) {
 }
 
 async fn worklist(h: &Harness, token: &str, query: &str) -> (StatusCode, Value) {
-    h.call(
-        Method::GET,
-        &format!("/api/v1/tasks{query}"),
-        Some(token),
-        None,
-    )
-    .await
+    h.get(&format!("/api/v1/tasks{query}"), token).await
 }
 
 fn task_ids(list: &Value) -> Vec<String> {
@@ -250,9 +244,7 @@ async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
     // No token, no worklist.
     let (status, _) = h.call(Method::GET, "/api/v1/tasks", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = h
-        .call(Method::GET, "/api/v1/tasks?mine=maybe", Some(&clerk), None)
-        .await;
+    let (status, _) = h.get("/api/v1/tasks?mine=maybe", &clerk).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -494,12 +486,7 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{action}");
     }
     let (status, _) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/tasks/{task}"),
-            Some(&elsewhere),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/tasks/{task}"), &elsewhere)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -531,22 +518,12 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
 
     // The clerk may read the task, with its form; the cashier may not.
     let (status, one) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/tasks/{task}"),
-            Some(&clerk),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/tasks/{task}"), &clerk)
         .await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["form_schema"]["type"], "object");
     let (status, _) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/tasks/{task}"),
-            Some(&cashier),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/tasks/{task}"), &cashier)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -256,14 +256,7 @@ impl Node {
     }
 
     async fn get(&self, url: &str) -> Value {
-        self.client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        crate::json_of(self.client.get(url)).await
     }
 
     /// The simulator's SMS log.

@@ -32,3 +32,8 @@ pub fn root() -> PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     here.join("../..").canonicalize().unwrap()
 }
+
+/// The JSON answer of an HTTP request, which must be sent and answered with JSON.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}

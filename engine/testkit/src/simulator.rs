@@ -123,15 +123,10 @@ pub fn example_catalog() -> daftar_definitions::catalog::Catalog {
     daftar_definitions::load_catalog("connectors.yaml", &text).unwrap()
 }
 
-/// The JSON answer of a request, which must succeed.
-pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
-    request.send().await.unwrap().json().await.unwrap()
-}
-
 /// Replaces an agency's faults through `PUT /__sim/config`.
 pub async fn set_faults(base: &str, agency: &str, faults: Value) {
     let client = reqwest::Client::new();
-    let mut config = json_of(client.get(format!("{base}/__sim/config"))).await;
+    let mut config = crate::json_of(client.get(format!("{base}/__sim/config"))).await;
     config["agencies"][agency] = faults;
     let put = client
         .put(format!("{base}/__sim/config"))
@@ -144,6 +139,6 @@ pub async fn set_faults(base: &str, agency: &str, faults: Value) {
 
 /// One of the simulator's logs (`/__sim/sms`, `/__sim/requests`, ...), as a list.
 pub async fn journal(base: &str, what: &str) -> Vec<Value> {
-    let all = json_of(reqwest::Client::new().get(format!("{base}/__sim/{what}"))).await;
+    let all = crate::json_of(reqwest::Client::new().get(format!("{base}/__sim/{what}"))).await;
     all.as_array().cloned().unwrap()
 }
