@@ -167,38 +167,24 @@ pub fn kinds(events: &[Event]) -> Vec<&'static str> {
 
 /// The head of a workflow: metadata, an input form with national ID and mobile, statuses and
 /// templates. Tests append their `steps:`.
-pub const HEAD: &str = r#"
-daftar: 1
-id: test
-version: 1
-title: { fa: آزمون, en: Test }
-agency: test-agency
-in_force_from: 2026-01-01
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-      category: { type: string }
-      amount: { type: integer }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  done: { fa: انجام شد, en: Done, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-forms:
+pub const HEAD: &str = concat!(
+    crate::workflow_meta!("test", "آزمون", "Test", "test-agency", "13h"),
+    crate::applicant_form!(
+        "      category: { type: string }",
+        "      amount: { type: integer }"
+    ),
+    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
+    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    crate::status_sms_template!(),
+    r#"forms:
   review:
     schema:
       type: object
       required: [note]
       properties:
         note: { type: string, minLength: 1 }
-"#;
+"#
+);
 
 pub fn applicant() -> Value {
     serde_json::json!({"national_id": "0499370899", "mobile": "09121234567", "category": "food", "amount": 5000})

@@ -10,7 +10,8 @@
 //! - [`simulator`]: the agency simulator started in-process, and a callback listener;
 //! - [`process`]: `daftar work` child processes and the consistency check after them;
 //! - [`pg`]: a fresh PostgreSQL schema per test, skipped loudly when there is no server;
-//! - [`sms`]: the audit of the SMS a store asked for against the SMS centre's log.
+//! - [`sms`]: the audit of the SMS a store asked for against the SMS centre's log;
+//! - [`yaml`]: pieces of workflow YAML, as macros, that tests assemble their workflows from.
 
 // Test support: its types hold routers, engines and child processes, which print nothing
 // useful.
@@ -24,6 +25,7 @@ pub mod process;
 pub mod router;
 pub mod simulator;
 pub mod sms;
+pub mod yaml;
 
 use std::path::PathBuf;
 
