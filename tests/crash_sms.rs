@@ -150,17 +150,8 @@ fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
     let remaining = TOTAL.saturating_sub(acknowledged.len());
     let mut last = spawn(dir.path(), &sim, &db, remaining, "final");
     rt.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while last.acknowledged() < remaining {
-            assert!(Instant::now() < deadline, "the final run did not start all");
-            if let Some(status) = last.exited() {
-                panic!(
-                    "the final run exited ({status}): {}",
-                    std::fs::read_to_string(&last.stderr).unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        last.until_acknowledged(remaining, Duration::from_secs(20), "the final run")
+            .await;
         let store = daftar_engine::store::open(&db).await.unwrap();
         wait_settled(store.as_ref(), Duration::from_secs(20), "after the crashes").await;
     });

@@ -154,6 +154,22 @@ impl Node {
         self.child.try_wait().unwrap()
     }
 
+    /// Waits until the node has acknowledged `count` starts; panics, naming the node `what`,
+    /// if it exits first or takes longer than `patience`.
+    pub async fn until_acknowledged(&mut self, count: usize, patience: Duration, what: &str) {
+        let deadline = Instant::now() + patience;
+        while self.acknowledged() < count {
+            assert!(Instant::now() < deadline, "{what} did not start all");
+            if let Some(status) = self.exited() {
+                panic!(
+                    "{what} exited ({status}): {}",
+                    std::fs::read_to_string(&self.stderr).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGKILLs the process and returns every start it acknowledged.
     pub fn kill(mut self) -> Vec<String> {
         self.stop();
@@ -438,4 +454,39 @@ pub async fn check(
     report.inquiries_performed = inquiry_lines.values().sum();
     report.inquiries_repeated = inquiry_lines.values().filter(|n| **n > 1).count();
     report
+}
+
+/// The clean-record example that the CLI tests file, with an applicant it issues a
+/// certificate to and the agencies' answers that do.
+pub const CLEAN_RECORD: &str = "examples/workflows/clean-record-certificate.yaml";
+pub const CLEAN_RECORD_INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
+pub const CLEAN_RECORD_ANSWERS: &str = r#"{
+  "civil_registry.identity_match": {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
+  "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
+}"#;
+
+/// Runs `daftar` with `args` in the workspace's root folder and waits for it.
+pub fn daftar(args: &[&str]) -> std::process::Output {
+    Command::new(daftar_bin())
+        .args(args)
+        .current_dir(crate::root())
+        .output()
+        .expect("the binary runs")
+}
+
+/// `daftar run` of the clean-record example on the store `db`, with the answers that issue
+/// the certificate written into `dir`.
+pub fn run_clean_record(dir: &Path, db: &str) -> std::process::Output {
+    let answers = dir.join("answers.json");
+    std::fs::write(&answers, CLEAN_RECORD_ANSWERS).unwrap();
+    daftar(&[
+        "run",
+        CLEAN_RECORD,
+        "--input",
+        CLEAN_RECORD_INPUT,
+        "--answers",
+        answers.to_str().unwrap(),
+        "--db",
+        db,
+    ])
 }
