@@ -254,12 +254,7 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
     .unwrap()
     .with_callback_secrets(secrets(&catalog));
     let dir = tempfile::tempdir().unwrap();
-    let store = daftar_engine::store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("daftar.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = daftar_testkit::sqlite_store(dir.path()).await;
     let connectors = Connectors {
         payments: Some(Arc::new(payments)),
         notifier: Some(Arc::new(sms)),

@@ -190,12 +190,7 @@ async fn node_with_simulator() -> (Arc<Engine>, String, tempfile::TempDir, worke
             .replace("max_interval: 1m", "max_interval: 100ms")
             .replace("max_interval: 10m", "max_interval: 100ms");
     let dir = tempfile::tempdir().unwrap();
-    let store = daftar_engine::store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("daftar.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = daftar_testkit::sqlite_store(dir.path()).await;
     let connectors = Connectors {
         inquiries: Some(Arc::new(HttpInquiries::new(&catalog, None).unwrap())),
         notifier: Some(Arc::new(HttpSms::new(&catalog, None).unwrap())),

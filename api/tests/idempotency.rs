@@ -14,9 +14,7 @@ use support::{Harness, Options};
 const AGENCY: &str = "test-agency";
 
 async fn harness() -> Harness {
-    let source =
-        std::fs::read_to_string(support::root().join("api/tests/fixtures/desk-review-sms.yaml"))
-            .unwrap();
+    let source = support::fixture("desk-review-sms.yaml");
     Harness::with(Options {
         examples: vec![],
         sources: vec![source],

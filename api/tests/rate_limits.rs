@@ -19,9 +19,7 @@ const AGENCY: &str = "test-agency";
 const VICTIM_MOBILE: &str = "09121234567";
 
 async fn harness(per_filer: u32) -> Harness {
-    let source =
-        std::fs::read_to_string(support::root().join("api/tests/fixtures/desk-review-sms.yaml"))
-            .unwrap();
+    let source = support::fixture("desk-review-sms.yaml");
     Harness::with(Options {
         examples: vec![],
         sources: vec![source],

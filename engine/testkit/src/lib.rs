@@ -39,3 +39,11 @@ pub fn root() -> PathBuf {
 pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
     request.send().await.unwrap().json().await.unwrap()
 }
+
+/// A fresh SQLite store in `dir` (its file `daftar.db`).
+pub async fn sqlite_store(
+    dir: &std::path::Path,
+) -> std::sync::Arc<dyn daftar_engine::store::Store> {
+    let url = format!("sqlite://{}", dir.join("daftar.db").display());
+    daftar_engine::store::open(&url).await.unwrap()
+}

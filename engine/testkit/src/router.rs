@@ -30,6 +30,11 @@ pub const CALLBACK_SECRET: &str = "callback-secret-of-the-tests";
 
 pub use crate::root;
 
+/// The text of a file under `api/tests/fixtures/`.
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(root().join("api/tests/fixtures").join(name)).unwrap()
+}
+
 /// A running application.
 pub struct Harness {
     pub app: Router,
