@@ -67,26 +67,17 @@ steps:
 "#;
 
 /// A task for candidate groups instead of a role, with no form.
-const GROUP_REVIEW: &str = r#"
-daftar: 1
-id: group-review
-version: 1
-title: { fa: بررسی گروهی, en: Group review }
-agency: test-agency
-in_force_from: 2026-01-01
-sla: 5d
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    additionalProperties: false
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
-  approved: { fa: تأیید شد, en: Approved, sms: false }
-steps:
+const GROUP_REVIEW: &str = concat!(
+    daftar_testkit::workflow_meta!(
+        "group-review",
+        "بررسی گروهی",
+        "Group review",
+        "test-agency",
+        "5d"
+    ),
+    daftar_testkit::closed_applicant_form!(),
+    daftar_testkit::review_statuses!(),
+    r#"steps:
   - id: panel
     status: reviewing
     task:
@@ -97,7 +88,8 @@ steps:
   - id: approve
     status: approved
     end: { outcome: approved }
-"#;
+"#
+);
 
 async fn harness() -> Harness {
     Harness::with(Options {

@@ -13,26 +13,17 @@ use serde_json::{Value, json};
 use support::{Harness, Options};
 
 /// One officer's task as the first step: the request rests at a person at once.
-const DESK_REVIEW: &str = r#"
-daftar: 1
-id: desk-review
-version: 1
-title: { fa: بررسی پرونده, en: Desk review }
-agency: judiciary
-in_force_from: 2026-01-01
-sla: 5d
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    additionalProperties: false
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
-  approved: { fa: تأیید شد, en: Approved, sms: false }
-steps:
+const DESK_REVIEW: &str = concat!(
+    daftar_testkit::workflow_meta!(
+        "desk-review",
+        "بررسی پرونده",
+        "Desk review",
+        "judiciary",
+        "5d"
+    ),
+    daftar_testkit::closed_applicant_form!(),
+    daftar_testkit::review_statuses!(),
+    r#"steps:
   - id: review
     status: reviewing
     task:
@@ -43,7 +34,8 @@ steps:
   - id: approve
     status: approved
     end: { outcome: approved }
-"#;
+"#
+);
 
 async fn file(
     h: &Harness,

@@ -37,6 +37,30 @@ macro_rules! applicant_form {
     };
 }
 
+/// [`applicant_form!`] that takes no other property (`additionalProperties: false`).
+#[macro_export]
+macro_rules! closed_applicant_form {
+    () => {
+        concat!(
+            "input:\n  schema:\n    type: object\n    required: [national_id, mobile]\n",
+            "    additionalProperties: false\n",
+            "    properties:\n      national_id: { type: string, format: ir-national-id }\n",
+            "      mobile: { type: string, format: ir-mobile }\n",
+        )
+    };
+}
+
+/// The statuses of a review: `reviewing` and `approved`, neither with an SMS.
+#[macro_export]
+macro_rules! review_statuses {
+    () => {
+        concat!(
+            "statuses:\n  reviewing: { fa: در حال بررسی, en: Under review, sms: false }\n",
+            "  approved: { fa: تأیید شد, en: Approved, sms: false }\n",
+        )
+    };
+}
+
 /// The template of the SMS sent on a status change.
 #[macro_export]
 macro_rules! status_sms_template {
