@@ -8,7 +8,7 @@ use daftar_engine::core::{
     CALLBACK, Command, Ending, InquiryResult, PAYMENT, PaymentRequestResult, Wait,
 };
 use daftar_engine::events::{Event, InquiryEvidence, Outcome};
-use harness::{HEAD, applicant, given};
+use harness::{HEAD, Scenario, applicant, given};
 use serde_json::json;
 
 fn answered(response: serde_json::Value) -> InquiryResult {
@@ -886,8 +886,8 @@ fn an_unpaid_payment_expires() {
     ));
 }
 
-#[test]
-fn notify_steps_record_the_sms_and_its_delivery() {
+/// A notify step, then the end: started, with the reference of the SMS it asked for.
+fn notified() -> (Scenario, String) {
     let steps = r#"
   - id: tell
     notify: { template: status_changed }
@@ -900,6 +900,12 @@ fn notify_steps_record_the_sms_and_its_delivery() {
     else {
         unreachable!()
     };
+    (s, reference)
+}
+
+#[test]
+fn notify_steps_record_the_sms_and_its_delivery() {
+    let (mut s, reference) = notified();
     let report = || Command::NotificationResult {
         reference: reference.clone(),
         sent: true,
@@ -929,18 +935,7 @@ fn notify_steps_record_the_sms_and_its_delivery() {
 
 #[test]
 fn an_sms_the_gateway_refuses_is_recorded_as_failed_once() {
-    let steps = r#"
-  - id: tell
-    notify: { template: status_changed }
-  - id: done
-    end: { outcome: completed }
-"#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
-    let Event::NotificationRequested { reference, .. } = s.find("NotificationRequested")[0].clone()
-    else {
-        unreachable!()
-    };
+    let (mut s, reference) = notified();
     let refused = || Command::NotificationResult {
         reference: reference.clone(),
         sent: false,
