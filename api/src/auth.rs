@@ -10,15 +10,15 @@
 //! officers, the **task roles** they hold (which tasks of the worklist they may take).
 
 use std::fmt;
+use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::problem::ApiError;
-use crate::state::AppState;
 
 /// What a caller may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -299,10 +299,15 @@ impl Keys {
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
+/// The caller, from any state that holds the token keys (the server's [`crate::AppState`]).
+impl<S> FromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    Arc<Keys>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
             return Err(ApiError::unauthorized(
                 "this needs a bearer token: `Authorization: Bearer <token>` (`daftar token` mints one)",
@@ -318,6 +323,6 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
-        state.keys().verify(token.trim())
+        Arc::<Keys>::from_ref(state).verify(token.trim())
     }
 }

@@ -10,13 +10,20 @@
 
 pub mod auth;
 pub mod callbacks;
+pub mod error_code;
+pub mod idempotency;
+pub mod lookup;
+pub mod mobile;
 pub mod numbers;
 pub mod openapi;
+mod paging;
 pub mod pii;
 mod plain_errors;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub mod views;
+pub mod wait;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};

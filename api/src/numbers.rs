@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use crate::problem::{ApiError, ErrorCode};
+
 /// Past this a float cannot say which whole number was written.
 const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -63,16 +65,12 @@ fn walk(schema: &Value, value: &Value, path: String, out: &mut Vec<String>) {
 
 /// 422 (`code`: `invalid-input` for an application, `invalid-form` for a task's form) naming
 /// every such value.
-pub fn check(
-    schema: &Value,
-    value: &Value,
-    code: &'static str,
-) -> Result<(), crate::problem::ApiError> {
+pub fn check(schema: &Value, value: &Value, code: ErrorCode) -> Result<(), ApiError> {
     let bad = inexact(schema, value);
     if bad.is_empty() {
         return Ok(());
     }
-    Err(crate::problem::ApiError::unprocessable(
+    Err(ApiError::new(
         code,
         format!(
             "{}: a whole number beyond ±2^53 (9007199254740992) that is not a 64-bit integer \

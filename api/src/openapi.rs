@@ -63,6 +63,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::messages::Doc::openapi());
     doc.merge(routes::deliver::Doc::openapi());
     doc.merge(routes::incidents::Doc::openapi());
+    doc.merge(routes::watch::Doc::openapi());
     doc.merge(routes::ops::Doc::openapi());
     doc.merge(crate::callbacks::Doc::openapi());
     problems::declare(&mut doc);

@@ -4,11 +4,11 @@
 //! callbacks included, is `application/problem+json` with a stable `code` and a reason.
 
 use axum::body::Body;
+use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ErrorCode};
 
 /// The largest error text kept as the detail; axum's are a line or two.
 const MAX_TEXT: usize = 16 * 1024;
@@ -25,14 +25,15 @@ pub async fn problems_only(res: Response) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
-    let (code, reason) = kind(status);
+    let code = ErrorCode::of_status(status);
+    let reason = reason(code);
     // A 5xx's own text may say more than a client should know.
     let detail = if text.is_empty() || status.is_server_error() {
         reason.to_owned()
     } else {
         text
     };
-    let problem = ApiError::new(status, code, detail).into_response();
+    let problem = ApiError::new(code, detail).into_response();
     let (new_parts, new_body) = problem.into_parts();
     parts.headers.remove(CONTENT_LENGTH);
     if let Some(ct) = new_parts.headers.get(CONTENT_TYPE) {
@@ -53,27 +54,18 @@ fn is_problem(res: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/problem+json"))
 }
 
-/// The code and a default reason for a status.
-fn kind(status: StatusCode) -> (&'static str, &'static str) {
-    match status {
-        StatusCode::BAD_REQUEST => ("bad-body", "the request cannot be read"),
-        StatusCode::NOT_FOUND => (
-            "not-found",
-            "no such endpoint; the API is described at /openapi.json",
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method-not-allowed",
-            "this endpoint does not take this method; see its `Allow` header and /openapi.json",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "the body is over 1 MiB"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported-media-type",
-            "the body's Content-Type is not one this endpoint reads",
-        ),
-        StatusCode::UNPROCESSABLE_ENTITY => {
-            ("bad-body", "the body does not have the expected fields")
+/// A default reason for the code of a status.
+fn reason(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadBody => "the request cannot be read",
+        ErrorCode::NotFound => "no such endpoint; the API is described at /openapi.json",
+        ErrorCode::MethodNotAllowed => {
+            "this endpoint does not take this method; see its `Allow` header and /openapi.json"
         }
-        s if s.is_server_error() => ("unavailable", "the request could not be served; try again"),
-        _ => ("error", "the request was refused"),
+        ErrorCode::TooLarge => "the body is over 1 MiB",
+        ErrorCode::UnsupportedMediaType => "the body's Content-Type is not one this endpoint reads",
+        ErrorCode::UnfitBody => "the body does not have the expected fields",
+        c if c.status().is_server_error() => "the request could not be served; try again",
+        _ => "the request was refused",
     }
 }

@@ -10,6 +10,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+pub use crate::error_code::ErrorCode;
 use daftar_engine::runtime::RuntimeError;
 use daftar_engine::store::StoreError;
 use serde::Serialize;
@@ -44,14 +46,14 @@ pub struct FieldError {
     pub detail: String,
 }
 
-/// An API error: a status, a stable code and a detail for a person.
+/// An API error: a stable code (which says the status) and a detail for a person.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{status} {code}: {detail}")]
 pub struct ApiError {
-    /// The HTTP status.
+    /// The HTTP status: always its code's ([`ErrorCode::status`]).
     pub status: StatusCode,
     /// The stable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// The detail.
     pub detail: String,
     /// Every way a form fails its schema, when that is the error.
@@ -59,10 +61,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with any status.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// An error with its code.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError {
-            status,
+            status: code.status(),
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -81,41 +83,33 @@ impl ApiError {
         self
     }
 
-    /// 400: the request is malformed.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
-
     /// 404: no such thing in the caller's agency (also for other agencies' ids).
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
-    }
-
-    /// 409: the request conflicts with the current state.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+        Self::new(ErrorCode::NotFound, detail)
     }
 
     /// 401: no valid credentials.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(ErrorCode::Unauthorized, detail)
     }
 
     /// 403: valid credentials without the right.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(ErrorCode::Forbidden, detail)
     }
 
-    /// 422: well-formed but refused (a form that fails its schema, an invalid definition).
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    /// 429: too many filings that send SMS, by this caller or in this agency.
+    pub fn sms_rate_limited() -> Self {
+        Self::new(
+            ErrorCode::RateLimited,
+            "you, or this agency, filed too many requests that send SMS; try again later",
+        )
     }
 
     /// 503: the store could not be reached; the detail says to try again, nothing more.
     pub fn unavailable() -> Self {
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the service cannot reach its store right now; try again shortly",
         )
     }
@@ -126,7 +120,7 @@ impl ApiError {
             kind: format!("https://daftar.dev/problems/{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
-            code: self.code.to_owned(),
+            code: self.code.slug().to_owned(),
             detail: self.detail.clone(),
             errors: self.errors.clone(),
         }
@@ -148,12 +142,12 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { .. } => ApiError::conflict(
-                "busy",
+            StoreError::Conflict { .. } => ApiError::new(
+                ErrorCode::Busy,
                 "the request changed while this was decided; send it again",
             ),
-            StoreError::VersionTaken { workflow, version } => ApiError::conflict(
-                "version-taken",
+            StoreError::VersionTaken { workflow, version } => ApiError::new(
+                ErrorCode::VersionTaken,
                 format!(
                     "version {version} of {workflow} is already deployed with other content; \
                      a deployed version never changes: raise `version` and deploy again"
@@ -176,9 +170,7 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::NoWorkflow { workflow, .. } => ApiError::not_found(format!(
                 "no version of service `{workflow}` is in force in this agency"
             )),
-            RuntimeError::Definition(detail) => {
-                ApiError::unprocessable("invalid-definition", detail)
-            }
+            RuntimeError::Definition(detail) => ApiError::new(ErrorCode::InvalidDefinition, detail),
         }
     }
 }
@@ -187,20 +179,21 @@ impl From<RuntimeError> for ApiError {
 /// states, never stored data, so they are safe to show.
 fn refused(e: daftar_engine::Error) -> ApiError {
     use daftar_engine::Error as E;
-    match &e {
+    let code = match &e {
         E::InvalidInput(v) => {
-            ApiError::unprocessable("invalid-input", e.to_string()).with_errors(v)
+            return ApiError::new(ErrorCode::InvalidInput, e.to_string()).with_errors(v);
         }
-        E::InvalidForm(v) => ApiError::unprocessable("invalid-form", e.to_string()).with_errors(v),
-        E::Unknown { .. } | E::NotStarted => ApiError::not_found(e.to_string()),
-        E::Ended => ApiError::conflict("ended", e.to_string()),
-        E::NotRequestable { .. } => {
-            ApiError::new(StatusCode::FORBIDDEN, "not-requestable", e.to_string())
+        E::InvalidForm(v) => {
+            return ApiError::new(ErrorCode::InvalidForm, e.to_string()).with_errors(v);
         }
-        E::NotAllowed(_) => ApiError::conflict("not-allowed", e.to_string()),
-        E::Stale(_) => ApiError::conflict("stale", e.to_string()),
-        _ => ApiError::conflict("refused", e.to_string()),
-    }
+        E::Unknown { .. } | E::NotStarted => ErrorCode::NotFound,
+        E::Ended => ErrorCode::Ended,
+        E::NotRequestable { .. } => ErrorCode::NotRequestable,
+        E::NotAllowed(_) => ErrorCode::NotAllowed,
+        E::Stale(_) => ErrorCode::Stale,
+        _ => ErrorCode::Refused,
+    };
+    ApiError::new(code, e.to_string())
 }
 
 /// The result of a handler.
@@ -208,24 +201,24 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
-        let status = e.status();
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "too-large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
-            _ => "bad-body",
-        };
-        ApiError::new(status, code, e.body_text())
+        ApiError::new(ErrorCode::of_status(e.status()), e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        ApiError::new(ErrorCode::of_status(e.status()), e.body_text())
     }
 }
 
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(e: axum::extract::rejection::QueryRejection) -> Self {
-        ApiError::bad_request("bad-query", e.body_text())
+        ApiError::new(ErrorCode::BadQuery, e.body_text())
     }
 }
 
 impl From<axum::extract::rejection::PathRejection> for ApiError {
     fn from(e: axum::extract::rejection::PathRejection) -> Self {
-        ApiError::bad_request("bad-path", e.body_text())
+        ApiError::new(ErrorCode::BadPath, e.body_text())
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use daftar_definitions::catalog::Catalog;
 use daftar_engine::runtime::Engine;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -42,7 +43,7 @@ pub struct AppState {
 
 struct Inner {
     engine: Arc<Engine>,
-    keys: Keys,
+    keys: Arc<Keys>,
     catalog: Option<Catalog>,
     callback_secrets: BTreeMap<String, String>,
     metrics: Option<PrometheusHandle>,
@@ -113,6 +114,13 @@ pub fn callback_secrets(
     Ok(secrets)
 }
 
+/// What the [`crate::auth::Principal`] extractor checks tokens with.
+impl FromRef<AppState> for Arc<Keys> {
+    fn from_ref(state: &AppState) -> Arc<Keys> {
+        state.inner.keys.clone()
+    }
+}
+
 impl AppState {
     /// The state of a server.
     pub fn new(config: Config) -> AppState {
@@ -121,7 +129,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 engine: config.engine,
-                keys: config.keys,
+                keys: Arc::new(config.keys),
                 catalog: config.catalog,
                 callback_secrets: config.callback_secrets,
                 metrics: config.metrics,

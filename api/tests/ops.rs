@@ -183,6 +183,7 @@ async fn every_metric_is_derived_from_the_events_of_a_commit() {
             input: json!({"national_id": "0499370899", "mobile": "09121234567"}),
             filed_at: now,
             parent: None,
+            filed_by: None,
         },
         Event::TimerScheduled {
             timer: "tm-sla".into(),

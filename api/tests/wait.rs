@@ -13,29 +13,7 @@ use serde_json::{Value, json};
 use support::{Harness, Options};
 
 /// One officer's task as the first step: the request rests at a person at once.
-const DESK_REVIEW: &str = concat!(
-    daftar_testkit::workflow_meta!(
-        "desk-review",
-        "بررسی پرونده",
-        "Desk review",
-        "judiciary",
-        "5d"
-    ),
-    daftar_testkit::closed_applicant_form!(),
-    daftar_testkit::review_statuses!(),
-    r#"steps:
-  - id: review
-    status: reviewing
-    task:
-      role: clerk
-      due: 2d
-      outcomes:
-        approve: approve
-  - id: approve
-    status: approved
-    end: { outcome: approved }
-"#
-);
+const DESK_REVIEW: &str = include_str!("fixtures/desk-review.yaml");
 
 async fn file(
     h: &Harness,

@@ -46,6 +46,12 @@ pub fn answer(
     body: &Map<String, Value>,
 ) -> Answer {
     let t = |f: &str| text(body, f);
+    // The debtor's holdings, for the seizure operations.
+    let holdings = || {
+        seed.holdings(&t("national_id"))
+            .cloned()
+            .unwrap_or_default()
+    };
     match (connector, operation) {
         ("civil_registry", "identity_match") => {
             let Some(p) = seed.person(&t("national_id")) else {
@@ -128,7 +134,7 @@ pub fn answer(
             })),
         },
         ("judiciary_records", "file_freeze_report") => {
-            Answer::Ok(json!({ "filed_at": crate::server::agency_now() }))
+            Answer::Ok(json!({ "filed_at": crate::toolkit::agency_now() }))
         }
         ("military_service", "service_status") => {
             match seed
@@ -207,7 +213,7 @@ pub fn answer(
             let approved = t("decision") == "approved";
             Answer::Ok(json!({
                 "permit_number": approved.then(|| format!("GHP-{:06}", journal.next())),
-                "recorded_at": crate::server::agency_now(),
+                "recorded_at": crate::toolkit::agency_now(),
             }))
         }
         ("business_licences", "next_due_reminder") => {
@@ -299,37 +305,25 @@ pub fn answer(
             }))
         }
         ("bank", "freeze_accounts") => {
-            let h = seed
-                .holdings(&t("national_id"))
-                .cloned()
-                .unwrap_or_default();
+            let h = holdings();
             let frozen = h.bank_balance.min(number(body, "amount") as u64);
             Answer::Ok(json!({ "frozen_amount": frozen, "accounts_count": h.bank_accounts }))
         }
         ("real_estate_registry", "register_seizure") => {
-            let h = seed
-                .holdings(&t("national_id"))
-                .cloned()
-                .unwrap_or_default();
+            let h = holdings();
             Answer::Ok(json!({
                 "properties_count": h.property_plates.len(),
                 "registration_plates": h.property_plates,
             }))
         }
         ("stock_exchange", "freeze_securities") => {
-            let h = seed
-                .holdings(&t("national_id"))
-                .cloned()
-                .unwrap_or_default();
+            let h = holdings();
             Answer::Ok(json!({
                 "frozen_value": h.securities_value, "holdings_count": h.securities_holdings
             }))
         }
         ("vehicle_registry", "register_vehicle_seizure") => {
-            let h = seed
-                .holdings(&t("national_id"))
-                .cloned()
-                .unwrap_or_default();
+            let h = holdings();
             Answer::Ok(json!({
                 "vehicles_count": h.vehicle_plates.len(), "plate_numbers": h.vehicle_plates
             }))

@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::journal::{Payment, Sms};
-use crate::server::{
-    Fault, agency_now, deliver, draw_fault, header_text, post_callback, problem, record,
+use crate::toolkit::{
+    Fault, agency_now, deliver, draw_fault, header_text, post_callback, problem, receive, refuse,
+    unavailable,
 };
 use crate::{PaymentOutcome, Simulator};
 
@@ -24,41 +25,31 @@ fn field(body: &Map<String, Value>, name: &str) -> Option<String> {
 
 /// `POST /sms/send {mobile, text, client_reference}`.
 pub async fn sms_send(State(sim): State<Simulator>, headers: HeaderMap, raw: Bytes) -> Response {
-    let parsed: Option<Map<String, Value>> = serde_json::from_slice(&raw).ok();
-    let logged = parsed.clone().map_or(Value::Null, Value::Object);
-    let at = record(
-        &sim,
-        "/sms/send",
-        Some(("sms_gateway", "send")),
-        &headers,
-        &logged,
-    );
-    let body = parsed.unwrap_or_default();
+    let (at, body) = receive(&sim, "/sms/send", ("sms_gateway", "send"), &headers, &raw);
+    let body = body.unwrap_or_default();
     let (Some(mobile), Some(text), Some(reference)) = (
         field(&body, "mobile"),
         field(&body, "text"),
         field(&body, "client_reference"),
     ) else {
-        sim.journal().answered(at, 400, None, false);
-        return problem(
+        return refuse(
+            &sim,
+            at,
             StatusCode::BAD_REQUEST,
             "mobile, text and client_reference are required",
         );
     };
     if !daftar_definitions::formats::is_mobile(&mobile) {
-        sim.journal().answered(at, 400, None, false);
-        return problem(
+        return refuse(
+            &sim,
+            at,
             StatusCode::BAD_REQUEST,
             format!("{mobile} is not a mobile number"),
         );
     }
     let fault = draw_fault(&sim, "sms_gateway").await;
     if fault == Fault::Error {
-        sim.journal().answered(at, 503, fault.name(), false);
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the SMS centre is unavailable",
-        );
+        return unavailable(&sim, at, "the SMS centre is unavailable");
     }
     let delay = Duration::from_millis(sim.config().faults("sms_gateway").callback_delay_ms);
     let (message_id, replayed) = {
@@ -120,16 +111,14 @@ pub async fn payment_create(
     headers: HeaderMap,
     raw: Bytes,
 ) -> Response {
-    let parsed: Option<Map<String, Value>> = serde_json::from_slice(&raw).ok();
-    let logged = parsed.clone().map_or(Value::Null, Value::Object);
-    let at = record(
+    let (at, body) = receive(
         &sim,
         "/payments",
-        Some(("payment_gateway", "purchase")),
+        ("payment_gateway", "purchase"),
         &headers,
-        &logged,
+        &raw,
     );
-    let body = parsed.unwrap_or_default();
+    let body = body.unwrap_or_default();
     let amount = body
         .get("amount")
         .and_then(Value::as_u64)
@@ -139,19 +128,16 @@ pub async fn payment_create(
         field(&body, "reference"),
         header_text(&headers, "x-callback-url"),
     ) else {
-        sim.journal().answered(at, 400, None, false);
-        return problem(
+        return refuse(
+            &sim,
+            at,
             StatusCode::BAD_REQUEST,
             "a positive integer amount, a reference and an X-Callback-Url header are required",
         );
     };
     let fault = draw_fault(&sim, "payment_gateway").await;
     if fault == Fault::Error {
-        sim.journal().answered(at, 503, fault.name(), false);
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the payment gateway is unavailable",
-        );
+        return unavailable(&sim, at, "the payment gateway is unavailable");
     }
     let token = header_text(&headers, "x-callback-token");
     let base = sim.base_url();

@@ -7,9 +7,11 @@
 mod agencies;
 pub mod config;
 mod gateways;
+mod inquiry;
 mod journal;
 pub mod seed;
 mod server;
+mod toolkit;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -8,7 +8,7 @@ use daftar_engine::events::StreamId;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Refuses a call that does not carry the connector's secret; answers the secret.
@@ -79,8 +79,7 @@ pub(super) async fn token(
         tracing::error!(error = %e, %stream, "a refused callback could not be kept");
     }
     Err(ApiError::new(
-        axum::http::StatusCode::FORBIDDEN,
-        "bad-callback-token",
+        ErrorCode::BadCallbackToken,
         format!(
             "the callback must bring back the `{}` daftar sent to connector `{}` with its request; \
              it is kept for review",

@@ -36,7 +36,7 @@ use daftar_engine::runtime::{Engine, RuntimeError};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use check::About;
 
@@ -53,16 +53,16 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/sms/{agency}/{connector}", post(delivery_report))
 }
 
-fn problem(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Response {
-    ApiError::new(status, kind, detail).into_response()
+fn problem(code: ErrorCode, detail: impl Into<String>) -> Response {
+    ApiError::new(code, detail).into_response()
 }
 
 /// The body as a JSON object, or the problem to answer.
 fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value, ApiError> {
     match body {
         Ok(Json(v @ Value::Object(_))) => Ok(v),
-        Ok(_) => Err(ApiError::bad_request(
-            "bad-body",
+        Ok(_) => Err(ApiError::new(
+            ErrorCode::BadBody,
             format!("the body must be a JSON object: {what}"),
         )),
         Err(e) => Err(ApiError::from(e)),
@@ -97,15 +97,13 @@ pub async fn delivery_report(
     let field = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_owned);
     let (Some(reference), Some(status)) = (field("client_reference"), field("status")) else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-report",
+            ErrorCode::BadReport,
             "a delivery report needs `client_reference` and `status`",
         ));
     };
     let Some(instance) = daftar_engine::core::sms_reference_instance(&reference) else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-reference",
+            ErrorCode::BadReference,
             "the reference does not name a request",
         ));
     };
@@ -135,19 +133,14 @@ pub async fn delivery_report(
         {
             Ok(_) => (StatusCode::OK, Json(json!({"status": "recorded"}))).into_response(),
             Err(RuntimeError::Refused(daftar_engine::Error::Unknown { .. }))
-            | Err(RuntimeError::NoInstance(_)) => problem(
-                StatusCode::NOT_FOUND,
-                "unknown-sms",
-                "no SMS of daftar has this reference",
-            ),
-            Err(RuntimeError::Refused(e)) => {
-                problem(StatusCode::CONFLICT, "refused", e.to_string())
+            | Err(RuntimeError::NoInstance(_)) => {
+                problem(ErrorCode::UnknownSms, "no SMS of daftar has this reference")
             }
+            Err(RuntimeError::Refused(e)) => problem(ErrorCode::Refused, e.to_string()),
             Err(e) => {
                 tracing::error!(error = %e, %stream, "a delivery report could not be recorded");
                 problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ErrorCode::Unavailable,
                     "the report could not be recorded; send it again",
                 )
             }
@@ -194,8 +187,7 @@ async fn deliver(
         )
             .into_response(),
         Err(RuntimeError::Refused(daftar_engine::Error::WrongConnector { .. })) => problem(
-            StatusCode::FORBIDDEN,
-            "wrong-connector",
+            ErrorCode::WrongConnector,
             format!(
                 "no step asked connector `{}` under this key; the callback is refused and kept for review",
                 about.connector
@@ -203,16 +195,14 @@ async fn deliver(
         ),
         Err(RuntimeError::Refused(daftar_engine::Error::NotStarted))
         | Err(RuntimeError::NoInstance(_)) => problem(
-            StatusCode::NOT_FOUND,
-            "unknown-instance",
+            ErrorCode::UnknownInstance,
             "no request matches this callback",
         ),
-        Err(RuntimeError::Refused(e)) => problem(StatusCode::CONFLICT, "refused", e.to_string()),
+        Err(RuntimeError::Refused(e)) => problem(ErrorCode::Refused, e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, %stream, "a callback could not be recorded");
             problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                ErrorCode::Unavailable,
                 "the callback could not be recorded; send it again",
             )
         }
@@ -246,16 +236,14 @@ pub async fn inquiry(
     let secret = check::authenticate(&state, &connector, &headers)?;
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "missing-key",
+            ErrorCode::MissingKey,
             "the Idempotency-Key header of the inquiry is required",
         ));
     };
     let payload = object(body, "the agency's answer")?;
     let Some(stream) = stream(&agency, key) else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-key",
+            ErrorCode::BadKey,
             "the Idempotency-Key does not name a request",
         ));
     };
@@ -302,15 +290,13 @@ pub async fn payment(
         .map(str::to_owned)
     else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "missing-reference",
+            ErrorCode::MissingReference,
             "the payment result has no `reference`",
         ));
     };
     let Some(stream) = stream(&agency, &reference) else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-reference",
+            ErrorCode::BadReference,
             "the reference does not name a request",
         ));
     };

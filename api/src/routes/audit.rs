@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::requests::{RequestView, sees_personal_data, view};
 use crate::auth::{Principal, Role};
 use crate::pii;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::{RequestView, sees_personal_data, view};
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -214,7 +214,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> ApiResult<Json<History>> {
     who.require(&[Role::Auditor])?;
-    let stream = super::find_request(&state, &who, &id).await?;
+    let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let secrets = secrets(&state, &who, &stream).await?;
     let events = state.engine().store().load(&stream).await?;
     Ok(Json(History {
@@ -241,8 +241,8 @@ fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
         let time = DateTime::parse_from_rfc3339(at)
             .or_else(|_| DateTime::parse_from_rfc3339(&at.replace(' ', "+")))
             .map_err(|_| {
-                ApiError::bad_request(
-                    "bad-at",
+                ApiError::new(
+                    ErrorCode::BadAt,
                     format!(
                         "`at` must be a version (a whole number) or an RFC 3339 time such as \
                          2026-04-01T08:30:00Z, not `{at}`"
@@ -282,7 +282,7 @@ pub async fn state_at(
 ) -> ApiResult<Json<StateAt>> {
     who.require(&[Role::Auditor])?;
     let Query(params) = params.map_err(ApiError::from)?;
-    let stream = super::find_request(&state, &who, &id).await?;
+    let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let events = state.engine().store().load(&stream).await?;
     let n = cut(&events, params.at.as_deref())?;
     let secrets = secrets(&state, &who, &stream).await?;

@@ -20,14 +20,14 @@ use daftar_definitions::{
     CompiledDefinition, Diagnostic, Location, Options, Severity, Validation, render,
 };
 use daftar_engine::runtime::RuntimeError;
-use daftar_engine::store::{StoreError, StoredDefinition};
+use daftar_engine::store::StoredDefinition;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::requests::Label;
 use crate::auth::{Principal, Role};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::Label;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -214,12 +214,6 @@ impl From<RuntimeError> for DeployError {
     }
 }
 
-impl From<StoreError> for DeployError {
-    fn from(e: StoreError) -> Self {
-        DeployError::Api(e.into())
-    }
-}
-
 impl IntoResponse for DeployError {
     fn into_response(self) -> Response {
         match self {
@@ -242,7 +236,7 @@ impl IntoResponse for DeployError {
                     ),
                     None => "the definition has errors; see `diagnostics`".to_owned(),
                 };
-                let error = ApiError::unprocessable("invalid-definition", detail);
+                let error = ApiError::new(ErrorCode::InvalidDefinition, detail);
                 let body = InvalidDefinition {
                     problem: error.problem(),
                     diagnostics,
@@ -265,18 +259,10 @@ fn read_source(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Result<String, Diagnostic>> {
-    let bytes = body.map_err(|e| {
-        let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too-large"
-        } else {
-            "bad-body"
-        };
-        ApiError::new(status, code, e.body_text())
-    })?;
+    let bytes = body.map_err(ApiError::from)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "bad-body",
+        return Err(ApiError::new(
+            ErrorCode::BadBody,
             "the body is empty: send the YAML of a definition",
         ));
     }
@@ -295,8 +281,8 @@ fn read_source(
     match media.as_str() {
         "application/json" => {
             let json: SourceJson = serde_json::from_slice(&bytes).map_err(|e| {
-                ApiError::bad_request(
-                    "bad-body",
+                ApiError::new(
+                    ErrorCode::BadBody,
                     format!("a JSON body must be {{\"source\": \"<the YAML>\"}}: {e}"),
                 )
             })?;
@@ -305,8 +291,7 @@ fn read_source(
         "" | "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml"
         | "text/plain" => Ok(String::from_utf8(bytes.to_vec()).map_err(|e| not_utf8(&e))),
         other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            ErrorCode::UnsupportedMediaType,
             format!(
                 "a definition is sent as application/yaml, text/plain, or application/json \
                  `{{\"source\": \"...\"}}`, not {other}"
@@ -422,8 +407,7 @@ pub async fn deploy(
     let wf = compiled.workflow();
     if wf.agency != who.agency {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong-agency",
+            ErrorCode::WrongAgency,
             format!(
                 "the definition is for agency `{}`; you may deploy only for `{}`",
                 wf.agency, who.agency
@@ -432,34 +416,11 @@ pub async fn deploy(
         .into());
     }
     let warnings = views(&validation.diagnostics);
-    let engine = state.engine();
-    let deployed = engine
-        .store()
-        .definitions(Some(&who.agency))
-        .await?
-        .into_iter()
-        .find(|d| d.workflow == wf.id && d.version == wf.version);
-    if let Some(existing) = deployed {
-        if existing.hash != compiled.hash() {
-            return Err(StoreError::VersionTaken {
-                workflow: wf.id.clone(),
-                version: wf.version,
-            }
-            .into());
-        }
-        let body = Deployed {
-            id: existing.workflow,
-            version: existing.version,
-            hash: existing.hash,
-            in_force_from: existing.in_force_from,
-            already_deployed: true,
-            warnings,
-        };
-        return Ok((StatusCode::OK, Json(body)).into_response());
-    }
-    let stored = engine
-        .deploy(&format!("{}@{}", wf.id, wf.version), compiled.source())
+    let deployment = state
+        .engine()
+        .deploy_version(&format!("{}@{}", wf.id, wf.version), compiled.source())
         .await?;
+    let stored = deployment.definition;
     let location = format!(
         "/api/v1/definitions/{}/versions/{}",
         stored.workflow, stored.version
@@ -469,9 +430,12 @@ pub async fn deploy(
         version: stored.version,
         hash: stored.hash,
         in_force_from: stored.in_force_from,
-        already_deployed: false,
+        already_deployed: deployment.already_deployed,
         warnings,
     };
+    if deployment.already_deployed {
+        return Ok((StatusCode::OK, Json(body)).into_response());
+    }
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -540,11 +504,7 @@ fn with_compiled<R>(
 }
 
 fn title(compiled: &CompiledDefinition) -> Label {
-    let t = &compiled.workflow().title;
-    Label {
-        fa: t.fa.clone(),
-        en: t.en.clone(),
-    }
+    Label::from(&compiled.workflow().title)
 }
 
 /// The agency's deployed definitions: every version of every service, newest version first.

@@ -19,7 +19,8 @@ use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::mobile;
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
@@ -112,21 +113,17 @@ pub async fn to_request(
 ) -> ApiResult<(StatusCode, Json<DeliveredMessage>)> {
     who.require(&[Role::Officer, Role::Citizen])?;
     // Another agency's request is not found, whatever the body says.
-    let stream = super::find_request(&state, &who, &id).await?;
+    let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let Json(body) = body.map_err(ApiError::from)?;
     let payload = payload(body.payload)?;
     let s = state.engine().state(&stream).await?;
     let citizen = !who.has(Role::Officer);
     if citizen {
-        let filed_with = state
-            .engine()
-            .definition_of(&s)
-            .ok()
-            .and_then(|d| d.applicant(&s.input).0);
-        let given = body.mobile.as_deref().map(super::track::normalize_mobile);
-        let matches = filed_with
+        let def = state.engine().definition_of(&s).ok();
+        let given = body.mobile.as_deref().map(mobile::normalize);
+        let matches = def
             .zip(given)
-            .is_some_and(|(f, g)| super::track::same(&super::track::normalize_mobile(&f), &g));
+            .is_some_and(|(def, given)| mobile::is_applicants(&def, &s.input, &given));
         if !matches {
             return Err(ApiError::not_found(format!(
                 "no request `{id}` filed with this mobile number in your agency"
@@ -143,14 +140,14 @@ pub async fn to_request(
         (Some(c), _) if keys.contains(&c.as_str()) => c,
         (None, [one]) => (*one).to_owned(),
         (None, []) | (Some(_), _) => {
-            return Err(ApiError::conflict(
-                "not-waiting",
+            return Err(ApiError::new(
+                ErrorCode::NotWaiting,
                 format!("request `{id}` does not wait for the message `{name}` now"),
             ));
         }
         (None, _) => {
-            return Err(ApiError::conflict(
-                "ambiguous",
+            return Err(ApiError::new(
+                ErrorCode::Ambiguous,
                 format!(
                     "request `{id}` waits for `{name}` under several keys ({}); give `correlation`",
                     keys.join(", ")
@@ -166,7 +163,7 @@ pub async fn to_request(
         }
         // A citizen's message moves the request on and may cause SMS: it spends their budget.
         if !state.allow_sms(&who.agency, Some(who.subject.as_str())) {
-            return Err(super::rate_limited());
+            return Err(ApiError::sms_rate_limited());
         }
     }
     let actor = if citizen {
@@ -223,8 +220,8 @@ pub async fn by_correlation(
     let Json(body) = body.map_err(ApiError::from)?;
     let payload = payload(body.payload)?;
     if body.correlation.is_empty() || body.correlation.len() > 200 {
-        return Err(ApiError::bad_request(
-            "bad-body",
+        return Err(ApiError::new(
+            ErrorCode::BadBody,
             "`correlation` must be 1 to 200 characters",
         ));
     }
@@ -255,8 +252,8 @@ fn payload(p: Option<Value>) -> ApiResult<Value> {
     match p {
         None => Ok(Value::Object(Default::default())),
         Some(v @ Value::Object(_)) => Ok(v),
-        Some(_) => Err(ApiError::unprocessable(
-            "bad-body",
+        Some(_) => Err(ApiError::new(
+            ErrorCode::UnfitBody,
             "`payload` must be a JSON object",
         )),
     }
@@ -265,9 +262,9 @@ fn payload(p: Option<Value>) -> ApiResult<Value> {
 /// The message id: the caller's `Idempotency-Key`, scoped to the caller, so that a retry is one
 /// message and two callers' keys never meet.
 fn message_id(who: &Principal, headers: &HeaderMap) -> ApiResult<String> {
-    Ok(match super::idempotency::header(headers)? {
-        Some(key) => format!("api:{}", super::idempotency::scoped(who, &key)),
-        None => format!("api:{}", super::idempotency::unique()),
+    Ok(match crate::idempotency::header(headers)? {
+        Some(key) => format!("api:{}", crate::idempotency::scoped(who, &key)),
+        None => format!("api:{}", crate::idempotency::unique()),
     })
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
@@ -92,7 +92,7 @@ pub async fn list(
     // Reasons may quote the request's data: admins only.
     who.require(&[Role::Admin])?;
     let Query(p) = params.map_err(ApiError::from)?;
-    let limit = super::paging::limit(p.limit, 100)? as usize;
+    let limit = crate::paging::limit(p.limit, 100)? as usize;
     let store = state.engine().store();
     let mut found = Vec::new();
     let mut offset = 0;
@@ -175,7 +175,7 @@ pub async fn retry(
             "no incident `{id}`: write REQUEST:INCIDENT as the listing gives it"
         )));
     };
-    let stream = super::find_request(&state, &who, request).await?;
+    let stream = crate::lookup::find_request(&state, &who, request).await?;
     let command_id = format!("operator-retry:{incident}");
     let s = state.engine().state(&stream).await?;
     if !s.incidents.contains_key(incident) {
@@ -187,8 +187,8 @@ pub async fn retry(
                 "no incident `{id}` in your agency"
             )));
         }
-        return Err(ApiError::conflict(
-            "not-open",
+        return Err(ApiError::new(
+            ErrorCode::NotOpen,
             format!("incident `{id}` is no longer open (retried already?)"),
         ));
     }

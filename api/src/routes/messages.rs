@@ -69,7 +69,7 @@ pub async fn unmatched(
     // Agencies' answers may carry personal data of anyone: admins only.
     who.require(&[Role::Admin])?;
     let Query(p) = params.map_err(ApiError::from)?;
-    let limit = super::paging::limit(p.limit, 100)?;
+    let limit = crate::paging::limit(p.limit, 100)?;
     let kept = state
         .engine()
         .store()

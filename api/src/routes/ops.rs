@@ -2,14 +2,13 @@
 //! (Prometheus text).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use utoipa::OpenApi;
 
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
@@ -47,8 +46,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let Some(handle) = state.metrics() else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no-metrics",
+            ErrorCode::NoMetrics,
             "this server runs without a metrics recorder",
         ));
     };

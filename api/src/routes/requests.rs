@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use daftar_engine::core::{Command, Ending, InstanceState, Wait};
+use daftar_engine::core::Command;
 use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::store::{InstanceQuery, InstanceRow};
 use serde::{Deserialize, Serialize};
@@ -15,9 +15,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
-use crate::pii;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::{Label, RequestView, TaskView, Waiting, view};
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -52,85 +52,6 @@ pub struct StartRequest {
     /// The application form; checked against the service's input schema.
     #[schema(value_type = Object)]
     pub input: Value,
-}
-
-/// A label in Persian and English.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Label {
-    /// Persian.
-    pub fa: String,
-    /// English.
-    pub en: String,
-}
-
-/// What a part of the request waits for.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Waiting {
-    /// The step.
-    pub step: String,
-    /// `inquiry`, `retry`, `callback`, `payment`, `task`, `timer`, `message`, `parallel`,
-    /// `call` or `incident`.
-    #[serde(rename = "for")]
-    pub for_: String,
-}
-
-/// A task of the request.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskView {
-    /// The task id.
-    pub id: String,
-    /// The step.
-    pub step: String,
-    /// The role that may claim it.
-    pub role: Option<String>,
-    /// The officer who claimed it.
-    pub officer: Option<String>,
-    /// The deadline.
-    pub due_at: DateTime<Utc>,
-    /// Whether it is open.
-    pub open: bool,
-}
-
-/// A request, as officers, auditors and admins see it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RequestView {
-    /// The request id.
-    pub id: String,
-    /// The citizen's tracking code.
-    pub tracking_code: String,
-    /// The service.
-    pub service: String,
-    /// The version of the service it runs.
-    pub service_version: u32,
-    /// The public status.
-    pub status: Option<String>,
-    /// The status's labels.
-    pub status_label: Option<Label>,
-    /// `running`, an outcome (`issued`, `rejected`, …) or `cancelled`.
-    pub state: String,
-    /// When it was filed.
-    pub filed_at: Option<DateTime<Utc>>,
-    /// Whether the SLA passed before the end.
-    pub sla_breached: bool,
-    /// Open incidents, by id, with the step each stopped.
-    pub incidents: Vec<String>,
-    /// What it waits for.
-    pub waiting: Vec<Waiting>,
-    /// Its human tasks.
-    pub tasks: Vec<TaskView>,
-    /// The application form; its personal values (the applicant's national ID and mobile, and
-    /// every field its schema declares personal) are masked unless the caller is an officer or
-    /// admin.
-    #[schema(value_type = Object)]
-    pub input: Value,
-    /// Variables set by steps (masked likewise).
-    #[schema(value_type = Object)]
-    pub vars: Value,
-    /// The stream version: how many events it has.
-    pub version: u64,
-    /// Whether a start with the same `Idempotency-Key` had filed it already.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub duplicate: bool,
 }
 
 /// A request in a listing.
@@ -229,11 +150,11 @@ pub async fn start(
 ) -> ApiResult<Response> {
     who.require(&[Role::Citizen, Role::Officer])?;
     let Json(body) = body.map_err(ApiError::from)?;
-    let key = super::idempotency::header(&headers)?.map(|k| super::idempotency::scoped(&who, &k));
+    let key = crate::idempotency::header(&headers)?.map(|k| crate::idempotency::scoped(&who, &k));
     let engine = state.engine();
     let Some(def) = engine
         .registry()
-        .in_force(&who.agency, &body.service, Utc::now())
+        .in_force(&who.agency, &body.service, engine.now())
     else {
         return Err(ApiError::not_found(format!(
             "no version of service `{}` is in force in your agency",
@@ -243,7 +164,7 @@ pub async fn start(
     crate::numbers::check(
         &def.compiled().workflow().input.schema,
         &body.input,
-        "invalid-input",
+        ErrorCode::InvalidInput,
     )?;
     let citizen = who.roles.contains(&Role::Citizen);
     // A repeat is answered before any budget is spent: it sends nothing.
@@ -259,16 +180,17 @@ pub async fn start(
         }
     }
     if !state.allow_sms(&who.agency, citizen.then_some(who.subject.as_str())) {
-        return Err(super::rate_limited());
+        return Err(ApiError::sms_rate_limited());
     }
     let actor = if citizen {
-        Actor::Citizen
+        // The filer is recorded, so that the applicant may read and watch their request.
+        Actor::Applicant(who.subject.clone())
     } else {
         Actor::Officer(who.subject.clone())
     };
     let input = body.input.clone();
     // Subscribed before the start, so that no commit of the new request can be missed.
-    let wait = super::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
+    let wait = crate::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
     let done = engine
         .start(
             &who.agency,
@@ -289,11 +211,11 @@ pub async fn start(
         let view = view(&state, &who, &done.stream, &state_now);
         return Ok((StatusCode::CREATED, Json(view)).into_response());
     };
-    let state_now = super::wait::settle(engine, &done.stream, feed, wait).await?;
+    let state_now = crate::wait::settle(engine, &done.stream, feed, wait).await?;
     let view = view(&state, &who, &done.stream, &state_now);
     Ok((
         StatusCode::CREATED,
-        [super::wait::applied(wait)],
+        [crate::wait::applied(wait)],
         Json(view),
     )
         .into_response())
@@ -309,7 +231,7 @@ async fn repeated(
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     let first = state.engine().state(stream).await?;
     if first.input != *input {
-        return Err(super::idempotency::reused());
+        return Err(crate::idempotency::reused());
     }
     let mut view = view(state, who, stream, &first);
     view.duplicate = true;
@@ -332,9 +254,9 @@ pub async fn get_request(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RequestView>> {
-    who.require(&[Role::Officer, Role::Auditor])?;
-    let stream = super::find_request(&state, &who, &id).await?;
+    let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let s = state.engine().state(&stream).await?;
+    crate::views::may_read(&who, &s, &id)?;
     Ok(Json(view(&state, &who, &stream, &s)))
 }
 
@@ -356,8 +278,8 @@ pub async fn list(
 ) -> ApiResult<Json<RequestList>> {
     who.require(&[Role::Officer, Role::Auditor])?;
     let Query(p) = params.map_err(ApiError::from)?;
-    let limit = super::paging::limit(p.limit, 50)?;
-    let offset = super::paging::offset(p.offset)?;
+    let limit = crate::paging::limit(p.limit, 50)?;
+    let offset = crate::paging::offset(p.offset)?;
     let query = InstanceQuery {
         workflow: p.service,
         status: p.status,
@@ -379,7 +301,7 @@ pub async fn list(
         next_offset: full
             .then(|| offset.checked_add(limit))
             .flatten()
-            .filter(|n| *n <= super::paging::MAX_OFFSET),
+            .filter(|n| *n <= crate::paging::MAX_OFFSET),
     }))
 }
 
@@ -426,17 +348,17 @@ pub async fn cancel(
     who.require(&[Role::Admin])?;
     let Json(body) = body.map_err(ApiError::from)?;
     if body.reason.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "bad-body",
+        return Err(ApiError::new(
+            ErrorCode::BadBody,
             "give a `reason` for the cancellation",
         ));
     }
-    let stream = super::find_request(&state, &who, &id).await?;
+    let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let command = Command::Cancel {
         reason: body.reason,
     };
     let command_id =
-        super::idempotency::command_id(&state, &who, &headers, &stream, "cancel", &command).await?;
+        crate::idempotency::command_id(&state, &who, &headers, &stream, "cancel", &command).await?;
     let engine = state.engine();
     engine
         .execute(
@@ -449,107 +371,4 @@ pub async fn cancel(
         .await?;
     let s = engine.state(&stream).await?;
     Ok(Json(view(&state, &who, &stream, &s)))
-}
-
-/// Whether the caller may see the applicant's national ID and mobile number unmasked.
-pub fn sees_personal_data(who: &Principal) -> bool {
-    who.has(Role::Officer)
-}
-
-/// The view of a request for `who`.
-pub fn view(
-    state: &AppState,
-    who: &Principal,
-    stream: &StreamId,
-    s: &InstanceState,
-) -> RequestView {
-    let def = state.engine().definition_of(s).ok();
-    let status_label = def
-        .as_ref()
-        .and_then(|d| super::track::status_label(d, s.status.as_ref()?));
-    let mut input = s.input.clone();
-    let mut vars = serde_json::to_value(&s.vars).unwrap_or_default();
-    if !sees_personal_data(who) {
-        let Some(def) = &def else {
-            // Without its definition the applicant's data cannot be found to mask: show none.
-            input = Value::Null;
-            vars = Value::Null;
-            return finish(stream, s, status_label, input, vars);
-        };
-        // The view has no history at hand: the form's and the variables' personal values.
-        let personal = pii::personal_values(def, s, []);
-        let secrets: Vec<&str> = personal.iter().map(String::as_str).collect();
-        pii::redact(&mut input, &secrets);
-        pii::redact(&mut vars, &secrets);
-    }
-    finish(stream, s, status_label, input, vars)
-}
-
-fn finish(
-    stream: &StreamId,
-    s: &InstanceState,
-    status_label: Option<Label>,
-    input: Value,
-    vars: Value,
-) -> RequestView {
-    let state_name = match &s.ending {
-        None => "running".to_owned(),
-        Some(Ending::Completed { outcome, .. }) => serde_json::to_value(outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        Some(Ending::Cancelled { .. }) => "cancelled".to_owned(),
-    };
-    RequestView {
-        id: stream.instance.clone(),
-        tracking_code: s.tracking_code.clone(),
-        service: s.workflow.clone(),
-        service_version: s.workflow_version,
-        status: s.status.clone(),
-        status_label,
-        state: state_name,
-        filed_at: s.filed_at,
-        sla_breached: s.sla_breached,
-        incidents: s.incidents.keys().cloned().collect(),
-        waiting: s
-            .tokens
-            .values()
-            .map(|t| Waiting {
-                step: t.step.clone(),
-                for_: waiting_for(&t.wait).to_owned(),
-            })
-            .collect(),
-        tasks: s
-            .tasks
-            .iter()
-            .map(|(id, t)| TaskView {
-                id: id.clone(),
-                step: t.step.clone(),
-                role: t.role.clone(),
-                officer: t.officer.clone(),
-                due_at: t.due_at,
-                open: t.open,
-            })
-            .collect(),
-        input,
-        vars,
-        version: s.version,
-        duplicate: false,
-    }
-}
-
-fn waiting_for(w: &Wait) -> &'static str {
-    match w {
-        Wait::Running => "running",
-        Wait::Inquiry { .. } => "inquiry",
-        Wait::Retry { .. } => "retry",
-        Wait::Callback { .. } => "callback",
-        Wait::PaymentRequest { .. } | Wait::PaymentOpen { .. } => "payment",
-        Wait::Task { .. } => "task",
-        Wait::Timer => "timer",
-        Wait::Message { .. } => "message",
-        Wait::Join { .. } => "parallel",
-        Wait::Call => "call",
-        Wait::Incident { .. } => "incident",
-    }
 }

@@ -28,10 +28,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::requests::{Label, RequestView};
 use crate::auth::{Principal, Role};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::lookup::load_request;
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::{Label, RequestView};
 
 /// The task role that may reassign any task of the agency (admins may too).
 pub const SUPERVISOR: &str = "supervisor";
@@ -206,7 +207,7 @@ pub async fn worklist(
             "the token does not hold the task role `{role}`"
         )));
     }
-    let limit = super::paging::limit(p.limit, DEFAULT_LIMIT)? as usize;
+    let limit = crate::paging::limit(p.limit, DEFAULT_LIMIT)? as usize;
     let admin = who.roles.contains(&Role::Admin);
     if !admin && who.task_roles.is_empty() {
         return Ok(Json(TaskList {
@@ -221,7 +222,7 @@ pub async fn worklist(
         .worklist(&who.agency, None, true)
         .await
         .map_err(ApiError::from)?;
-    let now = Utc::now();
+    let now = engine.now();
     let mut loaded: HashMap<StreamId, (InstanceState, Option<Arc<Definition>>)> = HashMap::new();
     let mut items = Vec::new();
     let mut truncated = false;
@@ -299,7 +300,7 @@ pub async fn get_task(
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
-    let (stream, s) = load(&state, &who, &id).await?;
+    let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) && !who.holds_task_role(SUPERVISOR) {
         return Err(no_role(t));
@@ -334,8 +335,8 @@ pub async fn claim(
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
-    super::idempotency::header(&headers)?;
-    let (stream, s) = load(&state, &who, &id).await?;
+    crate::idempotency::header(&headers)?;
+    let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
         return Err(no_role(t));
@@ -385,8 +386,8 @@ pub async fn complete(
     who.require(&[Role::Officer])?;
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    super::idempotency::header(&headers)?;
-    let (stream, s) = load(&state, &who, &id).await?;
+    crate::idempotency::header(&headers)?;
+    let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) {
         return Err(no_role(t));
@@ -396,8 +397,8 @@ pub async fn complete(
         let def = engine.definition_of(&s)?;
         let outcomes = outcomes_of(&def, &t.step);
         if !outcomes.contains(&body.outcome) {
-            return Err(ApiError::unprocessable(
-                "unknown-outcome",
+            return Err(ApiError::new(
+                ErrorCode::UnknownOutcome,
                 format!(
                     "task `{task}` has no outcome `{}`; choose one of: {}",
                     body.outcome,
@@ -410,7 +411,7 @@ pub async fn complete(
             .as_ref()
             .and_then(|f| def.compiled().workflow().forms.get(f))
         {
-            crate::numbers::check(&form.schema, &body.form, "invalid-form")?;
+            crate::numbers::check(&form.schema, &body.form, ErrorCode::InvalidForm)?;
         }
     }
     // An officer's command is never charged to an SMS budget: a citizen filing with someone's
@@ -422,14 +423,14 @@ pub async fn complete(
         form: body.form,
     };
     // Subscribed before the command, so that no commit it causes can be missed.
-    let wait = super::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
+    let wait = crate::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
     let s = run(&state, &who, &headers, &stream, &command, &task, "complete").await?;
     let Some((wait, feed)) = wait else {
-        return Ok(Json(super::requests::view(&state, &who, &stream, &s)).into_response());
+        return Ok(Json(crate::views::view(&state, &who, &stream, &s)).into_response());
     };
-    let s = super::wait::settle(engine, &stream, feed, wait).await?;
-    let view = super::requests::view(&state, &who, &stream, &s);
-    Ok(([super::wait::applied(wait)], Json(view)).into_response())
+    let s = crate::wait::settle(engine, &stream, feed, wait).await?;
+    let view = crate::views::view(&state, &who, &stream, &s);
+    Ok(([crate::wait::applied(wait)], Json(view)).into_response())
 }
 
 /// Give a task to another task role (releasing its claim), to an officer, or both.
@@ -470,22 +471,22 @@ pub async fn reassign(
     }
     let Path((id, task)) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
-    super::idempotency::header(&headers)?;
+    crate::idempotency::header(&headers)?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_owned());
     let (role, officer) = (clean(body.role), clean(body.officer));
     if role.is_none() && officer.is_none() {
-        return Err(ApiError::bad_request(
-            "bad-body",
+        return Err(ApiError::new(
+            ErrorCode::BadBody,
             "give the task's new `role`, its new `officer`, or both",
         ));
     }
     if role.as_deref().is_some_and(str::is_empty) || officer.as_deref().is_some_and(str::is_empty) {
-        return Err(ApiError::bad_request(
-            "bad-body",
+        return Err(ApiError::new(
+            ErrorCode::BadBody,
             "`role` and `officer` may not be empty",
         ));
     }
-    let (stream, s) = load(&state, &who, &id).await?;
+    let (stream, s) = load_request(&state, &who, &id).await?;
     find_task(&s, &task)?;
     let command = Command::ReassignTask {
         task: task.clone(),
@@ -510,19 +511,12 @@ async fn run(
     action: &str,
 ) -> ApiResult<InstanceState> {
     let prefix = format!("task:{task}:{action}");
-    let id = super::idempotency::command_id(state, who, headers, stream, &prefix, command).await?;
+    let id = crate::idempotency::command_id(state, who, headers, stream, &prefix, command).await?;
     let engine = state.engine();
     engine
         .execute(stream, command, &id, actor(who), None)
         .await?;
     Ok(engine.state(stream).await?)
-}
-
-/// The request `id` of the caller's agency and its state.
-async fn load(state: &AppState, who: &Principal, id: &str) -> ApiResult<(StreamId, InstanceState)> {
-    let stream = super::find_request(state, who, id).await?;
-    let s = state.engine().state(&stream).await?;
-    Ok((stream, s))
 }
 
 fn find_task<'s>(s: &'s InstanceState, task: &str) -> ApiResult<&'s TaskState> {
@@ -549,7 +543,15 @@ fn answer(
 ) -> ApiResult<TaskItem> {
     let t = find_task(s, task)?;
     let def = state.engine().definition_of(s).ok();
-    Ok(item(stream, s, def.as_deref(), task, t, Utc::now(), true))
+    Ok(item(
+        stream,
+        s,
+        def.as_deref(),
+        task,
+        t,
+        state.engine().now(),
+        true,
+    ))
 }
 
 fn item(
@@ -569,10 +571,7 @@ fn item(
         service: s.workflow.clone(),
         service_version: s.workflow_version,
         step: t.step.clone(),
-        step_title: step.and_then(|st| st.title.as_ref()).map(|l| Label {
-            fa: l.fa.clone(),
-            en: l.en.clone(),
-        }),
+        step_title: step.and_then(|st| st.title.as_ref()).map(Label::from),
         task_id: id.to_owned(),
         role: t.role.clone(),
         candidate_groups: t.candidate_groups.clone(),
@@ -583,10 +582,7 @@ fn item(
         notice: t.notice.clone(),
         open: t.open,
         form: t.form.clone(),
-        form_title: form.and_then(|f| f.title.as_ref()).map(|l| Label {
-            fa: l.fa.clone(),
-            en: l.en.clone(),
-        }),
+        form_title: form.and_then(|f| f.title.as_ref()).map(Label::from),
         form_schema: if with_schema {
             form.map(|f| f.schema.clone())
         } else {

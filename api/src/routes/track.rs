@@ -13,11 +13,10 @@ use std::sync::LazyLock;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use daftar_engine::Definition;
 use daftar_engine::core::{Ending, InstanceState};
 use daftar_engine::events::Event;
 use daftar_engine::runtime::tracking;
@@ -26,9 +25,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::requests::Label;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::mobile;
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
+use crate::views::{Label, outcome, status_label};
 
 /// How many lookups of one tracking code are answered per minute.
 pub const LOOKUPS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(30).expect("30 is not zero");
@@ -126,7 +126,7 @@ pub async fn track(
         return Err(not_found());
     }
     allow(&code)?;
-    let Some(mobile) = params.mobile.as_deref().map(normalize_mobile) else {
+    let Some(mobile) = params.mobile.as_deref().map(mobile::normalize) else {
         return Err(not_found());
     };
     if mobile.is_empty() {
@@ -145,9 +145,7 @@ pub async fn track(
             return Err(not_found());
         }
     };
-    let (applicant, _) = def.applicant(&s.input);
-    let matches = applicant.is_some_and(|a| same(&normalize_mobile(&a), &mobile));
-    if !matches {
+    if !mobile::is_applicants(&def, &s.input, &mobile) {
         return Err(not_found());
     }
     let mut milestones = Vec::new();
@@ -157,10 +155,7 @@ pub async fn track(
         match &e.event {
             Event::StatusChanged { to, .. } => milestones.push(Milestone {
                 status: to.clone(),
-                label: status_label(&def, to).unwrap_or_else(|| Label {
-                    fa: to.clone(),
-                    en: to.clone(),
-                }),
+                label: status_label(&def, to).unwrap_or_else(|| Label::new(to, to)),
                 at: e.recorded_at,
             }),
             Event::InstanceCompleted { step, .. } => {
@@ -171,42 +166,26 @@ pub async fn track(
             _ => {}
         }
     }
-    let (outcome, document_id) = match &s.ending {
-        None => (None, None),
-        Some(Ending::Completed {
-            outcome,
-            document_id,
-        }) => (
-            serde_json::to_value(outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned)),
-            document_id.clone(),
-        ),
-        // The reason of a cancellation is an officer's note, not a text for the applicant.
-        Some(Ending::Cancelled { .. }) => (Some("cancelled".to_owned()), None),
-    };
+    // The reason of a cancellation is an officer's note, not a text for the applicant: only
+    // an end step's reason is shown.
     let reason = end_step.and_then(|step| {
         let text = def.compiled().step(&step)?.end.as_ref()?.reason.as_ref()?;
-        Some(Label {
-            fa: text.fa.clone(),
-            en: text.en.clone(),
-        })
+        Some(Label::from(text))
     });
-    let title = &def.compiled().workflow().title;
     let view = TrackView {
         tracking_code: s.tracking_code.clone(),
         service: s.workflow.clone(),
-        service_title: Label {
-            fa: title.fa.clone(),
-            en: title.en.clone(),
-        },
+        service_title: Label::from(&def.compiled().workflow().title),
         status_label: s.status.as_deref().and_then(|st| status_label(&def, st)),
         status: s.status.clone(),
         filed_at: s.filed_at,
         ended: s.ending.is_some(),
-        outcome,
+        outcome: s.ending.as_ref().map(outcome),
         ended_at,
-        document_id,
+        document_id: s.ending.as_ref().and_then(|e| match e {
+            Ending::Completed { document_id, .. } => document_id.clone(),
+            Ending::Cancelled { .. } => None,
+        }),
         reason,
         milestones,
     };
@@ -231,93 +210,12 @@ fn allow(code: &str) -> ApiResult<()> {
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
+                ErrorCode::RateLimited,
                 format!(
                     "too many lookups of this tracking code; try again in {} seconds",
                     wait.as_secs().max(1)
                 ),
             ))
         }
-    }
-}
-
-/// A status's labels: the workflow's, or daftar's own for `cancelled` when the workflow does
-/// not declare it.
-pub(crate) fn status_label(def: &Definition, status: &str) -> Option<Label> {
-    match def.compiled().workflow().statuses.get(status) {
-        Some(st) => Some(Label {
-            fa: st.fa.clone(),
-            en: st.en.clone(),
-        }),
-        None if status == daftar_engine::core::CANCELLED => Some(Label {
-            fa: daftar_engine::core::CANCELLED_FA.to_owned(),
-            en: daftar_engine::core::CANCELLED_EN.to_owned(),
-        }),
-        None => None,
-    }
-}
-
-/// A mobile number in one spelling: ASCII digits, national form (`09…`). Persian and Arabic
-/// digits become ASCII; spaces, dashes and parentheses go; `+98`, `0098` and `98` become `0`.
-pub(crate) fn normalize_mobile(raw: &str) -> String {
-    let mut s = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '0'..='9' | '+' => s.push(c),
-            '\u{06F0}'..='\u{06F9}' => s.push(shift_digit(c, 0x06F0)),
-            '\u{0660}'..='\u{0669}' => s.push(shift_digit(c, 0x0660)),
-            ' ' | '-' | '(' | ')' | '\u{00A0}' => {}
-            // Anything else keeps the number from matching.
-            _ => s.push(c),
-        }
-    }
-    if let Some(rest) = s.strip_prefix("+98").or_else(|| s.strip_prefix("0098")) {
-        return format!("0{rest}");
-    }
-    if s.len() == 12 && s.starts_with("989") {
-        return format!("0{}", &s[2..]);
-    }
-    if s.len() == 10 && s.starts_with('9') {
-        return format!("0{s}");
-    }
-    s
-}
-
-fn shift_digit(c: char, zero: u32) -> char {
-    char::from_digit(u32::from(c) - zero, 10).unwrap_or(c)
-}
-
-/// Compares two strings in time that depends on their lengths only.
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mobile_numbers_are_read_in_every_spelling() {
-        for raw in [
-            "09121234567",
-            "+989121234567",
-            " 989121234567",
-            "00989121234567",
-            "9121234567",
-            "0912-123-4567",
-            "۰۹۱۲۱۲۳۴۵۶۷",
-            "٠٩١٢١٢٣٤٥٦٧",
-        ] {
-            assert_eq!(normalize_mobile(raw), "09121234567", "{raw}");
-        }
-        assert_ne!(normalize_mobile("0912123456x"), "09121234567");
-        assert!(same("abc", "abc"));
-        assert!(!same("abc", "abd"));
-        assert!(!same("abc", "ab"));
     }
 }

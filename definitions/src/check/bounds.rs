@@ -62,21 +62,11 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             if !cyclic || !waits {
                 continue;
             }
-            let first = *component.iter().min().expect("a cycle has steps");
-            let mut ids: Vec<&str> = component
-                .iter()
-                .map(|p| index.places()[*p].id.as_str())
-                .collect();
-            ids.sort_unstable();
-            let msg = format!(
-                "steps {} form a loop whose only waits are automated answers (an inquiry, a declined payment, a call), so it could turn as fast as an agency answers, forever; give a step in it `max_visits` (with `on_max_visits`), or wait in it on a person, a message or a timer of at least 1h",
-                super::suggest::list(ids)
-            );
-            out.push(Finding::new(
-                Code::UnboundedLoop,
-                index.places()[first].pointer.clone(),
-                msg,
-            ));
+            out.push(Finding::on_loop(Code::UnboundedLoop, index, &component, |ids| {
+                format!(
+                    "steps {ids} form a loop whose only waits are automated answers (an inquiry, a declined payment, a call), so it could turn as fast as an agency answers, forever; give a step in it `max_visits` (with `on_max_visits`), or wait in it on a person, a message or a timer of at least 1h"
+                )
+            }));
         }
     }
 }

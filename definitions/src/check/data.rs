@@ -10,7 +10,7 @@ use cel::common::ast::{EntryExpr, Expr as Ast};
 use super::Finding;
 use super::index::StepIndex;
 use super::steps::written;
-use super::suggest::hint;
+use super::suggest::{hint, hint_among};
 use crate::diagnostic::Code;
 use crate::model::{Expr, Workflow};
 use crate::source::Pointer;
@@ -347,13 +347,9 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                 out.push(Finding::new(Code::ContextVariable, site.at.clone(), msg));
                 continue;
             }
-            let candidates = vars
-                .iter()
-                .map(String::as_str)
-                .chain(ALWAYS.iter().copied());
             let msg = format!(
                 "reads `{root}`, which no step ever sets{}; variables are set by `output` mappings and `set` steps",
-                hint(root, candidates)
+                hint_among(root, &vars, ALWAYS)
             );
             out.push(Finding::new(Code::UnsetData, site.at.clone(), msg));
         }

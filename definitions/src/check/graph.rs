@@ -198,21 +198,11 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             if !cyclic || steps.iter().any(|p| waits(wf, index, *p)) {
                 continue;
             }
-            let first = *steps.iter().min().expect("a cycle has steps");
-            let mut ids: Vec<&str> = steps
-                .iter()
-                .map(|p| index.places()[*p].id.as_str())
-                .collect();
-            ids.sort_unstable();
-            let msg = format!(
-                "steps {} form a loop that passes no wait state (an inquiry, payment, task, wait or call), so it would spin forever",
-                super::suggest::list(ids)
-            );
-            out.push(Finding::new(
-                Code::LoopWithoutWait,
-                index.places()[first].pointer.clone(),
-                msg,
-            ));
+            out.push(Finding::on_loop(Code::LoopWithoutWait, index, &steps, |ids| {
+                format!(
+                    "steps {ids} form a loop that passes no wait state (an inquiry, payment, task, wait or call), so it would spin forever"
+                )
+            }));
         }
     }
     for (parallel, completes) in joins {

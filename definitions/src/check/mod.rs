@@ -47,6 +47,27 @@ impl Finding {
         self.at_key = true;
         self
     }
+
+    /// A finding about a loop of the steps at `places`, placed at its first step; `message`
+    /// gets the list of their ids ("`a`, `b` and `c`").
+    pub fn on_loop(
+        code: Code,
+        index: &index::StepIndex,
+        places: &[usize],
+        message: impl FnOnce(String) -> String,
+    ) -> Self {
+        let first = *places.iter().min().expect("a loop has steps");
+        let mut ids: Vec<&str> = places
+            .iter()
+            .map(|p| index.places()[*p].id.as_str())
+            .collect();
+        ids.sort_unstable();
+        Finding::new(
+            code,
+            index.places()[first].pointer.clone(),
+            message(suggest::list(ids)),
+        )
+    }
 }
 
 /// Runs every semantic check. `graph` is false when structural problems were found, so that

@@ -88,11 +88,13 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
         if let Some(status) = &step.status {
             used_statuses.insert(status.clone());
             if !wf.statuses.contains_key(status) {
-                let msg = format!(
-                    "status `{status}` is not declared under `statuses`{}",
-                    hint(status, wf.statuses.keys().map(String::as_str))
-                );
-                out.push(Finding::new(Code::UnknownStatus, at.key("status"), msg));
+                out.push(undeclared(
+                    Code::UnknownStatus,
+                    ("status", "statuses"),
+                    status,
+                    wf.statuses.keys(),
+                    at.key("status"),
+                ));
             }
         }
         if let Some(n) = &step.notify {
@@ -116,11 +118,13 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
             if let Some(form) = &t.form {
                 used_forms.insert(form.clone());
                 if !wf.forms.contains_key(form) {
-                    let msg = format!(
-                        "form `{form}` is not declared under `forms`{}",
-                        hint(form, wf.forms.keys().map(String::as_str))
-                    );
-                    out.push(Finding::new(Code::UnknownForm, at.key("form"), msg));
+                    out.push(undeclared(
+                        Code::UnknownForm,
+                        ("form", "forms"),
+                        form,
+                        wf.forms.keys(),
+                        at.key("form"),
+                    ));
                 }
             }
             if t.role.is_none() && t.candidate_groups.is_empty() {
@@ -279,11 +283,28 @@ fn retry(r: &crate::model::Retry, at: Pointer, out: &mut Vec<Finding>) {
 }
 
 fn unknown_template(wf: &Workflow, name: &str, at: Pointer) -> Finding {
+    undeclared(
+        Code::UnknownTemplate,
+        ("template", "templates"),
+        name,
+        wf.templates.keys(),
+        at,
+    )
+}
+
+/// A `what` named `name` that is not among the keys `declared` of its `section`.
+fn undeclared<'a>(
+    code: Code,
+    (what, section): (&str, &str),
+    name: &str,
+    declared: impl Iterator<Item = &'a String>,
+    at: Pointer,
+) -> Finding {
     let msg = format!(
-        "template `{name}` is not declared under `templates`{}",
-        hint(name, wf.templates.keys().map(String::as_str))
+        "{what} `{name}` is not declared under `{section}`{}",
+        hint(name, declared.map(String::as_str))
     );
-    Finding::new(Code::UnknownTemplate, at, msg)
+    Finding::new(code, at, msg)
 }
 
 fn kinds(step: &Step, at: &Pointer, out: &mut Vec<Finding>) {

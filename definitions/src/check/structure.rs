@@ -81,13 +81,7 @@ pub(crate) fn check(
                     .as_array()
                     .map(|a| a.iter().map(plain).collect())
                     .unwrap_or_default();
-                let value = plain(instance);
-                let msg = format!(
-                    "`{value}` is not allowed here{}; expected one of {}",
-                    suggest::hint(&value, opts.iter().map(String::as_str)),
-                    suggest::list(opts.iter().map(String::as_str))
-                );
-                findings.push(Finding::new(Code::WrongType, at, msg));
+                findings.push(not_allowed(instance, &opts, at));
             }
             ValidationErrorKind::Constant { expected_value } => {
                 let msg = format!(
@@ -157,13 +151,7 @@ pub(crate) fn check(
                 if constants(schema, err.schema_path().as_str()).is_some() =>
             {
                 let allowed = constants(schema, err.schema_path().as_str()).unwrap_or_default();
-                let value = plain(instance);
-                let msg = format!(
-                    "`{value}` is not allowed here{}; expected one of {}",
-                    suggest::hint(&value, allowed.iter().map(String::as_str)),
-                    suggest::list(allowed.iter().map(String::as_str))
-                );
-                findings.push(Finding::new(Code::WrongType, at, msg));
+                findings.push(not_allowed(instance, &allowed, at));
             }
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 let forms = schema_at(schema, err.schema_path().as_str())
@@ -245,6 +233,17 @@ fn form_name(schema: &Value) -> Option<String> {
         ),
         _ => None,
     }
+}
+
+/// A value that is none of the `allowed` ones.
+fn not_allowed(instance: &Value, allowed: &[String], at: Pointer) -> Finding {
+    let value = plain(instance);
+    let msg = format!(
+        "`{value}` is not allowed here{}; expected one of {}",
+        suggest::hint(&value, allowed.iter().map(String::as_str)),
+        suggest::list(allowed.iter().map(String::as_str))
+    );
+    Finding::new(Code::WrongType, at, msg)
 }
 
 fn plain(v: &Value) -> String {

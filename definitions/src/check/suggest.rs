@@ -21,6 +21,18 @@ pub(crate) fn hint<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>
         .unwrap_or_default()
 }
 
+/// The [`hint`] for a name read where `vars` are set and `more` are provided.
+pub(crate) fn hint_among(
+    name: &str,
+    vars: &std::collections::BTreeSet<String>,
+    more: &[&'static str],
+) -> String {
+    hint(
+        name,
+        vars.iter().map(String::as_str).chain(more.iter().copied()),
+    )
+}
+
 /// A list of names for a message, such as "`a`, `b` and `c`".
 pub(crate) fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let names: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();

@@ -5,7 +5,7 @@
 use super::Finding;
 use super::data::variables;
 use super::index::StepIndex;
-use super::suggest::hint;
+use super::suggest::{hint, hint_among};
 use crate::diagnostic::Code;
 use crate::model::Workflow;
 use crate::source::Pointer;
@@ -93,13 +93,9 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                 if TEMPLATE_CONTEXT.contains(&name.as_str()) || vars.contains(&name) {
                     continue;
                 }
-                let candidates = vars
-                    .iter()
-                    .map(String::as_str)
-                    .chain(TEMPLATE_CONTEXT.iter().copied());
                 let msg = format!(
                     "template `{id}` ({lang}) uses `{name}`, which no step sets and the engine does not provide{}",
-                    hint(&name, candidates)
+                    hint_among(&name, &vars, TEMPLATE_CONTEXT)
                 );
                 out.push(Finding::new(Code::TemplateVariable, at.clone(), msg));
             }

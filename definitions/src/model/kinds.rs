@@ -345,6 +345,20 @@ pub enum Outcome {
     Completed,
 }
 
+impl Outcome {
+    /// The name in YAML, in events and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Issued => "issued",
+            Outcome::Approved => "approved",
+            Outcome::Rejected => "rejected",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Expired => "expired",
+            Outcome::Completed => "completed",
+        }
+    }
+}
+
 /// A document issued at the end.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

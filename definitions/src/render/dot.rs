@@ -13,8 +13,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Diagram, Item, Shape, one_line};
+use super::{Diagram, Item, Shape, escape_with};
 use crate::compiled::CompiledDefinition;
+use crate::model::StepKind;
 
 /// The definition as a Graphviz `digraph`.
 pub fn dot(def: &CompiledDefinition) -> String {
@@ -84,32 +85,25 @@ fn items(out: &mut String, list: &[Item], depth: usize) {
 fn shape(shape: Shape) -> &'static str {
     match shape {
         Shape::Start => "shape=circle",
-        Shape::Inquiry => "shape=parallelogram",
-        Shape::Payment => "shape=parallelogram, peripheries=2",
-        Shape::Notify => "shape=cds",
-        Shape::Decision => "shape=diamond",
-        Shape::Task => "shape=box, style=rounded",
-        Shape::Wait => "shape=hexagon",
-        Shape::Fork => "shape=trapezium",
+        Shape::Step(StepKind::Inquiry) => "shape=parallelogram",
+        Shape::Step(StepKind::Payment) => "shape=parallelogram, peripheries=2",
+        Shape::Step(StepKind::Notify) => "shape=cds",
+        Shape::Step(StepKind::Decision) => "shape=diamond",
+        Shape::Step(StepKind::Task) => "shape=box, style=rounded",
+        Shape::Step(StepKind::Wait) => "shape=hexagon",
+        Shape::Step(StepKind::Parallel) => "shape=trapezium",
         Shape::Join => "shape=invtrapezium",
-        Shape::Call => "shape=component",
-        Shape::Set => "shape=box",
-        Shape::End => "shape=box, style=\"rounded,filled\", fillcolor=gray92, peripheries=2",
+        Shape::Step(StepKind::Call) => "shape=component",
+        Shape::Step(StepKind::Set) => "shape=box",
+        Shape::Step(StepKind::End) => {
+            "shape=box, style=\"rounded,filled\", fillcolor=gray92, peripheries=2"
+        }
     }
 }
 
 /// Text for inside a quoted DOT string.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in one_line(text) {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(text, &[('"', "\\\""), ('\\', "\\\\"), ('&', "&amp;")])
 }
 
 #[cfg(test)]

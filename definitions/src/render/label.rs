@@ -1,7 +1,7 @@
 //! What a step's node says: its title, what it does, and the public status it enters.
 
 use super::{Node, Shape, node_id};
-use crate::model::{Duration, Outcome, Step, StepKindRef, Workflow};
+use crate::model::{Duration, Step, StepKind, StepKindRef, Workflow};
 
 /// A step's node: shaped by its kind, labelled with its title (English) or id, the kind and
 /// what it talks to, and the public status it enters, if any.
@@ -11,8 +11,8 @@ pub(super) fn step_node(wf: &Workflow, step: &Step) -> Node {
         _ => step.id.clone(),
     };
     let (shape, kind) = match step.kind() {
-        Some(k) => describe(k),
-        None => (Shape::Set, "step".to_owned()),
+        Some(k) => (Shape::Step(k.kind()), describe(k)),
+        None => (Shape::Step(StepKind::Set), "step".to_owned()),
     };
     let mut lines = vec![title, kind];
     if let Some(status) = &step.status {
@@ -27,8 +27,8 @@ pub(super) fn step_node(wf: &Workflow, step: &Step) -> Node {
     }
 }
 
-/// A kind's shape and the line that says what the step does.
-fn describe(kind: StepKindRef<'_>) -> (Shape, String) {
+/// The line that says what the step does.
+fn describe(kind: StepKindRef<'_>) -> String {
     match kind {
         StepKindRef::Inquiry(i) => {
             let callback = if i.callback.is_some() {
@@ -36,18 +36,17 @@ fn describe(kind: StepKindRef<'_>) -> (Shape, String) {
             } else {
                 ""
             };
-            let line = format!("inquiry: {}.{}{callback}", i.connector, i.operation);
-            (Shape::Inquiry, line)
+            format!("inquiry: {}.{}{callback}", i.connector, i.operation)
         }
-        StepKindRef::Payment(p) => (Shape::Payment, format!("payment: {}", p.connector)),
-        StepKindRef::Notify(n) => (Shape::Notify, format!("notify: {}", n.template)),
-        StepKindRef::Decision(_) => (Shape::Decision, "decision".to_owned()),
+        StepKindRef::Payment(p) => format!("payment: {}", p.connector),
+        StepKindRef::Notify(n) => format!("notify: {}", n.template),
+        StepKindRef::Decision(_) => "decision".to_owned(),
         StepKindRef::Task(t) => {
             let who = match &t.role {
                 Some(role) => role.clone(),
                 None => t.candidate_groups.join(", "),
             };
-            (Shape::Task, format!("task: {who}"))
+            format!("task: {who}")
         }
         StepKindRef::Wait(w) => {
             let what = if let Some(d) = w.duration {
@@ -61,28 +60,18 @@ fn describe(kind: StepKindRef<'_>) -> (Shape, String) {
             } else {
                 String::new()
             };
-            (Shape::Wait, format!("wait: {what}"))
+            format!("wait: {what}")
         }
-        StepKindRef::Parallel(_) => (Shape::Fork, "parallel".to_owned()),
+        StepKindRef::Parallel(_) => "parallel".to_owned(),
         StepKindRef::Call(c) => {
             let version = c.version.map(|v| format!(" v{v}")).unwrap_or_default();
-            (Shape::Call, format!("call: {}{version}", c.workflow))
+            format!("call: {}{version}", c.workflow)
         }
         StepKindRef::Set(vars) => {
             let names: Vec<&str> = vars.keys().map(String::as_str).collect();
-            (Shape::Set, format!("set: {}", names.join(", ")))
+            format!("set: {}", names.join(", "))
         }
-        StepKindRef::End(e) => {
-            let outcome = match e.outcome {
-                Outcome::Issued => "issued",
-                Outcome::Approved => "approved",
-                Outcome::Rejected => "rejected",
-                Outcome::Cancelled => "cancelled",
-                Outcome::Expired => "expired",
-                Outcome::Completed => "completed",
-            };
-            (Shape::End, format!("end: {outcome}"))
-        }
+        StepKindRef::End(e) => format!("end: {}", e.outcome.as_str()),
     }
 }
 

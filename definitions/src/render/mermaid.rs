@@ -15,8 +15,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Diagram, Item, Shape, one_line};
+use super::{Diagram, Item, Shape, escape_with};
 use crate::compiled::CompiledDefinition;
+use crate::model::StepKind;
 
 /// The definition as a Mermaid flowchart.
 pub fn mermaid(def: &CompiledDefinition) -> String {
@@ -79,50 +80,42 @@ fn items<'a>(out: &mut String, list: &'a [Item], depth: usize, status: &mut Vec<
 fn delimiters(shape: Shape) -> (&'static str, &'static str) {
     match shape {
         Shape::Start => ("((", "))"),
-        Shape::Inquiry => ("[/", "/]"),
-        Shape::Payment => ("[\\", "\\]"),
-        Shape::Notify => (">", "]"),
-        Shape::Decision => ("{", "}"),
-        Shape::Task => ("(", ")"),
-        Shape::Wait => ("{{", "}}"),
-        Shape::Fork => ("[/", "\\]"),
+        Shape::Step(StepKind::Inquiry) => ("[/", "/]"),
+        Shape::Step(StepKind::Payment) => ("[\\", "\\]"),
+        Shape::Step(StepKind::Notify) => (">", "]"),
+        Shape::Step(StepKind::Decision) => ("{", "}"),
+        Shape::Step(StepKind::Task) => ("(", ")"),
+        Shape::Step(StepKind::Wait) => ("{{", "}}"),
+        Shape::Step(StepKind::Parallel) => ("[/", "\\]"),
         Shape::Join => ("[\\", "/]"),
-        Shape::Call => ("[[", "]]"),
-        Shape::Set => ("[", "]"),
-        Shape::End => ("([", "])"),
+        Shape::Step(StepKind::Call) => ("[[", "]]"),
+        Shape::Step(StepKind::Set) => ("[", "]"),
+        Shape::Step(StepKind::End) => ("([", "])"),
     }
 }
 
 /// Text for inside a quoted Mermaid label.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in one_line(text) {
-        match c {
-            '"' => out.push_str("#quot;"),
-            '#' => out.push_str("#35;"),
-            '&' => out.push_str("#amp;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '|' => out.push_str("#124;"),
-            '`' => out.push_str("#96;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(
+        text,
+        &[
+            ('"', "#quot;"),
+            ('#', "#35;"),
+            ('&', "#amp;"),
+            ('<', "#lt;"),
+            ('>', "#gt;"),
+            ('|', "#124;"),
+            ('`', "#96;"),
+        ],
+    )
 }
 
 /// A YAML double-quoted scalar, for the front matter.
 fn yaml_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in one_line(text) {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    format!(
+        "\"{}\"",
+        escape_with(text, &[('"', "\\\""), ('\\', "\\\\")])
+    )
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub use mermaid::mermaid;
 
 use crate::check::index::{Continuation, Layout, Scope};
 use crate::compiled::CompiledDefinition;
-use crate::model::{Join, PathSegment, Step, Workflow};
+use crate::model::{Join, PathSegment, Step, StepKind, Workflow};
 use label::step_node;
 
 /// What both formats draw.
@@ -69,20 +69,13 @@ struct Node {
     status: bool,
 }
 
+/// How a node is drawn: as the start, as its step's kind (a `parallel` step forks), or as the
+/// join of a parallel step's branches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
     Start,
-    Inquiry,
-    Payment,
-    Notify,
-    Decision,
-    Task,
-    Wait,
-    Fork,
+    Step(StepKind),
     Join,
-    Call,
-    Set,
-    End,
 }
 
 #[derive(Debug)]
@@ -236,6 +229,18 @@ fn one_line(text: &str) -> impl Iterator<Item = char> + '_ {
             c
         }
     })
+}
+
+/// `text` on one line with each character of `table` written as its replacement.
+fn escape_with(text: &str, table: &[(char, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in one_line(text) {
+        match table.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::Engine;
-use crate::connectors::{InquiryCall, PaymentCall, SendOutcome, Sms};
+pub use super::jobs::perform;
 use crate::core::Command;
-use crate::events::{Actor, Event, ParentRef};
-use crate::store::{Job, JobKind, JobLease};
+use crate::events::Actor;
+use crate::store::{Job, JobLease};
 
 /// How the loops pace themselves.
 #[derive(Clone, Debug)]
@@ -155,186 +155,9 @@ async fn job_loop(engine: Arc<Engine>, pace: Pace, slots: Arc<tokio::sync::Semap
     }
 }
 
-/// Performs one job and reports its outcome as a command that also completes the job; the
-/// time it takes is recorded as `daftar_step_seconds`.
-pub async fn perform(engine: &Engine, job: Job) {
-    let service = engine.cached_workflow(&job.stream);
-    let _timed = crate::metrics::time_job(service.unwrap_or_else(|| "unknown".into()), job.kind);
-    let event = match Event::from_stored(job.payload.clone()) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(job = %job.id, error = %e, "a job's payload cannot be read");
-            return;
-        }
-    };
-    let command_id = format!("job:{}", job.id);
-    let connectors = engine.connectors();
-    let (command, actor) = match (job.kind, event) {
-        (
-            JobKind::Inquiry,
-            Event::InquiryRequested {
-                token,
-                attempt,
-                connector,
-                operation,
-                request,
-                idempotency_key,
-                ..
-            },
-        ) => {
-            // A node without inquiry connectors leaves the job for one that has them.
-            let Some(inquiries) = &connectors.inquiries else {
-                return;
-            };
-            let call = InquiryCall {
-                stream: job.stream.clone(),
-                connector: connector.clone(),
-                operation,
-                request,
-                idempotency_key,
-                attempt,
-            };
-            let result = inquiries.inquire(&call).await;
-            (
-                Command::InquiryResult {
-                    token,
-                    attempt,
-                    result,
-                },
-                Actor::Connector(connector),
-            )
-        }
-        (
-            JobKind::Payment,
-            Event::PaymentRequested {
-                token,
-                attempt,
-                connector,
-                amount,
-                idempotency_key,
-                ..
-            },
-        ) => {
-            let Some(payments) = &connectors.payments else {
-                return;
-            };
-            let call = PaymentCall {
-                stream: job.stream.clone(),
-                connector: connector.clone(),
-                amount,
-                idempotency_key,
-                attempt,
-            };
-            let result = payments.request(&call).await;
-            (
-                Command::PaymentRequestResult {
-                    token,
-                    attempt,
-                    result,
-                },
-                Actor::Connector(connector),
-            )
-        }
-        (
-            JobKind::Notification,
-            Event::NotificationRequested {
-                reference,
-                recipient,
-                text,
-                ..
-            },
-        ) => {
-            let Some(notifier) = &connectors.notifier else {
-                return;
-            };
-            let sms = Sms {
-                stream: job.stream.clone(),
-                reference: reference.clone(),
-                recipient,
-                text,
-            };
-            // A repeated job (after a crash) first asks what became of the reference, so
-            // that an SMS the gateway already took is not sent twice.
-            let outcome = match job.leases {
-                1 => notifier.send(&sms).await,
-                _ => match notifier.lookup(&reference).await {
-                    SendOutcome::Unknown => notifier.send(&sms).await,
-                    known => known,
-                },
-            };
-            let (sent, gateway_id, reason) = match outcome {
-                SendOutcome::Sent { gateway_id } => (true, gateway_id, None),
-                SendOutcome::Refused { reason } => (false, None, Some(reason)),
-                // Still unknown: keep the job; its lease expires and it is reconciled then.
-                SendOutcome::Unknown => return,
-            };
-            let command = Command::NotificationResult {
-                reference,
-                sent,
-                gateway_id,
-                reason,
-            };
-            (command, Actor::Connector("sms".to_owned()))
-        }
-        (
-            JobKind::Call,
-            Event::CallRequested {
-                token,
-                workflow,
-                input,
-                ..
-            },
-        ) => {
-            let parent = ParentRef {
-                instance: job.stream.instance.clone(),
-                token,
-            };
-            let key = format!("call:{}", job.id);
-            let agency = job.stream.agency.clone();
-            match engine
-                .start_with(
-                    &agency,
-                    &workflow,
-                    input,
-                    Some(&key),
-                    Actor::System,
-                    Some(parent),
-                )
-                .await
-            {
-                Ok(_) => {
-                    // The job is done once the child exists; the child reports its end.
-                    if let Err(e) = engine.discharge(&job.stream, &job.id, &command_id).await {
-                        tracing::warn!(job = %job.id, error = %e, "a call job could not be closed");
-                    }
-                    return;
-                }
-                Err(e) => {
-                    let command = Command::CallResult {
-                        token,
-                        succeeded: false,
-                        result: Value::String(e.to_string()),
-                    };
-                    (command, Actor::System)
-                }
-            }
-        }
-        (kind, other) => {
-            tracing::error!(job = %job.id, ?kind, event = other.kind(), "a job does not match its event");
-            return;
-        }
-    };
-    if let Err(e) = engine
-        .execute(&job.stream, &command, &command_id, actor, Some(&job.id))
-        .await
-    {
-        tracing::debug!(job = %job.id, error = %e, "a job's result changed nothing");
-    }
-}
-
 async fn timer_loop(engine: Arc<Engine>, pace: Pace) {
     loop {
-        match engine.store().due_timers(256).await {
+        match engine.store().due_timers(engine.now(), 256).await {
             Ok(timers) if !timers.is_empty() => {
                 for t in timers {
                     let command = Command::FireTimer {
@@ -373,7 +196,7 @@ async fn schedule_loop(engine: Arc<Engine>, pace: Pace) {
 /// Starts one instance per occurrence of every schedule of every workflow in force, for the
 /// occurrences of the last hour that no node has claimed yet.
 pub async fn start_scheduled(engine: &Engine) -> Result<usize, super::RuntimeError> {
-    let now = Utc::now();
+    let now = engine.now();
     let mut started = 0;
     for (agency, workflow) in engine.registry().workflows() {
         let Some(def) = engine.registry().in_force(&agency, &workflow, now) else {

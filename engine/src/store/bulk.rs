@@ -10,12 +10,23 @@
 //! repeated command only completes its job, a commit decided on a version its stream has moved
 //! past is a conflict and writes nothing, the others go in. A statement the database refuses
 //! (another node's append racing this one on PostgreSQL, say) rolls the fast path back and
-//! leaves the batch to the per-commit path of `rows::write_path!`, which decides each commit
-//! on its own with a savepoint each; so the two paths write the same rows and give the same
-//! answers.
+//! leaves the batch to the per-commit path of `write.rs`, which decides each commit on its own
+//! with a savepoint each and writes its rows with the same [`Rows`] and `write_rows`; so the two
+//! paths write the same rows and give the same answers.
 //!
 //! Statements write at most [`MAX_ROWS`] rows, and smaller pieces are powers of two, so that
 //! whatever a batch's size, a handful of statement texts is prepared and cached per table.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+use super::dialect::{Json, Ts, shared};
+use super::rows::{self, conflict};
+use super::sql::SqlStore;
+use super::{Commit, Committed, InstanceRow, NewJob, StoreError, TaskRow};
+use crate::events::{RecordedEvent, StreamId};
 
 /// The most rows one statement writes (PostgreSQL takes at most 65,535 parameters, SQLite
 /// 32,766; an event row has 13).
@@ -39,283 +50,315 @@ pub(crate) fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-/// The fast path for one backend, expanded inside `rows::write_path!`'s module (same
-/// arguments): `bulk(conn, batch, order, at)` writes the whole batch and returns every
-/// commit's result, `Ok(None)` when the batch needs the per-commit path (nothing written),
-/// or the database's error (the caller rolls back what was written).
-macro_rules! bulk_path {
-    (conn: $conn:ty, time: $time:path, json: $json:literal) => {
-        type Db = <$conn as sqlx::Connection>::Database;
-
-        /// Every commit of `batch`, taken in `order` (by stream), in a few statements.
-        pub(super) async fn bulk(
-            conn: &mut $conn,
-            batch: &[Commit],
-            order: &[usize],
-            at: DateTime<Utc>,
-        ) -> Result<Option<Vec<Result<Committed, StoreError>>>, sqlx::Error> {
-            use std::collections::{BTreeMap, HashMap};
-
-            use sqlx::QueryBuilder;
-            use $crate::store::bulk::pieces;
-
-            // Each stream of the batch, once, in order.
-            let mut streams: Vec<&StreamId> = Vec::new();
-            for &i in order {
-                if streams.last().is_none_or(|s| *s != &batch[i].stream) {
-                    streams.push(&batch[i].stream);
-                }
-            }
-            // Their heads: last version and hash (a stream with no events has none).
-            let mut heads: HashMap<&StreamId, (u64, String)> =
-                streams.iter().map(|s| (*s, (0, String::new()))).collect();
-            for piece in pieces(&streams) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "SELECT e.agency, e.instance, e.version, e.hash FROM events e \
-                     WHERE (e.agency, e.instance) IN (",
-                );
-                q.push_values(piece, |mut b, s| {
-                    b.push_bind(&s.agency).push_bind(&s.instance);
-                });
-                q.push(
-                    ") AND e.version = (SELECT max(m.version) FROM events m \
-                     WHERE m.agency = e.agency AND m.instance = e.instance)",
-                );
-                let rows: Vec<(String, String, i64, String)> =
-                    q.build_query_as().fetch_all(&mut *conn).await?;
-                for (agency, instance, version, hash) in rows {
-                    let key = StreamId { agency, instance };
-                    if let Some(head) = heads.get_mut(&key) {
-                        *head = (version as u64, hash);
-                    }
-                }
-            }
-            // The command ids the streams have already seen, with the version each left.
-            let commits: Vec<&Commit> = order.iter().map(|&i| &batch[i]).collect();
-            let mut seen: HashMap<(StreamId, String), u64> = HashMap::new();
-            for piece in pieces(&commits) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "SELECT agency, instance, command_id, version FROM commands \
-                     WHERE (agency, instance, command_id) IN (",
-                );
-                q.push_values(piece, |mut b, c| {
-                    b.push_bind(&c.stream.agency)
-                        .push_bind(&c.stream.instance)
-                        .push_bind(&c.command_id);
-                });
-                q.push(")");
-                let rows: Vec<(String, String, String, i64)> =
-                    q.build_query_as().fetch_all(&mut *conn).await?;
-                for (agency, instance, command_id, version) in rows {
-                    seen.insert((StreamId { agency, instance }, command_id), version as u64);
-                }
-            }
-
-            // Each commit in turn, as the per-commit path would take it: a repeated command
-            // only completes its job; one decided on a version its stream has moved past is
-            // refused and writes nothing; the others chain their events and gather their rows.
-            let mut results: Vec<Option<Result<Committed, StoreError>>> = vec![None; batch.len()];
-            let mut events = Vec::new();
-            let mut jobs = Vec::new();
-            let mut done_jobs: Vec<&String> = Vec::new();
-            let mut timers: BTreeMap<(&StreamId, &str), Option<DateTime<Utc>>> = BTreeMap::new();
-            let mut instances = BTreeMap::new();
-            let mut tasks = BTreeMap::new();
-            let mut commands: Vec<(&StreamId, &str, i64)> = Vec::with_capacity(batch.len());
-            for &i in order {
-                let c = &batch[i];
-                let Some(head) = heads.get_mut(&c.stream) else {
-                    return Ok(None);
-                };
-                if let Some(&version) = seen.get(&(c.stream.clone(), c.command_id.clone())) {
-                    done_jobs.extend(c.completes_job.as_ref());
-                    results[i] = Some(Ok(Committed {
-                        version,
-                        duplicate: true,
-                    }));
-                    continue;
-                }
-                if head.0 != c.expected_version {
-                    results[i] = Some(Err(conflict(c, head.0)));
-                    continue;
-                }
-                let recorded = rows::record(c, at, head.1.clone());
-                if let Some((last, _, _)) = recorded.last() {
-                    head.1 = last.hash.clone();
-                }
-                head.0 = c.expected_version + c.events.len() as u64;
-                events.extend(recorded);
-                jobs.extend(c.jobs.iter().map(|j| (c, j, j.payload.to_string())));
-                done_jobs.extend(c.completes_job.as_ref());
-                for t in &c.timers {
-                    timers.insert((&c.stream, t.id.as_str()), Some(t.due_at));
-                }
-                for t in &c.dropped_timers {
-                    timers.insert((&c.stream, t.as_str()), None);
-                }
-                instances.insert(&c.stream, &c.instance);
-                for t in &c.tasks {
-                    tasks.insert((&c.stream, t.id.as_str()), t);
-                }
-                commands.push((&c.stream, c.command_id.as_str(), head.0 as i64));
-                seen.insert((c.stream.clone(), c.command_id.clone()), head.0);
-                results[i] = Some(Ok(Committed {
-                    version: head.0,
-                    duplicate: false,
-                }));
-            }
-
-            for piece in pieces(&events) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO events (agency, instance, version, recorded_at, workflow, \
-                     workflow_version, definition_hash, actor, command_id, type, payload, \
-                     prev_hash, hash) ",
-                );
-                q.push_values(piece, |mut b, (e, payload, actor)| {
-                    b.push_bind(&e.stream.agency)
-                        .push_bind(&e.stream.instance)
-                        .push_bind(e.version as i64)
-                        .push_bind($time(at))
-                        .push_bind(&e.workflow)
-                        .push_bind(i64::from(e.workflow_version))
-                        .push_bind(&e.definition_hash)
-                        .push_bind(actor)
-                        .push_unseparated($json)
-                        .push_bind(&e.command_id)
-                        .push_bind(e.event.kind())
-                        .push_bind(payload)
-                        .push_unseparated($json)
-                        .push_bind(&e.prev_hash)
-                        .push_bind(&e.hash);
-                });
-                q.build().execute(&mut *conn).await?;
-            }
-            for piece in pieces(&jobs) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO jobs (id, agency, instance, kind, payload, created_at, \
-                     lease_owner, leases, lease_until) ",
-                );
-                q.push_values(piece, |mut b, (c, job, payload)| {
-                    b.push_bind(&job.id)
-                        .push_bind(&c.stream.agency)
-                        .push_bind(&c.stream.instance)
-                        .push_bind(job.kind.as_str())
-                        .push_bind(payload)
-                        .push_unseparated($json)
-                        .push_bind($time(at))
-                        .push_bind(c.lease.as_ref().map(|l| l.owner.as_str()))
-                        .push_bind(i64::from(c.lease.is_some()))
-                        .push_bind(c.lease.as_ref().map(|l| $time(l.until(at))));
-                });
-                q.build().execute(&mut *conn).await?;
-            }
-            for piece in pieces(&done_jobs) {
-                let mut q = QueryBuilder::<Db>::new("DELETE FROM jobs WHERE id IN (");
-                q.push_values(piece, |mut b, id| {
-                    b.push_bind(*id);
-                });
-                q.push(")");
-                q.build().execute(&mut *conn).await?;
-            }
-            let (set, dropped): (Vec<_>, Vec<_>) =
-                timers.into_iter().partition(|(_, due)| due.is_some());
-            for piece in pieces(&set) {
-                let mut q =
-                    QueryBuilder::<Db>::new("INSERT INTO timers (agency, instance, id, due_at) ");
-                q.push_values(piece, |mut b, ((s, id), due)| {
-                    b.push_bind(&s.agency)
-                        .push_bind(&s.instance)
-                        .push_bind(*id)
-                        .push_bind($time(due.unwrap_or(at)));
-                });
-                q.push(
-                    " ON CONFLICT (agency, instance, id) DO UPDATE SET due_at = excluded.due_at",
-                );
-                q.build().execute(&mut *conn).await?;
-            }
-            for piece in pieces(&dropped) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "DELETE FROM timers WHERE (agency, instance, id) IN (",
-                );
-                q.push_values(piece, |mut b, ((s, id), _)| {
-                    b.push_bind(&s.agency).push_bind(&s.instance).push_bind(*id);
-                });
-                q.push(")");
-                q.build().execute(&mut *conn).await?;
-            }
-            let instances: Vec<_> = instances.into_iter().collect();
-            for piece in pieces(&instances) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO instances (agency, instance, workflow, workflow_version, \
-                     tracking_code, status, state, incidents, sla_breached, started_at, \
-                     updated_at) ",
-                );
-                q.push_values(piece, |mut b, (s, i)| {
-                    b.push_bind(&s.agency)
-                        .push_bind(&s.instance)
-                        .push_bind(&i.workflow)
-                        .push_bind(i64::from(i.workflow_version))
-                        .push_bind(&i.tracking_code)
-                        .push_bind(&i.status)
-                        .push_bind(&i.state)
-                        .push_bind(i64::from(i.incidents))
-                        .push_bind(i.sla_breached)
-                        .push_bind($time(i.started_at))
-                        .push_bind($time(at));
-                });
-                q.push(
-                    // What an instance started with (workflow, version, tracking code, start)
-                    // never changes: updating only the rest leaves the indexes on those alone.
-                    " ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
-                     state = excluded.state, incidents = excluded.incidents, \
-                     sla_breached = excluded.sla_breached, updated_at = excluded.updated_at",
-                );
-                q.build().execute(&mut *conn).await?;
-            }
-            let tasks: Vec<_> = tasks.into_iter().collect();
-            for piece in pieces(&tasks) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO tasks (agency, instance, id, step, role, officer, due_at, open) ",
-                );
-                q.push_values(piece, |mut b, ((s, _), t)| {
-                    b.push_bind(&s.agency)
-                        .push_bind(&s.instance)
-                        .push_bind(&t.id)
-                        .push_bind(&t.step)
-                        .push_bind(&t.role)
-                        .push_bind(&t.officer)
-                        .push_bind($time(t.due_at))
-                        .push_bind(t.open);
-                });
-                q.push(
-                    " ON CONFLICT (agency, instance, id) DO UPDATE SET step = excluded.step, \
-                     role = excluded.role, officer = excluded.officer, \
-                     due_at = excluded.due_at, open = excluded.open",
-                );
-                q.build().execute(&mut *conn).await?;
-            }
-            for piece in pieces(&commands) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO commands (agency, instance, command_id, version) ",
-                );
-                q.push_values(piece, |mut b, (s, id, version)| {
-                    b.push_bind(&s.agency)
-                        .push_bind(&s.instance)
-                        .push_bind(*id)
-                        .push_bind(*version);
-                });
-                q.build().execute(&mut *conn).await?;
-            }
-            Ok(Some(
-                results
-                    .into_iter()
-                    .map(|r| r.unwrap_or_else(|| Err(StoreError::Database("a commit was skipped".to_owned()))))
-                    .collect(),
-            ))
-        }
-    };
+/// The rows that accepted commits write, gathered so that each table is written in a few
+/// statements.
+#[derive(Default)]
+pub(super) struct Rows<'a> {
+    /// Each event, with the JSON text of its payload and actor.
+    events: Vec<(RecordedEvent, String, String)>,
+    /// Each job, with its commit and the JSON text of its payload.
+    jobs: Vec<(&'a Commit, &'a NewJob, String)>,
+    /// The jobs that commits complete.
+    pub(super) done_jobs: Vec<&'a String>,
+    /// Each timer set (with its due time) or dropped (`None`), the last word for each.
+    timers: BTreeMap<(&'a StreamId, &'a str), Option<DateTime<Utc>>>,
+    /// Each stream's instance row, the last one.
+    instances: BTreeMap<&'a StreamId, &'a InstanceRow>,
+    /// Each task row, the last one.
+    tasks: BTreeMap<(&'a StreamId, &'a str), &'a TaskRow>,
+    /// Each command, with the version it left its stream at.
+    commands: Vec<(&'a StreamId, &'a str, i64)>,
 }
-pub(crate) use bulk_path;
+
+impl<'a> Rows<'a> {
+    /// Gathers the rows of a commit that goes in, its events chained to `head` (its stream's
+    /// version and last hash, which move to its last event).
+    pub(super) fn add(&mut self, c: &'a Commit, at: DateTime<Utc>, head: &mut (u64, String)) {
+        let recorded = rows::record(c, at, head.1.clone());
+        if let Some((last, _, _)) = recorded.last() {
+            head.1 = last.hash.clone();
+        }
+        head.0 = c.expected_version + c.events.len() as u64;
+        self.events.extend(recorded);
+        self.jobs
+            .extend(c.jobs.iter().map(|j| (c, j, j.payload.to_string())));
+        for t in &c.timers {
+            self.timers
+                .insert((&c.stream, t.id.as_str()), Some(t.due_at));
+        }
+        for t in &c.dropped_timers {
+            self.timers.insert((&c.stream, t.as_str()), None);
+        }
+        self.instances.insert(&c.stream, &c.instance);
+        for t in &c.tasks {
+            self.tasks.insert((&c.stream, t.id.as_str()), t);
+        }
+        self.commands
+            .push((&c.stream, c.command_id.as_str(), head.0 as i64));
+    }
+}
+
+shared! {
+impl SqlStore {
+    /// Every commit of `batch`, taken in `order` (by stream), in a few statements: every
+    /// commit's result, `Ok(None)` when the batch needs the per-commit path (nothing written),
+    /// or the database's error (the caller rolls back what was written).
+    pub(super) async fn bulk(
+        conn: &mut D::Connection,
+        batch: &[Commit],
+        order: &[usize],
+        at: DateTime<Utc>,
+    ) -> Result<Option<Vec<Result<Committed, StoreError>>>, sqlx::Error> {
+        // Each stream of the batch, once, in order.
+        let mut streams: Vec<&StreamId> = Vec::new();
+        for &i in order {
+            if streams.last().is_none_or(|s| *s != &batch[i].stream) {
+                streams.push(&batch[i].stream);
+            }
+        }
+        // Their heads: last version and hash (a stream with no events has none).
+        let mut heads: HashMap<&StreamId, (u64, String)> =
+            streams.iter().map(|s| (*s, (0, String::new()))).collect();
+        for piece in pieces(&streams) {
+            let mut q = QueryBuilder::<D>::new(
+                "SELECT e.agency, e.instance, e.version, e.hash FROM events e \
+                 WHERE (e.agency, e.instance) IN (",
+            );
+            q.push_values(piece, |mut b, s| {
+                b.push_bind(&s.agency).push_bind(&s.instance);
+            });
+            q.push(
+                ") AND e.version = (SELECT max(m.version) FROM events m \
+                 WHERE m.agency = e.agency AND m.instance = e.instance)",
+            );
+            let rows: Vec<(String, String, i64, String)> =
+                q.build_query_as().fetch_all(&mut *conn).await?;
+            for (agency, instance, version, hash) in rows {
+                let key = StreamId { agency, instance };
+                if let Some(head) = heads.get_mut(&key) {
+                    *head = (version as u64, hash);
+                }
+            }
+        }
+        // The command ids the streams have already seen, with the version each left.
+        let commits: Vec<&Commit> = order.iter().map(|&i| &batch[i]).collect();
+        let mut seen: HashMap<(StreamId, String), u64> = HashMap::new();
+        for piece in pieces(&commits) {
+            let mut q = QueryBuilder::<D>::new(
+                "SELECT agency, instance, command_id, version FROM commands \
+                 WHERE (agency, instance, command_id) IN (",
+            );
+            q.push_values(piece, |mut b, c| {
+                b.push_bind(&c.stream.agency)
+                    .push_bind(&c.stream.instance)
+                    .push_bind(&c.command_id);
+            });
+            q.push(")");
+            let rows: Vec<(String, String, String, i64)> =
+                q.build_query_as().fetch_all(&mut *conn).await?;
+            for (agency, instance, command_id, version) in rows {
+                seen.insert((StreamId { agency, instance }, command_id), version as u64);
+            }
+        }
+
+        // Each commit in turn, as the per-commit path would take it: a repeated command
+        // only completes its job; one decided on a version its stream has moved past is
+        // refused and writes nothing; the others chain their events and gather their rows.
+        let mut results: Vec<Option<Result<Committed, StoreError>>> = vec![None; batch.len()];
+        let mut rows = Rows::default();
+        for &i in order {
+            let c = &batch[i];
+            let Some(head) = heads.get_mut(&c.stream) else {
+                return Ok(None);
+            };
+            if let Some(&version) = seen.get(&(c.stream.clone(), c.command_id.clone())) {
+                rows.done_jobs.extend(c.completes_job.as_ref());
+                results[i] = Some(Ok(Committed {
+                    version,
+                    duplicate: true,
+                }));
+                continue;
+            }
+            if head.0 != c.expected_version {
+                results[i] = Some(Err(conflict(c, head.0)));
+                continue;
+            }
+            rows.done_jobs.extend(c.completes_job.as_ref());
+            rows.add(c, at, head);
+            seen.insert((c.stream.clone(), c.command_id.clone()), head.0);
+            results[i] = Some(Ok(Committed {
+                version: head.0,
+                duplicate: false,
+            }));
+        }
+        Self::write_rows(conn, rows, at).await?;
+        Ok(Some(
+            results
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| Err(StoreError::Database("a commit was skipped".to_owned())))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Writes the gathered rows, a few statements per table.
+    pub(super) async fn write_rows(
+        conn: &mut D::Connection,
+        rows: Rows<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let Rows {
+            events,
+            jobs,
+            done_jobs,
+            timers,
+            instances,
+            tasks,
+            commands,
+        } = rows;
+        for piece in pieces(&events) {
+            let mut q = QueryBuilder::<D>::new(
+                "INSERT INTO events (agency, instance, version, recorded_at, workflow, \
+                 workflow_version, definition_hash, actor, command_id, type, payload, \
+                 prev_hash, hash) ",
+            );
+            q.push_values(piece, |mut b, (e, payload, actor)| {
+                b.push_bind(&e.stream.agency)
+                    .push_bind(&e.stream.instance)
+                    .push_bind(e.version as i64)
+                    .push_bind(Ts(at))
+                    .push_bind(&e.workflow)
+                    .push_bind(i64::from(e.workflow_version))
+                    .push_bind(&e.definition_hash)
+                    .push_bind(Json(actor))
+                    .push_bind(&e.command_id)
+                    .push_bind(e.event.kind())
+                    .push_bind(Json(payload))
+                    .push_bind(&e.prev_hash)
+                    .push_bind(&e.hash);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        for piece in pieces(&jobs) {
+            let mut q = QueryBuilder::<D>::new(
+                "INSERT INTO jobs (id, agency, instance, kind, payload, created_at, \
+                 lease_owner, leases, lease_until) ",
+            );
+            q.push_values(piece, |mut b, (c, job, payload)| {
+                b.push_bind(&job.id)
+                    .push_bind(&c.stream.agency)
+                    .push_bind(&c.stream.instance)
+                    .push_bind(job.kind.as_str())
+                    .push_bind(Json(payload))
+                    .push_bind(Ts(at))
+                    .push_bind(c.lease.as_ref().map(|l| l.owner.as_str()))
+                    .push_bind(i64::from(c.lease.is_some()))
+                    .push_bind(c.lease.as_ref().map(|l| Ts(l.until(at))));
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        for piece in pieces(&done_jobs) {
+            let mut q = QueryBuilder::<D>::new("DELETE FROM jobs WHERE id IN (");
+            q.push_values(piece, |mut b, id| {
+                b.push_bind(*id);
+            });
+            q.push(")");
+            q.build().execute(&mut *conn).await?;
+        }
+        let (set, dropped): (Vec<_>, Vec<_>) =
+            timers.into_iter().partition(|(_, due)| due.is_some());
+        for piece in pieces(&set) {
+            let mut q =
+                QueryBuilder::<D>::new("INSERT INTO timers (agency, instance, id, due_at) ");
+            q.push_values(piece, |mut b, ((s, id), due)| {
+                b.push_bind(&s.agency)
+                    .push_bind(&s.instance)
+                    .push_bind(*id)
+                    .push_bind(Ts(due.unwrap_or(at)));
+            });
+            q.push(
+                " ON CONFLICT (agency, instance, id) DO UPDATE SET due_at = excluded.due_at",
+            );
+            q.build().execute(&mut *conn).await?;
+        }
+        for piece in pieces(&dropped) {
+            let mut q = QueryBuilder::<D>::new(
+                "DELETE FROM timers WHERE (agency, instance, id) IN (",
+            );
+            q.push_values(piece, |mut b, ((s, id), _)| {
+                b.push_bind(&s.agency).push_bind(&s.instance).push_bind(*id);
+            });
+            q.push(")");
+            q.build().execute(&mut *conn).await?;
+        }
+        let instances: Vec<_> = instances.into_iter().collect();
+        for piece in pieces(&instances) {
+            let mut q = QueryBuilder::<D>::new(
+                "INSERT INTO instances (agency, instance, workflow, workflow_version, \
+                 tracking_code, status, state, incidents, sla_breached, started_at, \
+                 updated_at) ",
+            );
+            q.push_values(piece, |mut b, (s, i)| {
+                b.push_bind(&s.agency)
+                    .push_bind(&s.instance)
+                    .push_bind(&i.workflow)
+                    .push_bind(i64::from(i.workflow_version))
+                    .push_bind(&i.tracking_code)
+                    .push_bind(i.status.as_deref())
+                    .push_bind(&i.state)
+                    .push_bind(i64::from(i.incidents))
+                    .push_bind(i.sla_breached)
+                    .push_bind(Ts(i.started_at))
+                    .push_bind(Ts(at));
+            });
+            q.push(
+                // What an instance started with (workflow, version, tracking code, start)
+                // never changes: updating only the rest leaves the indexes on those alone.
+                " ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
+                 state = excluded.state, incidents = excluded.incidents, \
+                 sla_breached = excluded.sla_breached, updated_at = excluded.updated_at",
+            );
+            q.build().execute(&mut *conn).await?;
+        }
+        let tasks: Vec<_> = tasks.into_iter().collect();
+        for piece in pieces(&tasks) {
+            let mut q = QueryBuilder::<D>::new(
+                "INSERT INTO tasks (agency, instance, id, step, role, officer, due_at, open) ",
+            );
+            q.push_values(piece, |mut b, ((s, _), t)| {
+                b.push_bind(&s.agency)
+                    .push_bind(&s.instance)
+                    .push_bind(&t.id)
+                    .push_bind(&t.step)
+                    .push_bind(t.role.as_deref())
+                    .push_bind(t.officer.as_deref())
+                    .push_bind(Ts(t.due_at))
+                    .push_bind(t.open);
+            });
+            q.push(
+                " ON CONFLICT (agency, instance, id) DO UPDATE SET step = excluded.step, \
+                 role = excluded.role, officer = excluded.officer, \
+                 due_at = excluded.due_at, open = excluded.open",
+            );
+            q.build().execute(&mut *conn).await?;
+        }
+        for piece in pieces(&commands) {
+            let mut q = QueryBuilder::<D>::new(
+                "INSERT INTO commands (agency, instance, command_id, version) ",
+            );
+            q.push_values(piece, |mut b, (s, id, version)| {
+                b.push_bind(&s.agency)
+                    .push_bind(&s.instance)
+                    .push_bind(*id)
+                    .push_bind(*version);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+}
 
 #[cfg(test)]
 mod tests {

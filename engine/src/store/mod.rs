@@ -9,11 +9,14 @@
 //! command id the stream has already seen appends nothing and reports the earlier result.
 
 mod bulk;
+pub mod dialect;
 pub mod effects;
 mod ledger;
 pub mod postgres;
 mod rows;
+pub mod sql;
 pub mod sqlite;
+mod write;
 
 use std::sync::Arc;
 
@@ -381,9 +384,10 @@ pub struct Ledger {
     pub others: Vec<(StreamId, String)>,
 }
 
-/// An event store.
+/// The event log: appending commits and reading the streams back, what the engine's writer,
+/// replay and verification need.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait EventLog: Send + Sync {
     /// Writes a batch of commits in one transaction. The outer error means nothing was
     /// written; otherwise each commit has its own result, in order.
     async fn commit(
@@ -415,10 +419,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Every stream, in order.
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError>;
+}
 
-    /// The stream of a tracking code.
-    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError>;
-
+/// Work to perform: leasing jobs, finding due timers, claiming scheduled starts; what the
+/// job, timer and schedule loops need.
+#[async_trait]
+pub trait Work: Send + Sync {
     /// Leases up to `limit` jobs that are not leased (or whose lease expired) for `lease`,
     /// by the database clock. On PostgreSQL two nodes never lease the same job.
     async fn lease_jobs(
@@ -428,8 +434,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         lease: std::time::Duration,
     ) -> Result<Vec<Job>, StoreError>;
 
-    /// Timers due by the database clock, earliest first.
-    async fn due_timers(&self, limit: u32) -> Result<Vec<DueTimer>, StoreError>;
+    /// Timers due by `now` (the engine's clock), earliest first.
+    async fn due_timers(&self, now: DateTime<Utc>, limit: u32)
+    -> Result<Vec<DueTimer>, StoreError>;
 
     /// The database's clock.
     async fn now(&self) -> Result<DateTime<Utc>, StoreError>;
@@ -443,6 +450,48 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         schedule: &str,
         occurrence: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+}
+
+/// The definitions catalog: the deployed versions of each agency's workflows.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Deploys a definition version; refuses to overwrite an existing (agency, workflow,
+    /// version) with different content, and is a no-op for the same content.
+    async fn deploy(&self, definition: &StoredDefinition) -> Result<(), StoreError>;
+
+    /// Every deployed version of every workflow of an agency (all agencies when `None`).
+    async fn definitions(&self, agency: Option<&str>) -> Result<Vec<StoredDefinition>, StoreError>;
+}
+
+/// The read models kept beside the events: instances, the worklist, incidents and unmatched
+/// messages; what listings, tracking and the worklist read.
+#[async_trait]
+pub trait ReadModels: Send + Sync {
+    /// The instance read-model row.
+    async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError>;
+
+    /// An agency's instances that match `query`, newest first (then by instance id).
+    async fn instances(
+        &self,
+        agency: &str,
+        query: &InstanceQuery,
+    ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError>;
+
+    /// The stream of a tracking code.
+    async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError>;
+
+    /// Open incidents per agency and workflow, for workflows that have any.
+    async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
+
+    /// An agency's worklist: its tasks with their instances, by deadline (then stream, then
+    /// task id). `role` keeps only the tasks that role may claim now (every role when
+    /// `None`); `open_only` leaves out closed tasks. Other agencies' tasks never appear.
+    async fn worklist(
+        &self,
+        agency: &str,
+        role: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<WorkItem>, StoreError>;
 
     /// Keeps a message no instance was waiting for, so that it is reported and not lost.
     async fn keep_unmatched_message(
@@ -461,34 +510,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         agency: &str,
         limit: u32,
     ) -> Result<Vec<UnmatchedMessage>, StoreError>;
+}
 
-    /// Deploys a definition version; refuses to overwrite an existing (agency, workflow,
-    /// version) with different content, and is a no-op for the same content.
-    async fn deploy(&self, definition: &StoredDefinition) -> Result<(), StoreError>;
+/// An event store: every capability, for the callers that hold the whole store
+/// (`Arc<dyn Store>`). Implemented by every type that has all four.
+pub trait Store: EventLog + Work + Catalog + ReadModels + std::fmt::Debug + 'static {}
 
-    /// Every deployed version of every workflow of an agency (all agencies when `None`).
-    async fn definitions(&self, agency: Option<&str>) -> Result<Vec<StoredDefinition>, StoreError>;
+impl<T: EventLog + Work + Catalog + ReadModels + std::fmt::Debug + 'static> Store for T {}
 
-    /// The instance read-model row.
-    async fn instance(&self, stream: &StreamId) -> Result<Option<InstanceRow>, StoreError>;
-
-    /// An agency's instances that match `query`, newest first (then by instance id).
-    async fn instances(
-        &self,
-        agency: &str,
-        query: &InstanceQuery,
-    ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError>;
-
-    /// Open incidents per agency and workflow, for workflows that have any.
-    async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
-
-    /// An agency's worklist: its tasks with their instances, by deadline (then stream, then
-    /// task id). `role` keeps only the tasks that role may claim now (every role when
-    /// `None`); `open_only` leaves out closed tasks. Other agencies' tasks never appear.
-    async fn worklist(
-        &self,
-        agency: &str,
-        role: Option<&str>,
-        open_only: bool,
-    ) -> Result<Vec<WorkItem>, StoreError>;
+/// The store traits, for code that calls them on a concrete store rather than `dyn Store`:
+/// `use daftar_engine::store::prelude::*;`.
+pub mod prelude {
+    pub use super::{Catalog, EventLog, ReadModels, Store, Work};
 }

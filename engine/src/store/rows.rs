@@ -1,8 +1,7 @@
-//! What both SQL backends share: the write path of a commit ([`write_path!`], written once so
-//! that the two backends cannot drift apart on what a commit, a duplicate or a conflict
-//! writes), building the [`RecordedEvent`]s a commit appends (so the hash chain is computed the
-//! same way whichever database stores it), turning stored rows back into events, the SQLite
-//! timestamp text format, and sorting database errors into [`StoreError`]s.
+//! The rows both SQL backends share: building the [`RecordedEvent`]s a commit appends (so the
+//! hash chain is computed the same way whichever database stores it), turning stored rows back
+//! into events, the SQLite timestamp text format, and sorting database errors into
+//! [`StoreError`]s.
 //!
 //! Database error text only ever goes into [`StoreError::Database`]; the other variants carry
 //! our own words, because they can reach clients.
@@ -10,7 +9,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Commit, StoreError};
-use crate::events::{Actor, RecordedEvent, StoredEvent, StreamId};
+use crate::events::{Actor, RecordedEvent, StoredEvent, StoredPayload, StreamId};
 
 /// The events a commit appends to a stream whose head is `prev_hash`, recorded at `at`, each
 /// with its version and hash, and with the JSON text stored for its payload and actor (each
@@ -70,8 +69,8 @@ impl EventRow {
     /// The recorded event; an unreadable actor or payload is [`StoreError::Corrupt`].
     pub(crate) fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
         let stored = self.into_stored()?;
-        match stored.event() {
-            Ok(event) => Ok(stored.with_event(event)),
+        match stored.decode() {
+            Ok(event) => Ok(stored.map(|_| event)),
             Err(reason) => Err(StoreError::Corrupt {
                 stream: stored.stream.to_string(),
                 version: stored.version,
@@ -109,10 +108,12 @@ impl EventRow {
             definition_hash: self.definition_hash,
             actor,
             command_id: self.command_id,
-            kind: self.kind,
-            payload: self.payload,
             prev_hash: self.prev_hash,
             hash: self.hash,
+            event: StoredPayload {
+                kind: self.kind,
+                payload: self.payload,
+            },
         })
     }
 }
@@ -131,8 +132,8 @@ pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Database(format!("stored time {s:?} is unreadable: {e}")))
 }
 
-/// Any database failure.
-pub(crate) fn db(e: sqlx::Error) -> StoreError {
+/// Any database failure (a statement, a connection, a migration).
+pub(crate) fn db(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
@@ -187,230 +188,3 @@ impl From<sqlx::Error> for Fail {
         Fail::Sql(e)
     }
 }
-
-/// The write path of a batch, for one backend: `conn` is its connection type, `time` turns a
-/// time into what it binds for a time column, `json` is the cast its JSON parameters need.
-/// Statements use `$n` parameters, which both SQLite and PostgreSQL accept.
-///
-/// Expands to `write_batch(conn, batch, at)`, which runs inside the caller's transaction. A
-/// batch in which every commit goes in (the usual case) is written by the fast path of
-/// `bulk.rs`, a few multi-row statements for the whole batch; otherwise each commit gets a
-/// `SAVEPOINT`, and one that fails (a conflict, or a statement the database refused) is rolled
-/// back to it alone, so the others still go in. Commits are applied stream by stream in a fixed
-/// order (stable, so one stream's commits keep theirs; results come back in the caller's
-/// order): two PostgreSQL nodes' batches then lock rows in the same order.
-macro_rules! write_path {
-    (conn: $conn:ty, time: $time:path, json: $json:literal) => {
-        mod write {
-            use chrono::{DateTime, Utc};
-
-            use $crate::events::StreamId;
-            use $crate::store::rows::{self, Fail, conflict, db, is_race};
-            use $crate::store::{Commit, Committed, StoreError};
-
-            $crate::store::bulk::bulk_path!(conn: $conn, time: $time, json: $json);
-
-            /// The stream's version and last hash (0 and "" when it has no events).
-            async fn head(conn: &mut $conn, s: &StreamId) -> Result<(u64, String), sqlx::Error> {
-                let row: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT version, hash FROM events WHERE agency = $1 AND instance = $2 \
-                     ORDER BY version DESC LIMIT 1",
-                )
-                .bind(&s.agency)
-                .bind(&s.instance)
-                .fetch_optional(&mut *conn)
-                .await?;
-                Ok(row.map(|(v, h)| (v as u64, h)).unwrap_or_default())
-            }
-
-            /// The version a command id left its stream at, if the stream has seen it.
-            async fn seen(conn: &mut $conn, c: &Commit) -> Result<Option<u64>, sqlx::Error> {
-                let v: Option<i64> = sqlx::query_scalar(
-                    "SELECT version FROM commands \
-                     WHERE agency = $1 AND instance = $2 AND command_id = $3",
-                )
-                .bind(&c.stream.agency)
-                .bind(&c.stream.instance)
-                .bind(&c.command_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-                Ok(v.map(|v| v as u64))
-            }
-
-            async fn complete_job(conn: &mut $conn, c: &Commit) -> Result<(), sqlx::Error> {
-                if let Some(job) = &c.completes_job {
-                    sqlx::query("DELETE FROM jobs WHERE id = $1")
-                        .bind(job)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
-            }
-
-            /// One commit: a duplicate only completes its job; a stale version writes nothing.
-            async fn apply(
-                conn: &mut $conn,
-                c: &Commit,
-                at: DateTime<Utc>,
-            ) -> Result<Committed, Fail> {
-                let s = &c.stream;
-                complete_job(conn, c).await?;
-                if let Some(version) = seen(conn, c).await? {
-                    return Ok(Committed { version, duplicate: true });
-                }
-                let (version, last_hash) = head(conn, s).await?;
-                if version != c.expected_version {
-                    return Err(Fail::Refused(conflict(c, version)));
-                }
-                for (e, payload, actor) in rows::record(c, at, last_hash) {
-                    sqlx::query(concat!(
-                        "INSERT INTO events (agency, instance, version, recorded_at, workflow, \
-                         workflow_version, definition_hash, actor, command_id, type, payload, \
-                         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8", $json,
-                        ", $9, $10, $11", $json, ", $12, $13)"
-                    ))
-                    .bind(&s.agency).bind(&s.instance).bind(e.version as i64).bind($time(at))
-                    .bind(&e.workflow).bind(i64::from(e.workflow_version)).bind(&e.definition_hash)
-                    .bind(actor).bind(&e.command_id).bind(e.event.kind()).bind(payload)
-                    .bind(&e.prev_hash).bind(&e.hash)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                for job in &c.jobs {
-                    sqlx::query(concat!(
-                        "INSERT INTO jobs (id, agency, instance, kind, payload, created_at, \
-                         lease_owner, leases, lease_until) \
-                         VALUES ($1, $2, $3, $4, $5", $json, ", $6, $7, $8, $9)"
-                    ))
-                    .bind(&job.id).bind(&s.agency).bind(&s.instance).bind(job.kind.as_str())
-                    .bind(job.payload.to_string()).bind($time(at))
-                    .bind(c.lease.as_ref().map(|l| l.owner.as_str()))
-                    .bind(i64::from(c.lease.is_some()))
-                    .bind(c.lease.as_ref().map(|l| $time(l.until(at))))
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                for t in &c.timers {
-                    sqlx::query(
-                        "INSERT INTO timers (agency, instance, id, due_at) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (agency, instance, id) \
-                         DO UPDATE SET due_at = excluded.due_at",
-                    )
-                    .bind(&s.agency).bind(&s.instance).bind(&t.id).bind($time(t.due_at))
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                for id in &c.dropped_timers {
-                    sqlx::query(
-                        "DELETE FROM timers WHERE agency = $1 AND instance = $2 AND id = $3",
-                    )
-                        .bind(&s.agency).bind(&s.instance).bind(id)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                let i = &c.instance;
-                sqlx::query(
-                    "INSERT INTO instances (agency, instance, workflow, workflow_version, \
-                     tracking_code, status, state, incidents, sla_breached, started_at, \
-                     updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                     ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
-                     state = excluded.state, incidents = excluded.incidents, \
-                     sla_breached = excluded.sla_breached, updated_at = excluded.updated_at",
-                )
-                .bind(&s.agency).bind(&s.instance).bind(&i.workflow)
-                .bind(i64::from(i.workflow_version)).bind(&i.tracking_code).bind(&i.status)
-                .bind(&i.state).bind(i64::from(i.incidents)).bind(i.sla_breached)
-                .bind($time(i.started_at)).bind($time(at))
-                .execute(&mut *conn)
-                .await?;
-                for t in &c.tasks {
-                    sqlx::query(
-                        "INSERT INTO tasks \
-                         (agency, instance, id, step, role, officer, due_at, open) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                         ON CONFLICT (agency, instance, id) DO UPDATE SET step = excluded.step, \
-                         role = excluded.role, officer = excluded.officer, \
-                         due_at = excluded.due_at, open = excluded.open",
-                    )
-                    .bind(&s.agency).bind(&s.instance).bind(&t.id).bind(&t.step).bind(&t.role)
-                    .bind(&t.officer).bind($time(t.due_at)).bind(t.open)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                let after = c.expected_version + c.events.len() as u64;
-                sqlx::query(
-                    "INSERT INTO commands (agency, instance, command_id, version) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&s.agency).bind(&s.instance).bind(&c.command_id).bind(after as i64)
-                .execute(&mut *conn)
-                .await?;
-                Ok(Committed { version: after, duplicate: false })
-            }
-
-            /// After a commit lost a race and was rolled back: its command's earlier result (the
-            /// other writer committed the same command), or the conflict.
-            async fn lost_race(
-                conn: &mut $conn,
-                c: &Commit,
-            ) -> Result<Result<Committed, StoreError>, sqlx::Error> {
-                if let Some(version) = seen(conn, c).await? {
-                    complete_job(conn, c).await?;
-                    return Ok(Ok(Committed { version, duplicate: true }));
-                }
-                Ok(Err(conflict(c, head(conn, &c.stream).await?.0)))
-            }
-
-            /// Writes a batch inside the caller's transaction, recorded at `at`.
-            pub(super) async fn write_batch(
-                conn: &mut $conn,
-                batch: &[Commit],
-                at: DateTime<Utc>,
-            ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
-                let mut order: Vec<usize> = (0..batch.len()).collect();
-                order.sort_by(|&a, &b| batch[a].stream.cmp(&batch[b].stream));
-                sqlx::query("SAVEPOINT whole_batch").execute(&mut *conn).await.map_err(db)?;
-                let fast = bulk(conn, batch, &order, at).await;
-                if !matches!(fast, Ok(Some(_))) {
-                    sqlx::query("ROLLBACK TO SAVEPOINT whole_batch")
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                }
-                sqlx::query("RELEASE SAVEPOINT whole_batch").execute(&mut *conn).await.map_err(db)?;
-                if let Ok(Some(results)) = fast {
-                    return Ok(results);
-                }
-                let mut results: Vec<Option<Result<Committed, StoreError>>> =
-                    vec![None; batch.len()];
-                for i in order {
-                    let c = &batch[i];
-                    sqlx::query("SAVEPOINT one_commit")
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                    let outcome = apply(conn, c, at).await;
-                    if outcome.is_err() {
-                        sqlx::query("ROLLBACK TO SAVEPOINT one_commit")
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db)?;
-                    }
-                    sqlx::query("RELEASE SAVEPOINT one_commit")
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                    results[i] = Some(match outcome {
-                        Ok(done) => Ok(done),
-                        Err(Fail::Refused(e)) => Err(e),
-                        Err(Fail::Sql(e)) if is_race(&e) => lost_race(conn, c).await.map_err(db)?,
-                        Err(Fail::Sql(e)) => Err(db(e)),
-                    });
-                }
-                Ok(results.into_iter().map(|r| r.expect("every commit has a result")).collect())
-            }
-        }
-    };
-}
-pub(crate) use write_path;

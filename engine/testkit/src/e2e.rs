@@ -32,8 +32,8 @@ use daftar_engine::connectors::payments::HttpPayments;
 use daftar_engine::connectors::sms::HttpSms;
 use daftar_engine::core::{Command, Delivery, Ending, InstanceState, Wait};
 use daftar_engine::events::{Actor, Event, StreamId, TimerPurpose};
-use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Background, Pace};
+use daftar_engine::runtime::{Engine, TestClock};
 use daftar_simulator::{Config, Faults, FaultsPatch, PaymentOutcome, Seed, Simulator};
 use serde_json::{Value, json};
 
@@ -111,6 +111,8 @@ fn quick_config() -> Config {
 /// One node and its simulator.
 pub struct Node {
     pub engine: Arc<Engine>,
+    /// The engine's clock, which [`Node::fire_timer`] moves forward.
+    pub clock: Arc<TestClock>,
     /// The simulator's base URL.
     pub sim: String,
     /// The base URL of daftar's own routes (the callbacks).
@@ -169,7 +171,10 @@ impl Node {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
         let store = daftar_engine::store::open(&db).await.unwrap();
-        let engine = Engine::open(store, connectors).await.unwrap();
+        let clock = Arc::new(TestClock::new());
+        let engine = Engine::open_with_clock(store, connectors, clock.clone())
+            .await
+            .unwrap();
         engine.set_catalog(catalog.clone());
         for name in EXAMPLES {
             let source =
@@ -194,6 +199,7 @@ impl Node {
         );
         Node {
             engine,
+            clock,
             sim,
             api,
             simulator,
@@ -430,36 +436,29 @@ impl Node {
             .unwrap();
     }
 
-    /// Plays the clock: fires, now, the pending timer of `purpose` of the token at `step`, as
-    /// the timer loop would once it is due (for waits of days that a test cannot sit out).
+    /// Moves the engine's clock to the due time of the pending timer of `purpose` of the token
+    /// at `step`, and waits for the node's timer loop to fire it (for waits of days that a test
+    /// cannot sit out).
     pub async fn fire_timer(&self, stream: &StreamId, step: &str, purpose: TimerPurpose) {
-        let state = self
-            .until(stream, &format!("a {purpose:?} timer at `{step}`"), |s| {
-                s.timers.values().any(|t| {
+        let pending = |s: &InstanceState| {
+            s.timers
+                .iter()
+                .find(|(_, t)| {
                     t.purpose == purpose && s.tokens.get(&t.token).is_some_and(|k| k.step == step)
                 })
+                .map(|(id, t)| (id.clone(), t.due_at))
+        };
+        let state = self
+            .until(stream, &format!("a {purpose:?} timer at `{step}`"), |s| {
+                pending(s).is_some()
             })
             .await;
-        let timer = state
-            .timers
-            .iter()
-            .find(|(_, t)| {
-                t.purpose == purpose && state.tokens.get(&t.token).is_some_and(|k| k.step == step)
-            })
-            .map(|(id, _)| id.clone())
-            .unwrap();
-        self.engine
-            .execute(
-                stream,
-                &Command::FireTimer {
-                    timer: timer.clone(),
-                },
-                &format!("test-clock:{timer}"),
-                Actor::System,
-                None,
-            )
-            .await
-            .unwrap();
+        let (timer, due) = pending(&state).unwrap();
+        self.clock.advance_to(due);
+        self.until(stream, &format!("timer `{timer}` fired"), |s| {
+            !s.timers.contains_key(&timer)
+        })
+        .await;
     }
 
     /// With `DAFTAR_BLESS=1`, writes every stream of this node's store, as the store keeps

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use daftar_engine::events::StoredEvent;
+use daftar_engine::events::{StoredEvent, StoredPayload};
 use serde_json::{Value, json};
 
 /// Where the histories live.
@@ -32,8 +32,8 @@ pub fn line(e: &StoredEvent) -> String {
         "definition_hash": e.definition_hash,
         "actor": e.actor,
         "command_id": e.command_id,
-        "type": e.kind,
-        "payload": e.payload,
+        "type": e.event.kind,
+        "payload": e.event.payload,
         "prev_hash": e.prev_hash,
         "hash": e.hash,
     })
@@ -56,8 +56,10 @@ pub fn parse(line: &str) -> StoredEvent {
         definition_hash: field(&v, "definition_hash"),
         actor: field(&v, "actor"),
         command_id: field(&v, "command_id"),
-        kind: field(&v, "type"),
-        payload: field(&v, "payload"),
+        event: StoredPayload {
+            kind: field(&v, "type"),
+            payload: field(&v, "payload"),
+        },
         prev_hash: field(&v, "prev_hash"),
         hash: field(&v, "hash"),
     }

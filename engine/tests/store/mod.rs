@@ -300,5 +300,6 @@ pub fn started(s: &StreamId) -> Event {
         }),
         filed_at: t("2026-03-01T08:00:00.123456Z"),
         parent: None,
+        filed_by: None,
     }
 }

@@ -301,7 +301,7 @@ pub async fn positions_increase_and_read_all_pages(ctx: Ctx) {
                 &decoded.actor
             )
         );
-        let payload: serde_json::Value = serde_json::from_str(&raw.payload).unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&raw.event.payload).unwrap();
         assert_eq!(Event::from_stored(payload).unwrap(), decoded.event);
         assert_eq!(
             raw.compute_hash(),

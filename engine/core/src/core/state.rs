@@ -139,6 +139,9 @@ pub struct InstanceState {
     pub input: Value,
     /// When it was filed.
     pub filed_at: Option<DateTime<Utc>>,
+    /// Who filed it, when the applicant filed with a token of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_by: Option<String>,
     /// Variables set by steps.
     pub vars: BTreeMap<String, Value>,
     /// The public status.
@@ -217,8 +220,10 @@ impl InstanceState {
                 input,
                 filed_at,
                 parent,
+                filed_by,
             } => {
                 self.parent = parent.clone();
+                self.filed_by = filed_by.clone();
                 self.instance = instance.clone();
                 self.workflow = workflow.clone();
                 self.workflow_version = *wv;

@@ -31,15 +31,19 @@ pub enum Actor {
     Connector(String),
     /// An officer, by id.
     Officer(String),
-    /// The applicant, or a portal on their behalf.
+    /// The applicant, or a portal on their behalf, unnamed.
     Citizen,
+    /// The applicant, by the subject of the token they filed with: the request is theirs to
+    /// read and watch.
+    Applicant(String),
     /// An operator resolving an incident, by id.
     Operator(String),
 }
 
-/// An event as stored, with everything an auditor needs around it.
+/// An event as stored, with everything an auditor needs around it. `E` is the event itself:
+/// decoded (an [`Event`]), or as the store holds it ([`StoredPayload`], see [`StoredEvent`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RecordedEvent {
+pub struct RecordedEvent<E = Event> {
     /// The stream.
     pub stream: StreamId,
     /// The event's version in its stream, from 1, without gaps.
@@ -63,7 +67,57 @@ pub struct RecordedEvent {
     /// This event's hash, chaining it to `prev_hash`.
     pub hash: String,
     /// The payload.
-    pub event: Event,
+    pub event: E,
+}
+
+/// An event as stored, its payload still the stored JSON text: what checking its hash needs,
+/// without decoding the payload (the hash covers exactly that text, so any changed byte
+/// fails, even one that would still decode to the same event).
+pub type StoredEvent = RecordedEvent<StoredPayload>;
+
+/// An event's payload as the store holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPayload {
+    /// The event's type as the store's `type` column holds it (outside the hash, so checked
+    /// against the payload's own `type`).
+    pub kind: String,
+    /// The payload, as the stored JSON text.
+    pub payload: String,
+}
+
+impl<E> RecordedEvent<E> {
+    /// The same envelope around another form of the event.
+    pub fn map<F>(self, f: impl FnOnce(E) -> F) -> RecordedEvent<F> {
+        RecordedEvent {
+            stream: self.stream,
+            version: self.version,
+            position: self.position,
+            recorded_at: self.recorded_at,
+            workflow: self.workflow,
+            workflow_version: self.workflow_version,
+            definition_hash: self.definition_hash,
+            actor: self.actor,
+            command_id: self.command_id,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+            event: f(self.event),
+        }
+    }
+
+    /// The fields the hash covers, with the event's payload given.
+    fn hashed<'a>(&'a self, payload: Payload<'a>) -> Hashed<'a> {
+        Hashed {
+            actor: &self.actor,
+            command_id: &self.command_id,
+            definition_hash: &self.definition_hash,
+            payload,
+            recorded_at: self.recorded_at,
+            stream: &self.stream,
+            version: self.version,
+            workflow: &self.workflow,
+            workflow_version: self.workflow_version,
+        }
+    }
 }
 
 impl RecordedEvent {
@@ -82,20 +136,10 @@ impl RecordedEvent {
     /// The canonical bytes the hash covers (see [`Hashed::bytes`]); `payload`, when given, is
     /// the event's stored payload text.
     fn hashed_fields(&self, payload: Option<&str>) -> Vec<u8> {
-        Hashed {
-            actor: &self.actor,
-            command_id: &self.command_id,
-            definition_hash: &self.definition_hash,
-            payload: match payload {
-                Some(p) => Payload::Text(p),
-                None => Payload::Event(&self.event),
-            },
-            recorded_at: self.recorded_at,
-            stream: &self.stream,
-            version: self.version,
-            workflow: &self.workflow,
-            workflow_version: self.workflow_version,
-        }
+        self.hashed(match payload {
+            Some(p) => Payload::Text(p),
+            None => Payload::Event(&self.event),
+        })
         .bytes()
     }
 
@@ -118,79 +162,17 @@ impl RecordedEvent {
     }
 }
 
-/// An event as stored, its payload still the stored JSON text: what checking its hash needs,
-/// without decoding the payload (the hash covers exactly that text, so any changed byte
-/// fails, even one that would still decode to the same event).
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredEvent {
-    /// The stream.
-    pub stream: StreamId,
-    /// The event's version in its stream.
-    pub version: u64,
-    /// The event's position across all streams of the store.
-    pub position: u64,
-    /// When it was recorded, by the store's clock.
-    pub recorded_at: DateTime<Utc>,
-    /// The definition that decided it.
-    pub workflow: String,
-    /// The definition's version.
-    pub workflow_version: u32,
-    /// The definition's content hash.
-    pub definition_hash: String,
-    /// Who caused it.
-    pub actor: Actor,
-    /// The id of the command that caused it.
-    pub command_id: String,
-    /// The event's type as the store's `type` column holds it (outside the hash, so checked
-    /// against the payload's own `type`).
-    pub kind: String,
-    /// The payload, as the stored JSON text.
-    pub payload: String,
-    /// The hash of the previous event of the stream.
-    pub prev_hash: String,
-    /// This event's hash.
-    pub hash: String,
-}
-
 impl StoredEvent {
     /// The payload, decoded (older shapes upcast to the current one).
-    pub fn event(&self) -> Result<Event, String> {
-        let payload: serde_json::Value =
-            serde_json::from_str(&self.payload).map_err(|e| format!("unreadable payload: {e}"))?;
+    pub fn decode(&self) -> Result<Event, String> {
+        let payload: serde_json::Value = serde_json::from_str(&self.event.payload)
+            .map_err(|e| format!("unreadable payload: {e}"))?;
         Event::from_stored(payload)
-    }
-
-    /// The recorded event, with its decoded payload.
-    pub fn with_event(self, event: Event) -> RecordedEvent {
-        RecordedEvent {
-            stream: self.stream,
-            version: self.version,
-            position: self.position,
-            recorded_at: self.recorded_at,
-            workflow: self.workflow,
-            workflow_version: self.workflow_version,
-            definition_hash: self.definition_hash,
-            actor: self.actor,
-            command_id: self.command_id,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-            event,
-        }
     }
 
     /// Recomputes this event's hash from its fields and its stored payload text.
     pub fn compute_hash(&self) -> String {
-        let fields = Hashed {
-            actor: &self.actor,
-            command_id: &self.command_id,
-            definition_hash: &self.definition_hash,
-            payload: Payload::Text(&self.payload),
-            recorded_at: self.recorded_at,
-            stream: &self.stream,
-            version: self.version,
-            workflow: &self.workflow,
-            workflow_version: self.workflow_version,
-        };
+        let fields = self.hashed(Payload::Text(&self.event.payload));
         chain_hash(&self.prev_hash, &fields.bytes())
     }
 }
@@ -318,13 +300,13 @@ impl Chains {
                 reason: "its content does not match its hash: it was altered".to_owned(),
             });
         }
-        if payload_type(&e.payload).as_deref() != Some(e.kind.as_str()) {
+        if payload_type(&e.event.payload).as_deref() != Some(e.event.kind.as_str()) {
             return Err(ChainError {
                 stream: e.stream.to_string(),
                 version: e.version,
                 reason: format!(
                     "its type column says {:?}, its payload another type: it was altered",
-                    e.kind
+                    e.event.kind
                 ),
             });
         }
@@ -532,21 +514,10 @@ mod tests {
     }
 
     fn stored(e: &RecordedEvent) -> StoredEvent {
-        StoredEvent {
-            stream: e.stream.clone(),
-            version: e.version,
-            position: e.position,
-            recorded_at: e.recorded_at,
-            workflow: e.workflow.clone(),
-            workflow_version: e.workflow_version,
-            definition_hash: e.definition_hash.clone(),
-            actor: e.actor.clone(),
-            command_id: e.command_id.clone(),
-            kind: e.event.kind().to_owned(),
-            payload: serde_json::to_string(&e.event.to_stored()).unwrap(),
-            prev_hash: e.prev_hash.clone(),
-            hash: e.hash.clone(),
-        }
+        e.clone().map(|event| StoredPayload {
+            kind: event.kind().to_owned(),
+            payload: serde_json::to_string(&event.to_stored()).unwrap(),
+        })
     }
 
     /// The first problem found when `events` are checked in ranges cut at every place.
@@ -600,11 +571,11 @@ mod tests {
         };
         // A changed byte of a payload, even one that decodes the same.
         let mut altered = one.clone();
-        altered[2].payload = altered[2].payload.replace(':', ": ");
+        altered[2].event.payload = altered[2].event.payload.replace(':', ": ");
         assert!(version_of(&altered).iter().all(|&v| v == 3));
         // A type column that is not the payload's (the column is outside the hash).
         let mut retyped = one.clone();
-        retyped[1].kind = "InstanceCancelled".into();
+        retyped[1].event.kind = "InstanceCancelled".into();
         assert!(version_of(&retyped).iter().all(|&v| v == 2));
         // A deleted event, at every cut.
         let mut deleted = one.clone();

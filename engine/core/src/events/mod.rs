@@ -10,7 +10,8 @@ mod envelope;
 mod payload;
 
 pub use envelope::{
-    Actor, ChainError, Chains, RecordedEvent, StoredEvent, StreamId, chain_hash, verify_chain,
+    Actor, ChainError, Chains, RecordedEvent, StoredEvent, StoredPayload, StreamId, chain_hash,
+    verify_chain,
 };
 pub use payload::{
     DecisionEvidence, Event, EventKind, InquiryEvidence, NotificationPurpose, Outcome, ParentRef,

@@ -25,6 +25,10 @@ pub enum Event {
         /// The instance and token that called this one as a sub-workflow.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent: Option<ParentRef>,
+        /// Who filed it, when the applicant filed with a token of their own (the token's
+        /// subject): the one citizen who may read the request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filed_by: Option<String>,
     },
     /// An execution point (token) entered a step.
     StepEntered { token: u32, step: String },

@@ -2,7 +2,7 @@ use serde_json::Value;
 
 use crate::core::run::{Flow, Run};
 use crate::error::{Error, Result};
-use crate::events::{Event, TimerPurpose};
+use crate::events::{Actor, Event, TimerPurpose};
 
 pub(crate) fn handle(
     run: &mut Run<'_>,
@@ -35,6 +35,10 @@ pub(crate) fn handle(
         input: input.clone(),
         filed_at: run.ctx.now,
         parent: parent.cloned(),
+        filed_by: match &run.ctx.actor {
+            Actor::Applicant(subject) => Some(subject.clone()),
+            _ => None,
+        },
     });
     let sla = chrono::Duration::from_std(wf.sla.get()).unwrap_or(chrono::Duration::MAX);
     let start = def.start().id.clone();

@@ -4,7 +4,7 @@
 
 use daftar_engine::store::MAX_LISTING;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::{ApiError, ApiResult, ErrorCode};
 
 /// The largest offset: what the document's `int32` can hold.
 pub const MAX_OFFSET: u32 = i32::MAX as u32;
@@ -14,8 +14,8 @@ pub fn limit(asked: Option<u32>, default: u32) -> ApiResult<u32> {
     match asked {
         None => Ok(default),
         Some(n) if (1..=MAX_LISTING).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad_request(
-            "bad-query",
+        Some(n) => Err(ApiError::new(
+            ErrorCode::BadQuery,
             format!("limit {n} is out of range: give 1 to {MAX_LISTING}"),
         )),
     }
@@ -26,8 +26,8 @@ pub fn offset(asked: Option<u32>) -> ApiResult<u32> {
     match asked {
         None => Ok(0),
         Some(n) if n <= MAX_OFFSET => Ok(n),
-        Some(n) => Err(ApiError::bad_request(
-            "bad-query",
+        Some(n) => Err(ApiError::new(
+            ErrorCode::BadQuery,
             format!("offset {n} is out of range: give 0 to {MAX_OFFSET}"),
         )),
     }

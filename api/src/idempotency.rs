@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
 /// The `Idempotency-Key` header, if any: 1 to 200 ASCII characters.
@@ -21,11 +21,14 @@ pub fn header(headers: &HeaderMap) -> ApiResult<Option<String>> {
         None => Ok(None),
         Some(v) => {
             let key = v.to_str().map_err(|_| {
-                ApiError::bad_request("bad-idempotency-key", "Idempotency-Key must be ASCII")
+                ApiError::new(
+                    ErrorCode::BadIdempotencyKey,
+                    "Idempotency-Key must be ASCII",
+                )
             })?;
             if key.is_empty() || key.len() > 200 {
-                return Err(ApiError::bad_request(
-                    "bad-idempotency-key",
+                return Err(ApiError::new(
+                    ErrorCode::BadIdempotencyKey,
                     "Idempotency-Key must be 1 to 200 characters",
                 ));
             }
@@ -41,8 +44,8 @@ pub fn scoped(who: &Principal, key: &str) -> String {
 
 /// 422: the key was used before by this caller for another request.
 pub fn reused() -> ApiError {
-    ApiError::unprocessable(
-        "idempotency-key-reused",
+    ApiError::new(
+        ErrorCode::IdempotencyKeyReused,
         "this Idempotency-Key was used before with another request; use a new key for a new request",
     )
 }

@@ -1,0 +1,112 @@
+//! A citizen reads the requests they filed, with their own data whole: the filing answer and
+//! `GET /api/v1/requests/{id}` show the applicant their national ID and mobile, so a portal
+//! needs no second token. Another citizen of the same agency learns nothing, not even that
+//! the request exists, and an auditor still sees the personal data masked.
+
+use daftar_testkit::router as support;
+
+use axum::http::{Method, StatusCode};
+use daftar_api::auth::Role;
+use serde_json::json;
+use support::Harness;
+
+const NATIONAL_ID: &str = "0499370899";
+const MOBILE: &str = "09121234567";
+
+/// A citizen's token with its own subject.
+fn citizen(subject: &str) -> String {
+    let mut claims = support::claims("judiciary");
+    claims.sub = subject.into();
+    claims.roles = vec![Role::Citizen];
+    support::sign(&claims, support::SECRET)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_reads_it() {
+    let h = Harness::new().await;
+    let zahra = citizen("zahra");
+    let (status, filed) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&zahra),
+            Some(json!({"service": "clean-record-certificate", "input": {
+                "national_id": NATIONAL_ID, "mobile": MOBILE,
+                "birth_date": "1990-01-01", "purpose": "employment"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    assert_eq!(
+        filed["input"]["national_id"], NATIONAL_ID,
+        "the filing answer: {filed}"
+    );
+    assert_eq!(filed["input"]["mobile"], MOBILE, "{filed}");
+    let id = filed["id"].as_str().unwrap();
+    let code = filed["tracking_code"].as_str().unwrap();
+
+    for by in [id, code] {
+        let (status, own) = h
+            .call(
+                Method::GET,
+                &format!("/api/v1/requests/{by}"),
+                Some(&zahra),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "by {by}: {own}");
+        assert_eq!(own["id"], id);
+        assert_eq!(own["input"]["national_id"], NATIONAL_ID, "{own}");
+    }
+
+    // Once issued, the applicant's view carries the certificate's document ID.
+    let done = h
+        .wait_for("judiciary", id, |v| v["state"] == "issued")
+        .await;
+    let document = done["document_id"]
+        .as_str()
+        .expect("a document ID")
+        .to_owned();
+    let (_, own) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            Some(&zahra),
+            None,
+        )
+        .await;
+    assert_eq!(own["document_id"], document.as_str(), "{own}");
+
+    // Another citizen: the same answer as for a request that does not exist.
+    let other = citizen("someone-else");
+    let (status, body) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (unknown, _) = h
+        .call(
+            Method::GET,
+            "/api/v1/requests/i-000000000000000000000000",
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(unknown, StatusCode::NOT_FOUND);
+
+    // An auditor reads it with the applicant's data masked, as before.
+    let auditor = h.token("judiciary", &[Role::Auditor], &[]);
+    let (status, seen) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(seen["input"]["national_id"], NATIONAL_ID, "{seen}");
+}

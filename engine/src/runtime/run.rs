@@ -1,0 +1,369 @@
+//! A command's way through the node, each stage in its place:
+//!
+//! 1. [`Engine::run`] takes the instance's [turn](super::turn), then
+//! 2. [`Engine::decide_on`] reads the state (from the cache or the stream) and the definition
+//!    and lets the pure core decide;
+//! 3. [`Engine::to_commit`] turns the decision into what to append, or into the answer when
+//!    there is nothing to append (a repeated start, a duplicate, a refusal);
+//! 4. [`prepare`] derives the commit's effects (jobs, timers, rows) and hands its jobs to this
+//!    node's job loop when it performs them;
+//! 5. the [writer](super::writer) commits it in a group;
+//! 6. [`Engine::settle`] updates the cache, wakes the workers and tells the commit feed;
+//! 7. after the turn is released, [`Engine::follow_up`] records metrics and warnings and tells
+//!    a caller workflow that its sub-workflow ended.
+//!
+//! A version conflict drops the cached state and goes round again.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{Engine, Executed, MAX_CONFLICTS, RuntimeError, warnings};
+use crate::core::{Command, Ctx, InstanceState, decide};
+use crate::definition::Definition;
+use crate::events::{Actor, Event, StreamId};
+use crate::store::{Commit, Committed, DefinitionRef, JobLease, StoreError, effects};
+
+/// A new instance's start: the definition in force, the time it was filed at, and whether its
+/// id was just drawn at random (so that no stream needs reading on the first attempt).
+pub(crate) type NewInstance = (Arc<Definition>, DateTime<Utc>, bool);
+
+/// What the core decided, and on what.
+struct Decision {
+    state: InstanceState,
+    def: Arc<Definition>,
+    result: Result<Vec<Event>, crate::Error>,
+}
+
+/// What a decision leads to.
+enum Next {
+    /// Commit these events (none for a refused job result, which still completes its job).
+    Commit(Vec<Event>),
+    /// Answer now: nothing to append.
+    Answer(Result<Executed, RuntimeError>),
+}
+
+impl Engine {
+    /// Decides `command` on `stream` and commits what it appends, deciding again on a version
+    /// conflict.
+    pub(super) async fn run(
+        &self,
+        stream: &StreamId,
+        command: &Command,
+        command_id: &str,
+        actor: Actor,
+        completes_job: Option<&str>,
+        new: Option<NewInstance>,
+    ) -> Result<Executed, RuntimeError> {
+        for attempt in 0..MAX_CONFLICTS {
+            let turn = self.turns.take(stream).await;
+            let decision = self
+                .decide_on(stream, command, &actor, new.as_ref(), attempt)
+                .await?;
+            let events = match self
+                .to_commit(stream, command, command_id, completes_job, &decision)
+                .await?
+            {
+                Next::Commit(events) => events,
+                Next::Answer(answer) => return answer,
+            };
+            let mut after = decision.state.clone();
+            for e in &events {
+                after.apply(e);
+            }
+            let commit = self.prepare(
+                stream,
+                &decision,
+                &after,
+                events.clone(),
+                command_id,
+                &actor,
+                completes_job,
+            );
+            let wake = !commit.jobs.is_empty() && commit.lease.is_none();
+            match self.writer.commit(commit).await {
+                Ok(done) => {
+                    self.settle(
+                        stream,
+                        &done,
+                        after.clone(),
+                        wake,
+                        &events,
+                        command_id,
+                        &actor,
+                    );
+                    if let Err(e) = decision.result {
+                        return Err(RuntimeError::Refused(e));
+                    }
+                    drop(turn);
+                    if !done.duplicate {
+                        self.follow_up(stream, &decision, &after, &events).await;
+                    }
+                    return Ok(Executed {
+                        stream: stream.clone(),
+                        version: done.version,
+                        events: if done.duplicate { Vec::new() } else { events },
+                        duplicate: done.duplicate,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => self.cache.forget(stream),
+                Err(e) => {
+                    self.cache.forget(stream);
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(StoreError::Conflict {
+            stream: stream.to_string(),
+            expected: 0,
+            actual: 0,
+        }
+        .into())
+    }
+
+    /// Reads the instance's state and definition and lets the core decide.
+    async fn decide_on(
+        &self,
+        stream: &StreamId,
+        command: &Command,
+        actor: &Actor,
+        new: Option<&NewInstance>,
+        attempt: usize,
+    ) -> Result<Decision, RuntimeError> {
+        let state = match new {
+            Some((_, _, true)) if attempt == 0 => InstanceState::default(),
+            _ => self.state(stream).await?,
+        };
+        let (def, now) = match new {
+            Some((def, now, _)) if !state.started() => (def.clone(), *now),
+            _ => (self.definition_of(&state)?, self.now()),
+        };
+        let ctx = Ctx {
+            now,
+            actor: actor.clone(),
+            budget: self.budget(),
+        };
+        let result = decide(&state, &def, command, &ctx);
+        Ok(Decision { state, def, result })
+    }
+
+    /// What to commit for a decision, or the answer when there is nothing to commit.
+    async fn to_commit(
+        &self,
+        stream: &StreamId,
+        command: &Command,
+        command_id: &str,
+        completes_job: Option<&str>,
+        decision: &Decision,
+    ) -> Result<Next, RuntimeError> {
+        let unchanged = |duplicate| Executed {
+            stream: stream.clone(),
+            version: decision.state.version,
+            events: Vec::new(),
+            duplicate,
+        };
+        Ok(match &decision.result {
+            Ok(events) => Next::Commit(events.clone()),
+            // A start repeated with its idempotency key: the first one stands.
+            Err(crate::Error::AlreadyStarted) if matches!(command, Command::Start { .. }) => {
+                Next::Answer(Ok(unchanged(true)))
+            }
+            // A refused job result still completes its job, in a commit of no events.
+            Err(_) if completes_job.is_some() => Next::Commit(Vec::new()),
+            // A command retried under an id that already took effect is the duplicate it is,
+            // not a command refused because the instance has moved on since.
+            Err(_) if self.committed_before(stream, command_id).await? => {
+                Next::Answer(Ok(unchanged(true)))
+            }
+            Err(e) => Next::Answer(Err(RuntimeError::Refused(e.clone()))),
+        })
+    }
+
+    /// The commit of a decision, with the hand-off of its jobs to this node's job loop when
+    /// the loop runs and has the connectors they need; otherwise any node's loop leases them,
+    /// woken now rather than at its next poll.
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &self,
+        stream: &StreamId,
+        decision: &Decision,
+        after: &InstanceState,
+        events: Vec<Event>,
+        command_id: &str,
+        actor: &Actor,
+        completes_job: Option<&str>,
+    ) -> Commit {
+        let mut commit = build_commit(
+            stream,
+            &decision.state,
+            after,
+            &decision.def,
+            events,
+            command_id,
+            actor.clone(),
+            completes_job,
+        );
+        if !commit.jobs.is_empty() && commit.jobs.iter().all(|j| self.connectors.performs(j.kind)) {
+            commit.lease = self.writer.handoff().lease().map(|duration| JobLease {
+                owner: self.node.clone(),
+                duration,
+            });
+        }
+        commit
+    }
+
+    /// Once a commit is durable: the cache holds the new state (or forgets it when the command
+    /// was a duplicate), waiting workers wake, and the feed hears of it.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        stream: &StreamId,
+        done: &Committed,
+        after: InstanceState,
+        wake: bool,
+        events: &[Event],
+        command_id: &str,
+        actor: &Actor,
+    ) {
+        if done.duplicate {
+            self.cache.forget(stream);
+        } else {
+            self.cache.put(stream, after);
+        }
+        if wake {
+            self.wake.notify_waiters();
+        }
+        if !done.duplicate {
+            self.feed
+                .publish(stream, done.version, events, command_id, actor);
+        }
+    }
+
+    /// After the turn: metrics, warnings, and the caller of a sub-workflow that ended.
+    async fn follow_up(
+        &self,
+        stream: &StreamId,
+        decision: &Decision,
+        after: &InstanceState,
+        events: &[Event],
+    ) {
+        crate::metrics::record(&decision.def, &decision.state, events);
+        warnings::log(&decision.def, stream, events);
+        self.tell_caller(stream, after, events).await;
+    }
+
+    /// When a sub-workflow ends, its caller hears of it.
+    async fn tell_caller(&self, stream: &StreamId, state: &InstanceState, events: &[Event]) {
+        let Some(parent) = &state.parent else { return };
+        let Some(Event::InstanceCompleted { outcome, .. }) = events
+            .iter()
+            .find(|e| matches!(e, Event::InstanceCompleted { .. }))
+        else {
+            return;
+        };
+        use daftar_definitions::model::Outcome;
+        let succeeded = matches!(
+            outcome,
+            Outcome::Issued | Outcome::Approved | Outcome::Completed
+        );
+        let parent_stream = StreamId {
+            agency: stream.agency.clone(),
+            instance: parent.instance.clone(),
+        };
+        let result = serde_json::to_value(&state.vars).unwrap_or_default();
+        let command = Command::CallResult {
+            token: parent.token,
+            succeeded,
+            result,
+        };
+        let id = format!("call-result:{}", stream.instance);
+        if let Err(e) =
+            Box::pin(self.execute(&parent_stream, &command, &id, Actor::System, None)).await
+        {
+            tracing::warn!(error = %e, parent = %parent_stream, "the caller could not be told that its sub-workflow ended");
+        }
+    }
+
+    /// Deletes a job whose work is done without changing its instance (a sub-workflow was
+    /// started; the child reports its end later).
+    pub async fn discharge(
+        &self,
+        stream: &StreamId,
+        job: &str,
+        command_id: &str,
+    ) -> Result<(), RuntimeError> {
+        for _ in 0..MAX_CONFLICTS {
+            let state = self.state(stream).await?;
+            let def = self.definition_of(&state)?;
+            let commit = build_commit(
+                stream,
+                &state,
+                &state,
+                &def,
+                Vec::new(),
+                command_id,
+                Actor::System,
+                Some(job),
+            );
+            match self.writer.commit(commit).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict { .. }) => self.cache.forget(stream),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RuntimeError::Store(StoreError::Database(format!(
+            "{stream} keeps changing"
+        ))))
+    }
+
+    /// Whether a command with this id appended events to the stream before (read only when
+    /// the core refuses a command, never on the way of one that goes through).
+    async fn committed_before(
+        &self,
+        stream: &StreamId,
+        command_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .load(stream)
+            .await?
+            .iter()
+            .any(|e| e.command_id == command_id))
+    }
+}
+
+/// The commit of `events`, decided on `state` and leaving the instance in `after`, with what
+/// they imply (jobs, timers, read-model rows).
+#[allow(clippy::too_many_arguments)]
+fn build_commit(
+    stream: &StreamId,
+    state: &InstanceState,
+    after: &InstanceState,
+    def: &Definition,
+    events: Vec<Event>,
+    command_id: &str,
+    actor: Actor,
+    completes_job: Option<&str>,
+) -> Commit {
+    let fx = effects(stream, state.version, &events, after);
+    let compiled = def.compiled();
+    Commit {
+        stream: stream.clone(),
+        expected_version: state.version,
+        command_id: command_id.to_owned(),
+        actor,
+        definition: DefinitionRef {
+            workflow: compiled.id().to_owned(),
+            version: compiled.version(),
+            hash: compiled.hash().to_owned(),
+        },
+        events,
+        jobs: fx.jobs,
+        completes_job: completes_job.map(str::to_owned),
+        timers: fx.timers,
+        dropped_timers: fx.dropped_timers,
+        instance: fx.instance,
+        tasks: fx.tasks,
+        lease: None,
+    }
+}
