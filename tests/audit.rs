@@ -2,25 +2,11 @@
 //! its `history`, `replay` it at a version, `verify` the chains, and catch an altered, a
 //! deleted and a swapped event.
 
+use daftar_testkit::process::run_clean_record;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use daftar_testkit::process::daftar;
 use serde_json::Value;
-
-const WORKFLOW: &str = "examples/workflows/clean-record-certificate.yaml";
-const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
-const ANSWERS: &str = r#"{
-  "civil_registry.identity_match": {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
-  "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
-}"#;
-
-fn daftar(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_daftar"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
 
 struct Run {
     _dir: tempfile::TempDir,
@@ -32,20 +18,9 @@ struct Run {
 
 fn dry_run() -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let answers = dir.path().join("answers.json");
-    std::fs::write(&answers, ANSWERS).unwrap();
     let file = dir.path().join("daftar.db");
     let db = format!("sqlite://{}", file.display());
-    let out = daftar(&[
-        "run",
-        WORKFLOW,
-        "--input",
-        INPUT,
-        "--answers",
-        answers.to_str().unwrap(),
-        "--db",
-        &db,
-    ]);
+    let out = run_clean_record(dir.path(), &db);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     assert!(

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 #[path = "cli/db.rs"]
 mod db;
-mod pg;
+use daftar_testkit::pg;
 
 const VALID: &str = r#"daftar: 1
 id: clean-record-certificate

@@ -4,7 +4,7 @@
 //! instance, acknowledged or not, must have ended exactly once, entered each step once,
 //! fired its timer once and sent each SMS exactly once, with every hash chain intact.
 
-mod support;
+use daftar_testkit::process as support;
 
 use std::time::{Duration, Instant};
 
@@ -62,17 +62,8 @@ fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
     );
     let report = rt.block_on(async {
         // Wait for the acknowledgments of the final run, then for every instance to end.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while last.acknowledged() < remaining {
-            assert!(Instant::now() < deadline, "the final run did not start all");
-            if let Some(status) = last.exited() {
-                panic!(
-                    "the final run exited ({status}): {}",
-                    std::fs::read_to_string(&last.stderr).unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        last.until_acknowledged(remaining, Duration::from_secs(30), "the final run")
+            .await;
         let store = daftar_engine::store::open(&db).await.unwrap();
         wait_settled(store.as_ref(), Duration::from_secs(45), "after the crashes").await;
         acknowledged.extend(last.kill());

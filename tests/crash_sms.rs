@@ -9,7 +9,7 @@
 //! status change that asks for an SMS got exactly one, to the applicant; no SMS that nobody
 //! asked for; and `daftar verify` passes on the store.
 
-mod support;
+use daftar_testkit::process as support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daftar_engine::events::{Event, NotificationPurpose, verify_chain};
+use daftar_engine::events::{Event, verify_chain};
+use daftar_testkit::sms::{SmsAudit, StreamSms};
 use serde_json::Value;
 use support::{Node, Rng, kill_at_random, wait_settled};
 
@@ -149,17 +150,8 @@ fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
     let remaining = TOTAL.saturating_sub(acknowledged.len());
     let mut last = spawn(dir.path(), &sim, &db, remaining, "final");
     rt.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while last.acknowledged() < remaining {
-            assert!(Instant::now() < deadline, "the final run did not start all");
-            if let Some(status) = last.exited() {
-                panic!(
-                    "the final run exited ({status}): {}",
-                    std::fs::read_to_string(&last.stderr).unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        last.until_acknowledged(remaining, Duration::from_secs(20), "the final run")
+            .await;
         let store = daftar_engine::store::open(&db).await.unwrap();
         wait_settled(store.as_ref(), Duration::from_secs(20), "after the crashes").await;
     });
@@ -199,14 +191,7 @@ async fn check(sim: &Simulator, db: &str, acknowledged: &[String]) {
 
     // The SMS centre's log: one entry per reference.
     let log = sim.get("/__sim/sms").await;
-    let mut accepted: BTreeMap<String, Value> = BTreeMap::new();
-    for s in &log {
-        let reference = s["client_reference"].as_str().unwrap().to_owned();
-        assert!(
-            accepted.insert(reference.clone(), s.clone()).is_none(),
-            "the SMS centre lists {reference} twice"
-        );
-    }
+    let mut sms = SmsAudit::new(&log);
     // What reached it: a reference sent again after a kill is answered from the first.
     // (A node that restarts asks the SMS centre about a reference before sending it again, so
     // a resend is rare.) An inquiry sent again is answered from the agency's record.
@@ -227,46 +212,18 @@ async fn check(sim: &Simulator, db: &str, acknowledged: &[String]) {
     for a in acknowledged {
         assert!(names.contains(a), "acknowledged {a} is not in the store");
     }
-    let mut requested = BTreeSet::new();
     let mut status_changes = 0;
     for s in &streams {
         let history = store.load(s).await.unwrap();
         if let Err(e) = verify_chain(&history) {
             panic!("{s}: hash chain broken: {e:?}");
         }
-        let mut wanted = Vec::new();
-        let mut asked = Vec::new();
+        let events: Vec<&Event> = history.iter().map(|e| &e.event).collect();
+        let StreamSms { wanted, sent } =
+            sms.stream(s, events.iter().copied(), |to| sms_statuses.contains(to));
         let mut completed = Vec::new();
-        for e in &history {
-            match &e.event {
-                Event::StatusChanged { to, .. } if sms_statuses.contains(to.as_str()) => {
-                    wanted.push(to.clone());
-                }
-                Event::NotificationRequested {
-                    reference,
-                    purpose,
-                    recipient,
-                    text,
-                    ..
-                } => {
-                    assert!(
-                        requested.insert(reference.clone()),
-                        "{s}: SMS {reference} asked for twice"
-                    );
-                    if let NotificationPurpose::StatusChanged { status } = purpose {
-                        asked.push(status.clone());
-                    }
-                    assert_eq!(recipient, MOBILE);
-                    let got = accepted.get(reference).unwrap_or_else(|| {
-                        panic!("{s}: SMS {reference} never reached the SMS centre")
-                    });
-                    assert_eq!(got["mobile"], MOBILE, "{s}: {reference}");
-                    assert_eq!(
-                        got["text"].as_str(),
-                        Some(text.as_str()),
-                        "{s}: {reference}"
-                    );
-                }
+        for e in events {
+            match e {
                 Event::NotificationFailed { reference, reason } => {
                     panic!("{s}: SMS {reference} failed: {reason}")
                 }
@@ -274,25 +231,20 @@ async fn check(sim: &Simulator, db: &str, acknowledged: &[String]) {
                 _ => {}
             }
         }
+        for (recipient, _) in &sent {
+            assert_eq!(recipient, MOBILE);
+        }
         assert_eq!(completed, ["issue"], "{s}: ended once, with a certificate");
         assert_eq!(wanted, ["checking", "issued"], "{s}: its status changes");
-        assert_eq!(
-            asked, wanted,
-            "{s}: one SMS per status change that asks for one"
-        );
         status_changes += wanted.len();
     }
-    let extra: Vec<&String> = accepted
-        .keys()
-        .filter(|r| !requested.contains(*r))
-        .collect();
-    assert!(extra.is_empty(), "SMS nobody asked for: {extra:?}");
-    assert_eq!(accepted.len(), status_changes);
+    sms.finish();
+    assert_eq!(sms.accepted.len(), status_changes);
     let resent = sends.values().filter(|n| **n > 1).count();
     eprintln!(
         "crash_sms: {} instances, {} SMS, {resent} of them sent again after a kill and \
          answered from the first; {inquiries_again} inquiries sent again after a kill",
         streams.len(),
-        accepted.len()
+        sms.accepted.len()
     );
 }

@@ -3,7 +3,8 @@
 //! request, by its tracking code); a repeated message id has one effect, and a message no
 //! request waits for is kept.
 
-use std::process::{Command, Output};
+use daftar_testkit::process::daftar;
+use std::process::Output;
 
 const WORKFLOW: &str = r#"daftar: 1
 id: documents-by-post
@@ -33,14 +34,6 @@ steps:
   - id: lapsed
     end: { outcome: rejected }
 "#;
-
-fn daftar(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_daftar"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
 
 fn ok(out: &Output) -> String {
     assert!(

@@ -6,34 +6,21 @@
 //! fail naming the stream. PostgreSQL is skipped, loudly, when the server cannot be reached
 //! (unless `DAFTAR_REQUIRE_POSTGRES=1`).
 
-use std::process::{Command, Output};
+use daftar_testkit::process::run_clean_record;
 use std::time::Duration;
 
 use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys, Role};
 use daftar_api::state::{AppState, Config};
 use daftar_engine::connectors::Connectors;
 use daftar_engine::runtime::Engine;
+use daftar_testkit::process::daftar;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Connection};
 
-mod pg;
+use daftar_testkit::pg;
 
-const WORKFLOW: &str = "examples/workflows/clean-record-certificate.yaml";
-const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
-const ANSWERS: &str = r#"{
-  "civil_registry.identity_match": {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
-  "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
-}"#;
 const AGENCY: &str = "judiciary";
 const SECRET: &[u8] = b"tamper-tests-secret-of-at-least-32-bytes";
-
-fn daftar(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_daftar"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
 
 /// A `--db` value as a URL: a plain path is an SQLite file.
 fn store_url(db: &str) -> String {
@@ -230,18 +217,7 @@ async fn tamper(url: &str, edit: Edit) {
 
 /// Fills the store at `url` with one issued request, as `daftar run` does.
 fn dry_run(url: &str, dir: &std::path::Path) {
-    let answers = dir.join("answers.json");
-    std::fs::write(&answers, ANSWERS).unwrap();
-    let out = daftar(&[
-        "run",
-        WORKFLOW,
-        "--input",
-        INPUT,
-        "--answers",
-        answers.to_str().unwrap(),
-        "--db",
-        url,
-    ]);
+    let out = run_clean_record(dir, url);
     assert!(
         out.status.success(),
         "{}",

@@ -8,7 +8,7 @@
 //! Incidents are listed (`GET /api/v1/incidents`, the admin's agency only) and retried
 //! (`POST /api/v1/incidents/{id}/retry`) through the API.
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use daftar_api::auth::{Keys, Role};
 use daftar_engine::core::Delivery;
@@ -137,17 +137,11 @@ async fn a_cancelled_request_is_tracked_as_cancelled_and_its_applicant_gets_one_
     let state_after = node.finished(&s).await;
     assert_eq!(state_after.status.as_deref(), Some("cancelled"));
 
-    let tracked: Value = client
-        .get(format!(
-            "{}/api/v1/track/{}?mobile=09351234567",
-            node.api, state.tracking_code
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tracked = daftar_testkit::json_of(client.get(format!(
+        "{}/api/v1/track/{}?mobile=09351234567",
+        node.api, state.tracking_code
+    )))
+    .await;
     assert_eq!(tracked["status"], json!("cancelled"), "{tracked}");
     assert_eq!(
         tracked["status_label"],

@@ -2,7 +2,7 @@
 //! auditors), its state at a version or a time, and the verification of every hash chain of
 //! the agency, which passes on an intact store and names the event altered in the database.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;
@@ -17,16 +17,7 @@ const MOBILE: &str = "09121234567";
 /// code.
 async fn issued(h: &Harness) -> (String, String) {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({"service": "clean-record-certificate", "input": {
-                "national_id": NATIONAL_ID, "mobile": MOBILE,
-                "birth_date": "1990-01-01", "purpose": "employment"}})),
-        )
-        .await;
+    let (status, body) = h.file_clean_record(&citizen).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
     let done = h.wait_for(AGENCY, &id, |v| v["state"] == "issued").await;
@@ -43,7 +34,7 @@ async fn history_is_whole_chained_and_masked_for_auditors() {
     let (id, code) = issued(&h).await;
     let uri = format!("/api/v1/requests/{id}/history");
     let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
-    let (status, history) = h.call(Method::GET, &uri, Some(&auditor), None).await;
+    let (status, history) = h.get(&uri, &auditor).await;
     assert_eq!(status, StatusCode::OK, "{history}");
     assert_eq!(history["id"], id);
     let list = events(&history);
@@ -90,12 +81,7 @@ async fn history_is_whole_chained_and_masked_for_auditors() {
     // An admin sees them, as officers do; by tracking code too.
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
     let (status, whole) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{code}/history"),
-            Some(&admin),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{code}/history"), &admin)
         .await;
     assert_eq!(status, StatusCode::OK, "{whole}");
     assert_eq!(events(&whole).len(), list.len());
@@ -110,18 +96,16 @@ async fn history_is_whole_chained_and_masked_for_auditors() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     for role in [Role::Officer, Role::Designer, Role::Citizen] {
         let token = h.token(AGENCY, &[role], &["clerk"]);
-        let (status, body) = h.call(Method::GET, &uri, Some(&token), None).await;
+        let (status, body) = h.get(&uri, &token).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}: {body}");
     }
     let other = h.token("municipality", &[Role::Auditor, Role::Admin], &[]);
-    let (status, body) = h.call(Method::GET, &uri, Some(&other), None).await;
+    let (status, body) = h.get(&uri, &other).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = h
-        .call(
-            Method::GET,
+        .get(
             "/api/v1/requests/i-000000000000000000000000/history",
-            Some(&auditor),
-            None,
+            &auditor,
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -133,12 +117,7 @@ async fn the_state_at_a_version_or_a_time_is_the_fold_up_to_there() {
     let (id, _) = issued(&h).await;
     let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
     let (_, history) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/history"),
-            Some(&auditor),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/history"), &auditor)
         .await;
     let list = events(&history);
     let n = list.len() as u64;
@@ -147,13 +126,8 @@ async fn the_state_at_a_version_or_a_time_is_the_fold_up_to_there() {
         let auditor = auditor.clone();
         let id = id.clone();
         async move {
-            h.call(
-                Method::GET,
-                &format!("/api/v1/requests/{id}/state{q}"),
-                Some(&auditor),
-                None,
-            )
-            .await
+            h.get(&format!("/api/v1/requests/{id}/state{q}"), &auditor)
+                .await
         }
     };
 
@@ -202,12 +176,7 @@ async fn the_state_at_a_version_or_a_time_is_the_fold_up_to_there() {
     // An admin sees the personal data.
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
     let (_, whole) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/state?at=1"),
-            Some(&admin),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/state?at=1"), &admin)
         .await;
     assert_eq!(whole["state"]["input"]["national_id"], NATIONAL_ID);
 
@@ -231,10 +200,10 @@ async fn the_state_at_a_version_or_a_time_is_the_fold_up_to_there() {
     let (status, _) = h.call(Method::GET, &uri, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let officer = h.token(AGENCY, &[Role::Officer], &["clerk"]);
-    let (status, _) = h.call(Method::GET, &uri, Some(&officer), None).await;
+    let (status, _) = h.get(&uri, &officer).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let other = h.token("municipality", &[Role::Auditor], &[]);
-    let (status, _) = h.call(Method::GET, &uri, Some(&other), None).await;
+    let (status, _) = h.get(&uri, &other).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -245,7 +214,7 @@ async fn verify_passes_an_intact_store_and_names_an_altered_event() {
     let uri = "/api/v1/audit/verify";
 
     // A fresh store: nothing to check, nothing wrong.
-    let (status, empty) = h.call(Method::GET, uri, Some(&auditor), None).await;
+    let (status, empty) = h.get(uri, &auditor).await;
     assert_eq!(status, StatusCode::OK, "{empty}");
     assert_eq!(
         empty,
@@ -254,15 +223,10 @@ async fn verify_passes_an_intact_store_and_names_an_altered_event() {
 
     let (id, _) = issued(&h).await;
     let (_, history) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/history"),
-            Some(&auditor),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/history"), &auditor)
         .await;
     let n = events(&history).len() as u64;
-    let (status, ok) = h.call(Method::GET, uri, Some(&auditor), None).await;
+    let (status, ok) = h.get(uri, &auditor).await;
     assert_eq!(status, StatusCode::OK, "{ok}");
     assert_eq!(
         ok,
@@ -271,7 +235,7 @@ async fn verify_passes_an_intact_store_and_names_an_altered_event() {
 
     // Another agency's auditor walks only their own (empty) agency.
     let other = h.token("municipality", &[Role::Auditor], &[]);
-    let (_, theirs) = h.call(Method::GET, uri, Some(&other), None).await;
+    let (_, theirs) = h.get(uri, &other).await;
     assert_eq!(theirs["streams"], 0);
     assert_eq!(theirs["ok"], true);
 
@@ -280,11 +244,11 @@ async fn verify_passes_an_intact_store_and_names_an_altered_event() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     for role in [Role::Officer, Role::Designer] {
         let token = h.token(AGENCY, &[role], &[]);
-        let (status, _) = h.call(Method::GET, uri, Some(&token), None).await;
+        let (status, _) = h.get(uri, &token).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
     }
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, _) = h.call(Method::GET, uri, Some(&admin), None).await;
+    let (status, _) = h.get(uri, &admin).await;
     assert_eq!(status, StatusCode::OK);
 
     // Someone with access to the database rewrites the purpose in the filed form.
@@ -300,7 +264,7 @@ async fn verify_passes_an_intact_store_and_names_an_altered_event() {
     assert_eq!(changed.rows_affected(), 1);
     pool.close().await;
 
-    let (status, bad) = h.call(Method::GET, uri, Some(&auditor), None).await;
+    let (status, bad) = h.get(uri, &auditor).await;
     assert_eq!(status, StatusCode::OK, "{bad}");
     assert_eq!(bad["ok"], false, "{bad}");
     assert_eq!(bad["streams"], 1);
@@ -316,12 +280,7 @@ async fn verify_passes_an_intact_store_and_names_an_altered_event() {
     );
     // The history shows what is stored now; verification is what tells it apart.
     let (_, history) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/history"),
-            Some(&auditor),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/history"), &auditor)
         .await;
     assert_eq!(
         events(&history)[0]["event"]["input"]["purpose"],

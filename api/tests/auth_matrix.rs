@@ -3,7 +3,7 @@
 //! another key: each answers 401 with a problem body, before it reads anything. And every
 //! operation on a request, called with a good token of another agency, answers 404.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::{Claims, Role};
@@ -86,16 +86,7 @@ async fn every_protected_operation_refuses_bad_tokens() {
 async fn another_agencys_requests_are_not_found() {
     let h = Harness::new().await;
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
-    let (status, filed) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({"service": "clean-record-certificate", "input": {
-                "national_id": "0499370899", "mobile": "09121234567",
-                "birth_date": "1990-01-01", "purpose": "employment"}})),
-        )
-        .await;
+    let (status, filed) = h.file_clean_record(&citizen).await;
     assert_eq!(status, StatusCode::CREATED);
     let ids = [
         filed["id"].as_str().unwrap().to_owned(),

@@ -206,29 +206,13 @@ async fn callbacks_complete_an_asset_freeze_over_http() {
     assert_eq!(no_key.headers()["content-type"], "application/problem+json");
 }
 
-const FEE: &str = r#"
-daftar: 1
-id: fee
-version: 1
-title: { fa: پرداخت, en: Fee }
-agency: municipality
-in_force_from: 2026-01-01
-sla: 1d
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  awaiting_payment: { fa: در انتظار پرداخت, en: Awaiting payment, sms: true }
-  paid: { fa: پرداخت شد, en: Paid, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-steps:
+const FEE: &str = concat!(
+    daftar_testkit::workflow_meta!("fee", "پرداخت", "Fee", "municipality", "1d"),
+    daftar_testkit::applicant_form!(),
+    "statuses:\n  awaiting_payment: { fa: در انتظار پرداخت, en: Awaiting payment, sms: true }\n",
+    "  paid: { fa: پرداخت شد, en: Paid, sms: true }\n",
+    daftar_testkit::status_sms_template!(),
+    r#"steps:
   - id: pay
     status: awaiting_payment
     payment:
@@ -239,7 +223,8 @@ steps:
   - id: done
     status: paid
     end: { outcome: approved }
-"#;
+"#
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_out_once() {
@@ -269,12 +254,7 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
     .unwrap()
     .with_callback_secrets(secrets(&catalog));
     let dir = tempfile::tempdir().unwrap();
-    let store = daftar_engine::store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("daftar.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = daftar_testkit::sqlite_store(dir.path()).await;
     let connectors = Connectors {
         payments: Some(Arc::new(payments)),
         notifier: Some(Arc::new(sms)),
@@ -602,15 +582,12 @@ async fn a_callback_through_another_connector_or_without_its_token_is_refused_an
             600,
         )
         .unwrap();
-    let kept: Value = client
-        .get(format!("{api}/api/v1/messages/unmatched"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kept = daftar_testkit::json_of(
+        client
+            .get(format!("{api}/api/v1/messages/unmatched"))
+            .bearer_auth(admin),
+    )
+    .await;
     let refused: Vec<&Value> = kept
         .as_array()
         .unwrap()

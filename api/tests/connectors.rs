@@ -2,7 +2,7 @@
 //! connector's circuit breaker: an agency that refuses connections opens its breaker, and the
 //! API says so.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! documents what a bad body gets; paging values outside the documented range are refused,
 //! not clamped or overflowed; an empty definition is not "validated".
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -37,7 +37,7 @@ async fn paging_outside_the_documented_range_is_a_bad_query() {
         } else {
             &officer
         };
-        let (status, body) = h.call(Method::GET, query, Some(token), None).await;
+        let (status, body) = h.get(query, token).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["code"], "bad-query", "{query}: {body}");
         assert!(body["detail"].as_str().unwrap().contains("range"), "{body}");
@@ -47,7 +47,7 @@ async fn paging_outside_the_documented_range_is_a_bad_query() {
         "/api/v1/requests?limit=1000&offset=2147483647",
         "/api/v1/tasks?limit=1000",
     ] {
-        let (status, body) = h.call(Method::GET, query, Some(&officer), None).await;
+        let (status, body) = h.get(query, &officer).await;
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
     }
 }

@@ -2,7 +2,7 @@
 //! other content, another agency's), validating with line and column, listing, reading a
 //! version's source and its Mermaid graph; who may do what.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -102,7 +102,7 @@ async fn a_version_is_deployed_once_and_never_changes() {
 
     // The listing: newest version first, with titles; officers may read it.
     let officer = h.token(AGENCY, &[Role::Officer], &[]);
-    let (status, list) = h.call(Method::GET, uri, Some(&officer), None).await;
+    let (status, list) = h.get(uri, &officer).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let items = list["items"].as_array().unwrap();
     let versions: Vec<u64> = items
@@ -119,11 +119,9 @@ async fn a_version_is_deployed_once_and_never_changes() {
     // One version: its source byte for byte.
     let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
     let (status, detail) = h
-        .call(
-            Method::GET,
+        .get(
             "/api/v1/definitions/clean-record-certificate/versions/2",
-            Some(&auditor),
-            None,
+            &auditor,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{detail}");
@@ -156,16 +154,7 @@ async fn a_version_is_deployed_once_and_never_changes() {
 
     // The new version is in force: requests can be filed with it.
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, filed) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({"service": "clean-record-certificate", "input": {
-                "national_id": "0499370899", "mobile": "09121234567",
-                "birth_date": "1990-01-01", "purpose": "employment"}})),
-        )
-        .await;
+    let (status, filed) = h.file_clean_record(&citizen).await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
     assert_eq!(filed["service_version"], 3);
 }
@@ -250,11 +239,9 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
     );
     // Nothing was deployed.
     let (status, _) = h
-        .call(
-            Method::GET,
+        .get(
             "/api/v1/definitions/clean-record-certificate/versions/4",
-            Some(&designer),
-            None,
+            &designer,
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -299,11 +286,9 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
     assert_eq!(warning["severity"], "warning");
     assert_eq!(warning["line"], place_of(&warned, "spare:").0);
     let (status, _) = h
-        .call(
-            Method::GET,
+        .get(
             "/api/v1/definitions/clean-record-certificate/versions/5",
-            Some(&designer),
-            None,
+            &designer,
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "validation deploys nothing");
@@ -438,16 +423,14 @@ async fn only_designers_deploy_and_only_for_their_agency() {
 
     // The other agency sees none of this agency's definitions.
     let other = h.token("municipality", &[Role::Designer], &[]);
-    let (status, list) = h
-        .call(Method::GET, "/api/v1/definitions", Some(&other), None)
-        .await;
+    let (status, list) = h.get("/api/v1/definitions", &other).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["items"], json!([]));
     for uri in [
         "/api/v1/definitions/clean-record-certificate/versions/1",
         "/api/v1/definitions/clean-record-certificate/versions/1/graph",
     ] {
-        let (status, body) = h.call(Method::GET, uri, Some(&other), None).await;
+        let (status, body) = h.get(uri, &other).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
     }
     // …and deploys its own, under the same id, without touching this agency's.
@@ -461,9 +444,7 @@ async fn only_designers_deploy_and_only_for_their_agency() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, mine) = h
-        .call(Method::GET, "/api/v1/definitions", Some(&designer), None)
-        .await;
+    let (_, mine) = h.get("/api/v1/definitions", &designer).await;
     assert!(
         mine["items"]
             .as_array()
@@ -488,7 +469,7 @@ async fn only_designers_deploy_and_only_for_their_agency() {
             StatusCode::BAD_REQUEST,
         ),
     ] {
-        let (status, body) = h.call(Method::GET, uri, Some(&designer), None).await;
+        let (status, body) = h.get(uri, &designer).await;
         assert_eq!(status, expected, "{uri}: {body}");
     }
 }

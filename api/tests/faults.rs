@@ -3,7 +3,6 @@
 //! more often than its retry policy allows, and no SMS reaches the gateway twice.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,11 +13,9 @@ use daftar_engine::core::Delivery;
 use daftar_engine::events::{Actor, Event};
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
+use daftar_testkit::root;
+use daftar_testkit::simulator::{self, set_faults};
 use serde_json::{Value, json};
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
@@ -150,14 +147,7 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
                     )))),
         "only the designed endings: {outcomes:?}"
     );
-    let sent: Value = client
-        .get(format!("{sim}/__sim/sms"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sent = daftar_testkit::json_of(client.get(format!("{sim}/__sim/sms"))).await;
     let sent: Vec<String> = sent
         .as_array()
         .unwrap()
@@ -179,16 +169,8 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
 /// A node on a fresh store with the HTTP connectors of the example catalog pointed at a new
 /// simulator (short timeouts, retries in milliseconds), with the clean-record service deployed.
 async fn node_with_simulator() -> (Arc<Engine>, String, tempfile::TempDir, workers::Background) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = format!("http://{}", listener.local_addr().unwrap());
-    let simulator = daftar_simulator::Simulator::from_files(
-        &root().join("examples/simulator/seed.yaml"),
-        &root().join("examples/simulator/config.yaml"),
-    )
-    .unwrap();
-    tokio::spawn(daftar_simulator::serve(listener, simulator));
-    let text = std::fs::read_to_string(root().join("examples/connectors.yaml")).unwrap();
-    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    let sim = simulator::example().await;
+    let mut catalog = simulator::example_catalog();
     for (name, c) in &mut catalog.connectors {
         c.base_url = Some(
             if c.kind == daftar_definitions::catalog::ConnectorKind::Inquiry {
@@ -208,12 +190,7 @@ async fn node_with_simulator() -> (Arc<Engine>, String, tempfile::TempDir, worke
             .replace("max_interval: 1m", "max_interval: 100ms")
             .replace("max_interval: 10m", "max_interval: 100ms");
     let dir = tempfile::tempdir().unwrap();
-    let store = daftar_engine::store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("daftar.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = daftar_testkit::sqlite_store(dir.path()).await;
     let connectors = Connectors {
         inquiries: Some(Arc::new(HttpInquiries::new(&catalog, None).unwrap())),
         notifier: Some(Arc::new(HttpSms::new(&catalog, None).unwrap())),
@@ -230,29 +207,6 @@ async fn node_with_simulator() -> (Arc<Engine>, String, tempfile::TempDir, worke
         },
     );
     (engine, sim, dir, loops)
-}
-
-async fn set_faults(sim: &str, agency: &str, faults: Value) {
-    let client = reqwest::Client::new();
-    let mut config: Value = client
-        .get(format!("{sim}/__sim/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    config["agencies"][agency] = faults;
-    assert!(
-        client
-            .put(format!("{sim}/__sim/config"))
-            .json(&config)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
 }
 
 async fn until(

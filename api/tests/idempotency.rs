@@ -3,7 +3,7 @@
 //! request it was first sent with (the same key with another body is refused with 422), for
 //! filings, task commands and cancellations alike.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -14,9 +14,7 @@ use support::{Harness, Options};
 const AGENCY: &str = "test-agency";
 
 async fn harness() -> Harness {
-    let source =
-        std::fs::read_to_string(support::root().join("api/tests/fixtures/desk-review-sms.yaml"))
-            .unwrap();
+    let source = support::fixture("desk-review-sms.yaml");
     Harness::with(Options {
         examples: vec![],
         sources: vec![source],
@@ -28,15 +26,7 @@ async fn harness() -> Harness {
 }
 
 fn token(h: &Harness, subject: &str, roles: &[Role], task_roles: &[&str]) -> String {
-    h.keys
-        .mint(
-            subject,
-            AGENCY,
-            roles.to_vec(),
-            task_roles.iter().map(|s| s.to_string()).collect(),
-            3600,
-        )
-        .unwrap()
+    h.token_for(subject, AGENCY, roles, task_roles)
 }
 
 async fn post(h: &Harness, uri: &str, token: &str, key: &str, body: Value) -> (StatusCode, Value) {
@@ -73,11 +63,9 @@ async fn a_filing_key_is_the_callers_own_and_bound_to_the_body() {
     assert_ne!(theirs["duplicate"], true);
     let officer = token(&h, "clerk-1", &[Role::Officer], &["clerk"]);
     let (_, seen) = h
-        .call(
-            Method::GET,
+        .get(
             &format!("/api/v1/requests/{}", theirs["id"].as_str().unwrap()),
-            Some(&officer),
-            None,
+            &officer,
         )
         .await;
     assert_eq!(seen["input"]["national_id"], "0790419904");

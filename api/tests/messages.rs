@@ -5,7 +5,7 @@
 //! which the distribution company reports by its work order
 //! (`POST /api/v1/messages/{name}` with the correlation key).
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use daftar_api::auth::{Keys, Role};
 use daftar_engine::events::TimerPurpose;
@@ -202,15 +202,12 @@ async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_ord
         (202, Some(true)),
         "{answer}"
     );
-    let kept: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/messages/unmatched", node.api))
-        .bearer_auth(token("power-distribution", Role::Admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kept = daftar_testkit::json_of(
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/messages/unmatched", node.api))
+            .bearer_auth(token("power-distribution", Role::Admin)),
+    )
+    .await;
     assert_eq!(kept[0]["correlation"], json!("WO-NOBODY"), "{kept}");
     // Another agency's officer with the right work order reaches nothing of this one.
     let report = json!({"correlation": work_order, "payload": {"meter_serial": "MTR-8812-0457"}});

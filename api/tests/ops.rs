@@ -2,7 +2,7 @@
 //! `/readyz`, `/metrics` with the engine's metrics after a request ran (and no personal data
 //! in them), and `/openapi.json` naming every path.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::sync::{Arc, OnceLock};
 
@@ -138,16 +138,7 @@ async fn metrics_count_cancellations() {
     .await;
     let app = with_metrics(&h);
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, filed) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({"service": "clean-record-certificate", "input": {
-                "national_id": "0499370899", "mobile": "09121234567",
-                "birth_date": "1990-01-01", "purpose": "employment"}})),
-        )
-        .await;
+    let (status, filed) = h.file_clean_record(&citizen).await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
     let id = filed["id"].as_str().unwrap().to_owned();
     let admin = h.token(AGENCY, &[Role::Admin], &[]);

@@ -3,7 +3,7 @@
 //! needs no second token. Another citizen of the same agency learns nothing, not even that
 //! the request exists, and an auditor still sees the personal data masked.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;

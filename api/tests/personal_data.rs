@@ -4,7 +4,7 @@
 //! history, while an admin sees it whole. And a whole number beyond what daftar keeps exactly
 //! is refused, not rounded.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;
@@ -52,12 +52,7 @@ async fn auditors_see_a_debtors_national_id_masked_everywhere() {
     })
     .await;
     let (_, history) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/history"),
-            Some(&admin),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/history"), &admin)
         .await;
     let whole = history.to_string();
     assert!(
@@ -71,7 +66,7 @@ async fn auditors_see_a_debtors_national_id_masked_everywhere() {
         format!("/api/v1/requests/{id}/history"),
         format!("/api/v1/requests/{id}/state"),
     ] {
-        let (status, body) = h.call(Method::GET, &uri, Some(&auditor), None).await;
+        let (status, body) = h.get(&uri, &auditor).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
         let text = body.to_string();
         assert!(

@@ -3,7 +3,7 @@
 //! does not take), and the OpenAPI document says so. `Harness::send` checks each answer
 //! against the document and that every error carries a problem body.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

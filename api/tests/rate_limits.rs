@@ -4,7 +4,7 @@
 //! and the admin's cancellation of the victim's case go through; a repeat under the same
 //! `Idempotency-Key` is not charged.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::num::NonZeroU32;
 
@@ -19,9 +19,7 @@ const AGENCY: &str = "test-agency";
 const VICTIM_MOBILE: &str = "09121234567";
 
 async fn harness(per_filer: u32) -> Harness {
-    let source =
-        std::fs::read_to_string(support::root().join("api/tests/fixtures/desk-review-sms.yaml"))
-            .unwrap();
+    let source = support::fixture("desk-review-sms.yaml");
     Harness::with(Options {
         examples: vec![],
         sources: vec![source],
@@ -36,15 +34,7 @@ async fn harness(per_filer: u32) -> Harness {
 }
 
 fn token(h: &Harness, subject: &str, roles: &[Role], task_roles: &[&str]) -> String {
-    h.keys
-        .mint(
-            subject,
-            AGENCY,
-            roles.to_vec(),
-            task_roles.iter().map(|s| s.to_string()).collect(),
-            3600,
-        )
-        .unwrap()
+    h.token_for(subject, AGENCY, roles, task_roles)
 }
 
 fn filing(mobile: &str) -> Value {

@@ -2,7 +2,7 @@
 //! another audience, unsigned (`alg: none`) or of the wrong role get nothing; another agency's
 //! request answers 404; personal data is masked for auditors.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::{Claims, Role};
@@ -52,37 +52,16 @@ async fn a_citizen_files_an_officer_reads_and_a_retry_files_once() {
 
     // Officers see the personal data; auditors see it masked, wherever it appears.
     let officer = h.token(AGENCY, &[Role::Officer], &["clerk"]);
-    let (status, seen) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}"),
-            Some(&officer),
-            None,
-        )
-        .await;
+    let (status, seen) = h.get(&format!("/api/v1/requests/{id}"), &officer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(seen["input"]["national_id"], "0499370899");
     let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
-    let (_, masked) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}"),
-            Some(&auditor),
-            None,
-        )
-        .await;
+    let (_, masked) = h.get(&format!("/api/v1/requests/{id}"), &auditor).await;
     assert_eq!(masked["input"]["national_id"], "********99");
     assert!(!masked.to_string().contains("0499370899"), "{masked}");
     // By tracking code too.
     let code = seen["tracking_code"].as_str().unwrap();
-    let (status, by_code) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{code}"),
-            Some(&officer),
-            None,
-        )
-        .await;
+    let (status, by_code) = h.get(&format!("/api/v1/requests/{code}"), &officer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(by_code["id"], id);
 
@@ -128,60 +107,30 @@ async fn listings_filter_and_stay_in_the_agency() {
     }
     let officer = h.token(AGENCY, &[Role::Officer], &[]);
     let (status, page) = h
-        .call(
-            Method::GET,
+        .get(
             "/api/v1/requests?service=clean-record-certificate&state=issued&limit=2",
-            Some(&officer),
-            None,
+            &officer,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["next_offset"], 2);
     let (_, rest) = h
-        .call(
-            Method::GET,
-            "/api/v1/requests?state=issued&offset=2",
-            Some(&officer),
-            None,
-        )
+        .get("/api/v1/requests?state=issued&offset=2", &officer)
         .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next_offset"], Value::Null);
-    let (_, none) = h
-        .call(
-            Method::GET,
-            "/api/v1/requests?sla_breached=true",
-            Some(&officer),
-            None,
-        )
-        .await;
+    let (_, none) = h.get("/api/v1/requests?sla_breached=true", &officer).await;
     assert!(none["items"].as_array().unwrap().is_empty());
-    let (status, bad) = h
-        .call(
-            Method::GET,
-            "/api/v1/requests?from=yesterday",
-            Some(&officer),
-            None,
-        )
-        .await;
+    let (status, bad) = h.get("/api/v1/requests?from=yesterday", &officer).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
 
     // Another agency's officer lists nothing and reads nothing of this agency.
     let other = h.token("municipality", &[Role::Officer, Role::Admin], &[]);
-    let (_, theirs) = h
-        .call(Method::GET, "/api/v1/requests", Some(&other), None)
-        .await;
+    let (_, theirs) = h.get("/api/v1/requests", &other).await;
     assert!(theirs["items"].as_array().unwrap().is_empty());
     for id in &ids {
-        let (status, body) = h
-            .call(
-                Method::GET,
-                &format!("/api/v1/requests/{id}"),
-                Some(&other),
-                None,
-            )
-            .await;
+        let (status, body) = h.get(&format!("/api/v1/requests/{id}"), &other).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
         let (status, _) = h
             .call(
@@ -225,29 +174,22 @@ async fn bad_tokens_and_wrong_roles_get_nothing() {
         ("alg none", unsigned),
         ("garbage", "not-a-token".to_owned()),
     ] {
-        let (status, body) = h.call(Method::GET, uri, Some(&token), None).await;
+        let (status, body) = h.get(uri, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
     }
-    let (status, _) = h
-        .call(
-            Method::GET,
-            uri,
-            Some(&sign(&support::claims(AGENCY))),
-            None,
-        )
-        .await;
+    let (status, _) = h.get(uri, &sign(&support::claims(AGENCY))).await;
     assert_eq!(status, StatusCode::OK, "a good token passes");
 
     // Wrong roles.
     let designer = h.token(AGENCY, &[Role::Designer], &[]);
-    let (status, body) = h.call(Method::GET, uri, Some(&designer), None).await;
+    let (status, body) = h.get(uri, &designer).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = h
         .call(Method::POST, uri, Some(&designer), Some(start_body()))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, _) = h.call(Method::GET, uri, Some(&citizen), None).await;
+    let (status, _) = h.get(uri, &citizen).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
@@ -300,9 +242,7 @@ async fn bad_requests_are_refused_with_reasons() {
     let (status, _) = h.call(Method::POST, uri, Some(&citizen), Some(big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     // An unknown endpoint.
-    let (status, _) = h
-        .call(Method::GET, "/api/v1/nothing", Some(&citizen), None)
-        .await;
+    let (status, _) = h.get("/api/v1/nothing", &citizen).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

@@ -18,7 +18,7 @@
 //! for waits of days (the utility visit, the depository's three-day callback timeout), by
 //! firing the pending timer as the timer loop would once due.
 
-mod e2e_support;
+use daftar_testkit::e2e as e2e_support;
 
 use daftar_engine::core::Delivery;
 use daftar_engine::events::{Event, TimerPurpose};
@@ -85,6 +85,7 @@ async fn home_business_home_food_is_issued_after_the_health_inspector_approves()
         audit.sms_to("09351234567"),
         ["checking", "health_review", "issued"]
     );
+    node.record_golden("home-business-permit.issued").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,6 +103,7 @@ async fn home_business_is_refused_when_shahkar_has_the_mobile_under_someone_else
     )
     .await;
     assert_eq!(audit.sms_to("09191112233"), ["checking", "rejected"]);
+    node.record_golden("home-business-permit.refused").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,6 +202,7 @@ async fn greenhouse_is_issued_after_payment_and_a_site_inspection() {
             "issued"
         ]
     );
+    node.record_golden("greenhouse-permit.issued").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,6 +224,7 @@ async fn greenhouse_is_refused_on_land_that_is_not_eligible() {
         audit.sms_to("09133334444"),
         ["checking", "at_agriculture", "rejected"]
     );
+    node.record_golden("greenhouse-permit.refused").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,6 +319,7 @@ async fn building_permit_is_issued_after_payment_and_an_engineering_review() {
             "issued"
         ]
     );
+    node.record_golden("municipal-building-permit.issued").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,6 +338,8 @@ async fn building_permit_is_refused_on_a_seized_property() {
     )
     .await;
     assert_eq!(audit.sms_to("09125556677"), ["checking", "rejected"]);
+    node.record_golden("municipal-building-permit.refused")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,6 +424,7 @@ async fn utility_connection_is_approved_once_the_meter_is_installed() {
     assert_eq!(state.vars["meter_serial"], json!("MTR-8812-0457"));
     let audit = node.audit().await;
     assert_eq!(audit.sms_to("09351234567"), CONNECTED_SMS);
+    node.record_golden("utility-connection.approved").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,6 +441,7 @@ async fn utility_connection_is_refused_to_someone_who_does_not_own_the_property(
     )
     .await;
     assert_eq!(audit.sms_to("09123334455"), ["checking", "rejected"]);
+    node.record_golden("utility-connection.refused").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -504,6 +513,7 @@ async fn asset_freeze_of_a_debtor_with_nothing_finds_nothing_and_tells_the_judge
     let audit = node.audit().await;
     // Its statuses send no SMS; the judge gets the report of the notify step.
     assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
+    node.record_golden("judicial-asset-freeze.completed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! a task is claimed by one officer, completed with a valid form and a known outcome, and
 //! reassigned only by supervisors and admins.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -67,26 +67,17 @@ steps:
 "#;
 
 /// A task for candidate groups instead of a role, with no form.
-const GROUP_REVIEW: &str = r#"
-daftar: 1
-id: group-review
-version: 1
-title: { fa: بررسی گروهی, en: Group review }
-agency: test-agency
-in_force_from: 2026-01-01
-sla: 5d
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    additionalProperties: false
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
-  approved: { fa: تأیید شد, en: Approved, sms: false }
-steps:
+const GROUP_REVIEW: &str = concat!(
+    daftar_testkit::workflow_meta!(
+        "group-review",
+        "بررسی گروهی",
+        "Group review",
+        "test-agency",
+        "5d"
+    ),
+    daftar_testkit::closed_applicant_form!(),
+    daftar_testkit::review_statuses!(),
+    r#"steps:
   - id: panel
     status: reviewing
     task:
@@ -97,7 +88,8 @@ steps:
   - id: approve
     status: approved
     end: { outcome: approved }
-"#;
+"#
+);
 
 async fn harness() -> Harness {
     Harness::with(Options {
@@ -148,13 +140,7 @@ async fn file(h: &Harness, service: &str) -> (String, String) {
 }
 
 async fn worklist(h: &Harness, token: &str, query: &str) -> (StatusCode, Value) {
-    h.call(
-        Method::GET,
-        &format!("/api/v1/tasks{query}"),
-        Some(token),
-        None,
-    )
-    .await
+    h.get(&format!("/api/v1/tasks{query}"), token).await
 }
 
 fn task_ids(list: &Value) -> Vec<String> {
@@ -250,9 +236,7 @@ async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
     // No token, no worklist.
     let (status, _) = h.call(Method::GET, "/api/v1/tasks", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = h
-        .call(Method::GET, "/api/v1/tasks?mine=maybe", Some(&clerk), None)
-        .await;
+    let (status, _) = h.get("/api/v1/tasks?mine=maybe", &clerk).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -494,12 +478,7 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{action}");
     }
     let (status, _) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/tasks/{task}"),
-            Some(&elsewhere),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/tasks/{task}"), &elsewhere)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -531,22 +510,12 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
 
     // The clerk may read the task, with its form; the cashier may not.
     let (status, one) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/tasks/{task}"),
-            Some(&clerk),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/tasks/{task}"), &clerk)
         .await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["form_schema"]["type"], "object");
     let (status, _) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}/tasks/{task}"),
-            Some(&cashier),
-            None,
-        )
+        .get(&format!("/api/v1/requests/{id}/tasks/{task}"), &cashier)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

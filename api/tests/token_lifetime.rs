@@ -2,9 +2,9 @@
 //! without `iat` and one that lives longer than the maximum lifetime are refused with 401; a
 //! token inside every bound passes, and a server configured with a longer lifetime takes it.
 
-mod support;
+use daftar_testkit::router as support;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys};
 use serde_json::{Value, json};
 use support::{Harness, SECRET};
@@ -28,8 +28,7 @@ fn sign(claims: &Value) -> String {
 }
 
 async fn answer(h: &Harness, token: &str) -> (StatusCode, Value) {
-    h.call(Method::GET, "/api/v1/requests", Some(token), None)
-        .await
+    h.get("/api/v1/requests", token).await
 }
 
 #[tokio::test]

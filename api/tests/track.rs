@@ -2,13 +2,13 @@
 //! the public milestones and nothing personal; anything else is one and the same 404; lookups
 //! of a code are rate-limited.
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;
 use daftar_api::routes::track::LOOKUPS_PER_MINUTE;
 use daftar_engine::runtime::tracking;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::Harness;
 
 const AGENCY: &str = "judiciary";
@@ -18,17 +18,7 @@ const MOBILE: &str = "09121234567";
 /// Files a clean-record request; answers its id and tracking code.
 async fn file(h: &Harness) -> (String, String) {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({
-                "service": "clean-record-certificate",
-                "input": {"national_id": NATIONAL_ID, "mobile": MOBILE, "birth_date": "1990-01-01", "purpose": "employment"}
-            })),
-        )
-        .await;
+    let (status, body) = h.file_clean_record(&citizen).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     (
         body["id"].as_str().unwrap().to_owned(),
@@ -143,11 +133,9 @@ async fn a_wrong_or_missing_mobile_answers_like_an_unknown_code() {
     // No token is needed, and one changes nothing.
     let officer = h.token(AGENCY, &[Role::Officer], &[]);
     let (status, with_token) = h
-        .call(
-            Method::GET,
+        .get(
             &format!("/api/v1/track/{code}?mobile=09350000000"),
-            Some(&officer),
-            None,
+            &officer,
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);

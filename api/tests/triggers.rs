@@ -1,7 +1,7 @@
 //! A workflow that says `triggers.request: false` (a scheduled batch) cannot be filed: the API
 //! refuses it with a problem, and nothing starts (no SMS goes to anyone).
 
-mod support;
+use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;

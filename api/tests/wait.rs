@@ -2,7 +2,7 @@
 //! same call with its ending; a request that comes to rest at a person answers as soon as it
 //! does, not when the wait runs out; without the preference nothing waits.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! without polling; a client that reconnects with `Last-Event-ID` misses nothing and gets
 //! nothing twice; nobody outside the agency or below an officer may watch.
 
-mod support;
+use daftar_testkit::router as support;
 
 use std::time::Duration;
 

@@ -11,7 +11,7 @@ use daftar_engine::events::{Actor, Event, TimerPurpose};
 use daftar_engine::runtime::workers::{self, Pace};
 use daftar_engine::runtime::{Clock, Engine, TestClock};
 
-mod harness;
+use daftar_testkit::harness;
 
 /// Five days of cooling off, then the end.
 fn workflow() -> String {

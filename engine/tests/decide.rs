@@ -1,6 +1,6 @@
 //! Given / when / then for every construct of the language.
 
-mod harness;
+use daftar_testkit::harness;
 
 use chrono::Duration;
 use daftar_engine::Error;
@@ -8,7 +8,7 @@ use daftar_engine::core::{
     CALLBACK, Command, Ending, InquiryResult, PAYMENT, PaymentRequestResult, Wait,
 };
 use daftar_engine::events::{Event, InquiryEvidence, Outcome};
-use harness::{HEAD, applicant, given};
+use harness::{HEAD, Scenario, applicant, given};
 use serde_json::json;
 
 fn answered(response: serde_json::Value) -> InquiryResult {
@@ -407,6 +407,35 @@ fn tasks_are_claimed_completed_with_a_valid_form_and_escalate_on_time() {
             ..
         })
     ));
+}
+
+#[test]
+fn a_task_is_given_to_another_role_or_officer_and_stays_open() {
+    let mut s = given(&wf(TASK));
+    s.start(applicant());
+    let task = s.state.tasks.keys().next().unwrap().clone();
+    let nobody = s.try_when(Command::ReassignTask {
+        task: task.clone(),
+        role: None,
+        officer: None,
+    });
+    assert!(matches!(nobody, Err(Error::NotAllowed(_))));
+    s.when(Command::ReassignTask {
+        task: task.clone(),
+        role: Some("supervisor".into()),
+        officer: None,
+    })
+    .then(&["TaskReassigned"]);
+    assert_eq!(s.state.tasks[&task].role.as_deref(), Some("supervisor"));
+    s.when(Command::ReassignTask {
+        task: task.clone(),
+        role: None,
+        officer: Some("s1".into()),
+    })
+    .then(&["TaskReassigned"]);
+    assert_eq!(s.state.tasks[&task].role.as_deref(), Some("supervisor"));
+    assert_eq!(s.state.tasks[&task].officer.as_deref(), Some("s1"));
+    assert!(s.state.tasks[&task].open);
 }
 
 #[test]
@@ -857,8 +886,8 @@ fn an_unpaid_payment_expires() {
     ));
 }
 
-#[test]
-fn notify_steps_record_the_sms_and_its_delivery() {
+/// A notify step, then the end: started, with the reference of the SMS it asked for.
+fn notified() -> (Scenario, String) {
     let steps = r#"
   - id: tell
     notify: { template: status_changed }
@@ -871,6 +900,12 @@ fn notify_steps_record_the_sms_and_its_delivery() {
     else {
         unreachable!()
     };
+    (s, reference)
+}
+
+#[test]
+fn notify_steps_record_the_sms_and_its_delivery() {
+    let (mut s, reference) = notified();
     let report = || Command::NotificationResult {
         reference: reference.clone(),
         sent: true,
@@ -896,6 +931,23 @@ fn notify_steps_record_the_sms_and_its_delivery() {
         at: None,
     });
     assert!(matches!(unknown, Err(Error::Unknown { .. })));
+}
+
+#[test]
+fn an_sms_the_gateway_refuses_is_recorded_as_failed_once() {
+    let (mut s, reference) = notified();
+    let refused = || Command::NotificationResult {
+        reference: reference.clone(),
+        sent: false,
+        gateway_id: None,
+        reason: Some("invalid number".into()),
+    };
+    s.when(refused()).then(&["NotificationFailed"]);
+    assert_eq!(
+        s.state.notifications[&reference],
+        daftar_engine::core::Delivery::Failed
+    );
+    s.when(refused()).then(&[]);
 }
 
 #[test]

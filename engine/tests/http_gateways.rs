@@ -4,7 +4,6 @@
 //! its result is called back under the reference the engine waits on, and a repeated request
 //! opens the same payment.
 
-use std::path::Path;
 use std::time::Duration;
 
 use daftar_definitions::catalog::Catalog;
@@ -13,28 +12,16 @@ use daftar_engine::connectors::sms::HttpSms;
 use daftar_engine::connectors::{Notifier, PaymentCall, Payments, SendOutcome, Sms};
 use daftar_engine::core::PaymentRequestResult;
 use daftar_engine::events::StreamId;
+use daftar_testkit::simulator::{
+    example as simulator, example_catalog, journal, set_faults as faults,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-async fn simulator() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let sim = daftar_simulator::Simulator::from_files(
-        &root.join("examples/simulator/seed.yaml"),
-        &root.join("examples/simulator/config.yaml"),
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(daftar_simulator::serve(listener, sim));
-    format!("http://{addr}")
-}
-
 /// The example catalog with the gateways pointed at the simulator and a short timeout.
 fn catalog(base: &str) -> Catalog {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = std::fs::read_to_string(root.join("examples/connectors.yaml")).unwrap();
-    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    let mut catalog = example_catalog();
     for name in ["sms_gateway", "payment_gateway"] {
         let c = catalog.connectors.get_mut(name).unwrap();
         // The gateway paths (`/sms/...`, `/payments`) are appended to the base URL.
@@ -42,36 +29,6 @@ fn catalog(base: &str) -> Catalog {
         c.timeout = Some("400ms".parse().unwrap());
     }
     catalog
-}
-
-async fn faults(base: &str, agency: &str, faults: Value) {
-    let client = reqwest::Client::new();
-    let mut config: Value = client
-        .get(format!("{base}/__sim/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    config["agencies"][agency] = faults;
-    let put = client
-        .put(format!("{base}/__sim/config"))
-        .json(&config)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
-}
-
-async fn journal(base: &str, what: &str) -> Vec<Value> {
-    let all: Value = reqwest::get(format!("{base}/__sim/{what}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.as_array().cloned().unwrap()
 }
 
 /// The SMS the simulator accepted under a reference.

@@ -2,7 +2,6 @@
 //! answers with evidence, refusals, timeouts as unknown outcomes, 5xx and malformed answers as
 //! transient, callbacks acknowledged, and a circuit breaker that opens and lets a trial through.
 
-use std::path::Path;
 use std::time::Duration;
 
 use daftar_definitions::catalog::{Catalog, CircuitBreaker};
@@ -10,26 +9,12 @@ use daftar_engine::connectors::http::{BreakerState, HttpInquiries};
 use daftar_engine::connectors::{Inquiries, InquiryCall};
 use daftar_engine::core::InquiryResult;
 use daftar_engine::events::StreamId;
+use daftar_testkit::simulator::{example as simulator, example_catalog, set_faults as faults};
 use serde_json::{Value, json};
-
-async fn simulator() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let sim = daftar_simulator::Simulator::from_files(
-        &root.join("examples/simulator/seed.yaml"),
-        &root.join("examples/simulator/config.yaml"),
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(daftar_simulator::serve(listener, sim));
-    format!("http://{addr}")
-}
 
 /// The example catalog, pointed at the simulator, with short timeouts and a breaker.
 fn catalog(base: &str) -> Catalog {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = std::fs::read_to_string(root.join("examples/connectors.yaml")).unwrap();
-    let mut catalog = daftar_definitions::load_catalog("connectors.yaml", &text).unwrap();
+    let mut catalog = example_catalog();
     for (name, c) in &mut catalog.connectors {
         c.base_url = Some(format!("{base}/agencies/{name}"));
         c.timeout = Some("400ms".parse().unwrap());
@@ -53,26 +38,6 @@ fn call(connector: &str, operation: &str, request: Value, key: &str) -> InquiryC
         idempotency_key: key.into(),
         attempt: 1,
     }
-}
-
-async fn faults(base: &str, agency: &str, faults: Value) {
-    let client = reqwest::Client::new();
-    let mut config: Value = client
-        .get(format!("{base}/__sim/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    config["agencies"][agency] = faults;
-    let put = client
-        .put(format!("{base}/__sim/config"))
-        .json(&config)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
 }
 
 async fn requests_to(base: &str, connector: &str) -> usize {

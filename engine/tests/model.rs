@@ -40,29 +40,13 @@ const AGENCY: &str = "model-agency";
 
 /// An inquiry with retry, a decision, a task with a form, outcomes and an escalation, a wait
 /// for a message with a timeout, a parallel step with two branches, and three ends.
-const WORKFLOW: &str = r#"
-daftar: 1
-id: permit
-version: 1
-title: { fa: مجوز, en: Permit }
-agency: model-agency
-in_force_from: 2026-01-01
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  done: { fa: انجام شد, en: Done, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-forms:
+const WORKFLOW: &str = concat!(
+    daftar_testkit::workflow_meta!("permit", "مجوز", "Permit", "model-agency", "13h"),
+    daftar_testkit::applicant_form!(),
+    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
+    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    daftar_testkit::status_sms_template!(),
+    r#"forms:
   review:
     schema:
       type: object
@@ -120,7 +104,8 @@ steps:
     end: { outcome: rejected }
   - id: expired
     end: { outcome: expired }
-"#;
+"#
+);
 
 /// One generated choice; what it means depends on the state when it is used.
 #[derive(Clone, Copy, Debug)]

@@ -14,48 +14,7 @@ use daftar_engine::runtime::{Engine, RuntimeError};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-const WORKFLOW: &str = r#"
-daftar: 1
-id: certificate
-version: 1
-title: { fa: گواهی, en: Certificate }
-agency: judiciary
-in_force_from: 2026-01-01
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  issued: { fa: صادر شد, en: Issued, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-steps:
-  - id: record
-    status: checking
-    inquiry:
-      connector: judiciary_records
-      operation: criminal_record
-      input: { national_id: input.national_id }
-      output: { clean: "!response.has_record" }
-  - id: decide
-    decision:
-      cases:
-        - when: clean
-          next: issue
-      default: refuse
-  - id: issue
-    status: issued
-    end: { outcome: issued, document: { type: clean_record_certificate } }
-  - id: refuse
-    end: { outcome: rejected }
-"#;
+const WORKFLOW: &str = daftar_testkit::certificate_workflow!("certificate", "");
 
 /// Records every SMS it is asked to send.
 #[derive(Debug, Default)]

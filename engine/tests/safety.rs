@@ -2,7 +2,7 @@
 //! attempt limit on a step, the budget of steps and SMS of one request, and a workflow that
 //! may not be filed.
 
-mod harness;
+use daftar_testkit::harness;
 
 use daftar_engine::Error;
 use daftar_engine::core::{Budget, Command, Ending, PaymentRequestResult, Wait};

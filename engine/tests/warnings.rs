@@ -16,28 +16,20 @@ use daftar_engine::events::Actor;
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
 
-mod harness;
+use daftar_testkit::harness;
 
 /// The shared head (statuses with SMS) and one inquiry that may be tried twice.
 fn workflow() -> String {
-    format!(
-        "{}{}",
-        harness::HEAD,
-        r#"
-steps:
-  - id: record
-    status: checking
-    inquiry:
-      connector: judiciary_records
-      operation: criminal_record
-      input: { national_id: input.national_id }
-      output: { clean: "!response.has_record" }
-      retry: { max_attempts: 2, initial_interval: 10ms, max_interval: 10ms }
+    let steps = concat!(
+        "\nsteps:\n",
+        daftar_testkit::criminal_record_step!(),
+        r#"      retry: { max_attempts: 2, initial_interval: 10ms, max_interval: 10ms }
   - id: issue
     status: done
     end: { outcome: issued }
 "#
-    )
+    );
+    format!("{}{steps}", harness::HEAD)
 }
 
 /// An agency that is down: every call a 503.

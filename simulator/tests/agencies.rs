@@ -1,7 +1,7 @@
 //! Inquiry endpoints over HTTP: answers, unknown records, malformed requests, idempotency and
 //! callback operations.
 
-mod common;
+use daftar_testkit::simulator as common;
 
 use common::*;
 use serde_json::json;

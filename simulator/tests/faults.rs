@@ -1,7 +1,7 @@
 //! Fault injection and run-time configuration: 503s, hangs, garbled answers, `/__sim/config`
 //! and `/__sim/reset`.
 
-mod common;
+use daftar_testkit::simulator as common;
 
 use std::time::Duration;
 

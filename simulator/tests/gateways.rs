@@ -1,6 +1,6 @@
 //! The SMS centre and the payment gateway: deduplication by reference, status, callbacks.
 
-mod common;
+use daftar_testkit::simulator as common;
 
 use common::*;
 use serde_json::json;

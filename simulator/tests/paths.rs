@@ -1,7 +1,7 @@
 //! The seed drives both outcomes of every example service: for each person of the table in
 //! docs/simulator.md, the inquiry that decides their path answers as documented.
 
-mod common;
+use daftar_testkit::simulator as common;
 
 use common::*;
 use serde_json::{Value, json};

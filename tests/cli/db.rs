@@ -2,16 +2,12 @@
 //! commands that only read (`verify`, `history`, `replay`, `incidents`, `retry`) never create
 //! the store they were pointed at: a mistyped name fails (exit 2) and leaves nothing behind.
 
+use daftar_testkit::process::{
+    CLEAN_RECORD as WORKFLOW, CLEAN_RECORD_ANSWERS as ANSWERS, CLEAN_RECORD_INPUT as INPUT,
+};
 use std::path::Path;
 
 use super::{code, daftar, text};
-
-const WORKFLOW: &str = "examples/workflows/clean-record-certificate.yaml";
-const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
-const ANSWERS: &str = r#"{
-  "civil_registry.identity_match": {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
-  "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
-}"#;
 
 /// The commands that only read a store, with `--db` to be appended.
 const READERS: [&[&str]; 5] = [

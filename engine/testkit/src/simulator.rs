@@ -1,8 +1,6 @@
 //! Shared test helpers: start the simulator in-process on an ephemeral port over the example
 //! seed, and a tiny callback listener that collects what is posted to it.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use axum::Json;
@@ -102,4 +100,45 @@ pub async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
         .await
         .expect("a callback within 5 s")
         .expect("listener alive")
+}
+
+/// Starts a simulator over the example seed and configuration (`examples/simulator/`);
+/// returns its base URL.
+pub async fn example() -> String {
+    let root = crate::root();
+    let sim = Simulator::from_files(
+        &root.join("examples/simulator/seed.yaml"),
+        &root.join("examples/simulator/config.yaml"),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(daftar_simulator::serve(listener, sim));
+    format!("http://{addr}")
+}
+
+/// The example connector catalog (`examples/connectors.yaml`), as it is.
+pub fn example_catalog() -> daftar_definitions::catalog::Catalog {
+    let text = std::fs::read_to_string(crate::root().join("examples/connectors.yaml")).unwrap();
+    daftar_definitions::load_catalog("connectors.yaml", &text).unwrap()
+}
+
+/// Replaces an agency's faults through `PUT /__sim/config`.
+pub async fn set_faults(base: &str, agency: &str, faults: Value) {
+    let client = reqwest::Client::new();
+    let mut config = crate::json_of(client.get(format!("{base}/__sim/config"))).await;
+    config["agencies"][agency] = faults;
+    let put = client
+        .put(format!("{base}/__sim/config"))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+}
+
+/// One of the simulator's logs (`/__sim/sms`, `/__sim/requests`, ...), as a list.
+pub async fn journal(base: &str, what: &str) -> Vec<Value> {
+    let all = crate::json_of(reqwest::Client::new().get(format!("{base}/__sim/{what}"))).await;
+    all.as_array().cloned().unwrap()
 }

@@ -2,7 +2,9 @@
 //! `.when(command)` decides and applies, `.then(kinds)` checks the event types, and every
 //! step checks that the state folded from the whole history equals the state kept in memory.
 
-#![allow(dead_code)]
+pub mod coverage;
+
+use std::cell::Cell;
 
 use chrono::{DateTime, Duration, Utc};
 use daftar_definitions::{Options, compile};
@@ -21,6 +23,13 @@ pub struct Scenario {
     /// Who asks: the engine itself unless a test says otherwise.
     pub actor: Actor,
     pub budget: Budget,
+    /// The scenario's rank among those of its test: names its line of the transitions record.
+    rank: usize,
+}
+
+thread_local! {
+    /// How many scenarios this test (thread) has begun.
+    static SCENARIOS: Cell<usize> = const { Cell::new(0) };
 }
 
 pub fn given(yaml: &str) -> Scenario {
@@ -43,6 +52,29 @@ pub fn given(yaml: &str) -> Scenario {
         last: Vec::new(),
         actor: Actor::System,
         budget: Budget::default(),
+        rank: SCENARIOS.replace(SCENARIOS.get() + 1),
+    }
+}
+
+/// The name of the running test binary (`decide` for `target/debug/deps/decide-1a2b..`).
+fn test_binary() -> String {
+    let exe = std::env::current_exe().unwrap();
+    let stem = exe.file_stem().unwrap().to_string_lossy();
+    stem.rsplit_once('-')
+        .map_or(&*stem, |(name, _)| name)
+        .to_owned()
+}
+
+/// A finished scenario's transitions are those its test is recorded to exercise
+/// ([`coverage`]), which is how `transitions.rs` knows what the tests reach.
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.history.is_empty() {
+            return;
+        }
+        let thread = std::thread::current();
+        let key = format!("{}#{}", thread.name().unwrap_or("main"), self.rank);
+        coverage::check(&test_binary(), &key, coverage::transitions(&self.history));
     }
 }
 
@@ -135,38 +167,24 @@ pub fn kinds(events: &[Event]) -> Vec<&'static str> {
 
 /// The head of a workflow: metadata, an input form with national ID and mobile, statuses and
 /// templates. Tests append their `steps:`.
-pub const HEAD: &str = r#"
-daftar: 1
-id: test
-version: 1
-title: { fa: آزمون, en: Test }
-agency: test-agency
-in_force_from: 2026-01-01
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-      category: { type: string }
-      amount: { type: integer }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  done: { fa: انجام شد, en: Done, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-forms:
+pub const HEAD: &str = concat!(
+    crate::workflow_meta!("test", "آزمون", "Test", "test-agency", "13h"),
+    crate::applicant_form!(
+        "      category: { type: string }",
+        "      amount: { type: integer }"
+    ),
+    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
+    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    crate::status_sms_template!(),
+    r#"forms:
   review:
     schema:
       type: object
       required: [note]
       properties:
         note: { type: string, minLength: 1 }
-"#;
+"#
+);
 
 pub fn applicant() -> Value {
     serde_json::json!({"national_id": "0499370899", "mobile": "09121234567", "category": "food", "amount": 5000})

@@ -2,8 +2,6 @@
 //! `daftar work` child process that reports the starts it acknowledged, and the consistency
 //! check of a store and the side-effect log after the processes are gone.
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,50 +15,10 @@ use daftar_engine::store::Store;
 
 /// A linear workflow: a status with SMS and an inquiry, a one-second timer, a decision, a
 /// second status with SMS, and an end.
-pub const WORKFLOW: &str = r#"
-daftar: 1
-id: crash_certificate
-version: 1
-title: { fa: گواهی, en: Certificate }
-agency: judiciary
-in_force_from: 2026-01-01
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  issued: { fa: صادر شد, en: Issued, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-steps:
-  - id: record
-    status: checking
-    inquiry:
-      connector: judiciary_records
-      operation: criminal_record
-      input: { national_id: input.national_id }
-      output: { clean: "!response.has_record" }
-  - id: pause
-    wait: { duration: 1s }
-  - id: decide
-    decision:
-      cases:
-        - when: clean
-          next: issue
-      default: refuse
-  - id: issue
-    status: issued
-    end: { outcome: issued, document: { type: clean_record_certificate } }
-  - id: refuse
-    end: { outcome: rejected }
-"#;
+pub const WORKFLOW: &str = crate::certificate_workflow!(
+    "crash_certificate",
+    "  - id: pause\n    wait: { duration: 1s }\n"
+);
 
 /// The steps every instance enters, once each.
 pub const PATH: [&str; 4] = ["record", "pause", "decide", "issue"];
@@ -68,6 +26,14 @@ pub const PATH: [&str; 4] = ["record", "pause", "decide", "issue"];
 pub const ANSWERS: &str = r#"{"judiciary_records.criminal_record": {"has_record": false}}"#;
 
 pub const INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567"}"#;
+
+/// The `daftar` binary cargo built for the root package's tests, beside their own binaries
+/// (`target/debug/daftar` for `target/debug/deps/crash-1a2b..`).
+pub fn daftar_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(Path::parent).unwrap();
+    debug.join(format!("daftar{}", std::env::consts::EXE_SUFFIX))
+}
 
 /// The files a run of `daftar work` reads and writes.
 #[derive(Debug)]
@@ -114,7 +80,7 @@ impl Node {
         name: &str,
     ) -> Node {
         let stderr = files.dir.join(format!("{name}.err"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_daftar"));
+        let mut command = Command::new(daftar_bin());
         command
             .arg("work")
             .arg("--db")
@@ -188,6 +154,22 @@ impl Node {
         self.child.try_wait().unwrap()
     }
 
+    /// Waits until the node has acknowledged `count` starts; panics, naming the node `what`,
+    /// if it exits first or takes longer than `patience`.
+    pub async fn until_acknowledged(&mut self, count: usize, patience: Duration, what: &str) {
+        let deadline = Instant::now() + patience;
+        while self.acknowledged() < count {
+            assert!(Instant::now() < deadline, "{what} did not start all");
+            if let Some(status) = self.exited() {
+                panic!(
+                    "{what} exited ({status}): {}",
+                    std::fs::read_to_string(&self.stderr).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGKILLs the process and returns every start it acknowledged.
     pub fn kill(mut self) -> Vec<String> {
         self.stop();
@@ -230,6 +212,10 @@ impl Rng {
         Rng(seed)
     }
 
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "an endless generator, never iterated; the crash tests call it by this name"
+    )]
     pub fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
@@ -468,4 +454,39 @@ pub async fn check(
     report.inquiries_performed = inquiry_lines.values().sum();
     report.inquiries_repeated = inquiry_lines.values().filter(|n| **n > 1).count();
     report
+}
+
+/// The clean-record example that the CLI tests file, with an applicant it issues a
+/// certificate to and the agencies' answers that do.
+pub const CLEAN_RECORD: &str = "examples/workflows/clean-record-certificate.yaml";
+pub const CLEAN_RECORD_INPUT: &str = r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#;
+pub const CLEAN_RECORD_ANSWERS: &str = r#"{
+  "civil_registry.identity_match": {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
+  "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
+}"#;
+
+/// Runs `daftar` with `args` in the workspace's root folder and waits for it.
+pub fn daftar(args: &[&str]) -> std::process::Output {
+    Command::new(daftar_bin())
+        .args(args)
+        .current_dir(crate::root())
+        .output()
+        .expect("the binary runs")
+}
+
+/// `daftar run` of the clean-record example on the store `db`, with the answers that issue
+/// the certificate written into `dir`.
+pub fn run_clean_record(dir: &Path, db: &str) -> std::process::Output {
+    let answers = dir.join("answers.json");
+    std::fs::write(&answers, CLEAN_RECORD_ANSWERS).unwrap();
+    daftar(&[
+        "run",
+        CLEAN_RECORD,
+        "--input",
+        CLEAN_RECORD_INPUT,
+        "--answers",
+        answers.to_str().unwrap(),
+        "--db",
+        db,
+    ])
 }

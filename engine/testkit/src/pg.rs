@@ -1,4 +1,4 @@
-//! A fresh PostgreSQL schema for a test that drives the binary: a URL whose search path is a
+//! A fresh PostgreSQL schema for a test that drives the binary or a store: a URL whose search path is a
 //! schema of its own, dropped at the end. When the server cannot be reached the test passes
 //! with a loud `PostgreSQL tests SKIPPED` on stderr, unless `DAFTAR_REQUIRE_POSTGRES=1`.
 
@@ -40,7 +40,7 @@ pub async fn schema() -> Option<(String, Schema)> {
     let admin = std::env::var("DAFTAR_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let name = format!(
-        "daftar_tamper_{}_{}",
+        "daftar_test_{}_{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -76,7 +76,6 @@ pub async fn schema() -> Option<(String, Schema)> {
 
 impl Schema {
     /// How many tables the schema holds.
-    #[allow(dead_code)]
     pub async fn tables(&self) -> i64 {
         let mut c = sqlx::PgConnection::connect(&self.admin).await.unwrap();
         sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = $1")

@@ -3,12 +3,10 @@
 //! Automated steps use scripted answers (the HTTP connectors have their own tests against the
 //! simulator); background workers run so that requests move on as they would in a server.
 
-#![allow(dead_code)]
-
 pub mod conformance;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,8 +28,11 @@ pub const SECRET: &[u8] = b"router-tests-secret-0123456789abcdef";
 /// The callback secret of every connector in these tests.
 pub const CALLBACK_SECRET: &str = "callback-secret-of-the-tests";
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+pub use crate::root;
+
+/// The text of a file under `api/tests/fixtures/`.
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(root().join("api/tests/fixtures").join(name)).unwrap()
 }
 
 /// A running application.
@@ -144,15 +145,47 @@ impl Harness {
 
     /// A token of `agency` with `roles` (and, for officers, `task_roles`).
     pub fn token(&self, agency: &str, roles: &[Role], task_roles: &[&str]) -> String {
+        self.token_for("tester", agency, roles, task_roles)
+    }
+
+    /// [`Harness::token`] for a subject of its own.
+    pub fn token_for(
+        &self,
+        subject: &str,
+        agency: &str,
+        roles: &[Role],
+        task_roles: &[&str],
+    ) -> String {
         self.keys
             .mint(
-                "tester",
+                subject,
                 agency,
                 roles.to_vec(),
                 task_roles.iter().map(|s| s.to_string()).collect(),
                 3600,
             )
             .unwrap()
+    }
+
+    /// [`Harness::call`] for a GET with a token.
+    pub async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, uri, Some(token), None).await
+    }
+
+    /// Files a clean-record certificate for the example applicant with `citizen`'s token;
+    /// answers the status and the body.
+    pub async fn file_clean_record(&self, citizen: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(citizen),
+            Some(
+                serde_json::json!({"service": "clean-record-certificate", "input": {
+                "national_id": "0499370899", "mobile": "09121234567",
+                "birth_date": "1990-01-01", "purpose": "employment"}}),
+            ),
+        )
+        .await
     }
 
     /// Calls the application; answers the status and the body as JSON (`Null` when empty,
