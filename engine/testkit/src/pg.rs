@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::{AssertSqlSafe, Connection};
 
 /// A fresh PostgreSQL schema, dropped when the guard is.
+#[derive(Debug)]
 pub struct Schema {
     admin: String,
     name: String,
@@ -39,9 +40,12 @@ impl Drop for Schema {
 pub async fn schema() -> Option<(String, Schema)> {
     let admin = std::env::var("DAFTAR_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    // Tests of one binary run at once: a sequence number keeps their schemas apart.
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name = format!(
-        "daftar_test_{}_{}",
+        "daftar_test_{}_{}_{}",
         std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -16,10 +16,8 @@ pub mod streams;
 pub mod worklist;
 
 use std::future::Future;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use daftar_engine::events::{Actor, Event, StreamId};
@@ -49,31 +47,7 @@ pub struct Ctx {
 #[derive(Debug)]
 pub enum Guard {
     Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, schema: String },
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Guard::Postgres { admin_url, schema } = self {
-            let (url, sql) = (
-                admin_url.clone(),
-                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-            );
-            // A runtime of its own: this may run while a test's runtime is unwinding.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                        let _ = sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
+    Postgres(daftar_testkit::pg::Schema),
 }
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -108,40 +82,8 @@ pub async fn setup(backend: Backend) -> Option<(Ctx, Guard)> {
             ))
         }
         Backend::Postgres => {
-            let admin_url = std::env::var("DAFTAR_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-            let schema = format!("daftar_test_{}", unique());
-            let created = async {
-                let mut conn = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    sqlx::PgConnection::connect(&admin_url),
-                )
-                .await
-                .map_err(|_| "timed out connecting".to_owned())?
-                .map_err(|e| e.to_string())?;
-                sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>(())
-            };
-            if let Err(reason) = created.await {
-                if std::env::var("DAFTAR_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                    panic!("PostgreSQL is required (DAFTAR_REQUIRE_POSTGRES=1) but: {reason}");
-                }
-                // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n!!!!! PostgreSQL tests SKIPPED: {reason} !!!!!\n"
-                );
-                return None;
-            }
-            let guard = Guard::Postgres {
-                admin_url: admin_url.clone(),
-                schema: schema.clone(),
-            };
-            let sep = if admin_url.contains('?') { '&' } else { '?' };
-            let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+            let (url, schema) = daftar_testkit::pg::schema().await?;
+            let guard = Guard::Postgres(schema);
             let store = store::open(&url).await.expect("open PostgreSQL store");
             Some((
                 Ctx {
