@@ -24,6 +24,10 @@ pub async fn find_request(state: &AppState, who: &Principal, id: &str) -> ApiRes
         agency: who.agency.clone(),
         instance: id.to_owned(),
     };
+    // A request this node holds in memory exists: no store query to learn it.
+    if state.engine().holds(&stream) {
+        return Ok(stream);
+    }
     match store.instance(&stream).await? {
         Some(_) => Ok(stream),
         None => Err(no_request(id)),

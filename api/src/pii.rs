@@ -50,7 +50,11 @@ pub fn personal_values<'a>(
 ) -> Vec<String> {
     let wf = def.compiled().workflow();
     let (mobile, national_id) = def.applicant(&s.input);
-    let mut out: Vec<String> = [mobile, national_id].into_iter().flatten().collect();
+    // The applicant's token subject too: an identity provider may use the national ID as it.
+    let mut out: Vec<String> = [mobile, national_id, s.filed_by.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
     by_schema(&wf.input.schema, &s.input, &mut out);
     if let Ok(vars) = serde_json::to_value(&s.vars) {
         by_name(&vars, &mut out);

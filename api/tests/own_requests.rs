@@ -110,3 +110,49 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
     assert_eq!(status, StatusCode::OK);
     assert_ne!(seen["input"]["national_id"], NATIONAL_ID, "{seen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_node_holds_in_memory_is_read_without_asking_the_store() {
+    let h = Harness::new().await;
+    let zahra = citizen("zahra");
+    let (status, filed) = h
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&zahra),
+            Some(json!({"service": "clean-record-certificate", "input": {
+                "national_id": NATIONAL_ID, "mobile": MOBILE,
+                "birth_date": "1990-01-01", "purpose": "employment"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let id = filed["id"].as_str().unwrap();
+
+    // Behind the node's back, the request's read-model row goes: a read that asked the store
+    // whether the request exists would now answer 404.
+    let url = format!("sqlite://{}", h.db_file().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let gone = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM instances WHERE instance = '{id}'"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(gone.rows_affected(), 1);
+    pool.close().await;
+
+    let (status, own) = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            Some(&zahra),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "answered from the node's memory: {own}"
+    );
+    assert_eq!(own["id"], id);
+}

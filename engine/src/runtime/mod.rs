@@ -339,6 +339,12 @@ impl Engine {
         self.cache.workflow(stream)
     }
 
+    /// Whether this node holds the instance's state in its cache (then the instance exists,
+    /// and reading it needs no store query).
+    pub fn holds(&self, stream: &StreamId) -> bool {
+        self.cache.workflow(stream).is_some()
+    }
+
     /// An instance's state: from the cache, or folded from its stream.
     pub async fn state(&self, stream: &StreamId) -> Result<InstanceState, RuntimeError> {
         if let Some(s) = self.cache.get(stream) {
