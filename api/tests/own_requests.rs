@@ -7,34 +7,21 @@ use daftar_testkit::router as support;
 
 use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;
-use serde_json::json;
 use support::Harness;
 
 const NATIONAL_ID: &str = "0499370899";
 const MOBILE: &str = "09121234567";
 
 /// A citizen's token with its own subject.
-fn citizen(subject: &str) -> String {
-    let mut claims = support::claims("judiciary");
-    claims.sub = subject.into();
-    claims.roles = vec![Role::Citizen];
-    support::sign(&claims, support::SECRET)
+fn citizen(h: &Harness, subject: &str) -> String {
+    h.token_for(subject, "judiciary", &[Role::Citizen], &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_reads_it() {
     let h = Harness::new().await;
-    let zahra = citizen("zahra");
-    let (status, filed) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&zahra),
-            Some(json!({"service": "clean-record-certificate", "input": {
-                "national_id": NATIONAL_ID, "mobile": MOBILE,
-                "birth_date": "1990-01-01", "purpose": "employment"}})),
-        )
-        .await;
+    let zahra = citizen(&h, "zahra");
+    let (status, filed) = h.file_clean_record(&zahra).await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
     assert_eq!(
         filed["input"]["national_id"], NATIONAL_ID,
@@ -77,7 +64,7 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
     assert_eq!(own["document_id"], document.as_str(), "{own}");
 
     // Another citizen: the same answer as for a request that does not exist.
-    let other = citizen("someone-else");
+    let other = citizen(&h, "someone-else");
     let (status, body) = h
         .call(
             Method::GET,
@@ -114,17 +101,8 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_the_node_holds_in_memory_is_read_without_asking_the_store() {
     let h = Harness::new().await;
-    let zahra = citizen("zahra");
-    let (status, filed) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&zahra),
-            Some(json!({"service": "clean-record-certificate", "input": {
-                "national_id": NATIONAL_ID, "mobile": MOBILE,
-                "birth_date": "1990-01-01", "purpose": "employment"}})),
-        )
-        .await;
+    let zahra = citizen(&h, "zahra");
+    let (status, filed) = h.file_clean_record(&zahra).await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
     let id = filed["id"].as_str().unwrap();
 

@@ -180,10 +180,7 @@ async fn only_the_agencys_officers_and_auditors_and_the_filer_may_watch_and_a_ba
     let h = desk().await;
     let (id, _) = file(&h).await;
     let filer = h.token("judiciary", &[Role::Citizen], &[]);
-    let mut someone = support::claims("judiciary");
-    someone.sub = "someone-else".into();
-    someone.roles = vec![Role::Citizen];
-    let citizen = support::sign(&someone, support::SECRET);
+    let citizen = h.token_for("someone-else", "judiciary", &[Role::Citizen], &[]);
     let other = h.token("registry", &[Role::Officer], &["clerk"]);
     let auditor = h.token("judiciary", &[Role::Auditor], &[]);
     // Another citizen learns nothing, not even that the request exists.

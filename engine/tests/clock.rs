@@ -35,8 +35,7 @@ steps:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wait_of_days_ends_when_the_engines_clock_moves_past_it() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("d.db").display());
-    let store = daftar_engine::store::open(&db).await.unwrap();
+    let store = daftar_testkit::sqlite_store(dir.path()).await;
     let clock = Arc::new(TestClock::new());
     let engine = Engine::open_with_clock(store, Connectors::default(), clock.clone())
         .await

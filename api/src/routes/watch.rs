@@ -75,12 +75,14 @@ pub async fn watch(
 ) -> ApiResult<impl IntoResponse> {
     let after = last_event_id(&headers)?;
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
-    crate::views::may_read(&who, &state.engine().state(&stream).await?, &id)?;
     // Subscribed before the history is read: a commit made in between is on the feed.
     let feed = state.engine().subscribe();
     let history = state.engine().store().load(&stream).await?;
+    // Who may watch is decided on the history just read: one read of the stream, not two.
+    let s = InstanceState::fold(history.iter().map(|e| &e.event));
+    crate::views::may_read(&who, &s, &id)?;
     let (tx, rx) = mpsc::channel(BUFFER);
-    tokio::spawn(follow(state, stream, feed, history, after, tx));
+    tokio::spawn(follow(state, stream, feed, history, s, after, tx));
     Ok(axum::response::Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
 }
 
@@ -107,10 +109,10 @@ async fn follow(
     stream: StreamId,
     mut feed: broadcast::Receiver<Arc<daftar_engine::runtime::Appended>>,
     history: Vec<RecordedEvent>,
+    s: InstanceState,
     after: Option<u64>,
     tx: mpsc::Sender<Result<Sse, Infallible>>,
 ) {
-    let s = InstanceState::fold(history.iter().map(|e| &e.event));
     let def = state.engine().definition_of(&s).ok();
     let mut sent = match after {
         Some(v) => v,

@@ -33,6 +33,11 @@ impl StateCache {
         self.states.lock().expect("lock").remove(stream);
     }
 
+    /// Whether `stream`'s state is cached.
+    pub(crate) fn contains(&self, stream: &StreamId) -> bool {
+        self.states.lock().expect("lock").contains_key(stream)
+    }
+
     /// The workflow of a cached instance, without copying its state.
     pub(crate) fn workflow(&self, stream: &StreamId) -> Option<String> {
         self.states

@@ -163,11 +163,6 @@ impl Engine {
         self.clock.now()
     }
 
-    /// The engine's clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -342,7 +337,7 @@ impl Engine {
     /// Whether this node holds the instance's state in its cache (then the instance exists,
     /// and reading it needs no store query).
     pub fn holds(&self, stream: &StreamId) -> bool {
-        self.cache.workflow(stream).is_some()
+        self.cache.contains(stream)
     }
 
     /// An instance's state: from the cache, or folded from its stream.
