@@ -130,6 +130,7 @@ async fn a_watcher_hears_where_the_request_stands_then_each_milestone_to_its_end
     assert_eq!(first.event, "state");
     assert_eq!(first.data["status"], "reviewing", "{:?}", first.data);
     assert_eq!(first.data["ended"], false);
+    assert_eq!(first.data["state"], "running", "{:?}", first.data);
 
     // The officer approves while the portal watches: it hears the new status and the end.
     let (status, body) = h
@@ -171,6 +172,7 @@ async fn a_watcher_hears_where_the_request_stands_then_each_milestone_to_its_end
         (last.event.as_str(), &last.data["ended"]),
         ("state", &json!(true))
     );
+    assert_eq!(last.data["state"], "approved", "{:?}", last.data);
     assert!(done.next().await.is_none());
 }
 

@@ -209,7 +209,11 @@ fn snapshot(def: Option<&Definition>, s: &InstanceState) -> Sse {
         "status": s.status,
         "status_label": label,
         "ended": s.ended(),
-        "ending": s.ending,
+        "state": s.ending.as_ref().map_or_else(|| "running".to_owned(), crate::views::outcome),
+        "document_id": match &s.ending {
+            Some(daftar_engine::core::Ending::Completed { document_id, .. }) => document_id.clone(),
+            _ => None,
+        },
     });
     Sse::default()
         .id(s.version.to_string())
