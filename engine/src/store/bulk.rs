@@ -89,6 +89,8 @@ impl<'a> Rows<'a> {
         for t in &c.dropped_timers {
             self.timers.insert((&c.stream, t.as_str()), None);
         }
+        self.done_jobs
+            .extend(c.joined.iter().filter_map(|j| j.completes_job.as_ref()));
         self.instances.insert(&c.stream, &c.instance);
         for t in &c.tasks {
             self.tasks.insert((&c.stream, t.id.as_str()), t);

@@ -72,6 +72,25 @@ pub struct Commit {
     /// (it hands them to its own workers, with no lease query); `None` leaves them to any
     /// node's job loop.
     pub lease: Option<JobLease>,
+    /// Commands decided after the commit's own in the same turn and committed with it (the
+    /// reports of a parallel step's jobs performed together): each owns the events from its
+    /// `first` on, recorded under its id and actor, and completes its job. Only the commit's
+    /// own command id is checked for a repeat.
+    pub joined: Vec<Joined>,
+}
+
+/// A command committed with another: see [`Commit::joined`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Joined {
+    /// The index in [`Commit::events`] of its first event (its events run to the next joined
+    /// command's first, or to the end).
+    pub first: usize,
+    /// The command's id.
+    pub command_id: String,
+    /// Who sent the command.
+    pub actor: Actor,
+    /// The job it completes.
+    pub completes_job: Option<String>,
 }
 
 /// A lease taken on a commit's jobs as they are created.

@@ -60,6 +60,7 @@ impl Template {
                 instance: fx.instance,
                 tasks: Vec::new(),
                 lease: None,
+                joined: Vec::new(),
             });
             state = after;
         }
