@@ -361,6 +361,7 @@ async fn open_incidents_are_counted_from_the_store_at_each_scrape() {
         tasks: vec![],
         lease: None,
         joined: Vec::new(),
+        payloads: Vec::new(),
     };
     let store = h.engine.store();
     store.commit(&[commit(0, "c1", 2)]).await.unwrap();

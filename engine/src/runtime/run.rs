@@ -441,6 +441,11 @@ fn build_commit(
 ) -> Commit {
     let fx = effects(stream, state.version, &events, after);
     let compiled = def.compiled();
+    // Written here, on the caller's task, rather than in the writer's serial section.
+    let payloads = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.to_stored()).expect("events serialize"))
+        .collect();
     Commit {
         stream: stream.clone(),
         expected_version: state.version,
@@ -460,5 +465,6 @@ fn build_commit(
         tasks: fx.tasks,
         lease: None,
         joined: Vec::new(),
+        payloads,
     }
 }

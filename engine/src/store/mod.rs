@@ -77,6 +77,10 @@ pub struct Commit {
     /// `first` on, recorded under its id and actor, and completes its job. Only the commit's
     /// own command id is checked for a repeat.
     pub joined: Vec<Joined>,
+    /// Each event's stored payload text (`serde_json::to_string(&event.to_stored())`), written
+    /// by the caller so that the writer's serial section does not serialize; empty to let the
+    /// store write them.
+    pub payloads: Vec<String>,
 }
 
 /// A command committed with another: see [`Commit::joined`].

@@ -48,7 +48,10 @@ pub(crate) fn record(
             hash: String::new(),
             event: event.clone(),
         };
-        let payload = serde_json::to_string(&e.event.to_stored()).expect("events serialize");
+        let payload = match commit.payloads.get(i) {
+            Some(written) => written.clone(),
+            None => serde_json::to_string(&e.event.to_stored()).expect("events serialize"),
+        };
         e.hash = e.compute_hash_with_payload(&payload);
         prev = e.hash.clone();
         out.push((e, payload, by.2.clone()));

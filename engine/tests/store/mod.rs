@@ -206,6 +206,7 @@ pub fn commit(s: &StreamId, expected: u64, command: &str, events: Vec<Event>) ->
         tasks: Vec::new(),
         lease: None,
         joined: Vec::new(),
+        payloads: Vec::new(),
     }
 }
 

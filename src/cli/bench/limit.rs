@@ -61,6 +61,7 @@ impl Template {
                 tasks: Vec::new(),
                 lease: None,
                 joined: Vec::new(),
+                payloads: Vec::new(),
             });
             state = after;
         }
