@@ -178,8 +178,7 @@ pub async fn to_request(
     } else {
         Actor::Officer(who.subject.clone())
     };
-    // Subscribed before the delivery, so that no commit it causes can be missed.
-    let wait = crate::wait::preferred(&headers).map(|w| (w, state.engine().subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let result = state
         .engine()
         .deliver(&stream, &name, &correlation, &message_id, payload, actor)
@@ -235,7 +234,7 @@ pub async fn by_correlation(
         ));
     }
     let message_id = message_id(&who, &headers)?;
-    let wait = crate::wait::preferred(&headers).map(|w| (w, state.engine().subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let delivered = state
         .engine()
         .deliver_by_correlation(
@@ -264,9 +263,9 @@ async fn settled(
     state: &AppState,
     who: &Principal,
     (status, Json(mut body)): (StatusCode, Json<DeliveredMessage>),
-    wait: Option<(std::time::Duration, crate::wait::Feed)>,
+    wait: Option<std::time::Duration>,
 ) -> ApiResult<Response> {
-    let Some((wait, feed)) = wait else {
+    let Some(wait) = wait else {
         return Ok((status, Json(body)).into_response());
     };
     if let Some(instance) = &body.request {
@@ -274,7 +273,7 @@ async fn settled(
             agency: who.agency.clone(),
             instance: instance.clone(),
         };
-        let s = crate::wait::settle(state.engine(), &stream, feed, wait).await?;
+        let s = crate::wait::settle(state.engine(), &stream, wait).await?;
         body.now = Some(crate::views::view(state, who, &stream, &s));
     }
     Ok((status, [crate::wait::applied(wait)], Json(body)).into_response())

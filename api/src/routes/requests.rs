@@ -187,8 +187,7 @@ pub async fn start(
         Actor::Officer(who.subject.clone())
     };
     let input = body.input.clone();
-    // Subscribed before the start, so that no commit of the new request can be missed.
-    let wait = crate::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let done = engine
         .start(
             &who.agency,
@@ -204,12 +203,12 @@ pub async fn start(
             .await
             .map(IntoResponse::into_response);
     }
-    let Some((wait, feed)) = wait else {
+    let Some(wait) = wait else {
         let state_now = engine.state(&done.stream).await?;
         let view = view(&state, &who, &done.stream, &state_now);
         return Ok((StatusCode::CREATED, Json(view)).into_response());
     };
-    let state_now = crate::wait::settle(engine, &done.stream, feed, wait).await?;
+    let state_now = crate::wait::settle(engine, &done.stream, wait).await?;
     let view = view(&state, &who, &done.stream, &state_now);
     Ok((
         StatusCode::CREATED,

@@ -416,13 +416,12 @@ pub async fn complete(
         outcome: body.outcome,
         form: body.form,
     };
-    // Subscribed before the command, so that no commit it causes can be missed.
-    let wait = crate::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let s = run(&state, &who, &headers, &stream, &command, &task, "complete").await?;
-    let Some((wait, feed)) = wait else {
+    let Some(wait) = wait else {
         return Ok(Json(crate::views::view(&state, &who, &stream, &s)).into_response());
     };
-    let s = crate::wait::settle(engine, &stream, feed, wait).await?;
+    let s = crate::wait::settle(engine, &stream, wait).await?;
     let view = crate::views::view(&state, &who, &stream, &s);
     Ok(([crate::wait::applied(wait)], Json(view)).into_response())
 }

@@ -15,7 +15,6 @@
 //! this node's feed: the history is read again every few seconds for them.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -27,6 +26,7 @@ use axum::routing::get;
 use daftar_engine::core::InstanceState;
 use daftar_engine::definition::Definition;
 use daftar_engine::events::{Event, RecordedEvent, StreamId};
+use daftar_engine::runtime::Listener;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -75,8 +75,8 @@ pub async fn watch(
 ) -> ApiResult<impl IntoResponse> {
     let after = last_event_id(&headers)?;
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
-    // Subscribed before the history is read: a commit made in between is on the feed.
-    let feed = state.engine().subscribe();
+    // Listening before the history is read: a commit made in between is heard.
+    let feed = state.engine().listen(&stream);
     let history = state.engine().store().load(&stream).await?;
     // Who may watch is decided on the history just read: one read of the stream, not two.
     let s = InstanceState::fold(history.iter().map(|e| &e.event));
@@ -107,7 +107,7 @@ fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<u64>> {
 async fn follow(
     state: AppState,
     stream: StreamId,
-    mut feed: broadcast::Receiver<Arc<daftar_engine::runtime::Appended>>,
+    mut feed: Listener,
     history: Vec<RecordedEvent>,
     s: InstanceState,
     after: Option<u64>,
@@ -136,11 +136,10 @@ async fn follow(
     loop {
         let fresh: Vec<(u64, Event)> = tokio::select! {
             got = feed.recv() => match got {
-                Ok(a) if a.stream == stream => {
+                Ok(a) => {
                     let first = a.version + 1 - a.events.len() as u64;
                     a.events.iter().cloned().enumerate().map(|(i, e)| (first + i as u64, e)).collect()
                 }
-                Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(_)) => stored_after(&state, &stream, sent).await,
                 Err(broadcast::error::RecvError::Closed) => return,
             },
