@@ -257,7 +257,7 @@ pub async fn get_request(
     Ok(Json(view(&state, &who, &stream, &s)))
 }
 
-/// The agency's requests, newest first, with filters.
+/// The agency's requests, newest first, with filters; for a citizen, the requests they filed.
 #[utoipa::path(
     get, path = "/api/v1/requests", tag = "requests",
     params(ListParams),
@@ -273,7 +273,13 @@ pub async fn list(
     who: Principal,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<RequestList>> {
-    who.require(&[Role::Officer, Role::Auditor])?;
+    who.require(&[Role::Officer, Role::Auditor, Role::Citizen])?;
+    // A citizen lists only what they filed; officers and auditors the agency's requests.
+    let filed_by = (!who
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Officer | Role::Auditor)))
+    .then(|| who.subject.clone());
     let Query(p) = params.map_err(ApiError::from)?;
     let limit = crate::paging::limit(p.limit, 50)?;
     let offset = crate::paging::offset(p.offset)?;
@@ -284,6 +290,7 @@ pub async fn list(
         from: p.from,
         to: p.to,
         sla_breached: p.sla_breached,
+        filed_by,
         limit,
         offset,
     };

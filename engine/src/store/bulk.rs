@@ -299,7 +299,7 @@ impl SqlStore {
             let mut q = QueryBuilder::<D>::new(
                 "INSERT INTO instances (agency, instance, workflow, workflow_version, \
                  tracking_code, status, state, incidents, sla_breached, started_at, \
-                 updated_at) ",
+                 updated_at, filed_by) ",
             );
             q.push_values(piece, |mut b, (s, i)| {
                 b.push_bind(&s.agency)
@@ -312,7 +312,8 @@ impl SqlStore {
                     .push_bind(i64::from(i.incidents))
                     .push_bind(i.sla_breached)
                     .push_bind(Ts(i.started_at))
-                    .push_bind(Ts(at));
+                    .push_bind(Ts(at))
+                    .push_bind(i.filed_by.as_deref());
             });
             q.push(
                 // What an instance started with (workflow, version, tracking code, start)

@@ -304,6 +304,8 @@ pub struct InstanceRow {
     pub sla_breached: bool,
     /// When it was filed.
     pub started_at: DateTime<Utc>,
+    /// Who filed it, when an applicant filed with a token of their own (its subject).
+    pub filed_by: Option<String>,
 }
 
 /// Which instances of an agency a listing shows: every filter left `None` matches all.
@@ -321,6 +323,8 @@ pub struct InstanceQuery {
     pub to: Option<DateTime<Utc>>,
     /// Only those whose SLA passed (true) or did not (false).
     pub sla_breached: Option<bool>,
+    /// Only those this applicant filed (a token's subject).
+    pub filed_by: Option<String>,
     /// At most this many (the store caps it at 1000).
     pub limit: u32,
     /// Skip this many first.

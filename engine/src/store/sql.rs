@@ -48,7 +48,7 @@ macro_rules! event_columns {
 macro_rules! instance_columns {
     () => {
         "workflow, workflow_version, tracking_code, status, state, incidents, sla_breached, \
-         started_at FROM instances "
+         started_at, filed_by FROM instances "
     };
 }
 
@@ -72,7 +72,17 @@ type EventTuple = (
 
 /// An instance row as read: workflow, version, tracking code, status, state, incidents, SLA
 /// breached, started.
-type InstanceTuple = (String, i64, String, Option<String>, String, i64, bool, Ts);
+type InstanceTuple = (
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    bool,
+    Ts,
+    Option<String>,
+);
 
 impl From<EventTuple> for EventRow {
     fn from(r: EventTuple) -> Self {
@@ -96,7 +106,17 @@ impl From<EventTuple> for EventRow {
 }
 
 fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
-    let (workflow, version, tracking_code, status, state, incidents, sla_breached, started) = r;
+    let (
+        workflow,
+        version,
+        tracking_code,
+        status,
+        state,
+        incidents,
+        sla_breached,
+        started,
+        filed_by,
+    ) = r;
     Ok(InstanceRow {
         workflow,
         workflow_version: u32_col(version, "workflow version")?,
@@ -106,6 +126,7 @@ fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
         incidents: u32_col(incidents, "incident count")?,
         sla_breached,
         started_at: started.0,
+        filed_by,
     })
 }
 
@@ -431,18 +452,35 @@ impl ReadModels for SqlStore {
         if let Some(b) = query.sla_breached {
             sql.push(" AND sla_breached = ").push_bind(b);
         }
+        if let Some(f) = &query.filed_by {
+            sql.push(" AND filed_by = ").push_bind(f);
+        }
         sql.push(" ORDER BY started_at DESC, instance DESC LIMIT ")
             .push_bind(i64::from(query.limit.min(super::MAX_LISTING)))
             .push(" OFFSET ")
             .push_bind(i64::from(query.offset));
-        let rows: Vec<(String, String, i64, String, Option<String>, String, i64, bool, Ts)> = sql
+        type Listed = (
+            String,
+            String,
+            i64,
+            String,
+            Option<String>,
+            String,
+            i64,
+            bool,
+            Ts,
+            Option<String>,
+        );
+        let rows: Vec<Listed> = sql
             .build_query_as()
             .fetch_all(&self.reads)
             .await
             .map_err(db)?;
         rows.into_iter()
-            .map(|(instance, workflow, wv, code, status, state, incidents, sla, started)| {
-                let row = instance_row((workflow, wv, code, status, state, incidents, sla, started))?;
+            .map(|(instance, workflow, wv, code, status, state, incidents, sla, started, by)| {
+                let row = instance_row((
+                    workflow, wv, code, status, state, incidents, sla, started, by,
+                ))?;
                 Ok((
                     StreamId {
                         agency: agency.to_owned(),
