@@ -44,10 +44,10 @@ macro_rules! event_columns {
     };
 }
 
-/// The columns of an instance row, after its instance id.
+/// The columns of an instance row, its instance id first.
 macro_rules! instance_columns {
     () => {
-        "workflow, workflow_version, tracking_code, status, state, incidents, sla_breached, \
+        "instance, workflow, workflow_version, tracking_code, status, state, incidents, sla_breached, \
          started_at, filed_by FROM instances "
     };
 }
@@ -73,6 +73,7 @@ type EventTuple = (
 /// An instance row as read: workflow, version, tracking code, status, state, incidents, SLA
 /// breached, started.
 type InstanceTuple = (
+    String,
     String,
     i64,
     String,
@@ -107,6 +108,7 @@ impl From<EventTuple> for EventRow {
 
 fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
     let (
+        _,
         workflow,
         version,
         tracking_code,
@@ -429,7 +431,7 @@ impl ReadModels for SqlStore {
         query: &InstanceQuery,
     ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError> {
         let mut sql = sqlx::QueryBuilder::<D>::new(concat!(
-            "SELECT instance, ",
+            "SELECT ",
             instance_columns!(),
             "WHERE agency = "
         ));
@@ -459,28 +461,15 @@ impl ReadModels for SqlStore {
             .push_bind(i64::from(query.limit.min(super::MAX_LISTING)))
             .push(" OFFSET ")
             .push_bind(i64::from(query.offset));
-        type Listed = (
-            String,
-            String,
-            i64,
-            String,
-            Option<String>,
-            String,
-            i64,
-            bool,
-            Ts,
-            Option<String>,
-        );
-        let rows: Vec<Listed> = sql
+        let rows: Vec<InstanceTuple> = sql
             .build_query_as()
             .fetch_all(&self.reads)
             .await
             .map_err(db)?;
         rows.into_iter()
-            .map(|(instance, workflow, wv, code, status, state, incidents, sla, started, by)| {
-                let row = instance_row((
-                    workflow, wv, code, status, state, incidents, sla, started, by,
-                ))?;
+            .map(|tuple| {
+                let instance = tuple.0.clone();
+                let row = instance_row(tuple)?;
                 Ok((
                     StreamId {
                         agency: agency.to_owned(),
