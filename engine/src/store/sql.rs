@@ -192,14 +192,32 @@ impl EventLog for SqlStore {
         &self,
         batch: &[Commit],
     ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
-        let mut tx = self.writer.begin_with(D::BEGIN_WRITE).await.map_err(db)?;
-        let at: Ts = sqlx::query_scalar(D::SQL.now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let results = Self::write_batch(&mut tx, batch, at.0).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(results)
+        let mut fast = true;
+        loop {
+            let mut tx = self.writer.begin_with(D::BEGIN_WRITE).await.map_err(db)?;
+            let at = match D::recorded_now() {
+                Some(at) => at,
+                None => {
+                    let at: Ts = sqlx::query_scalar(D::SQL.now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    at.0
+                }
+            };
+            match Self::write_batch(&mut tx, batch, at, fast).await? {
+                Some(results) => {
+                    tx.commit().await.map_err(db)?;
+                    return Ok(results);
+                }
+                // The fast path failed part-way (a race with another node): again, each
+                // commit on its own.
+                None => {
+                    tx.rollback().await.map_err(db)?;
+                    fast = false;
+                }
+            }
+        }
     }
 
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
