@@ -16,6 +16,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::pii;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -32,7 +33,8 @@ use crate::views::{RequestView, sees_personal_data, view};
         StateAt,
         Verification,
         ChainFailure
-    ))
+    )),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -202,11 +204,9 @@ fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
     params(("id" = String, Path, description = "The request id or its tracking code")),
     responses(
         (status = 200, body = History),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn history(
     State(state): State<AppState>,
@@ -268,11 +268,9 @@ fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
     responses(
         (status = 200, body = StateAt),
         (status = 400, description = "`at` is neither a version nor an RFC 3339 time", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency, or no such point of its history", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn state_at(
     State(state): State<AppState>,
@@ -308,9 +306,8 @@ pub async fn state_at(
     get, path = "/api/v1/audit/verify", tag = "audit",
     responses(
         (status = 200, description = "Verified; `ok` says whether every chain is intact and every row agrees", body = Verification),
-        (status = 403, body = Problem), (status = 503, body = Problem),
+        (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn verify(
     State(state): State<AppState>,

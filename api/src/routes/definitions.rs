@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::Label;
@@ -43,7 +44,8 @@ use crate::views::Label;
         DefinitionList,
         DefinitionDetail,
         Label
-    ))
+    )),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -387,7 +389,6 @@ fn views(diagnostics: &[Diagnostic]) -> Vec<DiagnosticView> {
             content_type = "application/problem+json"),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn deploy(
     State(state): State<AppState>,
@@ -455,10 +456,9 @@ pub async fn deploy(
     ),
     responses(
         (status = 200, description = "Validated; `valid` says whether it could be deployed", body = ValidationReport),
-        (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 400, body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn validate(
     State(state): State<AppState>,
@@ -509,9 +509,8 @@ fn title(compiled: &CompiledDefinition) -> Label {
     get, path = "/api/v1/definitions", tag = "definitions",
     responses(
         (status = 200, body = DefinitionList),
-        (status = 403, body = Problem), (status = 503, body = Problem),
+        (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -568,11 +567,9 @@ async fn find_version(
     responses(
         (status = 200, body = DefinitionDetail),
         (status = 400, description = "The version is not a number", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such version in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_version(
     State(state): State<AppState>,
@@ -604,11 +601,9 @@ pub async fn get_version(
     responses(
         (status = 200, description = "A Mermaid flowchart", body = String, content_type = "text/plain"),
         (status = 400, description = "The version is not a number", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such version in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn graph(
     State(state): State<AppState>,

@@ -21,6 +21,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::mobile;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::RequestView;
@@ -29,7 +30,8 @@ use crate::views::RequestView;
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(to_request, by_correlation),
-    components(schemas(MessageToRequest, CorrelatedMessage, DeliveredMessage))
+    components(schemas(MessageToRequest, CorrelatedMessage, DeliveredMessage)),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -101,13 +103,11 @@ pub struct DeliveredMessage {
         (status = 200, description = "Delivered (or delivered before with this key)", body = DeliveredMessage),
         (status = 202, description = "The wait ended meanwhile: the message was kept", body = DeliveredMessage),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency (for a citizen: or not with this mobile number)", body = Problem),
         (status = 409, description = "The request does not wait for this message (or waits under several keys and none was given)", body = Problem),
         (status = 422, description = "The body is not a `MessageToRequest`", body = Problem),
         (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn to_request(
     State(state): State<AppState>,
@@ -213,10 +213,8 @@ pub async fn to_request(
         (status = 200, description = "Delivered (or delivered before with this key)", body = DeliveredMessage),
         (status = 202, description = "No request waits for it: kept", body = DeliveredMessage),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 422, description = "The body is not a `CorrelatedMessage`", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn by_correlation(
     State(state): State<AppState>,

@@ -17,12 +17,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(list, retry), components(schemas(IncidentView, Retried)))]
+#[openapi(paths(list, retry), components(schemas(IncidentView, Retried)), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -80,9 +81,7 @@ pub struct Params {
     responses(
         (status = 200, body = Vec<IncidentView>),
         (status = 400, description = "A filter cannot be read", body = Problem),
-        (status = 403, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -158,11 +157,9 @@ async fn open_incidents(state: &AppState, stream: &StreamId) -> ApiResult<Vec<In
     params(("id" = String, Path, description = "The incident, `REQUEST:INCIDENT` as listed")),
     responses(
         (status = 200, body = Retried),
-        (status = 403, body = Problem),
         (status = 404, description = "No such incident in your agency", body = Problem),
         (status = 409, description = "The incident is no longer open", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn retry(
     State(state): State<AppState>,

@@ -15,6 +15,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::{Label, RequestView, TaskView, Waiting, view};
@@ -32,7 +33,8 @@ use crate::views::{Label, RequestView, TaskView, Waiting, view};
         Waiting,
         TaskView,
         Label
-    ))
+    )),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -133,12 +135,10 @@ pub struct CancelRequest {
          headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 200, description = "Filed before by this caller with this Idempotency-Key", body = RequestView),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such service in force", body = Problem),
         (status = 422, description = "The form does not satisfy the service's schema (`invalid-input`), the body is not a `StartRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
         (status = 429, description = "Too many filings that send SMS by this citizen or in this agency", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn start(
     State(state): State<AppState>,
@@ -242,10 +242,8 @@ async fn repeated(
     params(("id" = String, Path, description = "The request id or its tracking code")),
     responses(
         (status = 200, body = RequestView),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_request(
     State(state): State<AppState>,
@@ -265,9 +263,7 @@ pub async fn get_request(
     responses(
         (status = 200, body = RequestList),
         (status = 400, description = "A filter cannot be read", body = Problem),
-        (status = 403, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -327,12 +323,10 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
     responses(
         (status = 200, body = RequestView),
         (status = 400, description = "No reason, or a body that cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "It has already ended", body = Problem),
         (status = 422, description = "The body is not a `CancelRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn cancel(
     State(state): State<AppState>,

@@ -30,6 +30,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::lookup::load_request;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::{Label, RequestView};
@@ -44,7 +45,8 @@ const DEFAULT_LIMIT: u32 = 200;
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(worklist, get_task, claim, complete, reassign),
-    components(schemas(TaskItem, TaskList, CompleteTask, ReassignTask))
+    components(schemas(TaskItem, TaskList, CompleteTask, ReassignTask)),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -190,7 +192,6 @@ fn eligible_roles(task: &TaskState) -> Vec<&str> {
         (status = 400, description = "A malformed query", body = Problem),
         (status = 403, description = "Not an officer, or `role` is not one of the caller's task roles", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn worklist(
     State(state): State<AppState>,
@@ -289,7 +290,6 @@ pub async fn worklist(
         (status = 403, description = "The caller may not work this task and is no supervisor", body = Problem),
         (status = 404, description = "No such request in your agency, or no such task", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_task(
     State(state): State<AppState>,
@@ -322,7 +322,6 @@ pub async fn get_task(
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn claim(
     State(state): State<AppState>,
@@ -368,7 +367,6 @@ pub async fn claim(
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`), the form fails its schema (`invalid-form`), the body is not a `CompleteTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn complete(
     State(state): State<AppState>,
@@ -445,7 +443,6 @@ pub async fn complete(
         (status = 409, description = "The task is closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The body is not a `ReassignTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn reassign(
     State(state): State<AppState>,

@@ -33,12 +33,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::OpenApi;
 
 use crate::auth::Principal;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(watch))]
+#[openapi(paths(watch), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -62,10 +63,8 @@ const BUFFER: usize = 64;
     responses(
         (status = 200, content_type = "text/event-stream", description = "`state`, then `status`, `task`, `payment`, `incident` and `ended` events as they happen; each `id` is the stream version that produced it"),
         (status = 400, description = "`Last-Event-ID` is not a version", body = crate::problem::Problem),
-        (status = 403, body = crate::problem::Problem),
         (status = 404, description = "No such request in your agency", body = crate::problem::Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn watch(
     State(state): State<AppState>,
