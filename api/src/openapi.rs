@@ -8,6 +8,8 @@ use crate::routes;
 
 mod problems;
 
+pub(crate) use problems::{operations, problem};
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -59,7 +61,7 @@ pub struct NeedsToken;
 impl Modify for NeedsToken {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for item in doc.paths.paths.values_mut() {
-            for op in problems::operations(item) {
+            for op in operations(item) {
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",
                     Vec::<String>::new(),

@@ -56,7 +56,7 @@ pub fn declare(doc: &mut OpenApi) {
     }
 }
 
-pub(super) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
         item.put.as_mut(),
@@ -83,7 +83,7 @@ fn relabel(op: &mut Operation) {
     }
 }
 
-fn problem(description: &str) -> Response {
+pub(crate) fn problem(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
         .content(
