@@ -16,6 +16,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::lookup::RequestPath;
 use crate::openapi::NeedsToken;
 use crate::pii;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
@@ -201,7 +202,7 @@ fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
 /// chain, definition), personal data masked.
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/history", tag = "audit",
-    params(("id" = String, Path, description = "The request id or its tracking code")),
+    params(RequestPath),
     responses(
         (status = 200, body = History),
         (status = 404, description = "No such request in your agency", body = Problem),
@@ -211,7 +212,7 @@ fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
 pub async fn history(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
 ) -> ApiResult<Json<History>> {
     who.require(&[Role::Auditor])?;
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
@@ -264,7 +265,7 @@ fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
 /// to there (`daftar replay`), personal data masked.
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/state", tag = "audit",
-    params(("id" = String, Path, description = "The request id or its tracking code"), AtParams),
+    params(RequestPath, AtParams),
     responses(
         (status = 200, body = StateAt),
         (status = 400, description = "`at` is neither a version nor an RFC 3339 time", body = Problem),
@@ -275,7 +276,7 @@ fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
 pub async fn state_at(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     params: Result<Query<AtParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<StateAt>> {
     who.require(&[Role::Auditor])?;

@@ -17,7 +17,7 @@ use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::messages::{Delivered, awaited};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::mobile;
@@ -87,6 +87,18 @@ pub struct DeliveredMessage {
     pub now: Option<RequestView>,
 }
 
+/// The headers a delivery takes, as the document names them.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct DeliveryHeaders {
+    /// Makes a retried delivery one message
+    #[param(rename = "Idempotency-Key")]
+    pub idempotency_key: Option<String>,
+    /// `wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)
+    #[param(rename = "Prefer")]
+    pub prefer: Option<String>,
+}
+
 /// Deliver a message to a request that waits for it.
 ///
 /// With an `Idempotency-Key`, a repeat is the same message and has no second effect.
@@ -95,8 +107,7 @@ pub struct DeliveredMessage {
     params(
         ("id" = String, Path, description = "The request id or its tracking code"),
         ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
-        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)"),
+        DeliveryHeaders,
     ),
     request_body = MessageToRequest,
     responses(
@@ -205,8 +216,7 @@ pub async fn to_request(
     post, path = "/api/v1/messages/{name}", tag = "requests",
     params(
         ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
-        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)"),
+        DeliveryHeaders,
     ),
     request_body = CorrelatedMessage,
     responses(

@@ -15,6 +15,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::lookup::RequestPath;
 use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -239,7 +240,7 @@ async fn repeated(
 /// A request: its status, what it waits for, its tasks and data.
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}", tag = "requests",
-    params(("id" = String, Path, description = "The request id or its tracking code")),
+    params(RequestPath),
     responses(
         (status = 200, body = RequestView),
         (status = 404, description = "No such request in your agency", body = Problem),
@@ -248,7 +249,7 @@ async fn repeated(
 pub async fn get_request(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
 ) -> ApiResult<Json<RequestView>> {
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let s = state.engine().state(&stream).await?;
@@ -317,7 +318,7 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
 /// its public status becomes `cancelled` and the applicant gets one SMS saying so.
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
-    params(("id" = String, Path, description = "The request id or its tracking code"),
+    params(RequestPath,
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried cancellation one command; the caller's own, bound to the request")),
     request_body = CancelRequest,
     responses(
@@ -331,7 +332,7 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
 pub async fn cancel(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     headers: HeaderMap,
     body: Result<Json<CancelRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<RequestView>> {

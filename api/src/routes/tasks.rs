@@ -159,6 +159,16 @@ pub struct ReassignTask {
     pub officer: Option<String>,
 }
 
+/// The request and the task of a route's path, as the document names them.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TaskPath {
+    /// The request id or its tracking code
+    pub id: String,
+    /// The task id
+    pub task: String,
+}
+
 /// Whether `who` may work `task`: an admin, or an officer holding its role (or, for a task
 /// without a role, one of its candidate groups).
 pub fn may_work(who: &Principal, task: &TaskState) -> bool {
@@ -282,8 +292,7 @@ pub async fn worklist(
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/tasks/{task}", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
     ),
     responses(
         (status = 200, body = TaskItem),
@@ -294,10 +303,10 @@ pub async fn worklist(
 pub async fn get_task(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) && !who.holds_task_role(SUPERVISOR) {
@@ -310,8 +319,7 @@ pub async fn get_task(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/tasks/{task}/claim", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried claim one command"),
     ),
     responses(
@@ -326,11 +334,11 @@ pub async fn get_task(
 pub async fn claim(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     crate::idempotency::header(&headers)?;
     let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
@@ -352,8 +360,7 @@ pub async fn claim(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/tasks/{task}/complete", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried completion one command"),
         ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer when the request ends or comes to rest again, or after N seconds (at most 30)"),
     ),
@@ -371,12 +378,12 @@ pub async fn claim(
 pub async fn complete(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<CompleteTask>, JsonRejection>,
 ) -> ApiResult<Response> {
     who.require(&[Role::Officer])?;
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
     crate::idempotency::header(&headers)?;
     let (stream, s) = load_request(&state, &who, &id).await?;
@@ -430,8 +437,7 @@ pub async fn complete(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/tasks/{task}/reassign", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried reassignment one command"),
     ),
     request_body = ReassignTask,
@@ -447,7 +453,7 @@ pub async fn complete(
 pub async fn reassign(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<ReassignTask>, JsonRejection>,
 ) -> ApiResult<Json<TaskItem>> {
@@ -457,7 +463,7 @@ pub async fn reassign(
             "reassigning a task needs an admin or the task role `{SUPERVISOR}`"
         )));
     }
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
     crate::idempotency::header(&headers)?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_owned());

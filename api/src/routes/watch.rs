@@ -33,6 +33,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::OpenApi;
 
 use crate::auth::Principal;
+use crate::lookup::RequestPath;
 use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -57,7 +58,7 @@ const BUFFER: usize = 64;
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/events", tag = "requests",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
+        RequestPath,
         ("Last-Event-ID" = Option<u64>, Header, description = "The `id` of the last event received: resume after it"),
     ),
     responses(
@@ -69,7 +70,7 @@ const BUFFER: usize = 64;
 pub async fn watch(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let after = last_event_id(&headers)?;
