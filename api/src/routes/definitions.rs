@@ -321,6 +321,18 @@ fn not_utf8(e: &std::string::FromUtf8Error) -> Diagnostic {
 /// Validates a definition with the server's catalog, knowing the agency's deployed workflows
 /// (so that `call` steps naming none of them are flagged). Runs off the async threads:
 /// validation of a large definition takes a while.
+/// A designer's definition from the body, validated: what deploying and validating share.
+async fn designed(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Validation> {
+    who.require(&[Role::Designer])?;
+    let text = read_source(headers, body)?;
+    check(state, who, text).await
+}
+
 async fn check(
     state: &AppState,
     who: &Principal,
@@ -396,9 +408,7 @@ pub async fn deploy(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, DeployError> {
-    who.require(&[Role::Designer])?;
-    let text = read_source(&headers, body)?;
-    let validation = check(&state, &who, text).await?;
+    let validation = designed(&state, &who, &headers, body).await?;
     let (Some(compiled), false) = (&validation.definition, validation.has_errors()) else {
         return Err(DeployError::Invalid(views(&validation.diagnostics)));
     };
@@ -466,9 +476,7 @@ pub async fn validate(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<ValidationReport>> {
-    who.require(&[Role::Designer])?;
-    let text = read_source(&headers, body)?;
-    let validation = check(&state, &who, text).await?;
+    let validation = designed(&state, &who, &headers, body).await?;
     let valid = !validation.has_errors() && validation.definition.is_some();
     let compiled = validation.definition.as_ref();
     Ok(Json(ValidationReport {
