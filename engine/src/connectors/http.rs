@@ -25,6 +25,13 @@ use crate::core::InquiryResult;
 /// The largest answer read; a longer one is refused as malformed.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// A new HTTP client, built the one way every HTTP connector builds it.
+pub(crate) fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
 /// A connector's timeout when the catalog gives none.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -115,9 +122,7 @@ impl HttpInquiries {
     /// `Idempotency-Key` and the `X-Callback-Token` of [`HttpInquiries::with_callback_secrets`]);
     /// without it, callback operations cannot be asked.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = client()?;
         let mut services = BTreeMap::new();
         for (name, c) in &catalog.connectors {
             let Some(raw) = &c.base_url else { continue };

@@ -36,9 +36,7 @@ impl HttpPayments {
     /// the gateway posts results to (`{callback_base}/{agency}/{connector}`); gateways that
     /// require a callback URL refuse payments without it.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = super::http::client()?;
         let mut gateways = BTreeMap::new();
         for (name, c) in &catalog.connectors {
             if c.kind != ConnectorKind::Payment || c.base_url.is_none() {

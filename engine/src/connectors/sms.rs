@@ -196,9 +196,7 @@ impl HttpSms {
         if connector.kind != ConnectorKind::Sms {
             return Err(format!("connector `{name}` is not `kind: sms`"));
         }
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = super::http::client()?;
         Ok(HttpSms {
             gateway: Gateway::new(client, name, connector)?,
             callbacks: Signer::new(callback_base),
