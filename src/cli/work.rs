@@ -195,21 +195,26 @@ struct Slow<T> {
     delay: Duration,
 }
 
+impl<T> Slow<T> {
+    /// What `answer` comes to, once it came and `delay` passed after it.
+    async fn held<R>(&self, answer: impl Future<Output = R>) -> R {
+        let answer = answer.await;
+        tokio::time::sleep(self.delay).await;
+        answer
+    }
+}
+
 #[async_trait]
 impl Inquiries for Slow<HttpInquiries> {
     async fn inquire(&self, call: &InquiryCall) -> InquiryResult {
-        let result = self.inner.inquire(call).await;
-        tokio::time::sleep(self.delay).await;
-        result
+        self.held(self.inner.inquire(call)).await
     }
 }
 
 #[async_trait]
 impl Notifier for Slow<HttpSms> {
     async fn send(&self, sms: &Sms) -> SendOutcome {
-        let outcome = self.inner.send(sms).await;
-        tokio::time::sleep(self.delay).await;
-        outcome
+        self.held(self.inner.send(sms)).await
     }
 
     async fn lookup(&self, reference: &str) -> SendOutcome {
