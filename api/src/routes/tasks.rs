@@ -26,7 +26,8 @@ use daftar_engine::core::{Command, InstanceState, TaskState};
 use daftar_engine::events::{Actor, StreamId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::lookup::load_request;
@@ -46,9 +47,32 @@ const DEFAULT_LIMIT: u32 = 200;
 #[openapi(
     paths(worklist, get_task, claim, complete, reassign),
     components(schemas(TaskItem, TaskList, CompleteTask, ReassignTask)),
-    modifiers(&NeedsToken)
+    modifiers(&NeedsToken, &NoSuchTask)
 )]
 pub struct Doc;
+
+/// Every route of one task answers 404 when the request or the task is not found: said once
+/// here rather than in each handler's annotation.
+#[derive(Debug)]
+struct NoSuchTask;
+
+impl Modify for NoSuchTask {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.contains("/tasks/{task}") {
+                continue;
+            }
+            for op in crate::openapi::operations(item) {
+                op.responses.responses.insert(
+                    "404".to_owned(),
+                    RefOr::T(crate::openapi::problem(
+                        "No such request in your agency, or no such task",
+                    )),
+                );
+            }
+        }
+    }
+}
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -297,7 +321,6 @@ pub async fn worklist(
     responses(
         (status = 200, body = TaskItem),
         (status = 403, description = "The caller may not work this task and is no supervisor", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
     ),
 )]
 pub async fn get_task(
@@ -326,7 +349,6 @@ pub async fn get_task(
         (status = 200, description = "Claimed by the caller", body = TaskItem),
         (status = 400, description = "A malformed Idempotency-Key", body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
@@ -370,7 +392,6 @@ pub async fn claim(
          headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 400, description = "A malformed body or Idempotency-Key", body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`), the form fails its schema (`invalid-form`), the body is not a `CompleteTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
@@ -445,7 +466,6 @@ pub async fn complete(
         (status = 200, description = "Reassigned", body = TaskItem),
         (status = 400, description = "Neither `role` nor `officer`, or a malformed body", body = Problem),
         (status = 403, description = "Neither an admin nor a supervisor", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "The task is closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The body is not a `ReassignTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
