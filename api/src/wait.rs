@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use daftar_engine::core::{InstanceState, Wait};
+use daftar_engine::core::InstanceState;
 use daftar_engine::events::StreamId;
 use daftar_engine::runtime::Engine;
 
@@ -57,17 +57,7 @@ pub fn applied(wait: Duration) -> (HeaderName, HeaderValue) {
 /// retried, a payment being opened, a sub-workflow running. Anything else (an end, a task,
 /// an open payment, a timer, a message, an agency's callback, an incident) is rest.
 pub fn moving(state: &InstanceState) -> bool {
-    !state.ended()
-        && state.tokens.values().any(|t| {
-            matches!(
-                t.wait,
-                Wait::Running
-                    | Wait::Inquiry { .. }
-                    | Wait::Retry { .. }
-                    | Wait::PaymentRequest { .. }
-                    | Wait::Call
-            )
-        })
+    !state.ended() && state.tokens.values().any(|t| t.wait.moves_by_itself())
 }
 
 /// Waits until `stream` is at rest or `wait` has passed, reading its state each time one of

@@ -33,12 +33,14 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::OpenApi;
 
 use crate::auth::Principal;
+use crate::lookup::RequestPath;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(watch))]
+#[openapi(paths(watch), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -56,21 +58,19 @@ const BUFFER: usize = 64;
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/events", tag = "requests",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
+        RequestPath,
         ("Last-Event-ID" = Option<u64>, Header, description = "The `id` of the last event received: resume after it"),
     ),
     responses(
         (status = 200, content_type = "text/event-stream", description = "`state`, then `status`, `task`, `payment`, `incident` and `ended` events as they happen; each `id` is the stream version that produced it"),
         (status = 400, description = "`Last-Event-ID` is not a version", body = crate::problem::Problem),
-        (status = 403, body = crate::problem::Problem),
         (status = 404, description = "No such request in your agency", body = crate::problem::Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn watch(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let after = last_event_id(&headers)?;
