@@ -91,23 +91,23 @@ pub fn measure(
     let result = (|| {
         let mut server = Server::start(&fresh.url, scenario.source(), &simulator.catalog())?;
         let plan = Plan {
-            label,
             api: server.url.clone(),
             citizen: server.citizen.clone(),
             officer: server.officer.clone(),
             service: scenario.service().to_owned(),
             input: super::input(),
             load,
-            warmup: args.warmup,
-            duration: args.duration,
-            drain: args.drain,
-            task_delay: (scenario == Scenario::ApiOfficer).then_some(args.task_delay),
-            watched: sys::Watched {
-                server: Some(server.pid()),
-                simulator: Some(simulator.pid()),
-                database: backend == Backend::Postgres,
-            },
-            progress,
+            schedule: super::schedule(
+                label,
+                args,
+                scenario,
+                sys::Watched {
+                    server: Some(server.pid()),
+                    simulator: Some(simulator.pid()),
+                    database: backend == Backend::Postgres,
+                },
+                progress,
+            ),
         };
         let measured = rt.block_on(client::measure(plan));
         let measured = measured.map_err(|e| e.context(server.log_tail()))?;
