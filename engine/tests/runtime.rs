@@ -625,15 +625,8 @@ async fn the_answers_of_a_parallel_step_are_decided_together_in_one_commit() {
 async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(&dir);
-    let (node, held, outbox) = held_node(&url).await;
-    node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
     // One slot, and leases shorter than the agency is held.
-    let pace = Pace {
-        poll: Duration::from_millis(20),
-        lease: Duration::from_millis(300),
-        batch: 1,
-    };
-    let _loops = workers::spawn(node.clone(), pace);
+    let (node, held, outbox, _loops) = one_worker(&url, Duration::from_millis(300)).await;
     let first = file(&node).await.unwrap();
     // Once the first request's inquiry holds the slot (and no job waits for it, so that new
     // jobs are still leased as they are created)...
@@ -677,15 +670,8 @@ async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() 
 async fn jobs_are_not_leased_as_they_are_created_while_the_workers_are_behind() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(&dir);
-    let (node, held, _outbox) = held_node(&url).await;
-    node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
     // One worker, held by the first request's inquiry; leases long enough not to run out.
-    let pace = Pace {
-        poll: Duration::from_millis(20),
-        lease: Duration::from_secs(60),
-        batch: 1,
-    };
-    let _loops = workers::spawn(node.clone(), pace);
+    let (node, held, _outbox, _loops) = one_worker(&url, Duration::from_secs(60)).await;
     let mut filed = Vec::new();
     for _ in 0..4 {
         filed.push(file(&node).await.unwrap());
@@ -705,4 +691,21 @@ async fn jobs_are_not_leased_as_they_are_created_while_the_workers_are_behind() 
     for request in &filed {
         until_ended(&node, &request.stream).await;
     }
+}
+
+/// A node with the certificate deployed, its agency held, and one worker whose jobs are leased
+/// for `lease`.
+async fn one_worker(
+    url: &str,
+    lease: Duration,
+) -> (Arc<Engine>, Arc<Held>, Arc<Outbox>, workers::Background) {
+    let (node, held, outbox) = held_node(url).await;
+    node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let pace = Pace {
+        poll: Duration::from_millis(20),
+        lease,
+        batch: 1,
+    };
+    let loops = workers::spawn(node.clone(), pace);
+    (node, held, outbox, loops)
 }
