@@ -68,6 +68,11 @@ impl CompiledDefinition {
         &self.inner.source
     }
 
+    /// Whether the service can be delivered with nobody acting on it (smart), and why.
+    pub fn smartness(&self) -> crate::Smartness {
+        crate::check::smart::assess(&self.inner.workflow, &self.inner.layout)
+    }
+
     /// The workflow's id.
     pub fn id(&self) -> &str {
         &self.inner.workflow.id

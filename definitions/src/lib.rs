@@ -30,6 +30,7 @@ use serde_json::Value;
 
 pub use catalog::Catalog;
 pub use check::index::{Continuation, Layout, Scope};
+pub use check::smart::Smartness;
 pub use check::steps::parse_cron;
 pub use check::templates::ENGINE_FILTERS;
 pub use compiled::{CompiledDefinition, Next};

@@ -67,6 +67,12 @@ pub fn run(
                     .filter(|d| d.severity == s)
                     .count()
             };
+            // Whether each valid service can be delivered with nobody acting on it.
+            for (file, v) in files.iter().zip(&results) {
+                if let Some(def) = v.definition.as_ref().filter(|_| !failed(v)) {
+                    eprintln!("{}: {}", file.display(), def.smartness().reason);
+                }
+            }
             let bad = results.iter().filter(|v| failed(v)).count();
             eprintln!(
                 "{} file{} checked: {} valid, {bad} refused ({} error{}, {} warning{})",
@@ -88,6 +94,7 @@ pub fn run(
                         "file": f.display().to_string(),
                         "valid": !failed(v),
                         "hash": v.definition.as_ref().map(|d| d.hash()),
+                        "smart": v.definition.as_ref().map(|d| d.smartness()),
                         "diagnostics": v.diagnostics.iter().map(to_json).collect::<Vec<_>>(),
                     })
                 })

@@ -18,7 +18,7 @@ use crate::model::{Join, StepKind, Workflow};
 
 /// A node of a scope's graph: a step, or the completion of the branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Node {
+pub(super) enum Node {
     Step(usize),
     Complete,
 }
@@ -224,14 +224,14 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
     }
 }
 
-fn depth(index: &StepIndex, scope: Scope) -> usize {
+pub(super) fn depth(index: &StepIndex, scope: Scope) -> usize {
     match scope {
         Scope::Top => 0,
         Scope::Branch { parallel, .. } => 1 + depth(index, index.places()[parallel].scope),
     }
 }
 
-fn join_kind(wf: &Workflow, index: &StepIndex, parallel: usize) -> Join {
+pub(super) fn join_kind(wf: &Workflow, index: &StepIndex, parallel: usize) -> Join {
     index
         .step(wf, parallel)
         .parallel
@@ -260,14 +260,29 @@ fn build(
     scope: Scope,
     joins: &HashMap<usize, bool>,
 ) -> DiGraphMap<Node, ()> {
+    build_without(wf, index, scope, joins, |_| false)
+}
+
+/// The scope's graph, with the steps `left_out` says have no way in or out.
+pub(super) fn build_without(
+    wf: &Workflow,
+    index: &StepIndex,
+    scope: Scope,
+    joins: &HashMap<usize, bool>,
+    left_out: impl Fn(usize) -> bool,
+) -> DiGraphMap<Node, ()> {
     let mut g = DiGraphMap::new();
     for p in index.scope(scope) {
         let from = Node::Step(*p);
         g.add_node(from);
+        if left_out(*p) {
+            continue;
+        }
         let step = index.step(wf, *p);
         for t in step.transitions() {
             if let Some(target) = index.get(t.target)
                 && index.places()[target].scope == scope
+                && !left_out(target)
             {
                 g.add_edge(from, Node::Step(target), ());
             }
@@ -276,7 +291,9 @@ fn build(
             continue;
         }
         match index.continuation(wf, *p) {
-            Continuation::Step(target) if index.places()[target].scope == scope => {
+            Continuation::Step(target)
+                if index.places()[target].scope == scope && !left_out(target) =>
+            {
                 g.add_edge(from, Node::Step(target), ());
             }
             Continuation::BranchComplete => {

@@ -14,6 +14,7 @@ pub(crate) mod graph;
 pub(crate) mod index;
 pub(crate) mod outage;
 pub(crate) mod schemas;
+pub(crate) mod smart;
 pub(crate) mod steps;
 pub(crate) mod structure;
 pub(crate) mod suggest;
