@@ -135,8 +135,32 @@ pub struct Deployed {
     pub in_force_from: NaiveDate,
     /// Whether this very content was deployed before (nothing changed now).
     pub already_deployed: bool,
+    /// Whether the service can be delivered with nobody acting on it, and why.
+    pub smart: Smart,
     /// The validator's warnings.
     pub warnings: Vec<DiagnosticView>,
+}
+
+/// Whether a service is smart (Article 107 of the Seventh Plan): some path from its start to an
+/// end that issues, approves or completes passes no officer's task and waits for no message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Smart {
+    /// Whether it is.
+    pub smart: bool,
+    /// Why, in a sentence that begins `smart:` or `not smart:`.
+    pub reason: String,
+    /// Where a person acts on its ways to such an end (empty when it is smart).
+    pub human_steps: Vec<String>,
+}
+
+impl From<daftar_definitions::Smartness> for Smart {
+    fn from(s: daftar_definitions::Smartness) -> Self {
+        Smart {
+            smart: s.smart,
+            reason: s.reason,
+            human_steps: s.human_steps,
+        }
+    }
 }
 
 /// What validation found.
@@ -150,6 +174,8 @@ pub struct ValidationReport {
     pub version: Option<u32>,
     /// Its content hash, when it is valid.
     pub hash: Option<String>,
+    /// Whether the service is smart, when it is valid.
+    pub smart: Option<Smart>,
     /// Every problem found, errors and warnings, by place.
     pub diagnostics: Vec<DiagnosticView>,
 }
@@ -439,6 +465,7 @@ pub async fn deploy(
         hash: stored.hash,
         in_force_from: stored.in_force_from,
         already_deployed: deployment.already_deployed,
+        smart: compiled.smartness().into(),
         warnings,
     };
     if deployment.already_deployed {
@@ -484,6 +511,7 @@ pub async fn validate(
         id: compiled.map(|c| c.id().to_owned()),
         version: compiled.map(CompiledDefinition::version),
         hash: compiled.map(|c| c.hash().to_owned()),
+        smart: compiled.filter(|_| valid).map(|c| c.smartness().into()),
         diagnostics: views(&validation.diagnostics),
     }))
 }
