@@ -156,6 +156,14 @@ impl Scenario {
         self.when(Command::FireTimer { timer })
     }
 
+    /// The outcome the instance ended with, if it completed.
+    pub fn outcome(&self) -> Option<daftar_engine::events::Outcome> {
+        match &self.state.ending {
+            Some(daftar_engine::core::Ending::Completed { outcome, .. }) => Some(*outcome),
+            _ => None,
+        }
+    }
+
     pub fn find<'a>(&'a self, kind: &str) -> Vec<&'a Event> {
         self.history.iter().filter(|e| e.kind() == kind).collect()
     }
