@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
-use support::{Harness, Options};
+use support::{Harness, Options, answered};
 
 const AGENCY: &str = "test-agency";
 
@@ -119,12 +119,6 @@ struct Task<'a> {
     h: &'a Harness,
     id: String,
     task: String,
-}
-
-/// Checks an answer's status and answers its body.
-fn answered((status, body): (StatusCode, Value), expected: StatusCode) -> Value {
-    assert_eq!(status, expected, "{body}");
-    body
 }
 
 /// The clerk's approval: the documents are in order.

@@ -293,6 +293,12 @@ impl Harness {
     }
 }
 
+/// Checks an answer's status (showing its body when it is another) and answers the body.
+pub fn answered((status, body): (StatusCode, Value), expected: StatusCode) -> Value {
+    assert_eq!(status, expected, "{body}");
+    body
+}
+
 /// Admin claims of `agency`, valid for ten minutes, as daftar's own tokens name them.
 pub fn claims(agency: &str) -> daftar_api::auth::Claims {
     let now = jsonwebtoken::get_current_timestamp();
