@@ -12,7 +12,7 @@ use daftar_testkit::e2e as e2e_support;
 
 use daftar_api::auth::Role;
 use e2e_support::Node;
-use e2e_support::applicants::{SCHEDULED_SMS, connection};
+use e2e_support::applicants::SCHEDULED_SMS;
 use serde_json::{Value, json};
 
 fn admin(node: &Node) -> String {
@@ -33,9 +33,7 @@ async fn post(node: &Node, path: &str, token: &str) -> (u16, Value) {
 async fn admins_list_their_agencys_incidents_and_retry_them_over_the_api() {
     let node = Node::new().await;
     node.set_down("electricity_distribution", true).await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
+    let s = node.start_connection().await;
     let (incident, _) = node.incident(&s).await;
 
     let (status, listed) = get(&node, "/api/v1/incidents", &admin(&node)).await;
@@ -82,9 +80,7 @@ async fn admins_list_their_agencys_incidents_and_retry_them_over_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_request_is_tracked_as_cancelled_and_its_applicant_gets_one_sms() {
     let node = Node::new().await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
+    let s = node.start_connection().await;
     let state = node.until_scheduled(&s).await;
     let client = reqwest::Client::new();
     for (attempt, expected) in [(1, 200), (2, 409)] {

@@ -8,7 +8,7 @@
 use daftar_testkit::e2e as e2e_support;
 
 use daftar_api::auth::Role;
-use e2e_support::applicants::{CONNECTED_SMS, connection, four_floors};
+use e2e_support::applicants::CONNECTED_SMS;
 use e2e_support::{Node, outcome};
 use serde_json::{Value, json};
 
@@ -27,9 +27,7 @@ async fn post(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_permit_plans_revised_by_the_applicant_go_back_to_review_and_are_issued() {
     let node = Node::new().await;
-    let s = node
-        .start("municipality", "municipal-building-permit", four_floors())
-        .await;
+    let s = node.start_building_permit().await;
     let review = json!({"structural_ok": false, "architectural_ok": true, "comments": "stairs"});
     node.complete_task(
         &s,
@@ -53,25 +51,13 @@ async fn building_permit_plans_revised_by_the_applicant_go_back_to_review_and_ar
     let (status, body) = post(&node, &path, &citizen, None, plans.clone()).await;
     assert_eq!(status, 404, "{body}");
     // Another agency's officer cannot reach it either.
-    let (status, body) = post(
-        &node,
-        &path,
-        &node.token("tester", "judiciary", Role::Officer),
-        None,
-        json!({}),
-    )
-    .await;
+    let elsewhere = node.token("tester", "judiciary", Role::Officer);
+    let (status, body) = post(&node, &path, &elsewhere, None, json!({})).await;
     assert_eq!(status, 404, "{body}");
     // A message the request does not wait for.
     let other = format!("/api/v1/requests/{code}/messages/meter_installed");
-    let (status, body) = post(
-        &node,
-        &other,
-        &node.token("tester", "municipality", Role::Officer),
-        None,
-        json!({}),
-    )
-    .await;
+    let officer = node.token("tester", "municipality", Role::Officer);
+    let (status, body) = post(&node, &other, &officer, None, json!({})).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("not-waiting")),
@@ -130,9 +116,7 @@ async fn building_permit_plans_revised_by_the_applicant_go_back_to_review_and_ar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_order() {
     let node = Node::new().await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
+    let s = node.start_connection().await;
     let state = node.until_the_meter_wait(&s).await;
     let work_order = state.vars["work_order"].as_str().unwrap().to_owned();
     let officer = node.token("tester", "power-distribution", Role::Officer);

@@ -395,9 +395,7 @@ async fn until_connected(node: &Node, s: &StreamId) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utility_connection_is_approved_once_the_meter_is_installed() {
     let node = Node::new().await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
+    let s = node.start_connection().await;
     until_connected(&node, &s).await;
     let (state, audit) = ended_as(&node, &s, "approved").await;
     assert_eq!(state.vars["meter_serial"], json!("MTR-8812-0457"));

@@ -664,6 +664,22 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Files [`applicants::connection`] with the power distribution company.
+    pub async fn start_connection(&self) -> StreamId {
+        let input = applicants::connection();
+        self.start("power-distribution", "utility-connection", input)
+            .await
+    }
+
+    /// Files [`applicants::four_floors`] with the municipality.
+    pub async fn start_building_permit(&self) -> StreamId {
+        let input = applicants::four_floors();
+        self.start("municipality", "municipal-building-permit", input)
+            .await
+    }
+}
+
 fn token_keys() -> daftar_api::auth::Keys {
     daftar_api::auth::Keys::hs256(&TOKEN_KEY, "daftar", "daftar-api").unwrap()
 }
