@@ -92,13 +92,7 @@ async fn a_version_is_deployed_once_and_never_changes() {
 
     // The version the harness deployed, sent as JSON: also already there.
     let one = answered(
-        h.call(
-            Method::POST,
-            uri,
-            Some(&designer),
-            Some(json!({"source": example()})),
-        )
-        .await,
+        h.post(uri, &designer, json!({"source": example()})).await,
         StatusCode::OK,
     );
     assert_eq!(one["version"], 1);
@@ -259,11 +253,10 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
         1,
     );
     let report = answered(
-        h.call(
-            Method::POST,
+        h.post(
             "/api/v1/definitions/validate",
-            Some(&designer),
-            Some(json!({"source": warned})),
+            &designer,
+            json!({"source": warned}),
         )
         .await,
         StatusCode::OK,
@@ -313,13 +306,8 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
     );
     assert_eq!(body["code"], "unsupported-media-type");
     let body = answered(
-        h.call(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            Some(json!({"yaml": "x"})),
-        )
-        .await,
+        h.post("/api/v1/definitions", &designer, json!({"yaml": "x"}))
+            .await,
         StatusCode::BAD_REQUEST,
     );
     assert_eq!(body["code"], "bad-body");

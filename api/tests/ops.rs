@@ -143,11 +143,10 @@ async fn metrics_count_cancellations() {
     let id = filed["id"].as_str().unwrap().to_owned();
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/requests/{id}/cancel"),
-            Some(&admin),
-            Some(json!({"reason": "filed twice"})),
+            &admin,
+            json!({"reason": "filed twice"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -82,21 +82,19 @@ async fn filings_with_a_victims_mobile_spend_the_filers_budget_and_never_lock_th
     let task = case["tasks"][0]["id"].as_str().unwrap();
     let clerk = token(&h, "clerk-1", &[Role::Officer], &["clerk"]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/requests/{id}/tasks/{task}/complete"),
-            Some(&clerk),
-            Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
+            &clerk,
+            json!({"outcome": "approve", "form": {"documents_ok": true}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let admin = token(&h, "admin-1", &[Role::Admin], &[]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/requests/{}/cancel", second["id"].as_str().unwrap()),
-            Some(&admin),
-            Some(json!({"reason": "filed twice"})),
+            &admin,
+            json!({"reason": "filed twice"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -167,14 +167,13 @@ impl Task<'_> {
 async fn file<'a>(h: &'a Harness, service: &str) -> (String, String, Task<'a>) {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({
+            &citizen,
+            json!({
                 "service": service,
                 "input": {"national_id": "0499370899", "mobile": "09121234567"}
-            })),
+            }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -172,6 +172,11 @@ impl Harness {
         self.call(Method::GET, uri, Some(token), None).await
     }
 
+    /// [`Harness::call`] for a POST of a JSON body with a token.
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, uri, Some(token), Some(body)).await
+    }
+
     /// Files a clean-record certificate for the example applicant with `citizen`'s token;
     /// answers the status and the body.
     pub async fn file_clean_record(&self, citizen: &str) -> (StatusCode, Value) {
