@@ -44,6 +44,20 @@ async fn file(
     (status, applied, serde_json::from_slice(&bytes).unwrap())
 }
 
+/// A harness with only the desk review deployed, and a request of it.
+async fn desk_review() -> (Harness, Value) {
+    let h = Harness::with(Options {
+        examples: vec![],
+        sources: vec![DESK_REVIEW.to_owned()],
+        answers: json!({}),
+        ..Options::default()
+    })
+    .await;
+    let body = json!({"service": "desk-review", "input": {
+        "national_id": "0499370899", "mobile": "09121234567"}});
+    (h, body)
+}
+
 fn clean_record() -> Value {
     json!({"service": "clean-record-certificate", "input": {
         "national_id": "0499370899", "mobile": "09121234567",
@@ -65,15 +79,7 @@ async fn a_smart_service_answers_with_its_ending_in_the_same_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_at_rest_at_a_person_answers_at_once_and_without_the_preference_nothing_waits() {
-    let h = Harness::with(Options {
-        examples: vec![],
-        sources: vec![DESK_REVIEW.to_owned()],
-        answers: json!({}),
-        ..Options::default()
-    })
-    .await;
-    let body = json!({"service": "desk-review", "input": {
-        "national_id": "0499370899", "mobile": "09121234567"}});
+    let (h, body) = desk_review().await;
     let began = Instant::now();
     let (status, applied, view) = file(&h, body.clone(), Some("wait=20")).await;
     assert_eq!(status, StatusCode::CREATED, "{view}");
@@ -90,15 +96,7 @@ async fn a_request_at_rest_at_a_person_answers_at_once_and_without_the_preferenc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officers_completion_answers_with_where_the_request_comes_to_rest() {
-    let h = Harness::with(Options {
-        examples: vec![],
-        sources: vec![DESK_REVIEW.to_owned()],
-        answers: json!({}),
-        ..Options::default()
-    })
-    .await;
-    let body = json!({"service": "desk-review", "input": {
-        "national_id": "0499370899", "mobile": "09121234567"}});
+    let (h, body) = desk_review().await;
     let (_, _, filed) = file(&h, body, Some("wait=5")).await;
     let id = filed["id"].as_str().unwrap();
     let task = filed["tasks"][0]["id"].as_str().expect("a task").to_owned();
