@@ -29,7 +29,8 @@ fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
     let files = Files::new(dir.path());
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
     let mut rng = Rng::seeded("crash test");
-    let mut acknowledged = kill_at_random(KILLS, TOTAL, (50, 650), &mut rng, |remaining, name| {
+    // A node that files `remaining` requests, at this test's pace.
+    let spawn = |remaining, name: &str| {
         Node::spawn(
             &files,
             &db,
@@ -39,27 +40,17 @@ fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
             EFFECT_DELAY_MS,
             name,
         )
-    });
+    };
+    let mut acknowledged = kill_at_random(KILLS, TOTAL, (50, 650), &mut rng, &spawn);
     eprintln!(
         "{KILLS} kills, {} starts acknowledged, {:?}",
         acknowledged.len(),
         began.elapsed()
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::runtime();
     let remaining = TOTAL.saturating_sub(acknowledged.len());
-    let mut last = Node::spawn(
-        &files,
-        &db,
-        remaining,
-        START_EVERY_MS,
-        LEASE_MS,
-        EFFECT_DELAY_MS,
-        "final",
-    );
+    let mut last = spawn(remaining, "final");
     let report = rt.block_on(async {
         // Wait for the acknowledgments of the final run, then for every instance to end.
         last.until_acknowledged(remaining, Duration::from_secs(30), "the final run")

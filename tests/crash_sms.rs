@@ -143,10 +143,7 @@ fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
         spawn(dir.path(), &sim, &db, remaining, name)
     });
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::runtime();
     let remaining = TOTAL.saturating_sub(acknowledged.len());
     let mut last = spawn(dir.path(), &sim, &db, remaining, "final");
     rt.block_on(async {

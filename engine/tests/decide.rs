@@ -83,17 +83,10 @@ fn first_key(s: &Scenario, kind: &str) -> String {
     }
 }
 
-const INQUIRY: &str = r#"
-  - id: identity
-    status: checking
-    inquiry:
-      connector: civil_registry
-      operation: identity_match
-      input: { national_id: input.national_id }
-      output: { alive: response.alive }
-      retry: { max_attempts: 3, initial_interval: 1s }
-      on_failure: refused
-  - id: decide
+const INQUIRY: &str = concat!(
+    "\n",
+    daftar_testkit::identity_step!(),
+    r#"  - id: decide
     decision:
       cases:
         - when: alive
@@ -104,7 +97,8 @@ const INQUIRY: &str = r#"
     end: { outcome: issued, document: { type: certificate } }
   - id: refused
     end: { outcome: rejected }
-"#;
+"#
+);
 
 #[test]
 fn start_enters_the_first_step_changes_status_and_asks() {
@@ -341,21 +335,12 @@ fn a_decision_that_does_not_give_a_boolean_raises_an_incident() {
     assert!(s.state.ending.is_none());
 }
 
-const TASK: &str = r#"
-  - id: review
-    task:
-      role: health_officer
-      form: review
-      due: 3d
-      escalation:
-        - { after: 2d, to: supervisor }
-      outcomes: { approve: ok, reject: no }
-      output: { note: form.note }
-  - id: ok
-    end: { outcome: approved }
-  - id: no
-    end: { outcome: rejected }
-"#;
+const TASK: &str = concat!(
+    "\n",
+    daftar_testkit::review_task!("ok", "no"),
+    "  - id: ok\n    end: { outcome: approved }\n",
+    "  - id: no\n    end: { outcome: rejected }\n"
+);
 
 #[test]
 fn tasks_are_claimed_completed_with_a_valid_form_and_escalate_on_time() {
@@ -499,19 +484,15 @@ fn yes() -> Command {
     message("applicant_answer", "TRK1", "m1", json!({"text": "yes"}))
 }
 
-const MESSAGE: &str = r#"
-  - id: await_answer
-    wait:
-      message: applicant_answer
-      correlation: instance.tracking_code
-      timeout: 7d
-      on_timeout: expired
-      output: { answer: message.text }
-  - id: done
+const MESSAGE: &str = concat!(
+    "\n",
+    daftar_testkit::answer_wait!(),
+    r#"  - id: done
     end: { outcome: approved }
   - id: expired
     end: { outcome: expired }
-"#;
+"#
+);
 
 #[test]
 fn messages_are_correlated_delivered_once_and_kept_when_nobody_waits() {
@@ -550,22 +531,11 @@ fn a_message_that_does_not_come_in_time_follows_the_timeout_path() {
     assert_eq!(s.outcome(), Some(Outcome::Expired));
 }
 
-const PARALLEL: &str = r#"
-  - id: checks
-    parallel:
-      join: JOIN
-      branches:
-        - id: civil
-          steps:
-            - id: civil_wait
-              wait: { duration: 1h }
-        - id: military
-          steps:
-            - id: military_wait
-              wait: { duration: 2h }
-  - id: done
-    end: { outcome: approved }
-"#;
+const PARALLEL: &str = concat!(
+    "\n",
+    daftar_testkit::parallel_waits!("JOIN"),
+    "  - id: done\n    end: { outcome: approved }\n"
+);
 
 #[test]
 fn parallel_all_joins_when_every_branch_completes() {

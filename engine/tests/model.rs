@@ -43,61 +43,22 @@ const AGENCY: &str = "model-agency";
 const WORKFLOW: &str = concat!(
     daftar_testkit::workflow_meta!("permit", "مجوز", "Permit", "model-agency", "13h"),
     daftar_testkit::applicant_form!(),
-    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
-    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    daftar_testkit::checking_done_statuses!(),
     daftar_testkit::status_sms_template!(),
-    r#"forms:
-  review:
-    schema:
-      type: object
-      required: [note]
-      properties:
-        note: { type: string, minLength: 1 }
-steps:
-  - id: identity
-    status: checking
-    inquiry:
-      connector: civil_registry
-      operation: identity_match
-      input: { national_id: input.national_id }
-      output: { alive: response.alive }
-      retry: { max_attempts: 3, initial_interval: 1s }
-      on_failure: refused
-  - id: decide
+    daftar_testkit::review_form!(),
+    "steps:\n",
+    daftar_testkit::identity_step!(),
+    r#"  - id: decide
     decision:
       cases:
         - when: alive
           next: review
       default: refused
-  - id: review
-    task:
-      role: health_officer
-      form: review
-      due: 3d
-      escalation:
-        - { after: 2d, to: supervisor }
-      outcomes: { approve: await_answer, reject: refused }
-      output: { note: form.note }
-  - id: await_answer
-    wait:
-      message: applicant_answer
-      correlation: instance.tracking_code
-      timeout: 7d
-      on_timeout: expired
-      output: { answer: message.text }
-  - id: checks
-    parallel:
-      join: all
-      branches:
-        - id: civil
-          steps:
-            - id: civil_wait
-              wait: { duration: 1h }
-        - id: military
-          steps:
-            - id: military_wait
-              wait: { duration: 2h }
-  - id: issue
+"#,
+    daftar_testkit::review_task!("await_answer", "refused"),
+    daftar_testkit::answer_wait!(),
+    daftar_testkit::parallel_waits!("all"),
+    r#"  - id: issue
     status: done
     end: { outcome: issued, document: { type: certificate } }
   - id: refused
@@ -417,15 +378,21 @@ async fn check(
     );
 }
 
+/// An engine on the case's store, with no connectors, and [`WORKFLOW`] deployed.
+async fn deployed(ctx: &Ctx) -> Arc<Engine> {
+    let engine = Engine::open(ctx.store.clone(), Connectors::default())
+        .await
+        .unwrap();
+    engine.deploy("permit.yaml", WORKFLOW).await.unwrap();
+    engine
+}
+
 /// One case: a fresh store, an engine on it, one request, and `choices` driven through it.
 async fn run_case(backend: Backend, choices: Vec<Choice>) {
     let Some((ctx, _guard)) = setup(backend).await else {
         return;
     };
-    let engine = Engine::open(ctx.store.clone(), Connectors::default())
-        .await
-        .unwrap();
-    engine.deploy("permit.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&ctx).await;
     // A second handle on the same database: reads what was stored, never the engine's cache.
     let reader: Arc<dyn Store> = daftar_engine::store::open(&ctx.url).await.unwrap();
     let started = engine
@@ -545,10 +512,7 @@ async fn repeats_append_nothing(backend: Backend) {
     let Some((ctx, _guard)) = setup(backend).await else {
         return;
     };
-    let engine = Engine::open(ctx.store.clone(), Connectors::default())
-        .await
-        .unwrap();
-    engine.deploy("permit.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&ctx).await;
     let input = json!({"national_id": "0499370899", "mobile": "09121234567"});
     let first = engine
         .start(AGENCY, "permit", input.clone(), Some("k"), Actor::Citizen)

@@ -181,17 +181,9 @@ pub const HEAD: &str = concat!(
         "      category: { type: string }",
         "      amount: { type: integer }"
     ),
-    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
-    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    crate::checking_done_statuses!(),
     crate::status_sms_template!(),
-    r#"forms:
-  review:
-    schema:
-      type: object
-      required: [note]
-      properties:
-        note: { type: string, minLength: 1 }
-"#
+    crate::review_form!()
 );
 
 pub fn applicant() -> Value {

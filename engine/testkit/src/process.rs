@@ -226,6 +226,15 @@ impl Rng {
     }
 }
 
+/// A runtime on the test's own thread, for the async steps of a test that is not async
+/// itself (one that runs child processes, or the CLI).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Runs `kills` nodes one after another, each SIGKILLed after a random `min_ms` to
 /// `min_ms + spread_ms`, each asked to file what the ones before did not acknowledge of
 /// `total`; returns every start they acknowledged.
@@ -479,13 +488,19 @@ pub fn daftar(args: &[&str]) -> std::process::Output {
 pub fn run_clean_record(dir: &Path, db: &str) -> std::process::Output {
     let answers = dir.join("answers.json");
     std::fs::write(&answers, CLEAN_RECORD_ANSWERS).unwrap();
+    run(CLEAN_RECORD, CLEAN_RECORD_INPUT, &answers, db)
+}
+
+/// `daftar run` of `workflow` with `input`, the scripted `answers` and the store `db`.
+pub fn run(workflow: &str, input: &str, answers: &Path, db: &str) -> std::process::Output {
+    let answers = answers.to_str().unwrap();
     daftar(&[
         "run",
-        CLEAN_RECORD,
+        workflow,
         "--input",
-        CLEAN_RECORD_INPUT,
+        input,
         "--answers",
-        answers.to_str().unwrap(),
+        answers,
         "--db",
         db,
     ])
