@@ -40,6 +40,14 @@ fn call(connector: &str, operation: &str, request: Value, key: &str) -> InquiryC
     }
 }
 
+/// Asks `connector`'s `operation` about the example applicant's national ID under the key
+/// `key`.
+async fn ask(http: &HttpInquiries, connector: &str, operation: &str, key: &str) -> InquiryResult {
+    let request = json!({"national_id": "0499370899"});
+    http.inquire(&call(connector, operation, request, key))
+        .await
+}
+
 async fn requests_to(base: &str, connector: &str) -> usize {
     let all: Value = reqwest::get(format!("{base}/__sim/requests"))
         .await
@@ -99,7 +107,6 @@ async fn a_bad_request_is_refused_and_an_unknown_connector_too() {
 async fn a_timeout_is_an_unknown_outcome_and_5xx_and_garbage_are_transient() {
     let base = simulator().await;
     let http = HttpInquiries::new(&catalog(&base), None).unwrap();
-    let request = || json!({"national_id": "0499370899"});
 
     faults(
         &base,
@@ -107,39 +114,18 @@ async fn a_timeout_is_an_unknown_outcome_and_5xx_and_garbage_are_transient() {
         json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
     )
     .await;
-    let slow = http
-        .inquire(&call(
-            "judiciary_records",
-            "criminal_record",
-            request(),
-            "k-4",
-        ))
-        .await;
+    let slow = ask(&http, "judiciary_records", "criminal_record", "k-4").await;
     assert_eq!(slow, InquiryResult::Unknown);
 
     faults(&base, "judiciary_records", json!({"error_rate": 1.0})).await;
-    let down = http
-        .inquire(&call(
-            "judiciary_records",
-            "criminal_record",
-            request(),
-            "k-5",
-        ))
-        .await;
+    let down = ask(&http, "judiciary_records", "criminal_record", "k-5").await;
     assert!(
         matches!(down, InquiryResult::Transient { ref reason } if reason.contains("503")),
         "{down:?}"
     );
 
     faults(&base, "military_service", json!({"malformed_rate": 1.0})).await;
-    let garbage = http
-        .inquire(&call(
-            "military_service",
-            "service_status",
-            request(),
-            "k-6",
-        ))
-        .await;
+    let garbage = ask(&http, "military_service", "service_status", "k-6").await;
     assert!(
         matches!(garbage, InquiryResult::Transient { .. }),
         "{garbage:?}"

@@ -34,13 +34,8 @@ thread_local! {
 
 pub fn given(yaml: &str) -> Scenario {
     let compiled = compile("test.yaml", yaml, Options::default()).unwrap_or_else(|d| {
-        panic!(
-            "{}",
-            d.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
+        let lines: Vec<String> = d.iter().map(ToString::to_string).collect();
+        panic!("{}", lines.join("\n"))
     });
     Scenario {
         def: Definition::new(compiled).unwrap(),
@@ -185,6 +180,15 @@ pub const HEAD: &str = concat!(
     crate::status_sms_template!(),
     crate::review_form!()
 );
+
+/// Files [`applicant`] with an engine on which a workflow of [`HEAD`] (`test` of
+/// `test-agency`) is deployed; answers its stream.
+pub async fn file_applicant(
+    engine: &daftar_engine::runtime::Engine,
+) -> daftar_engine::events::StreamId {
+    let started = engine.start("test-agency", "test", applicant(), None, Actor::Citizen);
+    started.await.unwrap().stream
+}
 
 pub fn applicant() -> Value {
     serde_json::json!({"national_id": "0499370899", "mobile": "09121234567", "category": "food", "amount": 5000})
