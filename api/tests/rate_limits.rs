@@ -9,7 +9,7 @@ use daftar_testkit::router as support;
 use std::num::NonZeroU32;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::RateLimits;
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
@@ -42,11 +42,7 @@ fn filing(mobile: &str) -> Value {
 }
 
 async fn file(h: &Harness, token: &str, mobile: &str, key: Option<&str>) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/requests")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json");
+    let mut req = Harness::post_builder("/api/v1/requests", token);
     if let Some(k) = key {
         req = req.header("idempotency-key", k);
     }

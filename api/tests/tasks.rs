@@ -5,7 +5,7 @@
 use daftar_testkit::router as support;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
 use support::{Harness, Options, answered};
@@ -368,16 +368,15 @@ async fn an_unclaimed_task_is_completed_directly_and_a_retry_with_its_key_is_one
     let (id, task, t) = file(&h, "desk-review").await;
     let alice = officer(&h, "alice", &["clerk"]);
     let keyed = || {
-        Request::builder()
-            .method(Method::POST)
-            .uri(format!("/api/v1/requests/{id}/tasks/{task}/complete"))
-            .header("authorization", format!("Bearer {alice}"))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "desk-7")
-            .body(Body::from(
-                decided("reject", json!({"documents_ok": false})).to_string(),
-            ))
-            .unwrap()
+        Harness::post_builder(
+            &format!("/api/v1/requests/{id}/tasks/{task}/complete"),
+            &alice,
+        )
+        .header("idempotency-key", "desk-7")
+        .body(Body::from(
+            decided("reject", json!({"documents_ok": false})).to_string(),
+        ))
+        .unwrap()
     };
     let (status, first) = h.send(keyed()).await;
     assert_eq!(status, StatusCode::OK, "{first}");

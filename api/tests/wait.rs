@@ -7,7 +7,7 @@ use daftar_testkit::router as support;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
 use support::{Harness, Options};
@@ -21,11 +21,7 @@ async fn file(
     prefer: Option<&str>,
 ) -> (StatusCode, Option<String>, Value) {
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/requests")
-        .header("authorization", format!("Bearer {citizen}"))
-        .header("content-type", "application/json");
+    let mut req = Harness::post_builder("/api/v1/requests", &citizen);
     if let Some(p) = prefer {
         req = req.header("prefer", p);
     }
@@ -101,11 +97,8 @@ async fn an_officers_completion_answers_with_where_the_request_comes_to_rest() {
     let id = filed["id"].as_str().unwrap();
     let task = filed["tasks"][0]["id"].as_str().expect("a task").to_owned();
     let officer = h.token("judiciary", &[Role::Officer], &["clerk"]);
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/api/v1/requests/{id}/tasks/{task}/complete"))
-        .header("authorization", format!("Bearer {officer}"))
-        .header("content-type", "application/json")
+    let uri = format!("/api/v1/requests/{id}/tasks/{task}/complete");
+    let req = Harness::post_builder(&uri, &officer)
         .header("prefer", "wait=10")
         .body(Body::from(
             json!({"outcome": "approve", "form": {}}).to_string(),

@@ -193,6 +193,25 @@ impl Harness {
         .await
     }
 
+    /// Files a clean-record certificate with a citizen's token of `agency`, which must be
+    /// accepted; answers the filed request's view.
+    pub async fn filed_clean_record(&self, agency: &str) -> Value {
+        let citizen = self.token(agency, &[Role::Citizen], &[]);
+        let (status, body) = self.file_clean_record(&citizen).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// A POST of JSON to `uri` with the bearer `token`, to which a test adds its own headers
+    /// and body before [`Harness::send`].
+    pub fn post_builder(uri: &str, token: &str) -> axum::http::request::Builder {
+        Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+    }
+
     /// Calls the application; answers the status and the body as JSON (`Null` when empty,
     /// a string when it is not JSON).
     pub async fn call(
@@ -296,6 +315,17 @@ impl Harness {
         }
         self.send(req.body(body.into()).unwrap()).await
     }
+}
+
+/// GETs `uri` from `app` with the bearer `token`, without the checks of [`Harness::send`]
+/// (for routers a test builds itself).
+pub async fn get_from(app: Router, uri: &str, token: &str) -> axum::response::Response {
+    let req = Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    app.oneshot(req).await.unwrap()
 }
 
 /// Checks an answer's status (showing its body when it is another) and answers the body.
