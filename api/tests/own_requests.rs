@@ -21,8 +21,7 @@ fn citizen(h: &Harness, subject: &str) -> String {
 async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_reads_it() {
     let h = Harness::new().await;
     let zahra = citizen(&h, "zahra");
-    let (status, filed) = h.file_clean_record(&zahra).await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let filed = h.filed_clean_record_as(&zahra).await;
     assert_eq!(
         filed["input"]["national_id"], NATIONAL_ID,
         "the filing answer: {filed}"
@@ -69,8 +68,7 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
 async fn a_request_the_node_holds_in_memory_is_read_without_asking_the_store() {
     let h = Harness::new().await;
     let zahra = citizen(&h, "zahra");
-    let (status, filed) = h.file_clean_record(&zahra).await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let filed = h.filed_clean_record_as(&zahra).await;
     let id = filed["id"].as_str().unwrap();
 
     // Behind the node's back, the request's read-model row goes: a read that asked the store

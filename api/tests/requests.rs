@@ -118,13 +118,7 @@ async fn listings_filter_and_stay_in_the_agency() {
     for id in &ids {
         let (status, body) = h.get(&format!("/api/v1/requests/{id}"), &other).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-        let (status, _) = h
-            .post(
-                &format!("/api/v1/requests/{id}/cancel"),
-                &other,
-                json!({"reason": "x"}),
-            )
-            .await;
+        let (status, _) = h.cancel(id, &other, "x").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
@@ -231,21 +225,16 @@ async fn cancelling_needs_an_admin_and_a_running_request() {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
     let (_, body) = h.post("/api/v1/requests", &citizen, start_body()).await;
     let id = body["id"].as_str().unwrap().to_owned();
-    let uri = format!("/api/v1/requests/{id}/cancel");
     let officer = h.token(AGENCY, &[Role::Officer], &[]);
-    let (status, _) = h
-        .post(&uri, &officer, json!({"reason": "duplicate filing"}))
-        .await;
+    let (status, _) = h.cancel(&id, &officer, "duplicate filing").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, body) = h.post(&uri, &admin, json!({"reason": " "})).await;
+    let (status, body) = h.cancel(&id, &admin, " ").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = h
-        .post(&uri, &admin, json!({"reason": "duplicate filing"}))
-        .await;
+    let (status, body) = h.cancel(&id, &admin, "duplicate filing").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "cancelled");
-    let (status, body) = h.post(&uri, &admin, json!({"reason": "again"})).await;
+    let (status, body) = h.cancel(&id, &admin, "again").await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "ended");
 }

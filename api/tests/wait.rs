@@ -30,14 +30,12 @@ async fn file(
         .await
         .unwrap();
     let status = res.status();
-    let applied = res
-        .headers()
-        .get("preference-applied")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, applied, serde_json::from_slice(&bytes).unwrap())
+    let applied = daftar_testkit::router::header(&res, "preference-applied");
+    (
+        status,
+        applied,
+        daftar_testkit::router::json_body(res).await,
+    )
 }
 
 /// A harness with only the desk review deployed, and a request of it.
@@ -109,9 +107,6 @@ async fn an_officers_completion_answers_with_where_the_request_comes_to_rest() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["preference-applied"], "wait=10");
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let view: Value = serde_json::from_slice(&bytes).unwrap();
+    let view = daftar_testkit::router::json_body(res).await;
     assert_eq!(view["state"], "approved", "{view}");
 }
