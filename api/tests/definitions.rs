@@ -61,14 +61,20 @@ async fn validate(h: &Harness, token: &str, yaml: impl Into<Body>) -> (StatusCod
         .await
 }
 
+/// A harness with the example deployed, and a designer's token of its agency.
+async fn with_designer() -> (Harness, String) {
+    let h = Harness::new().await;
+    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    (h, designer)
+}
+
 fn diagnostics(body: &Value) -> &Vec<Value> {
     body["diagnostics"].as_array().expect("diagnostics")
 }
 
 #[tokio::test]
 async fn a_version_is_deployed_once_and_never_changes() {
-    let h = Harness::new().await;
-    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    let (h, designer) = with_designer().await;
     let uri = "/api/v1/definitions";
 
     let first = answered(
@@ -172,8 +178,7 @@ async fn a_version_is_deployed_once_and_never_changes() {
 
 #[tokio::test]
 async fn invalid_definitions_are_refused_with_every_diagnostic() {
-    let h = Harness::new().await;
-    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    let (h, designer) = with_designer().await;
 
     // Not YAML at all.
     let broken = "daftar: 1\nid: broken\nversion: [1,\n  title: {fa: x\n";
