@@ -316,17 +316,7 @@ async fn a_payment_opens_and_its_result_arrives_by_callback_and_each_sms_goes_ou
     .await;
     assert!(state.ended(), "{:?}", state.tokens);
     assert!(state.vars["receipt"].is_string(), "{:?}", state.vars);
-    let sent: Value = reqwest::get(format!("{sim}/__sim/sms"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sent = sent
-        .as_array()
-        .cloned()
-        .or_else(|| sent["sms"].as_array().cloned())
-        .unwrap_or_default();
+    let sent = daftar_testkit::simulator::journal(&sim, "sms").await;
     assert_eq!(sent.len(), 2, "one SMS per status change: {sent:?}");
     assert_eq!(state.notifications.len(), 2);
 

@@ -13,7 +13,7 @@ use daftar_engine::connectors::{Notifier, PaymentCall, Payments, SendOutcome, Sm
 use daftar_engine::core::PaymentRequestResult;
 use daftar_engine::events::StreamId;
 use daftar_testkit::simulator::{
-    example as simulator, example_catalog, journal, set_faults as faults,
+    example as simulator, example_catalog, hang, journal, set_faults as faults,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -211,12 +211,7 @@ async fn a_timeout_is_unknown_and_the_lookup_finds_what_the_gateway_took() {
     let base = simulator().await;
     let notifier = HttpSms::new(&catalog(&base), None).unwrap();
 
-    faults(
-        &base,
-        "sms_gateway",
-        json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
-    )
-    .await;
+    hang(&base, "sms_gateway").await;
     assert_eq!(notifier.send(&sms("n-5")).await, SendOutcome::Unknown);
     // The gateway took it before hanging: the lookup reconciles, no resend is needed.
     let found = notifier.lookup("n-5").await;
@@ -306,12 +301,7 @@ async fn a_gateway_that_is_down_or_slow_is_transient_and_the_retry_opens_the_sam
     assert!(journal(&base, "payments").await.is_empty());
 
     // Hung after opening: transient, and the retry gets the payment the gateway opened.
-    faults(
-        &base,
-        "payment_gateway",
-        json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
-    )
-    .await;
+    hang(&base, "payment_gateway").await;
     let slow = payments.request(&payment("pay-2", 5_000_000)).await;
     assert!(
         matches!(slow, PaymentRequestResult::Transient { .. }),

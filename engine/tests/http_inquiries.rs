@@ -9,7 +9,9 @@ use daftar_engine::connectors::http::{BreakerState, HttpInquiries};
 use daftar_engine::connectors::{Inquiries, InquiryCall};
 use daftar_engine::core::InquiryResult;
 use daftar_engine::events::StreamId;
-use daftar_testkit::simulator::{example as simulator, example_catalog, set_faults as faults};
+use daftar_testkit::simulator::{
+    example as simulator, example_catalog, hang, journal, set_faults as faults,
+};
 use serde_json::{Value, json};
 
 /// The example catalog, pointed at the simulator, with short timeouts and a breaker.
@@ -49,18 +51,9 @@ async fn ask(http: &HttpInquiries, connector: &str, operation: &str, key: &str) 
 }
 
 async fn requests_to(base: &str, connector: &str) -> usize {
-    let all: Value = reqwest::get(format!("{base}/__sim/requests"))
+    journal(base, "requests")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let list = all
-        .as_array()
-        .or_else(|| all["requests"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    list.iter()
+        .iter()
         .filter(|r| r.to_string().contains(connector))
         .count()
 }
@@ -108,12 +101,7 @@ async fn a_timeout_is_an_unknown_outcome_and_5xx_and_garbage_are_transient() {
     let base = simulator().await;
     let http = HttpInquiries::new(&catalog(&base), None).unwrap();
 
-    faults(
-        &base,
-        "judiciary_records",
-        json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
-    )
-    .await;
+    hang(&base, "judiciary_records").await;
     let slow = ask(&http, "judiciary_records", "criminal_record", "k-4").await;
     assert_eq!(slow, InquiryResult::Unknown);
 

@@ -123,6 +123,12 @@ pub fn example_catalog() -> daftar_definitions::catalog::Catalog {
     daftar_definitions::load_catalog("connectors.yaml", &text).unwrap()
 }
 
+/// Has `agency` take every request and hang for five seconds, past any client's timeout.
+pub async fn hang(base: &str, agency: &str) {
+    let faults = serde_json::json!({"timeout_rate": 1.0, "timeout_ms": 5000});
+    set_faults(base, agency, faults).await;
+}
+
 /// Replaces an agency's faults through `PUT /__sim/config`.
 pub async fn set_faults(base: &str, agency: &str, faults: Value) {
     let client = reqwest::Client::new();
