@@ -44,12 +44,8 @@ async fn error_rate_one_answers_503_and_records_no_effect() {
     assert_eq!(body["status"], 503);
     assert_eq!(get(&format!("{base}/__sim/effects")).await, json!([]));
     // Other agencies are unaffected.
-    let (status, _) = post(
-        &format!("{base}/agencies/postal_code/address_lookup"),
-        "k",
-        json!({ "postal_code": "1417613151" }),
-    )
-    .await;
+    let body = json!({ "postal_code": "1417613151" });
+    let (status, _) = ask(&base, "postal_code/address_lookup", "k", body).await;
     assert_eq!(status, 200);
     let requests = get(&format!("{base}/__sim/requests")).await;
     assert_eq!(requests[0]["fault"], "error");
@@ -150,11 +146,7 @@ async fn seeded_faults_are_reproducible() {
         for i in 0..12 {
             let key = format!("k{i}");
             let body = json!({ "national_id": "0499370899" });
-            statuses.push(
-                post(&format!("{base}/agencies/tax/tax_clearance"), &key, body)
-                    .await
-                    .0,
-            );
+            statuses.push(ask(&base, "tax/tax_clearance", &key, body).await.0);
         }
         statuses
     };
