@@ -8,7 +8,7 @@ use daftar_testkit::process as support;
 
 use std::time::{Duration, Instant};
 
-use support::{Files, Node, Rng, check, kill_at_random, wait_settled};
+use support::{Files, Node, Rng, check, kill_at_random};
 
 /// Requests to file across all runs.
 const TOTAL: usize = 40;
@@ -53,10 +53,8 @@ fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
     let mut last = spawn(remaining, "final");
     let report = rt.block_on(async {
         // Wait for the acknowledgments of the final run, then for every instance to end.
-        last.until_acknowledged(remaining, Duration::from_secs(30), "the final run")
-            .await;
-        let store = daftar_engine::store::open(&db).await.unwrap();
-        wait_settled(store.as_ref(), Duration::from_secs(45), "after the crashes").await;
+        let (patience, settle) = (Duration::from_secs(30), Duration::from_secs(45));
+        let store = last.finish(remaining, patience, &db, settle).await;
         acknowledged.extend(last.kill());
         assert_eq!(acknowledged.len(), TOTAL);
         check(store.as_ref(), &files.log, &acknowledged, false).await

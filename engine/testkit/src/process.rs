@@ -170,6 +170,23 @@ impl Node {
         }
     }
 
+    /// The final, uninterrupted run after the crashes: waits for its `count`
+    /// acknowledgments (within `patience`), then for every instance in the store `db` to end
+    /// (within `settle`); answers the store.
+    pub async fn finish(
+        &mut self,
+        count: usize,
+        patience: Duration,
+        db: &str,
+        settle: Duration,
+    ) -> std::sync::Arc<dyn Store> {
+        self.until_acknowledged(count, patience, "the final run")
+            .await;
+        let store = daftar_engine::store::open(db).await.unwrap();
+        wait_settled(store.as_ref(), settle, "after the crashes").await;
+        store
+    }
+
     /// SIGKILLs the process and returns every start it acknowledged.
     pub fn kill(mut self) -> Vec<String> {
         self.stop();
