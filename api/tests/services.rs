@@ -71,6 +71,16 @@ async fn issued_after_task(
     ended_as(node, &s, "issued").await
 }
 
+/// Checks that the inquiry step `step` was visited twice: `attempts` times (every attempt of
+/// its policy, each reaching the agency, no more), then once more for the operator's retry.
+fn retried_once_after(audit: &e2e_support::Audit, step: &str, attempts: u32) {
+    assert_eq!(
+        audit.visits(step),
+        [(attempts, attempts as usize), (1, 1)],
+        "{step}: every attempt of the policy reached the agency, no more; then the operator's retry"
+    );
+}
+
 /// Takes `connector` down, files a request, checks that it stops on an incident at `step`
 /// (an agency that is down is not an agency saying no), brings the connector back and has an
 /// operator retry the step.
@@ -237,11 +247,7 @@ async fn home_business_with_shahkar_down_is_never_refused_but_stops_on_an_incide
     // Shahkar being down is not Shahkar saying no: no refusal, an incident.
     let s = retried_after_outage(&node, "shahkar", HOME_BUSINESS, input, "mobile_owner").await;
     let (_, audit) = ended_as(&node, &s, "issued").await;
-    assert_eq!(
-        audit.visits("mobile_owner"),
-        [(5, 5), (1, 1)],
-        "every attempt of the policy reached Shahkar, no more; then the operator's retry"
-    );
+    retried_once_after(&audit, "mobile_owner", 5);
     assert!(!audit.sms_to("09121234567").contains(&"rejected"));
 }
 
@@ -308,11 +314,7 @@ async fn greenhouse_with_agriculture_down_stops_on_an_incident_an_operator_retri
     // The hand-off has no failure path: after its ten attempts, an operator is needed.
     let s = retried_after_outage(&node, "agriculture", GREENHOUSE, input, "hand_off").await;
     let (_, audit) = ended_as(&node, &s, "issued").await;
-    assert_eq!(
-        audit.visits("hand_off"),
-        [(10, 10), (1, 1)],
-        "ten attempts, then the operator's retry as a new visit"
-    );
+    retried_once_after(&audit, "hand_off", 10);
     assert_eq!(
         audit.sms_to("09131234567"),
         ["checking", "at_agriculture", "awaiting_payment", "issued"]
@@ -368,7 +370,7 @@ async fn building_permit_with_the_deeds_registry_down_is_never_refused_but_retri
     )
     .await;
     let (_, audit) = ended_as(&node, &s, "issued").await;
-    assert_eq!(audit.visits("deed"), [(5, 5), (1, 1)]);
+    retried_once_after(&audit, "deed", 5);
     assert!(!audit.sms_to("09121234567").contains(&"rejected"));
 }
 
@@ -406,14 +408,8 @@ async fn utility_connection_is_approved_once_the_meter_is_installed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utility_connection_with_the_distribution_company_down_is_retried_by_an_operator() {
     let node = Node::new().await;
-    let s = retried_after_outage(
-        &node,
-        "electricity_distribution",
-        UTILITY,
-        connection(),
-        "cost",
-    )
-    .await;
+    let company = "electricity_distribution";
+    let s = retried_after_outage(&node, company, UTILITY, connection(), "cost").await;
     // After the retry the request is costed, paid and scheduled (the approved test follows
     // it from the visit on).
     let state = node.until_scheduled(&s).await;
@@ -424,7 +420,7 @@ async fn utility_connection_with_the_distribution_company_down_is_retried_by_an_
         state.vars
     );
     let audit = node.audit().await;
-    assert_eq!(audit.visits("cost"), [(5, 5), (1, 1)]);
+    retried_once_after(&audit, "cost", 5);
     assert_eq!(audit.visits("schedule"), [(1, 1)]);
     assert_eq!(audit.sms_to("09351234567"), SCHEDULED_SMS);
 }
@@ -493,17 +489,11 @@ async fn asset_freeze_whose_depository_never_calls_back_takes_the_callback_timeo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asset_freeze_with_the_central_bank_down_stops_on_an_incident_an_operator_retries() {
     let node = Node::new().await;
-    let s = retried_after_outage(
-        &node,
-        "bank",
-        FREEZE,
-        freeze_order("0790419904"),
-        "freeze_bank_accounts",
-    )
-    .await;
+    let order = freeze_order("0790419904");
+    let s = retried_after_outage(&node, "bank", FREEZE, order, "freeze_bank_accounts").await;
     let (state, audit) = ended_as(&node, &s, "completed").await;
     assert_eq!(state.vars["bank_frozen_amount"], json!(8_500_000_000_i64));
-    assert_eq!(audit.visits("freeze_bank_accounts"), [(6, 6), (1, 1)]);
+    retried_once_after(&audit, "freeze_bank_accounts", 6);
     assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
 }
 
@@ -563,7 +553,7 @@ async fn passport_with_conscription_down_stops_on_an_incident_an_operator_retrie
     .await;
     let (state, audit) = ended_as(&node, &s, "issued").await;
     assert!(state.vars["new_passport_number"].is_string());
-    assert_eq!(audit.visits("ask_military_service"), [(6, 6), (1, 1)]);
+    retried_once_after(&audit, "ask_military_service", 6);
     assert_eq!(audit.visits("ask_civil_registry"), [(1, 1)]);
     assert_eq!(
         audit.sms_to("09121234567"),
