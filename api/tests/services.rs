@@ -81,6 +81,19 @@ fn retried_once_after(audit: &e2e_support::Audit, step: &str, attempts: u32) {
     );
 }
 
+/// [`retried_after_outage`], then waits for the request's end as `outcome`; answers its state
+/// and the audit.
+async fn ended_after_outage(
+    node: &Node,
+    (connector, step): (&str, &str),
+    service: (&str, &str),
+    input: Value,
+    outcome: &str,
+) -> (InstanceState, e2e_support::Audit) {
+    let s = retried_after_outage(node, connector, service, input, step).await;
+    ended_as(node, &s, outcome).await
+}
+
 /// Takes `connector` down, files a request, checks that it stops on an incident at `step`
 /// (an agency that is down is not an agency saying no), brings the connector back and has an
 /// operator retry the step.
@@ -245,8 +258,8 @@ async fn home_business_with_shahkar_down_is_never_refused_but_stops_on_an_incide
     // An applicant who is otherwise issued a permit at once.
     let input = handicrafts("0499370899");
     // Shahkar being down is not Shahkar saying no: no refusal, an incident.
-    let s = retried_after_outage(&node, "shahkar", HOME_BUSINESS, input, "mobile_owner").await;
-    let (_, audit) = ended_as(&node, &s, "issued").await;
+    let outage = ("shahkar", "mobile_owner");
+    let (_, audit) = ended_after_outage(&node, outage, HOME_BUSINESS, input, "issued").await;
     retried_once_after(&audit, "mobile_owner", 5);
     assert!(!audit.sms_to("09121234567").contains(&"rejected"));
 }
@@ -312,8 +325,8 @@ async fn greenhouse_with_agriculture_down_stops_on_an_incident_an_operator_retri
     let node = Node::new().await;
     let input = polycarbonate("0790419904");
     // The hand-off has no failure path: after its ten attempts, an operator is needed.
-    let s = retried_after_outage(&node, "agriculture", GREENHOUSE, input, "hand_off").await;
-    let (_, audit) = ended_as(&node, &s, "issued").await;
+    let outage = ("agriculture", "hand_off");
+    let (_, audit) = ended_after_outage(&node, outage, GREENHOUSE, input, "issued").await;
     retried_once_after(&audit, "hand_off", 10);
     assert_eq!(
         audit.sms_to("09131234567"),
@@ -490,8 +503,8 @@ async fn asset_freeze_whose_depository_never_calls_back_takes_the_callback_timeo
 async fn asset_freeze_with_the_central_bank_down_stops_on_an_incident_an_operator_retries() {
     let node = Node::new().await;
     let order = freeze_order("0790419904");
-    let s = retried_after_outage(&node, "bank", FREEZE, order, "freeze_bank_accounts").await;
-    let (state, audit) = ended_as(&node, &s, "completed").await;
+    let outage = ("bank", "freeze_bank_accounts");
+    let (state, audit) = ended_after_outage(&node, outage, FREEZE, order, "completed").await;
     assert_eq!(state.vars["bank_frozen_amount"], json!(8_500_000_000_i64));
     retried_once_after(&audit, "freeze_bank_accounts", 6);
     assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
@@ -543,15 +556,8 @@ async fn passport_with_conscription_down_stops_on_an_incident_an_operator_retrie
         "passport_number": "Z12345678", "delivery_postal_code": "1966713411"
     });
     // The incident stops the conscription branch; the civil registry's branch goes on.
-    let s = retried_after_outage(
-        &node,
-        "military_service",
-        PASSPORT,
-        input,
-        "ask_military_service",
-    )
-    .await;
-    let (state, audit) = ended_as(&node, &s, "issued").await;
+    let outage = ("military_service", "ask_military_service");
+    let (state, audit) = ended_after_outage(&node, outage, PASSPORT, input, "issued").await;
     assert!(state.vars["new_passport_number"].is_string());
     retried_once_after(&audit, "ask_military_service", 6);
     assert_eq!(audit.visits("ask_civil_registry"), [(1, 1)]);
