@@ -26,7 +26,7 @@ use std::sync::Arc;
 use chrono::{DurationRound, TimeDelta};
 use daftar_engine::Error;
 use daftar_engine::connectors::Connectors;
-use daftar_engine::core::{Command, Delivery, InquiryResult, InstanceState, Wait};
+use daftar_engine::core::{Command, Delivery, InquiryResult, InstanceState, TaskState, Wait};
 use daftar_engine::events::{Actor, InquiryEvidence, StreamId, verify_chain};
 use daftar_engine::runtime::{Engine, Executed, RuntimeError};
 use daftar_engine::store::{Store, TaskRow};
@@ -350,18 +350,28 @@ async fn check(
     );
     let micros =
         |t: chrono::DateTime<chrono::Utc>| t.duration_trunc(TimeDelta::microseconds(1)).unwrap();
-    let mut expected: Vec<TaskRow> = model
-        .tasks
-        .iter()
-        .map(|(id, t)| TaskRow {
-            id: id.clone(),
-            step: t.step.clone(),
-            role: t.role.clone(),
-            officer: t.officer.clone(),
-            due_at: micros(t.due_at),
-            open: t.open,
-        })
-        .collect();
+    // The row the store should keep of each task of the model, its deadline to the
+    // microsecond as the databases keep time.
+    let row = |(id, task): (&String, &TaskState)| {
+        let TaskState {
+            step,
+            role,
+            officer,
+            due_at,
+            open,
+            ..
+        } = task.clone();
+        let (id, due_at) = (id.clone(), micros(due_at));
+        TaskRow {
+            id,
+            step,
+            role,
+            officer,
+            due_at,
+            open,
+        }
+    };
+    let mut expected: Vec<TaskRow> = model.tasks.iter().map(row).collect();
     expected.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
     let worklist: Vec<TaskRow> = reader
         .worklist(AGENCY, None, false)
