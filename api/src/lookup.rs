@@ -4,9 +4,20 @@ use daftar_engine::core::InstanceState;
 use daftar_engine::events::StreamId;
 use daftar_engine::runtime::tracking;
 
+use serde::Deserialize;
+use utoipa::IntoParams;
+
 use crate::auth::Principal;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// The request id of a route's path, as the document names it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RequestPath {
+    /// The request id or its tracking code
+    pub id: String,
+}
 
 /// The stream a path's request id names in the caller's agency: an instance id (`i-…`) or a
 /// tracking code. Another agency's request answers 404, exactly like one that does not exist.

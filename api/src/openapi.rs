@@ -1,12 +1,14 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations and served at
 //! `/openapi.json`.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes;
 
 mod problems;
+
+pub(crate) use problems::{operations, problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +50,24 @@ impl Modify for Bearer {
                     .build(),
             ),
         );
+    }
+}
+
+/// Puts every operation of a module's document under the bearer token, for the modules whose
+/// routes all need one: said once per module rather than in each handler's annotation.
+#[derive(Debug)]
+pub struct NeedsToken;
+
+impl Modify for NeedsToken {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            for op in operations(item) {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+            }
+        }
     }
 }
 

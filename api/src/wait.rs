@@ -2,18 +2,17 @@
 //! until the request ends, or comes to rest at a person, a payment, a timer or a message, or N
 //! seconds pass, whichever comes first; the answer then says `Preference-Applied: wait=N`.
 //!
-//! Nothing polls the store while it waits: the waiter subscribes to the node's commit feed
-//! before the command is sent and reads the request's state again only when a commit of that
-//! request arrives (from the engine's cache). Commits made by another node of a shared store
+//! Nothing polls the store while it waits: the waiter listens to the request's own commits
+//! (woken by no other request's) and reads its state again, from the engine's cache, only
+//! when one arrives; it listens before it reads the state, so no commit in between is missed. Commits made by another node of a shared store
 //! are not on this node's feed, so the state is also read once a second.
 
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use daftar_engine::core::{InstanceState, Wait};
+use daftar_engine::core::InstanceState;
 use daftar_engine::events::StreamId;
-use daftar_engine::runtime::{Appended, Engine};
-use tokio::sync::broadcast;
+use daftar_engine::runtime::Engine;
 
 use crate::problem::ApiResult;
 
@@ -22,9 +21,6 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// How often the state is read while nothing arrives on the feed.
 const RECHECK: Duration = Duration::from_secs(1);
-
-/// The node's commit feed, as a waiter holds it.
-pub type Feed = broadcast::Receiver<std::sync::Arc<Appended>>;
 
 /// The `Preference-Applied` header.
 pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
@@ -61,49 +57,29 @@ pub fn applied(wait: Duration) -> (HeaderName, HeaderValue) {
 /// retried, a payment being opened, a sub-workflow running. Anything else (an end, a task,
 /// an open payment, a timer, a message, an agency's callback, an incident) is rest.
 pub fn moving(state: &InstanceState) -> bool {
-    !state.ended()
-        && state.tokens.values().any(|t| {
-            matches!(
-                t.wait,
-                Wait::Running
-                    | Wait::Inquiry { .. }
-                    | Wait::Retry { .. }
-                    | Wait::PaymentRequest { .. }
-                    | Wait::Call
-            )
-        })
+    !state.ended() && state.tokens.values().any(|t| t.wait.moves_by_itself())
 }
 
-/// Waits until `stream` is at rest or `wait` has passed, reading its state when a commit of
-/// it arrives on `feed` (subscribed before the command that moved it was sent); answers the
+/// Waits until `stream` is at rest or `wait` has passed, reading its state each time one of
+/// its commits is durable (and once a second, for the commits of other nodes); answers the
 /// last state read.
 pub async fn settle(
     engine: &Engine,
     stream: &StreamId,
-    mut feed: broadcast::Receiver<std::sync::Arc<Appended>>,
     wait: Duration,
 ) -> ApiResult<InstanceState> {
     let deadline = tokio::time::Instant::now() + wait;
+    // Listening before the state is read: a commit made in between is heard.
+    let mut commits = engine.listen(stream);
     loop {
         let state = engine.state(stream).await?;
         if !moving(&state) || tokio::time::Instant::now() >= deadline {
             return Ok(state);
         }
-        let recheck = tokio::time::Instant::now() + RECHECK;
-        loop {
-            tokio::select! {
-                got = feed.recv() => match got {
-                    Ok(appended) if &appended.stream == stream => break,
-                    Ok(_) => continue,
-                    // Fell behind the feed, or it closed: read the state again.
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => {
-                        tokio::time::sleep_until(recheck.min(deadline)).await;
-                        break;
-                    }
-                },
-                () = tokio::time::sleep_until(recheck.min(deadline)) => break,
-            }
+        // A commit, a gap in what was heard (read the state again either way), or the recheck.
+        tokio::select! {
+            _ = commits.recv() => {}
+            () = tokio::time::sleep_until((tokio::time::Instant::now() + RECHECK).min(deadline)) => {}
         }
     }
 }

@@ -321,6 +321,7 @@ async fn open_incidents_are_counted_from_the_store_at_each_scrape() {
         incidents,
         sla_breached: false,
         started_at: chrono::Utc::now(),
+        filed_by: None,
     };
     let stream = StreamId {
         agency: AGENCY.into(),
@@ -347,6 +348,8 @@ async fn open_incidents_are_counted_from_the_store_at_each_scrape() {
         instance: row(incidents),
         tasks: vec![],
         lease: None,
+        joined: Vec::new(),
+        payloads: Vec::new(),
     };
     let store = h.engine.store();
     store.commit(&[commit(0, "c1", 2)]).await.unwrap();

@@ -546,7 +546,7 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_answers_of_a_parallel_step_take_turns_instead_of_conflicting() {
+async fn the_answers_of_a_parallel_step_are_decided_together_in_one_commit() {
     let dir = tempfile::tempdir().unwrap();
     let mut agencies = BTreeMap::new();
     agencies.insert(
@@ -602,14 +602,23 @@ async fn the_answers_of_a_parallel_step_take_turns_instead_of_conflicting() {
         }
         let mut ids: Vec<&str> = history.iter().map(|e| e.command_id.as_str()).collect();
         ids.dedup();
-        // The start, each answer, the SMS report.
+        // The start, each answer, the SMS report: each command's events under its own id.
         assert_eq!(ids.len(), 4, "{ids:?}");
         commands += ids.len() as u64;
     }
-    // Every commit the writer wrote appended a command's events: none was decided on a
-    // version the other answer had already moved past.
+    // Every commit the writer wrote appended a command's events (none was decided on a
+    // version the other answer had already moved past), and the two answers, performed
+    // together, were mostly one commit: 3 commits a request rather than 4 (the in-process
+    // agencies answer at once, but a busy machine may still part an answer from the other).
     let (_, commits) = node.writer_stats();
-    assert_eq!(commits, commands);
+    assert!(
+        commits < commands,
+        "{commits} commits for {commands} commands"
+    );
+    assert!(
+        commits <= 20 * 3 + 5,
+        "{commits} commits for 20 requests: the answers were not decided together"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,7 @@ contract!(
     audit::verify_is_scoped_to_an_agency_and_checks_its_rows,
     rows::jobs_are_leased_once_until_the_lease_expires,
     rows::jobs_leased_as_they_are_created_wait_out_their_lease,
+    rows::commands_joined_in_one_commit_keep_their_ids_and_complete_their_jobs,
     rows::timers_fire_by_the_clock_the_engine_passes,
     rows::read_model_rows_are_upserted,
     rows::tracking_codes_find_their_stream,

@@ -50,3 +50,28 @@ pub fn load_catalog(path: &Path) -> anyhow::Result<Catalog> {
         anyhow::anyhow!("the connector catalog is not valid:\n{}", lines.join("\n"))
     })
 }
+
+/// The YAML files (`*.yaml`, `*.yml`) of the folder `dir`, in name order; `what` names the
+/// folder in the error.
+pub fn yaml_files(dir: &Path, what: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {what} {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Each file's name and text.
+pub fn read_all(files: Vec<PathBuf>) -> anyhow::Result<Vec<(String, String)>> {
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            Ok((file.display().to_string(), text))
+        })
+        .collect()
+}

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use daftar_engine::connectors::Connectors;
 use daftar_engine::core::{Command, InstanceState};
-use daftar_engine::events::{Actor, Event};
+use daftar_engine::events::{Actor, incident_raised};
 use daftar_engine::runtime::Engine;
 
 /// Lists open incidents: instance, tracking code, incident, step and reason.
@@ -25,18 +25,7 @@ pub async fn list(db: &str) -> anyhow::Result<ExitCode> {
         let history = store.load(&stream).await?;
         let state = InstanceState::fold(history.iter().map(|e| &e.event));
         for (incident, (_, step)) in &state.incidents {
-            let reason = history
-                .iter()
-                .rev()
-                .find_map(|e| match &e.event {
-                    Event::IncidentRaised {
-                        incident: i,
-                        reason,
-                        ..
-                    } if i == incident => Some(reason.as_str()),
-                    _ => None,
-                })
-                .unwrap_or("");
+            let reason = incident_raised(&history, incident).map_or("", |(_, reason)| reason);
             println!(
                 "{stream}\t{}\t{incident}\t{step}\t{reason}",
                 state.tracking_code

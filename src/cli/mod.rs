@@ -188,40 +188,7 @@ enum Command {
     /// Run a worker node until killed, filing `--start N` requests first (for crash and
     /// multi-node tests).
     #[command(hide = true)]
-    Work {
-        /// The store.
-        #[arg(long, env = "DAFTAR_DB")]
-        db: String,
-        /// The YAML file, deployed if it is not yet.
-        #[arg(long)]
-        workflow: PathBuf,
-        /// Scripted agency answers, as for `run`.
-        #[arg(long, required_unless_present = "connectors")]
-        answers: Option<PathBuf>,
-        /// Instead of `--answers`: the connector catalog, whose agencies and gateways are
-        /// called over HTTP (callback routes on a free port, secret `$DAFTAR_CALLBACK_TOKEN`).
-        #[arg(long, conflicts_with = "answers")]
-        connectors: Option<PathBuf>,
-        /// The application form of the requests it files, as JSON.
-        #[arg(long, default_value = "{}")]
-        input: String,
-        /// How many requests to file.
-        #[arg(long, default_value_t = 0)]
-        start: u32,
-        /// The pause between two starts, in milliseconds.
-        #[arg(long, default_value_t = 0)]
-        start_every_ms: u64,
-        /// Where performed side effects are appended (`inquiry KEY ATTEMPT`, `sent REF`).
-        #[arg(long)]
-        log: Option<PathBuf>,
-        /// How long a leased job is this node's, in milliseconds.
-        #[arg(long, default_value_t = 60_000)]
-        lease_ms: u64,
-        /// How long an inquiry answer or an SMS acknowledgment takes to come back after the
-        /// side effect is logged, in milliseconds (widens the window a crash can hit).
-        #[arg(long, default_value_t = 0)]
-        effect_delay_ms: u64,
-    },
+    Work(work::Args),
 }
 
 /// The callback secret `daftar run` and `daftar simulate` share by default: for one machine's
@@ -311,29 +278,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
         Command::Bench(args) => bench::run(args),
-        Command::Work {
-            db,
-            workflow,
-            answers,
-            connectors,
-            input,
-            start,
-            start_every_ms,
-            log,
-            lease_ms,
-            effect_delay_ms,
-        } => runtime()?.block_on(work::run(work::Args {
-            db,
-            workflow,
-            answers,
-            connectors,
-            input,
-            start,
-            start_every_ms,
-            log,
-            lease_ms,
-            effect_delay_ms,
-        })),
+        Command::Work(args) => runtime()?.block_on(work::run(args)),
     }
 }
 

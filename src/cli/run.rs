@@ -108,14 +108,7 @@ pub async fn run(
     };
     let engine = Engine::open(store, connectors).await?;
     if let Some((listener, secrets)) = callbacks {
-        // Only the callback routes are of use here; the API's tokens get a throwaway key.
-        let key: [u8; 32] = rand::random();
-        let keys = daftar_api::auth::Keys::hs256(&key, "daftar", "daftar-api")
-            .map_err(|e| anyhow::anyhow!(e))?;
-        let mut config = daftar_api::Config::new(engine.clone(), keys);
-        config.callback_secrets = secrets;
-        let router = daftar_api::app(daftar_api::AppState::new(config));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        serve_callbacks(&engine, secrets, listener)?;
     }
     let mut deployed = Vec::new();
     for (name, source) in &sources {
@@ -162,16 +155,8 @@ pub async fn run(
         }
         // Waits the network will end by itself: answers, callbacks, payments, backoff timers.
         let automated = state.tokens.values().any(|t| {
-            matches!(
-                t.wait,
-                Wait::Running
-                    | Wait::Inquiry { .. }
-                    | Wait::Retry { .. }
-                    | Wait::Callback { .. }
-                    | Wait::PaymentRequest { .. }
-                    | Wait::PaymentOpen { .. }
-                    | Wait::Call
-            )
+            t.wait.moves_by_itself()
+                || matches!(t.wait, Wait::Callback { .. } | Wait::PaymentOpen { .. })
         });
         for (token, t) in &state.tokens {
             let Some(scripted) = &scripted else { break };
@@ -275,26 +260,12 @@ fn read_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("cannot read the folder {}", path.display()))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect();
-            inside.sort();
-            files.extend(inside);
+            files.extend(super::files::yaml_files(path, "the folder")?);
         } else {
             files.push(path.clone());
         }
     }
-    files
-        .into_iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read {}", f.display()))?;
-            Ok((f.display().to_string(), text))
-        })
-        .collect()
+    super::files::read_all(files)
 }
 
 /// The definition to file: `--service`, else the first path's when it is a file.
@@ -323,4 +294,21 @@ fn chosen<'a>(
             ids()
         ),
     }
+}
+
+/// Serves the callback routes of `engine` on `listener`, checked with `secrets`.
+pub(super) fn serve_callbacks(
+    engine: &Arc<Engine>,
+    secrets: BTreeMap<String, String>,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    // Only the callback routes are of use here; the API's tokens get a throwaway key.
+    let key: [u8; 32] = rand::random();
+    let keys = daftar_api::auth::Keys::hs256(&key, "daftar", "daftar-api")
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut config = daftar_api::Config::new(engine.clone(), keys);
+    config.callback_secrets = secrets;
+    let router = daftar_api::app(daftar_api::AppState::new(config));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(())
 }

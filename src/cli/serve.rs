@@ -298,21 +298,7 @@ enum Definitions {
 
 /// Every `*.yaml` of a folder, as (file name, source), in name order.
 fn read_folder(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the definitions folder {}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|file| {
-            let source = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            Ok((file.display().to_string(), source))
-        })
-        .collect()
+    super::files::read_all(super::files::yaml_files(dir, "the definitions folder")?)
 }
 
 /// Deploys every definition, callees and callers alike; a version already deployed with the

@@ -40,20 +40,40 @@ use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
 use serde_json::Value;
 
-/// What `daftar work` was asked to do.
-#[derive(Debug)]
+/// The arguments of `daftar work`.
+#[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The store.
+    #[arg(long, env = "DAFTAR_DB")]
     pub db: String,
+    /// The YAML file, deployed if it is not yet.
+    #[arg(long)]
     pub workflow: PathBuf,
-    /// Scripted answers; or else
+    /// Scripted agency answers, as for `run`.
+    #[arg(long, required_unless_present = "connectors")]
     pub answers: Option<PathBuf>,
-    /// the connector catalog, over HTTP.
+    /// Instead of `--answers`: the connector catalog, whose agencies and gateways are
+    /// called over HTTP (callback routes on a free port, secret `$DAFTAR_CALLBACK_TOKEN`).
+    #[arg(long, conflicts_with = "answers")]
     pub connectors: Option<PathBuf>,
+    /// The application form of the requests it files, as JSON.
+    #[arg(long, default_value = "{}")]
     pub input: String,
+    /// How many requests to file.
+    #[arg(long, default_value_t = 0)]
     pub start: u32,
+    /// The pause between two starts, in milliseconds.
+    #[arg(long, default_value_t = 0)]
     pub start_every_ms: u64,
+    /// Where performed side effects are appended (`inquiry KEY ATTEMPT`, `sent REF`).
+    #[arg(long)]
     pub log: Option<PathBuf>,
+    /// How long a leased job is this node's, in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
     pub lease_ms: u64,
+    /// How long an inquiry answer or an SMS acknowledgment takes to come back after the
+    /// side effect is logged, in milliseconds (widens the window a crash can hit).
+    #[arg(long, default_value_t = 0)]
     pub effect_delay_ms: u64,
 }
 
@@ -175,21 +195,26 @@ struct Slow<T> {
     delay: Duration,
 }
 
+impl<T> Slow<T> {
+    /// What `answer` comes to, once it came and `delay` passed after it.
+    async fn held<R>(&self, answer: impl Future<Output = R>) -> R {
+        let answer = answer.await;
+        tokio::time::sleep(self.delay).await;
+        answer
+    }
+}
+
 #[async_trait]
 impl Inquiries for Slow<HttpInquiries> {
     async fn inquire(&self, call: &InquiryCall) -> InquiryResult {
-        let result = self.inner.inquire(call).await;
-        tokio::time::sleep(self.delay).await;
-        result
+        self.held(self.inner.inquire(call)).await
     }
 }
 
 #[async_trait]
 impl Notifier for Slow<HttpSms> {
     async fn send(&self, sms: &Sms) -> SendOutcome {
-        let outcome = self.inner.send(sms).await;
-        tokio::time::sleep(self.delay).await;
-        outcome
+        self.held(self.inner.send(sms)).await
     }
 
     async fn lookup(&self, reference: &str) -> SendOutcome {
@@ -258,24 +283,6 @@ fn callback_secrets(catalog: &Catalog) -> anyhow::Result<BTreeMap<String, String
         .map_err(|e| anyhow::anyhow!("the connector catalog: {e}"))
 }
 
-/// Serves the callback routes of `engine` on `listener`.
-fn serve_callbacks(
-    engine: &Arc<Engine>,
-    catalog: &Catalog,
-    listener: tokio::net::TcpListener,
-) -> anyhow::Result<()> {
-    let secrets = callback_secrets(catalog)?;
-    // Only the callback routes are of use here; the API's tokens get a throwaway key.
-    let key: [u8; 32] = rand::random();
-    let keys = daftar_api::auth::Keys::hs256(&key, "daftar", "daftar-api")
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let mut config = daftar_api::Config::new(engine.clone(), keys);
-    config.callback_secrets = secrets;
-    let router = daftar_api::app(daftar_api::AppState::new(config));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(())
-}
-
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let source = std::fs::read_to_string(&args.workflow)
         .with_context(|| format!("cannot read {}", args.workflow.display()))?;
@@ -294,7 +301,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let engine = Engine::open(store, connectors).await?;
     if let Some((catalog, listener)) = http {
         engine.set_catalog(catalog.clone());
-        serve_callbacks(&engine, &catalog, listener)?;
+        super::run::serve_callbacks(&engine, callback_secrets(&catalog)?, listener)?;
     }
     let deployed = match engine
         .deploy(&args.workflow.display().to_string(), &source)

@@ -25,7 +25,8 @@ mod check;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -34,7 +35,9 @@ use daftar_engine::core::{CALLBACK, PAYMENT};
 use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::{Engine, RuntimeError};
 use serde_json::{Value, json};
-use utoipa::OpenApi;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::{Modify, OpenApi};
 
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -42,8 +45,88 @@ use check::About;
 
 /// The OpenAPI part of the callbacks.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(inquiry, payment, delivery_report))]
+#[openapi(paths(inquiry, payment, delivery_report), modifiers(&Answers))]
 pub struct Doc;
+
+/// What every callback takes and answers besides its own: the connector's secret, and a
+/// problem for a body it cannot take (400), a request it does not find (404), a command
+/// refused (409) or a store out of reach (503).
+#[derive(Debug)]
+struct Answers;
+
+impl Modify for Answers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            for op in crate::openapi::operations(item) {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "connector_secret",
+                    Vec::<String>::new(),
+                )]);
+                for status in ["400", "404", "409", "503"] {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::T(crate::openapi::problem("")));
+                }
+            }
+        }
+    }
+}
+
+/// A callback as every route takes it: the agency and connector its path names and its
+/// headers, answered `401` unless it carries the connector's secret.
+pub struct Call {
+    state: AppState,
+    agency: String,
+    connector: String,
+    headers: HeaderMap,
+    secret: String,
+}
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path((agency, connector)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let secret = check::authenticate(state, &connector, &parts.headers)
+            .map_err(IntoResponse::into_response)?
+            .to_owned();
+        Ok(Call {
+            state: state.clone(),
+            agency,
+            connector,
+            headers: parts.headers.clone(),
+            secret,
+        })
+    }
+}
+
+// Without the secret, which has no place in a log.
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("agency", &self.agency)
+            .field("connector", &self.connector)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    /// Refuses the callback without the token daftar sent with the request it answers.
+    async fn token(&self, stream: &StreamId, about: &About<'_>, payload: &Value) -> ApiResult<()> {
+        check::token(
+            &self.state,
+            &self.secret,
+            &self.headers,
+            stream,
+            about,
+            payload,
+        )
+        .await
+    }
+}
 
 /// The callback routes, under `/callbacks`.
 pub fn router() -> Router<AppState> {
@@ -76,20 +159,12 @@ fn object(body: Result<Json<Value>, JsonRejection>, what: &str) -> Result<Value,
            ("X-Callback-Token" = String, Header, description = "The token daftar sent with the SMS")),
     request_body(content = Object, description = "`client_reference`, `status`, `delivered_at`"),
     responses((status = 200, description = "Recorded"),
-              (status = 400, body = Problem),
-              (status = 403, description = "Without the SMS's callback token (`bad-callback-token`)", body = Problem),
-              (status = 404, body = Problem),
-              (status = 409, body = Problem),
-              (status = 503, body = Problem)),
-    security(("connector_secret" = []))
+              (status = 403, description = "Without the SMS's callback token (`bad-callback-token`)", body = Problem)),
 )]
 pub async fn delivery_report(
-    State(state): State<AppState>,
-    Path((agency, connector)): Path<(String, String)>,
-    headers: HeaderMap,
+    call: Call,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<Response> {
-    let secret = check::authenticate(&state, &connector, &headers)?;
     let report = object(body, "the delivery report")?;
     let field = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_owned);
     let (Some(reference), Some(status)) = (field("client_reference"), field("status")) else {
@@ -105,27 +180,34 @@ pub async fn delivery_report(
         ));
     };
     let stream = StreamId {
-        agency,
+        agency: call.agency.clone(),
         instance: instance.to_owned(),
     };
     let id = format!("delivery:{reference}:{status}");
     let about = About {
         kind: Kind::Delivery,
-        connector: &connector,
+        connector: &call.connector,
         key: &reference,
         name: "delivery",
         message_id: &id,
     };
-    check::token(&state, secret, &headers, &stream, &about, &report).await?;
+    call.token(&stream, &about, &report).await?;
     let command = daftar_engine::core::Command::DeliveryReport {
         reference: reference.clone(),
         status: status.clone(),
         at: field("delivered_at"),
     };
     Ok(
-        match state
+        match call
+            .state
             .engine()
-            .execute(&stream, &command, &id, Actor::Connector(connector), None)
+            .execute(
+                &stream,
+                &command,
+                &id,
+                Actor::Connector(call.connector.clone()),
+                None,
+            )
             .await
         {
             Ok(_) => (StatusCode::OK, Json(json!({"status": "recorded"}))).into_response(),
@@ -214,43 +296,36 @@ async fn deliver(
            ("X-Callback-Token" = String, Header, description = "The token daftar sent with the inquiry")),
     request_body(content = Object, description = "The agency's answer"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
-              (status = 400, body = Problem),
-              (status = 403, description = "Without the inquiry's callback token (`bad-callback-token`), or for a step that asked another connector (`wrong-connector`); kept for review", body = Problem),
-              (status = 404, body = Problem),
-              (status = 409, body = Problem),
-              (status = 503, body = Problem)),
-    security(("connector_secret" = []))
+              (status = 403, description = "Without the inquiry's callback token (`bad-callback-token`), or for a step that asked another connector (`wrong-connector`); kept for review", body = Problem)),
 )]
-pub async fn inquiry(
-    State(state): State<AppState>,
-    Path((agency, connector)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
-) -> ApiResult<Response> {
-    let secret = check::authenticate(&state, &connector, &headers)?;
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+pub async fn inquiry(call: Call, body: Result<Json<Value>, JsonRejection>) -> ApiResult<Response> {
+    let Some(key) = call
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+    else {
         return Err(ApiError::new(
             ErrorCode::MissingKey,
             "the Idempotency-Key header of the inquiry is required",
         ));
     };
     let payload = object(body, "the agency's answer")?;
-    let Some(stream) = stream(&agency, key) else {
+    let Some(stream) = stream(&call.agency, key) else {
         return Err(ApiError::new(
             ErrorCode::BadKey,
             "the Idempotency-Key does not name a request",
         ));
     };
-    let message_id = format!("callback:{connector}:{key}");
+    let message_id = format!("callback:{}:{key}", call.connector);
     let about = About {
         kind: Kind::Inquiry,
-        connector: &connector,
+        connector: &call.connector,
         key,
         name: CALLBACK,
         message_id: &message_id,
     };
-    check::token(&state, secret, &headers, &stream, &about, &payload).await?;
-    Ok(deliver(state.engine(), &stream, &about, payload).await)
+    call.token(&stream, &about, &payload).await?;
+    Ok(deliver(call.state.engine(), &stream, &about, payload).await)
 }
 
 /// The payment gateway's result (`reference`, `status`, …).
@@ -260,20 +335,9 @@ pub async fn inquiry(
            ("X-Callback-Token" = String, Header, description = "The token daftar sent with the payment request")),
     request_body(content = Object, description = "`reference`, `status`, `amount`, …"),
     responses((status = 200, description = "Received"), (status = 202, description = "Kept: no step waits for it"),
-              (status = 400, body = Problem),
-              (status = 403, description = "Without the payment's callback token (`bad-callback-token`), or for a step that asked another gateway (`wrong-connector`); kept for review", body = Problem),
-              (status = 404, body = Problem),
-              (status = 409, body = Problem),
-              (status = 503, body = Problem)),
-    security(("connector_secret" = []))
+              (status = 403, description = "Without the payment's callback token (`bad-callback-token`), or for a step that asked another gateway (`wrong-connector`); kept for review", body = Problem)),
 )]
-pub async fn payment(
-    State(state): State<AppState>,
-    Path((agency, connector)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
-) -> ApiResult<Response> {
-    let secret = check::authenticate(&state, &connector, &headers)?;
+pub async fn payment(call: Call, body: Result<Json<Value>, JsonRejection>) -> ApiResult<Response> {
     let payload = object(body, "the payment result")?;
     let Some(reference) = payload
         .get("reference")
@@ -285,7 +349,7 @@ pub async fn payment(
             "the payment result has no `reference`",
         ));
     };
-    let Some(stream) = stream(&agency, &reference) else {
+    let Some(stream) = stream(&call.agency, &reference) else {
         return Err(ApiError::new(
             ErrorCode::BadReference,
             "the reference does not name a request",
@@ -296,14 +360,14 @@ pub async fn payment(
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
-    let message_id = format!("payment:{connector}:{reference}:{status}");
+    let message_id = format!("payment:{}:{reference}:{status}", call.connector);
     let about = About {
         kind: Kind::Payment,
-        connector: &connector,
+        connector: &call.connector,
         key: &reference,
         name: PAYMENT,
         message_id: &message_id,
     };
-    check::token(&state, secret, &headers, &stream, &about, &payload).await?;
-    Ok(deliver(state.engine(), &stream, &about, payload).await)
+    call.token(&stream, &about, &payload).await?;
+    Ok(deliver(call.state.engine(), &stream, &about, payload).await)
 }

@@ -7,7 +7,8 @@
 //!   annotation says (utoipa labels a body `application/json` unless told otherwise).
 //! - An operation that takes a body can answer 400 (unreadable), 413 (over the limit), 415
 //!   (the wrong media type) and 422 (readable, but not what the operation takes).
-//! - An operation that needs a token can answer 401.
+//! - An operation that needs a token or a secret can answer 401, and 403 when the caller may
+//!   not do what it asks (a handler describes its own 403 where there is more to say).
 //! - Every operation can answer 503 when the store cannot be reached.
 
 use utoipa::openapi::path::{Operation, PathItem};
@@ -45,6 +46,7 @@ pub fn declare(doc: &mut OpenApi) {
                     "401",
                     "No token, or one that is not valid here (`unauthorized`)",
                 );
+                add("403", "");
             }
             add(
                 "503",
@@ -54,7 +56,7 @@ pub fn declare(doc: &mut OpenApi) {
     }
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
         item.put.as_mut(),
@@ -81,7 +83,7 @@ fn relabel(op: &mut Operation) {
     }
 }
 
-fn problem(description: &str) -> Response {
+pub(crate) fn problem(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
         .content(

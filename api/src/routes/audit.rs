@@ -16,6 +16,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::lookup::RequestPath;
+use crate::openapi::NeedsToken;
 use crate::pii;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -32,7 +34,8 @@ use crate::views::{RequestView, sees_personal_data, view};
         StateAt,
         Verification,
         ChainFailure
-    ))
+    )),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -199,19 +202,17 @@ fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
 /// chain, definition), personal data masked.
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/history", tag = "audit",
-    params(("id" = String, Path, description = "The request id or its tracking code")),
+    params(RequestPath),
     responses(
         (status = 200, body = History),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn history(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
 ) -> ApiResult<Json<History>> {
     who.require(&[Role::Auditor])?;
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
@@ -264,20 +265,18 @@ fn cut(events: &[RecordedEvent], at: Option<&str>) -> ApiResult<usize> {
 /// to there (`daftar replay`), personal data masked.
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/state", tag = "audit",
-    params(("id" = String, Path, description = "The request id or its tracking code"), AtParams),
+    params(RequestPath, AtParams),
     responses(
         (status = 200, body = StateAt),
         (status = 400, description = "`at` is neither a version nor an RFC 3339 time", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency, or no such point of its history", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn state_at(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     params: Result<Query<AtParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<StateAt>> {
     who.require(&[Role::Auditor])?;
@@ -308,9 +307,8 @@ pub async fn state_at(
     get, path = "/api/v1/audit/verify", tag = "audit",
     responses(
         (status = 200, description = "Verified; `ok` says whether every chain is intact and every row agrees", body = Verification),
-        (status = 403, body = Problem), (status = 503, body = Problem),
+        (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn verify(
     State(state): State<AppState>,

@@ -12,12 +12,13 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
-use crate::problem::{ApiResult, Problem};
+use crate::openapi::NeedsToken;
+use crate::problem::ApiResult;
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(list), components(schemas(ConnectorView)))]
+#[openapi(paths(list), components(schemas(ConnectorView)), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -44,9 +45,7 @@ pub struct ConnectorView {
     get, path = "/api/v1/connectors", tag = "operations",
     responses(
         (status = 200, body = Vec<ConnectorView>),
-        (status = 403, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::Label;
@@ -43,7 +44,8 @@ use crate::views::Label;
         DefinitionList,
         DefinitionDetail,
         Label
-    ))
+    )),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -319,6 +321,18 @@ fn not_utf8(e: &std::string::FromUtf8Error) -> Diagnostic {
 /// Validates a definition with the server's catalog, knowing the agency's deployed workflows
 /// (so that `call` steps naming none of them are flagged). Runs off the async threads:
 /// validation of a large definition takes a while.
+/// A designer's definition from the body, validated: what deploying and validating share.
+async fn designed(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Validation> {
+    who.require(&[Role::Designer])?;
+    let text = read_source(headers, body)?;
+    check(state, who, text).await
+}
+
 async fn check(
     state: &AppState,
     who: &Principal,
@@ -387,7 +401,6 @@ fn views(diagnostics: &[Diagnostic]) -> Vec<DiagnosticView> {
             content_type = "application/problem+json"),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn deploy(
     State(state): State<AppState>,
@@ -395,9 +408,7 @@ pub async fn deploy(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, DeployError> {
-    who.require(&[Role::Designer])?;
-    let text = read_source(&headers, body)?;
-    let validation = check(&state, &who, text).await?;
+    let validation = designed(&state, &who, &headers, body).await?;
     let (Some(compiled), false) = (&validation.definition, validation.has_errors()) else {
         return Err(DeployError::Invalid(views(&validation.diagnostics)));
     };
@@ -455,10 +466,9 @@ pub async fn deploy(
     ),
     responses(
         (status = 200, description = "Validated; `valid` says whether it could be deployed", body = ValidationReport),
-        (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 400, body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn validate(
     State(state): State<AppState>,
@@ -466,9 +476,7 @@ pub async fn validate(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<ValidationReport>> {
-    who.require(&[Role::Designer])?;
-    let text = read_source(&headers, body)?;
-    let validation = check(&state, &who, text).await?;
+    let validation = designed(&state, &who, &headers, body).await?;
     let valid = !validation.has_errors() && validation.definition.is_some();
     let compiled = validation.definition.as_ref();
     Ok(Json(ValidationReport {
@@ -509,9 +517,8 @@ fn title(compiled: &CompiledDefinition) -> Label {
     get, path = "/api/v1/definitions", tag = "definitions",
     responses(
         (status = 200, body = DefinitionList),
-        (status = 403, body = Problem), (status = 503, body = Problem),
+        (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -568,11 +575,9 @@ async fn find_version(
     responses(
         (status = 200, body = DefinitionDetail),
         (status = 400, description = "The version is not a number", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such version in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_version(
     State(state): State<AppState>,
@@ -604,11 +609,9 @@ pub async fn get_version(
     responses(
         (status = 200, description = "A Mermaid flowchart", body = String, content_type = "text/plain"),
         (status = 400, description = "The version is not a number", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such version in your agency", body = Problem),
         (status = 503, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn graph(
     State(state): State<AppState>,

@@ -17,10 +17,11 @@ use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::messages::{Delivered, awaited};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::mobile;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::RequestView;
@@ -29,7 +30,8 @@ use crate::views::RequestView;
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(to_request, by_correlation),
-    components(schemas(MessageToRequest, CorrelatedMessage, DeliveredMessage))
+    components(schemas(MessageToRequest, CorrelatedMessage, DeliveredMessage)),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -85,6 +87,18 @@ pub struct DeliveredMessage {
     pub now: Option<RequestView>,
 }
 
+/// The headers a delivery takes, as the document names them.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct DeliveryHeaders {
+    /// Makes a retried delivery one message
+    #[param(rename = "Idempotency-Key")]
+    pub idempotency_key: Option<String>,
+    /// `wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)
+    #[param(rename = "Prefer")]
+    pub prefer: Option<String>,
+}
+
 /// Deliver a message to a request that waits for it.
 ///
 /// With an `Idempotency-Key`, a repeat is the same message and has no second effect.
@@ -93,21 +107,18 @@ pub struct DeliveredMessage {
     params(
         ("id" = String, Path, description = "The request id or its tracking code"),
         ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
-        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)"),
+        DeliveryHeaders,
     ),
     request_body = MessageToRequest,
     responses(
         (status = 200, description = "Delivered (or delivered before with this key)", body = DeliveredMessage),
         (status = 202, description = "The wait ended meanwhile: the message was kept", body = DeliveredMessage),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency (for a citizen: or not with this mobile number)", body = Problem),
         (status = 409, description = "The request does not wait for this message (or waits under several keys and none was given)", body = Problem),
         (status = 422, description = "The body is not a `MessageToRequest`", body = Problem),
         (status = 429, description = "Too many SMS for this agency or applicant", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn to_request(
     State(state): State<AppState>,
@@ -178,8 +189,7 @@ pub async fn to_request(
     } else {
         Actor::Officer(who.subject.clone())
     };
-    // Subscribed before the delivery, so that no commit it causes can be missed.
-    let wait = crate::wait::preferred(&headers).map(|w| (w, state.engine().subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let result = state
         .engine()
         .deliver(&stream, &name, &correlation, &message_id, payload, actor)
@@ -205,18 +215,15 @@ pub async fn to_request(
     post, path = "/api/v1/messages/{name}", tag = "requests",
     params(
         ("name" = String, Path, description = "The message, as the step's `wait.message` names it"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried delivery one message"),
-        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer, with the request in `now`, when the request the message moved ends or comes to rest again, or after N seconds (at most 30)"),
+        DeliveryHeaders,
     ),
     request_body = CorrelatedMessage,
     responses(
         (status = 200, description = "Delivered (or delivered before with this key)", body = DeliveredMessage),
         (status = 202, description = "No request waits for it: kept", body = DeliveredMessage),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 422, description = "The body is not a `CorrelatedMessage`", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn by_correlation(
     State(state): State<AppState>,
@@ -235,7 +242,7 @@ pub async fn by_correlation(
         ));
     }
     let message_id = message_id(&who, &headers)?;
-    let wait = crate::wait::preferred(&headers).map(|w| (w, state.engine().subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let delivered = state
         .engine()
         .deliver_by_correlation(
@@ -264,9 +271,9 @@ async fn settled(
     state: &AppState,
     who: &Principal,
     (status, Json(mut body)): (StatusCode, Json<DeliveredMessage>),
-    wait: Option<(std::time::Duration, crate::wait::Feed)>,
+    wait: Option<std::time::Duration>,
 ) -> ApiResult<Response> {
-    let Some((wait, feed)) = wait else {
+    let Some(wait) = wait else {
         return Ok((status, Json(body)).into_response());
     };
     if let Some(instance) = &body.request {
@@ -274,7 +281,7 @@ async fn settled(
             agency: who.agency.clone(),
             instance: instance.clone(),
         };
-        let s = crate::wait::settle(state.engine(), &stream, feed, wait).await?;
+        let s = crate::wait::settle(state.engine(), &stream, wait).await?;
         body.now = Some(crate::views::view(state, who, &stream, &s));
     }
     Ok((status, [crate::wait::applied(wait)], Json(body)).into_response())

@@ -11,18 +11,19 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use daftar_engine::core::Command;
-use daftar_engine::events::{Actor, Event, StreamId};
+use daftar_engine::events::{Actor, StreamId, incident_raised};
 use daftar_engine::store::{InstanceQuery, MAX_LISTING};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(list, retry), components(schemas(IncidentView, Retried)))]
+#[openapi(paths(list, retry), components(schemas(IncidentView, Retried)), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -80,9 +81,7 @@ pub struct Params {
     responses(
         (status = 200, body = Vec<IncidentView>),
         (status = 400, description = "A filter cannot be read", body = Problem),
-        (status = 403, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -130,22 +129,15 @@ async fn open_incidents(state: &AppState, stream: &StreamId) -> ApiResult<Vec<In
     Ok(s.incidents
         .iter()
         .map(|(incident, (_, step))| {
-            let raised = history.iter().rev().find_map(|e| match &e.event {
-                Event::IncidentRaised {
-                    incident: i,
-                    reason,
-                    ..
-                } if i == incident => Some((reason.clone(), e.recorded_at)),
-                _ => None,
-            });
+            let raised = incident_raised(&history, incident);
             IncidentView {
                 id: format!("{}:{incident}", stream.instance),
                 request: stream.instance.clone(),
                 tracking_code: s.tracking_code.clone(),
                 service: s.workflow.clone(),
                 step: step.clone(),
-                reason: raised.as_ref().map(|r| r.0.clone()).unwrap_or_default(),
-                raised_at: raised.map(|r| r.1),
+                reason: raised.map(|(_, r)| r.to_owned()).unwrap_or_default(),
+                raised_at: raised.map(|(e, _)| e.recorded_at),
             }
         })
         .collect())
@@ -158,11 +150,9 @@ async fn open_incidents(state: &AppState, stream: &StreamId) -> ApiResult<Vec<In
     params(("id" = String, Path, description = "The incident, `REQUEST:INCIDENT` as listed")),
     responses(
         (status = 200, body = Retried),
-        (status = 403, body = Problem),
         (status = 404, description = "No such incident in your agency", body = Problem),
         (status = 409, description = "The incident is no longer open", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn retry(
     State(state): State<AppState>,
@@ -179,9 +169,8 @@ pub async fn retry(
     let command_id = format!("operator-retry:{incident}");
     let s = state.engine().state(&stream).await?;
     if !s.incidents.contains_key(incident) {
-        let raised = state.engine().store().load(&stream).await?.iter().any(
-            |e| matches!(&e.event, Event::IncidentRaised { incident: i, .. } if i == incident),
-        );
+        let history = state.engine().store().load(&stream).await?;
+        let raised = incident_raised(&history, incident).is_some();
         if !raised {
             return Err(ApiError::not_found(format!(
                 "no incident `{id}` in your agency"

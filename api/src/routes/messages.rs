@@ -12,12 +12,13 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(unmatched), components(schemas(KeptMessage)))]
+#[openapi(paths(unmatched), components(schemas(KeptMessage)), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -57,9 +58,7 @@ pub struct Params {
     responses(
         (status = 200, body = Vec<KeptMessage>),
         (status = 400, body = Problem),
-        (status = 403, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn unmatched(
     State(state): State<AppState>,

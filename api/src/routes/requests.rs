@@ -15,6 +15,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
+use crate::lookup::RequestPath;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::{Label, RequestView, TaskView, Waiting, view};
@@ -32,7 +34,8 @@ use crate::views::{Label, RequestView, TaskView, Waiting, view};
         Waiting,
         TaskView,
         Label
-    ))
+    )),
+    modifiers(&NeedsToken)
 )]
 pub struct Doc;
 
@@ -133,12 +136,10 @@ pub struct CancelRequest {
          headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 200, description = "Filed before by this caller with this Idempotency-Key", body = RequestView),
         (status = 400, description = "The body or the Idempotency-Key cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, description = "No such service in force", body = Problem),
         (status = 422, description = "The form does not satisfy the service's schema (`invalid-input`), the body is not a `StartRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
         (status = 429, description = "Too many filings that send SMS by this citizen or in this agency", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn start(
     State(state): State<AppState>,
@@ -187,8 +188,7 @@ pub async fn start(
         Actor::Officer(who.subject.clone())
     };
     let input = body.input.clone();
-    // Subscribed before the start, so that no commit of the new request can be missed.
-    let wait = crate::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let done = engine
         .start(
             &who.agency,
@@ -204,12 +204,12 @@ pub async fn start(
             .await
             .map(IntoResponse::into_response);
     }
-    let Some((wait, feed)) = wait else {
+    let Some(wait) = wait else {
         let state_now = engine.state(&done.stream).await?;
         let view = view(&state, &who, &done.stream, &state_now);
         return Ok((StatusCode::CREATED, Json(view)).into_response());
     };
-    let state_now = crate::wait::settle(engine, &done.stream, feed, wait).await?;
+    let state_now = crate::wait::settle(engine, &done.stream, wait).await?;
     let view = view(&state, &who, &done.stream, &state_now);
     Ok((
         StatusCode::CREATED,
@@ -239,18 +239,16 @@ async fn repeated(
 /// A request: its status, what it waits for, its tasks and data.
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}", tag = "requests",
-    params(("id" = String, Path, description = "The request id or its tracking code")),
+    params(RequestPath),
     responses(
         (status = 200, body = RequestView),
-        (status = 403, body = Problem),
         (status = 404, description = "No such request in your agency", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_request(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
 ) -> ApiResult<Json<RequestView>> {
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let s = state.engine().state(&stream).await?;
@@ -258,23 +256,27 @@ pub async fn get_request(
     Ok(Json(view(&state, &who, &stream, &s)))
 }
 
-/// The agency's requests, newest first, with filters.
+/// The agency's requests, newest first, with filters; for a citizen, the requests they filed.
 #[utoipa::path(
     get, path = "/api/v1/requests", tag = "requests",
     params(ListParams),
     responses(
         (status = 200, body = RequestList),
         (status = 400, description = "A filter cannot be read", body = Problem),
-        (status = 403, body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<RequestList>> {
-    who.require(&[Role::Officer, Role::Auditor])?;
+    who.require(&[Role::Officer, Role::Auditor, Role::Citizen])?;
+    // A citizen lists only what they filed; officers and auditors the agency's requests.
+    let filed_by = (!who
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Officer | Role::Auditor)))
+    .then(|| who.subject.clone());
     let Query(p) = params.map_err(ApiError::from)?;
     let limit = crate::paging::limit(p.limit, 50)?;
     let offset = crate::paging::offset(p.offset)?;
@@ -285,6 +287,7 @@ pub async fn list(
         from: p.from,
         to: p.to,
         sla_breached: p.sla_breached,
+        filed_by,
         limit,
         offset,
     };
@@ -321,23 +324,21 @@ fn summary((stream, row): (StreamId, InstanceRow)) -> RequestSummary {
 /// its public status becomes `cancelled` and the applicant gets one SMS saying so.
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
-    params(("id" = String, Path, description = "The request id or its tracking code"),
+    params(RequestPath,
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried cancellation one command; the caller's own, bound to the request")),
     request_body = CancelRequest,
     responses(
         (status = 200, body = RequestView),
         (status = 400, description = "No reason, or a body that cannot be read", body = Problem),
-        (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "It has already ended", body = Problem),
         (status = 422, description = "The body is not a `CancelRequest` (`bad-body`), or the Idempotency-Key was used for another request (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn cancel(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     headers: HeaderMap,
     body: Result<Json<CancelRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<RequestView>> {

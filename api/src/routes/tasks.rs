@@ -26,10 +26,12 @@ use daftar_engine::core::{Command, InstanceState, TaskState};
 use daftar_engine::events::{Actor, StreamId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::lookup::load_request;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::views::{Label, RequestView};
@@ -44,9 +46,33 @@ const DEFAULT_LIMIT: u32 = 200;
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(worklist, get_task, claim, complete, reassign),
-    components(schemas(TaskItem, TaskList, CompleteTask, ReassignTask))
+    components(schemas(TaskItem, TaskList, CompleteTask, ReassignTask)),
+    modifiers(&NeedsToken, &NoSuchTask)
 )]
 pub struct Doc;
+
+/// Every route of one task answers 404 when the request or the task is not found: said once
+/// here rather than in each handler's annotation.
+#[derive(Debug)]
+struct NoSuchTask;
+
+impl Modify for NoSuchTask {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.contains("/tasks/{task}") {
+                continue;
+            }
+            for op in crate::openapi::operations(item) {
+                op.responses.responses.insert(
+                    "404".to_owned(),
+                    RefOr::T(crate::openapi::problem(
+                        "No such request in your agency, or no such task",
+                    )),
+                );
+            }
+        }
+    }
+}
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -157,6 +183,16 @@ pub struct ReassignTask {
     pub officer: Option<String>,
 }
 
+/// The request and the task of a route's path, as the document names them.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TaskPath {
+    /// The request id or its tracking code
+    pub id: String,
+    /// The task id
+    pub task: String,
+}
+
 /// Whether `who` may work `task`: an admin, or an officer holding its role (or, for a task
 /// without a role, one of its candidate groups).
 pub fn may_work(who: &Principal, task: &TaskState) -> bool {
@@ -190,7 +226,6 @@ fn eligible_roles(task: &TaskState) -> Vec<&str> {
         (status = 400, description = "A malformed query", body = Problem),
         (status = 403, description = "Not an officer, or `role` is not one of the caller's task roles", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn worklist(
     State(state): State<AppState>,
@@ -281,23 +316,20 @@ pub async fn worklist(
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/tasks/{task}", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
     ),
     responses(
         (status = 200, body = TaskItem),
         (status = 403, description = "The caller may not work this task and is no supervisor", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_task(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
     if !may_work(&who, t) && !who.holds_task_role(SUPERVISOR) {
@@ -310,28 +342,25 @@ pub async fn get_task(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/tasks/{task}/claim", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried claim one command"),
     ),
     responses(
         (status = 200, description = "Claimed by the caller", body = TaskItem),
         (status = 400, description = "A malformed Idempotency-Key", body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn claim(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<TaskItem>> {
     who.require(&[Role::Officer])?;
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     crate::idempotency::header(&headers)?;
     let (stream, s) = load_request(&state, &who, &id).await?;
     let t = find_task(&s, &task)?;
@@ -353,8 +382,7 @@ pub async fn claim(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/tasks/{task}/complete", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried completion one command"),
         ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): answer when the request ends or comes to rest again, or after N seconds (at most 30)"),
     ),
@@ -364,21 +392,19 @@ pub async fn claim(
          headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 400, description = "A malformed body or Idempotency-Key", body = Problem),
         (status = 403, description = "The caller does not hold the task's role", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "Claimed by another officer (`not-allowed`), closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The outcome is not one of the task's (`unknown-outcome`), the form fails its schema (`invalid-form`), the body is not a `CompleteTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn complete(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<CompleteTask>, JsonRejection>,
 ) -> ApiResult<Response> {
     who.require(&[Role::Officer])?;
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
     crate::idempotency::header(&headers)?;
     let (stream, s) = load_request(&state, &who, &id).await?;
@@ -416,13 +442,12 @@ pub async fn complete(
         outcome: body.outcome,
         form: body.form,
     };
-    // Subscribed before the command, so that no commit it causes can be missed.
-    let wait = crate::wait::preferred(&headers).map(|w| (w, engine.subscribe()));
+    let wait = crate::wait::preferred(&headers);
     let s = run(&state, &who, &headers, &stream, &command, &task, "complete").await?;
-    let Some((wait, feed)) = wait else {
+    let Some(wait) = wait else {
         return Ok(Json(crate::views::view(&state, &who, &stream, &s)).into_response());
     };
-    let s = crate::wait::settle(engine, &stream, feed, wait).await?;
+    let s = crate::wait::settle(engine, &stream, wait).await?;
     let view = crate::views::view(&state, &who, &stream, &s);
     Ok(([crate::wait::applied(wait)], Json(view)).into_response())
 }
@@ -432,8 +457,7 @@ pub async fn complete(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/tasks/{task}/reassign", tag = "tasks",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
-        ("task" = String, Path, description = "The task id"),
+        TaskPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried reassignment one command"),
     ),
     request_body = ReassignTask,
@@ -441,16 +465,14 @@ pub async fn complete(
         (status = 200, description = "Reassigned", body = TaskItem),
         (status = 400, description = "Neither `role` nor `officer`, or a malformed body", body = Problem),
         (status = 403, description = "Neither an admin nor a supervisor", body = Problem),
-        (status = 404, description = "No such request in your agency, or no such task", body = Problem),
         (status = 409, description = "The task is closed (`stale`) or the request ended (`ended`)", body = Problem),
         (status = 422, description = "The body is not a `ReassignTask` (`bad-body`), or the Idempotency-Key was used for another command on this task (`idempotency-key-reused`)", body = Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn reassign(
     State(state): State<AppState>,
     who: Principal,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<TaskPath>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<ReassignTask>, JsonRejection>,
 ) -> ApiResult<Json<TaskItem>> {
@@ -460,7 +482,7 @@ pub async fn reassign(
             "reassigning a task needs an admin or the task role `{SUPERVISOR}`"
         )));
     }
-    let Path((id, task)) = path.map_err(ApiError::from)?;
+    let Path(TaskPath { id, task }) = path.map_err(ApiError::from)?;
     let Json(body) = body.map_err(ApiError::from)?;
     crate::idempotency::header(&headers)?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_owned());

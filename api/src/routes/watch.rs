@@ -15,7 +15,6 @@
 //! this node's feed: the history is read again every few seconds for them.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -27,18 +26,21 @@ use axum::routing::get;
 use daftar_engine::core::InstanceState;
 use daftar_engine::definition::Definition;
 use daftar_engine::events::{Event, RecordedEvent, StreamId};
+use daftar_engine::runtime::Listener;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::OpenApi;
 
 use crate::auth::Principal;
+use crate::lookup::RequestPath;
+use crate::openapi::NeedsToken;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(watch))]
+#[openapi(paths(watch), modifiers(&NeedsToken))]
 pub struct Doc;
 
 /// The routes of this module.
@@ -56,27 +58,25 @@ const BUFFER: usize = 64;
 #[utoipa::path(
     get, path = "/api/v1/requests/{id}/events", tag = "requests",
     params(
-        ("id" = String, Path, description = "The request id or its tracking code"),
+        RequestPath,
         ("Last-Event-ID" = Option<u64>, Header, description = "The `id` of the last event received: resume after it"),
     ),
     responses(
         (status = 200, content_type = "text/event-stream", description = "`state`, then `status`, `task`, `payment`, `incident` and `ended` events as they happen; each `id` is the stream version that produced it"),
         (status = 400, description = "`Last-Event-ID` is not a version", body = crate::problem::Problem),
-        (status = 403, body = crate::problem::Problem),
         (status = 404, description = "No such request in your agency", body = crate::problem::Problem),
     ),
-    security(("bearer" = []))
 )]
 pub async fn watch(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    Path(RequestPath { id }): Path<RequestPath>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let after = last_event_id(&headers)?;
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
-    // Subscribed before the history is read: a commit made in between is on the feed.
-    let feed = state.engine().subscribe();
+    // Listening before the history is read: a commit made in between is heard.
+    let feed = state.engine().listen(&stream);
     let history = state.engine().store().load(&stream).await?;
     // Who may watch is decided on the history just read: one read of the stream, not two.
     let s = InstanceState::fold(history.iter().map(|e| &e.event));
@@ -107,7 +107,7 @@ fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<u64>> {
 async fn follow(
     state: AppState,
     stream: StreamId,
-    mut feed: broadcast::Receiver<Arc<daftar_engine::runtime::Appended>>,
+    mut feed: Listener,
     history: Vec<RecordedEvent>,
     s: InstanceState,
     after: Option<u64>,
@@ -136,11 +136,10 @@ async fn follow(
     loop {
         let fresh: Vec<(u64, Event)> = tokio::select! {
             got = feed.recv() => match got {
-                Ok(a) if a.stream == stream => {
+                Ok(a) => {
                     let first = a.version + 1 - a.events.len() as u64;
                     a.events.iter().cloned().enumerate().map(|(i, e)| (first + i as u64, e)).collect()
                 }
-                Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(_)) => stored_after(&state, &stream, sent).await,
                 Err(broadcast::error::RecvError::Closed) => return,
             },

@@ -409,64 +409,58 @@ impl Step {
                 });
             }
         }
-        let mut out = Vec::new();
-        add(&mut out, "next", &["next"], self.next.as_deref());
-        add(
-            &mut out,
-            "max_visits",
-            &["on_max_visits"],
-            self.on_max_visits.as_deref(),
-        );
-        if let Some(i) = &self.inquiry {
-            add(
-                &mut out,
+        let inquiry = self.inquiry.as_ref();
+        let payment = self.payment.as_ref();
+        let callback = inquiry.and_then(|i| i.callback.as_ref());
+        let wait = self.wait.as_ref();
+        let call = self.call.as_ref();
+        // The paths every step kind names by a fixed key, in the order they are listed.
+        let fixed: [(&str, &[&str], Option<&str>); 9] = [
+            ("next", &["next"], self.next.as_deref()),
+            (
+                "max_visits",
+                &["on_max_visits"],
+                self.on_max_visits.as_deref(),
+            ),
+            (
                 "failure",
                 &["inquiry", "on_failure"],
-                i.on_failure.as_deref(),
-            );
-            add(
-                &mut out,
+                inquiry.and_then(|i| i.on_failure.as_deref()),
+            ),
+            (
                 "unreachable",
                 &["inquiry", "on_unreachable"],
-                i.on_unreachable.as_deref(),
-            );
-            let cb = i.callback.as_ref().and_then(|c| c.on_timeout.as_deref());
-            add(
-                &mut out,
+                inquiry.and_then(|i| i.on_unreachable.as_deref()),
+            ),
+            (
                 "timeout",
                 &["inquiry", "callback", "on_timeout"],
-                cb,
-            );
-        }
-        if let Some(p) = &self.payment {
-            add(
-                &mut out,
+                callback.and_then(|c| c.on_timeout.as_deref()),
+            ),
+            (
                 "timeout",
                 &["payment", "on_timeout"],
-                p.on_timeout.as_deref(),
-            );
-            add(
-                &mut out,
+                payment.and_then(|p| p.on_timeout.as_deref()),
+            ),
+            (
                 "failure",
                 &["payment", "on_failure"],
-                p.on_failure.as_deref(),
-            );
-        }
-        if let Some(w) = &self.wait {
-            add(
-                &mut out,
+                payment.and_then(|p| p.on_failure.as_deref()),
+            ),
+            (
                 "timeout",
                 &["wait", "on_timeout"],
-                w.on_timeout.as_deref(),
-            );
-        }
-        if let Some(c) = &self.call {
-            add(
-                &mut out,
+                wait.and_then(|w| w.on_timeout.as_deref()),
+            ),
+            (
                 "failure",
                 &["call", "on_failure"],
-                c.on_failure.as_deref(),
-            );
+                call.and_then(|c| c.on_failure.as_deref()),
+            ),
+        ];
+        let mut out = Vec::new();
+        for (label, field, target) in fixed {
+            add(&mut out, label, field, target);
         }
         if let Some(d) = &self.decision {
             for (i, case) in d.cases.iter().enumerate() {

@@ -167,38 +167,21 @@ impl StepKindRef<'_> {
 impl Step {
     /// Every kind key this step sets. A valid step sets exactly one.
     pub fn kinds(&self) -> Vec<StepKindRef<'_>> {
-        let mut kinds = Vec::with_capacity(1);
-        if let Some(k) = &self.inquiry {
-            kinds.push(StepKindRef::Inquiry(k));
-        }
-        if let Some(k) = &self.payment {
-            kinds.push(StepKindRef::Payment(k));
-        }
-        if let Some(k) = &self.notify {
-            kinds.push(StepKindRef::Notify(k));
-        }
-        if let Some(k) = &self.decision {
-            kinds.push(StepKindRef::Decision(k));
-        }
-        if let Some(k) = &self.task {
-            kinds.push(StepKindRef::Task(k));
-        }
-        if let Some(k) = &self.wait {
-            kinds.push(StepKindRef::Wait(k));
-        }
-        if let Some(k) = &self.parallel {
-            kinds.push(StepKindRef::Parallel(k));
-        }
-        if let Some(k) = &self.call {
-            kinds.push(StepKindRef::Call(k));
-        }
-        if let Some(k) = &self.set {
-            kinds.push(StepKindRef::Set(k));
-        }
-        if let Some(k) = &self.end {
-            kinds.push(StepKindRef::End(k));
-        }
-        kinds
+        [
+            self.inquiry.as_ref().map(StepKindRef::Inquiry),
+            self.payment.as_ref().map(StepKindRef::Payment),
+            self.notify.as_ref().map(StepKindRef::Notify),
+            self.decision.as_ref().map(StepKindRef::Decision),
+            self.task.as_ref().map(StepKindRef::Task),
+            self.wait.as_ref().map(StepKindRef::Wait),
+            self.parallel.as_ref().map(StepKindRef::Parallel),
+            self.call.as_ref().map(StepKindRef::Call),
+            self.set.as_ref().map(StepKindRef::Set),
+            self.end.as_ref().map(StepKindRef::End),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// The step's kind, when it has exactly one (always so in a validated definition).

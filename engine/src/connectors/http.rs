@@ -16,16 +16,21 @@ use async_trait::async_trait;
 use daftar_definitions::catalog::{Auth, Catalog, Connector, HttpMethod};
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::callback::{Kind, Signer};
 use super::{Inquiries, InquiryCall};
 use crate::core::InquiryResult;
-use crate::events::InquiryEvidence;
 
 /// The largest answer read; a longer one is refused as malformed.
 pub const MAX_BODY: usize = 1024 * 1024;
+
+/// A new HTTP client, built the one way every HTTP connector builds it.
+pub(crate) fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
 
 /// A connector's timeout when the catalog gives none.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -117,9 +122,7 @@ impl HttpInquiries {
     /// `Idempotency-Key` and the `X-Callback-Token` of [`HttpInquiries::with_callback_secrets`]);
     /// without it, callback operations cannot be asked.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = client()?;
         let mut services = BTreeMap::new();
         for (name, c) in &catalog.connectors {
             let Some(raw) = &c.base_url else { continue };
@@ -251,36 +254,15 @@ impl Inquiries for HttpInquiries {
 }
 
 async fn send(request: reqwest::RequestBuilder, started: Instant) -> InquiryResult {
-    let mut response = match request.send().await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => return InquiryResult::Unknown,
-        Err(e) => {
+    let (status, body) = match exchange(request).await {
+        Ok(answer) => answer,
+        Err(Unread::TimedOut) => return InquiryResult::Unknown,
+        Err(unread) => {
             return InquiryResult::Transient {
-                reason: format!("the agency could not be reached: {e}"),
+                reason: unread.reason("the agency"),
             };
         }
     };
-    let status = response.status();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY {
-                    return InquiryResult::Transient {
-                        reason: format!("the answer is larger than {MAX_BODY} bytes"),
-                    };
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => return InquiryResult::Unknown,
-            Err(e) => {
-                return InquiryResult::Transient {
-                    reason: format!("the answer broke off: {e}"),
-                };
-            }
-        }
-    }
     if status.is_server_error() {
         return InquiryResult::Transient {
             reason: format!("the agency answered {status}"),
@@ -304,20 +286,66 @@ async fn send(request: reqwest::RequestBuilder, started: Instant) -> InquiryResu
             };
         }
     };
-    let sha256 = Sha256::digest(&body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    InquiryResult::Answered {
-        evidence: InquiryEvidence {
-            agency_time: response
-                .get("timestamp")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            response,
-            sha256,
-            latency_ms: started.elapsed().as_millis() as u64,
-        },
+    let agency_time = response
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    super::answered(
+        response,
+        &body,
+        agency_time,
+        started.elapsed().as_millis() as u64,
+    )
+}
+
+/// Why an answer could not be had whole.
+#[derive(Debug)]
+pub(crate) enum Unread {
+    /// No answer in time: the other side may have acted.
+    TimedOut,
+    /// The other side could not be reached.
+    Unreachable(reqwest::Error),
+    /// The answer was larger than [`MAX_BODY`].
+    TooLarge,
+    /// The answer broke off.
+    BrokenOff(reqwest::Error),
+}
+
+impl Unread {
+    /// The reason to record, `whom` naming the other side.
+    pub(crate) fn reason(&self, whom: &str) -> String {
+        match self {
+            Unread::TimedOut => format!("{whom} did not answer in time"),
+            Unread::Unreachable(e) => format!("{whom} could not be reached: {e}"),
+            Unread::TooLarge => format!("the answer is larger than {MAX_BODY} bytes"),
+            Unread::BrokenOff(e) => format!("the answer broke off: {e}"),
+        }
+    }
+}
+
+/// Sends `request` and reads its answer whole, up to [`MAX_BODY`] bytes.
+pub(crate) async fn exchange(
+    request: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, Vec<u8>), Unread> {
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Err(Unread::TimedOut),
+        Err(e) => return Err(Unread::Unreachable(e)),
+    };
+    let status = response.status();
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(Unread::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok((status, body)),
+            Err(e) if e.is_timeout() => return Err(Unread::TimedOut),
+            Err(e) => return Err(Unread::BrokenOff(e)),
+        }
     }
 }
 

@@ -14,9 +14,10 @@ use async_trait::async_trait;
 
 pub use http::BreakerState;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::core::{InquiryResult, PaymentRequestResult};
-use crate::events::StreamId;
+use crate::events::{InquiryEvidence, StreamId};
 
 /// One inquiry attempt.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +34,28 @@ pub struct InquiryCall {
     pub idempotency_key: String,
     /// The attempt, from 1.
     pub attempt: u32,
+}
+
+/// An agency's answer as an inquiry's outcome keeps it: the answer with the SHA-256 of its
+/// bytes as they came (`body`), the agency's own time when it gave one, and the latency.
+pub fn answered(
+    response: Value,
+    body: &[u8],
+    agency_time: Option<String>,
+    latency_ms: u64,
+) -> InquiryResult {
+    let sha256 = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    InquiryResult::Answered {
+        evidence: InquiryEvidence {
+            agency_time,
+            response,
+            sha256,
+            latency_ms,
+        },
+    }
 }
 
 /// Asks other agencies.

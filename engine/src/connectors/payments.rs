@@ -36,9 +36,7 @@ impl HttpPayments {
     /// the gateway posts results to (`{callback_base}/{agency}/{connector}`); gateways that
     /// require a callback URL refuse payments without it.
     pub fn new(catalog: &Catalog, callback_base: Option<String>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = super::http::client()?;
         let mut gateways = BTreeMap::new();
         for (name, c) in &catalog.connectors {
             if c.kind != ConnectorKind::Payment || c.base_url.is_none() {
@@ -58,20 +56,16 @@ impl HttpPayments {
         self.callbacks = self.callbacks.with_secrets(secrets);
         self
     }
-
-    /// Every gateway's circuit state, for operators and metrics.
-    pub fn breakers(&self) -> BTreeMap<String, BreakerState> {
-        self.gateways
-            .iter()
-            .filter_map(|(name, g)| g.breaker().map(|s| (name.clone(), s)))
-            .collect()
-    }
 }
 
 #[async_trait]
 impl Payments for HttpPayments {
+    /// Every gateway's circuit state, for operators and metrics.
     fn breakers(&self) -> BTreeMap<String, BreakerState> {
-        HttpPayments::breakers(self)
+        self.gateways
+            .iter()
+            .filter_map(|(name, g)| g.breaker().map(|s| (name.clone(), s)))
+            .collect()
     }
 
     async fn request(&self, call: &PaymentCall) -> PaymentRequestResult {
@@ -88,19 +82,15 @@ impl Payments for HttpPayments {
                 reason: format!("the amount {} is not positive", call.amount),
             };
         }
-        let url = match gateway.url(&["payments"]) {
-            Ok(url) => url,
+        let body = json!({
+            "amount": call.amount,
+            "reference": call.idempotency_key,
+            "description": format!("{} {}", call.stream.agency, call.stream.instance),
+        });
+        let mut request = match gateway.post(&["payments"], &call.idempotency_key, &body) {
+            Ok(request) => request,
             Err(reason) => return PaymentRequestResult::Refused { reason },
         };
-        let mut request = gateway
-            .client()
-            .post(url)
-            .header("Idempotency-Key", &call.idempotency_key)
-            .json(&json!({
-                "amount": call.amount,
-                "reference": call.idempotency_key,
-                "description": format!("{} {}", call.stream.agency, call.stream.instance),
-            }));
         request = self.callbacks.headers(
             request,
             Kind::Payment,

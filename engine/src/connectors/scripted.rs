@@ -6,11 +6,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{Inquiries, InquiryCall, PaymentCall, Payments};
 use crate::core::{InquiryResult, PaymentRequestResult};
-use crate::events::InquiryEvidence;
 
 /// Answers by `connector.operation` (inquiries) or `connector` (payments).
 #[derive(Clone, Debug, Default)]
@@ -40,18 +38,7 @@ impl Inquiries for Scripted {
         match self.answers.get(&key) {
             Some(response) => {
                 let body = serde_json::to_vec(response).unwrap_or_default();
-                let sha256 = Sha256::digest(&body)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                InquiryResult::Answered {
-                    evidence: InquiryEvidence {
-                        response: response.clone(),
-                        sha256,
-                        agency_time: None,
-                        latency_ms: 0,
-                    },
-                }
+                super::answered(response.clone(), &body, None, 0)
             }
             None => InquiryResult::Refused {
                 reason: format!("no scripted answer for {key}"),

@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::callback::{Kind, Signer};
-use super::http::{Breaker, BreakerInner, BreakerState, DEFAULT_TIMEOUT, MAX_BODY, authenticate};
+use super::http::{
+    Breaker, BreakerInner, BreakerState, DEFAULT_TIMEOUT, Unread, authenticate, exchange,
+};
 use super::{Notifier, SendOutcome, Sms};
 
 /// One gateway service of the catalog: its URL, limits, breaker and authentication.
@@ -97,6 +99,20 @@ impl Gateway {
         Ok(url)
     }
 
+    /// A `POST` of `body` as JSON to the path `segments`, under the `Idempotency-Key` `key`.
+    pub(crate) fn post(
+        &self,
+        segments: &[&str],
+        key: &str,
+        body: &Value,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        Ok(self
+            .client
+            .post(self.url(segments)?)
+            .header("Idempotency-Key", key)
+            .json(body))
+    }
+
     /// Makes one call under the connector's authentication, breaker, limit and timeout.
     pub(crate) async fn call(&self, request: reqwest::RequestBuilder) -> Reply {
         // A missing secret sends nothing and says nothing about the gateway: before the breaker.
@@ -123,29 +139,11 @@ impl Gateway {
         let Ok(_permit) = self.limit.acquire().await else {
             return Reply::Broken("the connector is shutting down".to_owned());
         };
-        let mut response = match request.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => return Reply::TimedOut,
-            Err(e) => return Reply::Broken(format!("`{}` could not be reached: {e}", self.name)),
-        };
-        let status = response.status();
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_BODY {
-                        return Reply::Broken(format!(
-                            "the answer is larger than {MAX_BODY} bytes"
-                        ));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) if e.is_timeout() => return Reply::TimedOut,
-                Err(e) => return Reply::Broken(format!("the answer broke off: {e}")),
-            }
+        match exchange(request).await {
+            Ok((status, body)) => Reply::Answer { status, body },
+            Err(Unread::TimedOut) => Reply::TimedOut,
+            Err(unread) => Reply::Broken(unread.reason(&format!("`{}`", self.name))),
         }
-        Reply::Answer { status, body }
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {
@@ -198,9 +196,7 @@ impl HttpSms {
         if connector.kind != ConnectorKind::Sms {
             return Err(format!("connector `{name}` is not `kind: sms`"));
         }
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = super::http::client()?;
         Ok(HttpSms {
             gateway: Gateway::new(client, name, connector)?,
             callbacks: Signer::new(callback_base),
@@ -248,20 +244,15 @@ impl Notifier for HttpSms {
     }
 
     async fn send(&self, sms: &Sms) -> SendOutcome {
-        let url = match self.gateway.url(&["sms", "send"]) {
-            Ok(url) => url,
+        let body = json!({
+            "mobile": sms.recipient,
+            "text": sms.text,
+            "client_reference": sms.reference,
+        });
+        let mut request = match self.gateway.post(&["sms", "send"], &sms.reference, &body) {
+            Ok(request) => request,
             Err(reason) => return SendOutcome::Refused { reason },
         };
-        let mut request = self
-            .gateway
-            .client()
-            .post(url)
-            .header("Idempotency-Key", &sms.reference)
-            .json(&json!({
-                "mobile": sms.recipient,
-                "text": sms.text,
-                "client_reference": sms.reference,
-            }));
         request = self.callbacks.headers(
             request,
             Kind::Delivery,

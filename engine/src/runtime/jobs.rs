@@ -2,7 +2,11 @@
 //! that completes the job. Each kind of job has its own function; a node without the
 //! connector a job needs leaves the job to a node that has it.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
+use tokio::task::JoinSet;
 
 use super::Engine;
 use crate::connectors::{InquiryCall, PaymentCall, SendOutcome, Sms};
@@ -10,46 +14,120 @@ use crate::core::Command;
 use crate::events::{Actor, Event, ParentRef};
 use crate::store::{Job, JobKind};
 
-/// Performs one job and reports its outcome as a command that also completes the job; the
-/// time it takes is recorded as `daftar_step_seconds`.
+/// Performs one job and reports its outcome as a command that also completes the job.
 pub async fn perform(engine: &Engine, job: Job) {
+    if let Some(report) = report(engine, &job).await {
+        report.deliver(engine).await;
+    }
+}
+
+/// How long the results of jobs performed together wait for the slowest at the most, beyond
+/// as long again as the first took: a parallel step's answers that arrive about together are
+/// decided in one commit, while a `join: any` step is not held up by its slow branches.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// Performs the inquiries one commit created for one instance (the branches of a parallel
+/// step) at the same time, and reports the results that arrive about together in one commit:
+/// the step's join is one durable step rather than one a branch. A result that arrives later
+/// is reported on its own, as [`perform`] would.
+pub(crate) async fn perform_together(engine: Arc<Engine>, jobs: Vec<Job>) {
+    let Some(stream) = jobs.first().map(|j| j.stream.clone()) else {
+        return;
+    };
+    let started = Instant::now();
+    let mut running = JoinSet::new();
+    for job in jobs {
+        let engine = engine.clone();
+        running.spawn(async move { report(&engine, &job).await });
+    }
+    let mut together = Vec::new();
+    if let Some(first) = running.join_next().await {
+        together.extend(first.ok().flatten());
+    }
+    let until = tokio::time::Instant::now() + started.elapsed().min(GATHER);
+    while let Ok(Some(next)) = tokio::time::timeout_at(until, running.join_next()).await {
+        together.extend(next.ok().flatten());
+    }
+    if let Err(e) = engine.report_together(&stream, together).await {
+        tracing::debug!(stream = %stream, error = %e, "results reported together changed nothing");
+    }
+    while let Some(late) = running.join_next().await {
+        if let Some(report) = late.ok().flatten() {
+            report.deliver(&engine).await;
+        }
+    }
+}
+
+/// A job's outcome, as the command that reports it.
+pub(crate) struct Report {
+    /// The job.
+    pub job: Job,
+    /// The command that reports its outcome.
+    pub command: Command,
+    /// Who reports it (the connector).
+    pub actor: Actor,
+}
+
+impl Report {
+    /// The command's id: the job's, so that a repeated report appends nothing.
+    pub(crate) fn command_id(&self) -> String {
+        format!("job:{}", self.job.id)
+    }
+
+    /// Decides and commits the report on its own.
+    pub(crate) async fn deliver(self, engine: &Engine) {
+        if let Err(e) = engine
+            .execute(
+                &self.job.stream,
+                &self.command,
+                &self.command_id(),
+                self.actor,
+                Some(&self.job.id),
+            )
+            .await
+        {
+            tracing::debug!(job = %self.job.id, error = %e, "a job's result changed nothing");
+        }
+    }
+}
+
+/// Performs a job: its connector call, and the command that reports the outcome (none when
+/// there is nothing to report yet, or the job is done another way). The time it takes is
+/// recorded as `daftar_step_seconds`.
+async fn report(engine: &Engine, job: &Job) -> Option<Report> {
     let service = engine.cached_workflow(&job.stream);
     let _timed = crate::metrics::time_job(service.unwrap_or_else(|| "unknown".into()), job.kind);
     let event = match Event::from_stored(job.payload.clone()) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(job = %job.id, error = %e, "a job's payload cannot be read");
-            return;
+            return None;
         }
     };
     let command_id = format!("job:{}", job.id);
-    let reported = match (job.kind, event) {
+    let (command, actor) = match (job.kind, event) {
         (JobKind::Inquiry, event @ Event::InquiryRequested { .. }) => {
-            inquiry(engine, &job, event).await
+            inquiry(engine, job, event).await
         }
         (JobKind::Payment, event @ Event::PaymentRequested { .. }) => {
-            payment(engine, &job, event).await
+            payment(engine, job, event).await
         }
         (JobKind::Notification, event @ Event::NotificationRequested { .. }) => {
-            notification(engine, &job, event).await
+            notification(engine, job, event).await
         }
         (JobKind::Call, event @ Event::CallRequested { .. }) => {
-            call(engine, &job, event, &command_id).await
+            call(engine, job, event, &command_id).await
         }
         (kind, other) => {
             tracing::error!(job = %job.id, ?kind, event = other.kind(), "a job does not match its event");
             None
         }
-    };
-    let Some((command, actor)) = reported else {
-        return;
-    };
-    if let Err(e) = engine
-        .execute(&job.stream, &command, &command_id, actor, Some(&job.id))
-        .await
-    {
-        tracing::debug!(job = %job.id, error = %e, "a job's result changed nothing");
-    }
+    }?;
+    Some(Report {
+        job: job.clone(),
+        command,
+        actor,
+    })
 }
 
 /// Asks an agency; its answer, failure or silence is the result.

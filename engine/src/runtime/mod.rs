@@ -36,7 +36,7 @@ use crate::events::{Actor, Event, ParentRef, StreamId};
 use crate::store::{Store, StoreError, StoredDefinition};
 
 pub use clock::{Clock, SystemClock, TestClock};
-pub use feed::Appended;
+pub use feed::{Appended, Listener};
 pub use registry::Registry;
 pub use writer::Writer;
 
@@ -188,6 +188,13 @@ impl Engine {
     /// commits behind misses the oldest and is told how many ([`broadcast::error::RecvError`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Appended>> {
         self.feed.subscribe()
+    }
+
+    /// Listens to one instance's durable commits from now on, woken by none of the others':
+    /// for a caller waiting on that instance alone. Listen first, then read the state, and no
+    /// commit in between is missed.
+    pub fn listen(&self, stream: &StreamId) -> Listener {
+        self.feed.listen(stream)
     }
 
     /// This node's name, for job leases.

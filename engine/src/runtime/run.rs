@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::jobs::Report;
 use super::{Engine, Executed, MAX_CONFLICTS, RuntimeError, warnings};
 use crate::core::{Command, Ctx, InstanceState, decide};
 use crate::definition::Definition;
 use crate::events::{Actor, Event, StreamId};
-use crate::store::{Commit, Committed, DefinitionRef, JobLease, StoreError, effects};
+use crate::store::{Commit, Committed, DefinitionRef, JobLease, Joined, StoreError, effects};
 
 /// A new instance's start: the definition in force, the time it was filed at, and whether its
 /// id was just drawn at random (so that no stream needs reading on the first attempt).
@@ -106,19 +107,95 @@ impl Engine {
                         duplicate: done.duplicate,
                     });
                 }
-                Err(StoreError::Conflict { .. }) => self.cache.forget(stream),
-                Err(e) => {
-                    self.cache.forget(stream);
-                    return Err(e.into());
-                }
+                Err(e) => self.lost(stream, e)?,
             }
         }
-        Err(StoreError::Conflict {
-            stream: stream.to_string(),
-            expected: 0,
-            actual: 0,
+        Err(kept_changing(stream))
+    }
+
+    /// The reports of several jobs of one instance, decided one after the other in one turn,
+    /// each on the state the one before left, and committed as one commit (each report's
+    /// events under its own id and actor, each job completed). A refused report completes its
+    /// job with no events, as on its own. Should the first report's id have been committed
+    /// before (its job was performed twice), the others are delivered each on its own.
+    pub(crate) async fn report_together(
+        &self,
+        stream: &StreamId,
+        mut reports: Vec<Report>,
+    ) -> Result<(), RuntimeError> {
+        if reports.len() < 2 {
+            if let Some(report) = reports.pop() {
+                report.deliver(self).await;
+            }
+            return Ok(());
         }
-        .into())
+        for _ in 0..MAX_CONFLICTS {
+            let turn = self.turns.take(stream).await;
+            let state = self.state(stream).await?;
+            let def = self.definition_of(&state)?;
+            let mut after = state.clone();
+            let mut events = Vec::new();
+            let mut joined = Vec::new();
+            for (i, r) in reports.iter().enumerate() {
+                let ctx = Ctx {
+                    now: self.now(),
+                    actor: r.actor.clone(),
+                    budget: self.budget(),
+                };
+                let decided = decide(&after, &def, &r.command, &ctx).unwrap_or_else(|e| {
+                    tracing::debug!(job = %r.job.id, error = %e, "a job's result changed nothing");
+                    Vec::new()
+                });
+                if i > 0 {
+                    joined.push(Joined {
+                        first: events.len(),
+                        command_id: r.command_id(),
+                        actor: r.actor.clone(),
+                        completes_job: Some(r.job.id.clone()),
+                    });
+                }
+                for e in &decided {
+                    after.apply(e);
+                }
+                events.extend(decided);
+            }
+            let first = &reports[0];
+            let decision = Decision {
+                state,
+                def,
+                result: Ok(events.clone()),
+            };
+            let mut commit = self.prepare(
+                stream,
+                &decision,
+                &after,
+                events.clone(),
+                &first.command_id(),
+                &first.actor,
+                Some(&first.job.id),
+            );
+            commit.joined = joined;
+            let wake = !commit.jobs.is_empty() && commit.lease.is_none();
+            match self.writer.commit(commit).await {
+                Ok(done) if done.duplicate => {
+                    self.cache.forget(stream);
+                    drop(turn);
+                    for report in reports.into_iter().skip(1) {
+                        report.deliver(self).await;
+                    }
+                    return Ok(());
+                }
+                Ok(done) => {
+                    let (id, actor) = (first.command_id(), first.actor.clone());
+                    self.settle(stream, &done, after.clone(), wake, &events, &id, &actor);
+                    drop(turn);
+                    self.follow_up(stream, &decision, &after, &events).await;
+                    return Ok(());
+                }
+                Err(e) => self.lost(stream, e)?,
+            }
+        }
+        Err(kept_changing(stream))
     }
 
     /// Reads the instance's state and definition and lets the core decide.
@@ -307,13 +384,20 @@ impl Engine {
             );
             match self.writer.commit(commit).await {
                 Ok(_) => return Ok(()),
-                Err(StoreError::Conflict { .. }) => self.cache.forget(stream),
-                Err(e) => return Err(e.into()),
+                Err(e) => self.lost(stream, e)?,
             }
         }
-        Err(RuntimeError::Store(StoreError::Database(format!(
-            "{stream} keeps changing"
-        ))))
+        Err(kept_changing(stream))
+    }
+
+    /// A commit that did not go in: the cached state goes, and a version conflict is decided
+    /// again (`Ok`) while any other error is the answer.
+    fn lost(&self, stream: &StreamId, error: StoreError) -> Result<(), RuntimeError> {
+        self.cache.forget(stream);
+        match error {
+            StoreError::Conflict { .. } => Ok(()),
+            e => Err(e.into()),
+        }
     }
 
     /// Whether a command with this id appended events to the stream before (read only when
@@ -332,6 +416,16 @@ impl Engine {
     }
 }
 
+/// A command that met a version conflict every time it was decided again.
+fn kept_changing(stream: &StreamId) -> RuntimeError {
+    StoreError::Conflict {
+        stream: stream.to_string(),
+        expected: 0,
+        actual: 0,
+    }
+    .into()
+}
+
 /// The commit of `events`, decided on `state` and leaving the instance in `after`, with what
 /// they imply (jobs, timers, read-model rows).
 #[allow(clippy::too_many_arguments)]
@@ -347,6 +441,11 @@ fn build_commit(
 ) -> Commit {
     let fx = effects(stream, state.version, &events, after);
     let compiled = def.compiled();
+    // Written here, on the caller's task, rather than in the writer's serial section.
+    let payloads = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.to_stored()).expect("events serialize"))
+        .collect();
     Commit {
         stream: stream.clone(),
         expected_version: state.version,
@@ -365,5 +464,7 @@ fn build_commit(
         instance: fx.instance,
         tasks: fx.tasks,
         lease: None,
+        joined: Vec::new(),
+        payloads,
     }
 }

@@ -14,9 +14,10 @@ use tokio::task::JoinHandle;
 
 use super::Engine;
 pub use super::jobs::perform;
+use super::jobs::perform_together;
 use crate::core::Command;
 use crate::events::Actor;
-use crate::store::{Job, JobLease};
+use crate::store::{Job, JobKind, JobLease};
 
 /// How the loops pace themselves.
 #[derive(Clone, Debug)]
@@ -78,17 +79,52 @@ pub fn spawn(engine: Arc<Engine>, pace: Pace) -> Background {
 }
 
 /// Performs the jobs leased to this node as its commits created them, each as soon as a
-/// slot is free.
+/// slot is free; a commit's several inquiries (a parallel step's branches) together.
 async fn own_jobs(
     engine: Arc<Engine>,
-    mut handed: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    mut handed: tokio::sync::mpsc::UnboundedReceiver<Vec<Job>>,
     slots: Arc<tokio::sync::Semaphore>,
 ) {
-    while let Some(job) = handed.recv().await {
-        if !in_a_slot(&engine, &slots, job).await {
-            return;
+    while let Some(jobs) = handed.recv().await {
+        let (inquiries, others): (Vec<_>, Vec<_>) =
+            jobs.into_iter().partition(|j| j.kind == JobKind::Inquiry);
+        let alone = if inquiries.len() > 1 {
+            if !together_in_slots(&engine, &slots, inquiries).await {
+                return;
+            }
+            others
+        } else {
+            inquiries.into_iter().chain(others).collect()
+        };
+        for job in alone {
+            if !in_a_slot(&engine, &slots, job).await {
+                return;
+            }
         }
     }
+}
+
+/// Performs jobs of one commit together, a slot each, once the slots are free; false once
+/// the slots are closed. As for one job, leases that ran out meanwhile are left alone.
+async fn together_in_slots(
+    engine: &Arc<Engine>,
+    slots: &Arc<tokio::sync::Semaphore>,
+    jobs: Vec<Job>,
+) -> bool {
+    let Ok(permits) = slots.clone().acquire_many_owned(jobs.len() as u32).await else {
+        return false;
+    };
+    let now = Utc::now();
+    let (live, stale): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| j.lease_until > now);
+    for job in stale {
+        tracing::warn!(job = %job.id, "a job's lease ran out before a worker was free");
+    }
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        perform_together(engine, live).await;
+        drop(permits);
+    });
+    true
 }
 
 /// Performs a job in its own task once a slot is free; false once the slots are closed. A job

@@ -36,7 +36,7 @@ pub(crate) struct Handoff {
 #[derive(Debug)]
 struct Open {
     id: u64,
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::UnboundedSender<Vec<Job>>,
     lease: Duration,
 }
 
@@ -46,8 +46,9 @@ impl Handoff {
         self.open.lock().expect("lock").as_ref().map(|o| o.lease)
     }
 
-    /// A job loop starts taking the jobs leased to this node for `lease`; the id closes it.
-    pub(crate) fn open(&self, lease: Duration) -> (u64, mpsc::UnboundedReceiver<Job>) {
+    /// A job loop starts taking the jobs leased to this node for `lease`, a commit's jobs at a
+    /// time; the id closes it.
+    pub(crate) fn open(&self, lease: Duration) -> (u64, mpsc::UnboundedReceiver<Vec<Job>>) {
         static IDS: AtomicU64 = AtomicU64::new(0);
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let (jobs, rx) = mpsc::unbounded_channel();
@@ -70,16 +71,19 @@ impl Handoff {
         let open = self.open.lock().expect("lock");
         let Some(open) = open.as_ref() else { return };
         let until = lease.until(Utc::now());
-        for job in commit.jobs.drain(..) {
-            let _ = open.jobs.send(Job {
+        let jobs = commit
+            .jobs
+            .drain(..)
+            .map(|job| Job {
                 id: job.id,
                 stream: commit.stream.clone(),
                 kind: job.kind,
                 payload: job.payload,
                 leases: 1,
                 lease_until: until,
-            });
-        }
+            })
+            .collect();
+        let _ = open.jobs.send(jobs);
     }
 }
 

@@ -89,6 +89,8 @@ impl<'a> Rows<'a> {
         for t in &c.dropped_timers {
             self.timers.insert((&c.stream, t.as_str()), None);
         }
+        self.done_jobs
+            .extend(c.joined.iter().filter_map(|j| j.completes_job.as_ref()));
         self.instances.insert(&c.stream, &c.instance);
         for t in &c.tasks {
             self.tasks.insert((&c.stream, t.id.as_str()), t);
@@ -297,7 +299,7 @@ impl SqlStore {
             let mut q = QueryBuilder::<D>::new(
                 "INSERT INTO instances (agency, instance, workflow, workflow_version, \
                  tracking_code, status, state, incidents, sla_breached, started_at, \
-                 updated_at) ",
+                 updated_at, filed_by) ",
             );
             q.push_values(piece, |mut b, (s, i)| {
                 b.push_bind(&s.agency)
@@ -310,7 +312,8 @@ impl SqlStore {
                     .push_bind(i64::from(i.incidents))
                     .push_bind(i.sla_breached)
                     .push_bind(Ts(i.started_at))
-                    .push_bind(Ts(at));
+                    .push_bind(Ts(at))
+                    .push_bind(i.filed_by.as_deref());
             });
             q.push(
                 // What an instance started with (workflow, version, tracking code, start)

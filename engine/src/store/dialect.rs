@@ -96,6 +96,12 @@ pub trait Dialect: Database {
     /// Begins a read-only transaction in which every query sees one snapshot.
     const BEGIN_SNAPSHOT: &'static str;
 
+    /// The time a batch is recorded at when the node can tell it without asking the database
+    /// (a statement less per batch); `None` to ask it (`SQL.now`) in the batch's transaction.
+    fn recorded_now() -> Option<DateTime<Utc>> {
+        None
+    }
+
     /// A page of events, their payloads as stored: what verifying hash chains reads.
     fn read_stored(
         pool: &Pool<Self>,
@@ -123,6 +129,12 @@ impl Dialect for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // A read transaction reads one snapshot of the write-ahead log.
     const BEGIN_SNAPSHOT: &'static str = "BEGIN";
+
+    // SQLite's `'now'` is this machine's clock to the millisecond (the database runs in this
+    // process): the same time, read here.
+    fn recorded_now() -> Option<DateTime<Utc>> {
+        Some(chrono::SubsecRound::trunc_subsecs(Utc::now(), 3))
+    }
 
     async fn read_stored(pool: &Pool<Self>, page: Page) -> Result<Vec<StoredEvent>, StoreError> {
         super::sqlite::read_stored(pool, page).await

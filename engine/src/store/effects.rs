@@ -103,5 +103,6 @@ pub fn instance_row(state: &InstanceState) -> InstanceRow {
         incidents: state.incidents.len() as u32,
         sla_breached: state.sla_breached,
         started_at: state.filed_at.unwrap_or_default(),
+        filed_by: state.filed_by.clone(),
     }
 }

@@ -72,6 +72,29 @@ pub struct Commit {
     /// (it hands them to its own workers, with no lease query); `None` leaves them to any
     /// node's job loop.
     pub lease: Option<JobLease>,
+    /// Commands decided after the commit's own in the same turn and committed with it (the
+    /// reports of a parallel step's jobs performed together): each owns the events from its
+    /// `first` on, recorded under its id and actor, and completes its job. Only the commit's
+    /// own command id is checked for a repeat.
+    pub joined: Vec<Joined>,
+    /// Each event's stored payload text (`serde_json::to_string(&event.to_stored())`), written
+    /// by the caller so that the writer's serial section does not serialize; empty to let the
+    /// store write them.
+    pub payloads: Vec<String>,
+}
+
+/// A command committed with another: see [`Commit::joined`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Joined {
+    /// The index in [`Commit::events`] of its first event (its events run to the next joined
+    /// command's first, or to the end).
+    pub first: usize,
+    /// The command's id.
+    pub command_id: String,
+    /// Who sent the command.
+    pub actor: Actor,
+    /// The job it completes.
+    pub completes_job: Option<String>,
 }
 
 /// A lease taken on a commit's jobs as they are created.
@@ -281,6 +304,8 @@ pub struct InstanceRow {
     pub sla_breached: bool,
     /// When it was filed.
     pub started_at: DateTime<Utc>,
+    /// Who filed it, when an applicant filed with a token of their own (its subject).
+    pub filed_by: Option<String>,
 }
 
 /// Which instances of an agency a listing shows: every filter left `None` matches all.
@@ -298,6 +323,8 @@ pub struct InstanceQuery {
     pub to: Option<DateTime<Utc>>,
     /// Only those whose SLA passed (true) or did not (false).
     pub sla_breached: Option<bool>,
+    /// Only those this applicant filed (a token's subject).
+    pub filed_by: Option<String>,
     /// At most this many (the store caps it at 1000).
     pub limit: u32,
     /// Skip this many first.

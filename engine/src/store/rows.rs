@@ -20,10 +20,20 @@ pub(crate) fn record(
     at: DateTime<Utc>,
     prev_hash: String,
 ) -> Vec<(RecordedEvent, String, String)> {
-    let actor = serde_json::to_string(&commit.actor).expect("actors serialize");
+    let author = |actor: &Actor| serde_json::to_string(actor).expect("actors serialize");
+    let mut by = (
+        &commit.actor,
+        commit.command_id.as_str(),
+        author(&commit.actor),
+    );
+    let mut joined = commit.joined.iter().peekable();
     let mut prev = prev_hash;
     let mut out = Vec::with_capacity(commit.events.len());
     for (i, event) in commit.events.iter().enumerate() {
+        // The events from a joined command's first on are its own.
+        while let Some(j) = joined.next_if(|j| j.first <= i) {
+            by = (&j.actor, j.command_id.as_str(), author(&j.actor));
+        }
         let mut e = RecordedEvent {
             stream: commit.stream.clone(),
             version: commit.expected_version + i as u64 + 1,
@@ -32,16 +42,19 @@ pub(crate) fn record(
             workflow: commit.definition.workflow.clone(),
             workflow_version: commit.definition.version,
             definition_hash: commit.definition.hash.clone(),
-            actor: commit.actor.clone(),
-            command_id: commit.command_id.clone(),
+            actor: by.0.clone(),
+            command_id: by.1.to_owned(),
             prev_hash: prev,
             hash: String::new(),
             event: event.clone(),
         };
-        let payload = serde_json::to_string(&e.event.to_stored()).expect("events serialize");
+        let payload = match commit.payloads.get(i) {
+            Some(written) => written.clone(),
+            None => serde_json::to_string(&e.event.to_stored()).expect("events serialize"),
+        };
         e.hash = e.compute_hash_with_payload(&payload);
         prev = e.hash.clone();
-        out.push((e, payload, actor.clone()));
+        out.push((e, payload, by.2.clone()));
     }
     out
 }

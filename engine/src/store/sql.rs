@@ -44,11 +44,11 @@ macro_rules! event_columns {
     };
 }
 
-/// The columns of an instance row, after its instance id.
+/// The columns of an instance row, its instance id first.
 macro_rules! instance_columns {
     () => {
-        "workflow, workflow_version, tracking_code, status, state, incidents, sla_breached, \
-         started_at FROM instances "
+        "instance, workflow, workflow_version, tracking_code, status, state, incidents, sla_breached, \
+         started_at, filed_by FROM instances "
     };
 }
 
@@ -72,7 +72,18 @@ type EventTuple = (
 
 /// An instance row as read: workflow, version, tracking code, status, state, incidents, SLA
 /// breached, started.
-type InstanceTuple = (String, i64, String, Option<String>, String, i64, bool, Ts);
+type InstanceTuple = (
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    bool,
+    Ts,
+    Option<String>,
+);
 
 impl From<EventTuple> for EventRow {
     fn from(r: EventTuple) -> Self {
@@ -96,7 +107,18 @@ impl From<EventTuple> for EventRow {
 }
 
 fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
-    let (workflow, version, tracking_code, status, state, incidents, sla_breached, started) = r;
+    let (
+        _,
+        workflow,
+        version,
+        tracking_code,
+        status,
+        state,
+        incidents,
+        sla_breached,
+        started,
+        filed_by,
+    ) = r;
     Ok(InstanceRow {
         workflow,
         workflow_version: u32_col(version, "workflow version")?,
@@ -106,6 +128,7 @@ fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
         incidents: u32_col(incidents, "incident count")?,
         sla_breached,
         started_at: started.0,
+        filed_by,
     })
 }
 
@@ -169,14 +192,32 @@ impl EventLog for SqlStore {
         &self,
         batch: &[Commit],
     ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
-        let mut tx = self.writer.begin_with(D::BEGIN_WRITE).await.map_err(db)?;
-        let at: Ts = sqlx::query_scalar(D::SQL.now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let results = Self::write_batch(&mut tx, batch, at.0).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(results)
+        let mut fast = true;
+        loop {
+            let mut tx = self.writer.begin_with(D::BEGIN_WRITE).await.map_err(db)?;
+            let at = match D::recorded_now() {
+                Some(at) => at,
+                None => {
+                    let at: Ts = sqlx::query_scalar(D::SQL.now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    at.0
+                }
+            };
+            match Self::write_batch(&mut tx, batch, at, fast).await? {
+                Some(results) => {
+                    tx.commit().await.map_err(db)?;
+                    return Ok(results);
+                }
+                // The fast path failed part-way (a race with another node): again, each
+                // commit on its own.
+                None => {
+                    tx.rollback().await.map_err(db)?;
+                    fast = false;
+                }
+            }
+        }
     }
 
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -408,7 +449,7 @@ impl ReadModels for SqlStore {
         query: &InstanceQuery,
     ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError> {
         let mut sql = sqlx::QueryBuilder::<D>::new(concat!(
-            "SELECT instance, ",
+            "SELECT ",
             instance_columns!(),
             "WHERE agency = "
         ));
@@ -431,18 +472,22 @@ impl ReadModels for SqlStore {
         if let Some(b) = query.sla_breached {
             sql.push(" AND sla_breached = ").push_bind(b);
         }
+        if let Some(f) = &query.filed_by {
+            sql.push(" AND filed_by = ").push_bind(f);
+        }
         sql.push(" ORDER BY started_at DESC, instance DESC LIMIT ")
             .push_bind(i64::from(query.limit.min(super::MAX_LISTING)))
             .push(" OFFSET ")
             .push_bind(i64::from(query.offset));
-        let rows: Vec<(String, String, i64, String, Option<String>, String, i64, bool, Ts)> = sql
+        let rows: Vec<InstanceTuple> = sql
             .build_query_as()
             .fetch_all(&self.reads)
             .await
             .map_err(db)?;
         rows.into_iter()
-            .map(|(instance, workflow, wv, code, status, state, incidents, sla, started)| {
-                let row = instance_row((workflow, wv, code, status, state, incidents, sla, started))?;
+            .map(|tuple| {
+                let instance = tuple.0.clone();
+                let row = instance_row(tuple)?;
                 Ok((
                     StreamId {
                         agency: agency.to_owned(),

@@ -20,22 +20,26 @@ use crate::events::StreamId;
 
 shared! {
 impl SqlStore {
-    /// Writes a batch inside the caller's transaction, recorded at `at`.
+    /// Writes a batch inside the caller's transaction, recorded at `at`: by the fast path
+    /// first when `fast`. `None` when the fast path failed part-way, having written some of
+    /// its rows: the caller rolls the transaction back and calls again without it. (A
+    /// savepoint around the fast path would spare that, at two statements a batch, every
+    /// batch, for a race between nodes that is rare.)
     pub(super) async fn write_batch(
         conn: &mut D::Connection,
         batch: &[Commit],
         at: DateTime<Utc>,
-    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+        fast: bool,
+    ) -> Result<Option<Vec<Result<Committed, StoreError>>>, StoreError> {
         let mut order: Vec<usize> = (0..batch.len()).collect();
         order.sort_by(|&a, &b| batch[a].stream.cmp(&batch[b].stream));
-        Self::run(conn, "SAVEPOINT whole_batch").await?;
-        let fast = Self::bulk(conn, batch, &order, at).await;
-        if !matches!(fast, Ok(Some(_))) {
-            Self::run(conn, "ROLLBACK TO SAVEPOINT whole_batch").await?;
-        }
-        Self::run(conn, "RELEASE SAVEPOINT whole_batch").await?;
-        if let Ok(Some(results)) = fast {
-            return Ok(results);
+        if fast {
+            match Self::bulk(conn, batch, &order, at).await {
+                Ok(Some(results)) => return Ok(Some(results)),
+                // Nothing written: each commit on its own, in this transaction.
+                Ok(None) => {}
+                Err(_) => return Ok(None),
+            }
         }
         let mut results: Vec<Option<Result<Committed, StoreError>>> = vec![None; batch.len()];
         for i in order {
@@ -53,10 +57,12 @@ impl SqlStore {
                 Err(Fail::Sql(e)) => Err(db(e)),
             });
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.expect("every commit has a result"))
-            .collect())
+        Ok(Some(
+            results
+                .into_iter()
+                .map(|r| r.expect("every commit has a result"))
+                .collect(),
+        ))
     }
 
     /// Runs a statement that binds nothing.

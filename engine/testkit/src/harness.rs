@@ -193,3 +193,17 @@ pub async fn file_applicant(
 pub fn applicant() -> Value {
     serde_json::json!({"national_id": "0499370899", "mobile": "09121234567", "category": "food", "amount": 5000})
 }
+
+/// The test workflow of [`HEAD`] with these steps (YAML, from `steps:` on).
+pub fn workflow(steps: &str) -> String {
+    format!("{HEAD}{steps}")
+}
+
+/// Files a request for the test workflow (deployed as `test` in `test-agency`) as a citizen.
+pub async fn file(engine: &daftar_engine::runtime::Engine) -> daftar_engine::events::StreamId {
+    engine
+        .start("test-agency", "test", applicant(), None, Actor::Citizen)
+        .await
+        .expect("the request is filed")
+        .stream
+}

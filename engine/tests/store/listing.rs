@@ -13,6 +13,8 @@ async fn instance(ctx: &Ctx, s: &StreamId, workflow: &str, state: &str, at: &str
     c.instance.status = Some(format!("{state}-status"));
     c.instance.started_at = t(at);
     c.instance.sla_breached = sla;
+    // One of them filed by an applicant with a token of their own.
+    c.instance.filed_by = (state == "issued").then(|| "zahra".to_owned());
     ctx.commit(c).await.unwrap();
 }
 
@@ -69,6 +71,20 @@ pub async fn listings_filter_order_and_page(ctx: Ctx) {
 
     let store = &ctx.store;
     let rows = store.instances("health", &all()).await.unwrap();
+    assert_eq!(
+        ids(&store
+            .instances(
+                "health",
+                &InstanceQuery {
+                    filed_by: Some("zahra".to_owned()),
+                    ..all()
+                },
+            )
+            .await
+            .unwrap()),
+        ["i-2"],
+        "only what the applicant filed"
+    );
     assert_eq!(
         ids(&rows),
         ["i-3", "i-2", "i-1"],

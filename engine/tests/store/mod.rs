@@ -202,9 +202,12 @@ pub fn commit(s: &StreamId, expected: u64, command: &str, events: Vec<Event>) ->
             incidents: 0,
             sla_breached: false,
             started_at: t("2026-03-01T08:00:00.123456Z"),
+            filed_by: None,
         },
         tasks: Vec::new(),
         lease: None,
+        joined: Vec::new(),
+        payloads: Vec::new(),
     }
 }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use daftar_engine::events::Event;
+use daftar_engine::events::{Actor, verify_chain};
 use daftar_engine::store::{
-    JobKind, JobLease, NewJob, NewTimer, StoreError, StoredDefinition, TaskRow,
+    JobKind, JobLease, Joined, NewJob, NewTimer, StoreError, StoredDefinition, TaskRow,
 };
 use serde_json::json;
 
@@ -75,6 +76,63 @@ pub async fn jobs_are_leased_once_until_the_lease_expires(ctx: Ctx) {
         ))
         .await,
         1
+    );
+}
+
+pub async fn commands_joined_in_one_commit_keep_their_ids_and_complete_their_jobs(ctx: Ctx) {
+    let s = stream("judiciary", "i-1");
+    let job = |v: u64| NewJob {
+        id: format!("{s}/{v}"),
+        kind: JobKind::Inquiry,
+        payload: json!({"type": "x", "v": v}),
+    };
+    let mut c = commit(&s, 0, "c-1", vec![started(&s), step("ask")]);
+    c.jobs = vec![job(2), job(3), job(4)];
+    ctx.commit(c).await.unwrap();
+    // Three reports in one commit: the first has two events, the second none (refused), the
+    // third one.
+    let mut c = commit(&s, 2, "job:2", vec![step("a"), step("b"), step("c")]);
+    c.actor = Actor::Connector("registry".to_owned());
+    c.completes_job = Some(format!("{s}/2"));
+    c.joined = vec![
+        Joined {
+            first: 2,
+            command_id: "job:3".to_owned(),
+            actor: Actor::Connector("police".to_owned()),
+            completes_job: Some(format!("{s}/3")),
+        },
+        Joined {
+            first: 2,
+            command_id: "job:4".to_owned(),
+            actor: Actor::Connector("army".to_owned()),
+            completes_job: Some(format!("{s}/4")),
+        },
+    ];
+    assert_eq!(ctx.commit(c).await.unwrap().version, 5);
+    let history = ctx.store.load(&s).await.unwrap();
+    let by: Vec<(u64, &str, Actor)> = history
+        .iter()
+        .map(|e| (e.version, e.command_id.as_str(), e.actor.clone()))
+        .collect();
+    let connector = |c: &str| Actor::Connector(c.to_owned());
+    assert_eq!(
+        by[2..],
+        [
+            (3, "job:2", connector("registry")),
+            (4, "job:2", connector("registry")),
+            (5, "job:4", connector("army")),
+        ]
+    );
+    assert_eq!(
+        ctx.count("jobs").await,
+        0,
+        "every joined report completes its job"
+    );
+    assert_eq!(ctx.count("commands").await, 2, "one command row a commit");
+    assert_eq!(
+        verify_chain(&history),
+        Ok(()),
+        "the chain holds across the joined commands"
     );
 }
 

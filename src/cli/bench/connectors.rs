@@ -2,12 +2,10 @@
 //! HTTP on 127.0.0.1 (smart, officer), or in-process answers given at once (core), so that
 //! the engine's own cost can be told apart from HTTP and the simulator.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use async_trait::async_trait;
 use daftar_engine::connectors::http::HttpInquiries;
 use daftar_engine::connectors::sms::HttpSms;
@@ -16,6 +14,8 @@ use daftar_engine::core::InquiryResult;
 use daftar_engine::events::InquiryEvidence;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use super::child::ChildProcess;
 
 /// The simulator's configuration for benchmarks: no latency, no faults.
 const SIMULATOR_CONFIG: &str = include_str!("../../../examples/bench/simulator-config.yaml");
@@ -27,10 +27,9 @@ const AGENCIES_URL: &str = "${DAFTAR_AGENCIES_URL:-http://127.0.0.1:8484}";
 /// `daftar simulate --port 0` as a child process, killed when dropped.
 #[derive(Debug)]
 pub struct SimulatorProcess {
-    child: Child,
+    process: ChildProcess,
     /// Its base URL (`http://127.0.0.1:PORT`).
     pub url: String,
-    _stdout: BufReader<ChildStdout>,
     _files: tempfile::TempDir,
 }
 
@@ -44,49 +43,38 @@ impl SimulatorProcess {
             .with_context(|| format!("cannot write {}", config.display()))?;
         std::fs::write(&seed, SIMULATOR_SEED)
             .with_context(|| format!("cannot write {}", seed.display()))?;
-        let exe = std::env::current_exe().context("cannot find the daftar executable")?;
-        let mut child = Command::new(exe)
-            .arg("simulate")
-            .args(["--port", "0", "--config"])
-            .arg(&config)
-            .arg("--seed")
-            .arg(&seed)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start `daftar simulate`")?;
-        let Some(stdout) = child.stdout.take() else {
-            let _ = child.kill();
-            bail!("`daftar simulate` has no standard output");
-        };
-        let mut stdout = BufReader::new(stdout);
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line);
-        let url = match (read, line.split_whitespace().last()) {
-            (Ok(n), Some(url)) if n > 0 && url.starts_with("http://") => url.to_owned(),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("`daftar simulate` did not print its address (it said {line:?})");
-            }
-        };
+        let process = ChildProcess::start(
+            &[
+                "simulate".as_ref(),
+                "--port".as_ref(),
+                "0".as_ref(),
+                "--config".as_ref(),
+                config.as_os_str(),
+                "--seed".as_ref(),
+                seed.as_os_str(),
+            ],
+            None,
+        )?;
         Ok(SimulatorProcess {
-            child,
-            url,
-            _stdout: stdout,
+            url: process.url.clone(),
+            process,
             _files: files,
         })
     }
 
     /// Its process id, to read its CPU time.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
+    }
+
+    /// The example catalog (`connectors.yaml`), every agency at this simulator.
+    pub fn catalog(&self) -> String {
+        daftar_simulator::CATALOG.replace(AGENCIES_URL, &self.url)
     }
 
     /// The HTTP connectors of the example catalog, every agency at this simulator.
     pub fn connectors(&self) -> anyhow::Result<Connectors> {
-        let text = daftar_simulator::CATALOG.replace(AGENCIES_URL, &self.url);
+        let text = self.catalog();
         let catalog = daftar_definitions::load_catalog("connectors.yaml", &text).map_err(|d| {
             let lines: Vec<String> = d.iter().map(ToString::to_string).collect();
             anyhow::anyhow!("the connector catalog is not valid:\n{}", lines.join("\n"))
@@ -97,13 +85,6 @@ impl SimulatorProcess {
             notifier: Some(Arc::new(HttpSms::new(&catalog, None).map_err(http)?)),
             payments: None,
         })
-    }
-}
-
-impl Drop for SimulatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -60,6 +60,8 @@ impl Template {
                 instance: fx.instance,
                 tasks: Vec::new(),
                 lease: None,
+                joined: Vec::new(),
+                payloads: Vec::new(),
             });
             state = after;
         }

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::sys;
+use super::sys::{self, Cpu};
 
 /// What to load, how hard and for how long.
 #[derive(Clone, Debug)]
@@ -44,10 +44,8 @@ pub struct Plan {
     pub drain: Duration,
     /// When set, every human task is completed this long after it was created.
     pub task_delay: Option<Duration>,
-    /// The simulator's process, whose CPU is read.
-    pub simulator_pid: Option<u32>,
-    /// Whether to read the CPU of PostgreSQL's processes.
-    pub database_cpu: bool,
+    /// The processes whose CPU is read: the simulator's, PostgreSQL's.
+    pub watched: sys::Watched,
     /// Whether to draw a progress bar.
     pub progress: bool,
 }
@@ -60,19 +58,6 @@ pub struct Latency {
     pub p999: f64,
     pub max: f64,
     pub mean: f64,
-}
-
-/// CPU used during the window, in cores (seconds of CPU per second).
-#[derive(Clone, Debug, Default)]
-pub struct Cpu {
-    /// This process: the engine, its connectors and the load generator.
-    pub engine: Option<f64>,
-    /// The simulator's process.
-    pub simulator: Option<f64>,
-    /// PostgreSQL's processes.
-    pub database: Option<f64>,
-    /// The whole machine.
-    pub machine: Option<f64>,
 }
 
 /// What one measurement found.
@@ -103,7 +88,8 @@ pub struct Measured {
     pub transactions_per_s: f64,
     /// Commits per transaction during the window (group commit at work).
     pub commits_per_transaction: f64,
-    /// CPU during the window.
+    /// CPU during the window; this process is the engine, its connectors and the load
+    /// generator.
     pub cpu: Cpu,
     /// Commit notices the feed dropped because the listener fell behind (should be 0).
     pub lagged: u64,
@@ -126,32 +112,52 @@ impl Measured {
             "completed": self.completed,
             "unfinished": self.unfinished,
             "completed_per_s": round(self.completed_per_s, 1),
-            "latency_ms": {
-                "p50": round(self.latency.p50, 2),
-                "p99": round(self.latency.p99, 2),
-                "p99_9": round(self.latency.p999, 2),
-                "max": round(self.latency.max, 2),
-                "mean": round(self.latency.mean, 2),
-            },
+            "latency_ms": self.latency.to_json(),
             "events_per_s": round(self.events_per_s, 0),
             "events_per_instance": round(self.events_per_instance, 2),
             "commits_per_instance": round(self.commits_per_instance, 2),
             "transactions_per_s": round(self.transactions_per_s, 1),
             "commits_per_transaction": round(self.commits_per_transaction, 2),
-            "cpu_cores": {
-                "engine": self.cpu.engine.map(|c| round(c, 3)),
-                "simulator": self.cpu.simulator.map(|c| round(c, 3)),
-                "database": self.cpu.database.map(|c| round(c, 3)),
-                "machine": self.cpu.machine.map(|c| round(c, 3)),
-            },
-            "engine_cpu_ms_per_instance": self.cpu.engine
-                .filter(|_| self.completed_per_s > 0.0)
-                .map(|c| round(c * 1000.0 / self.completed_per_s, 3)),
+            "cpu_cores": self.cpu.to_json("engine", None),
+            "engine_cpu_ms_per_instance": sys::ms_per_request(self.cpu.this, self.completed_per_s),
             "lagged": self.lagged,
             "task_errors": self.task_errors,
             "start_error": self.start_error,
         })
     }
+}
+
+impl Latency {
+    /// The quantiles of a histogram of microseconds.
+    pub fn of(h: &Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        Latency {
+            p50: ms(0.5),
+            p99: ms(0.99),
+            p999: ms(0.999),
+            max: h.max() as f64 / 1000.0,
+            mean: h.mean() / 1000.0,
+        }
+    }
+
+    /// As JSON, in milliseconds.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "p50": round(self.p50, 2),
+            "p99": round(self.p99, 2),
+            "p99_9": round(self.p999, 2),
+            "max": round(self.max, 2),
+            "mean": round(self.mean, 2),
+        })
+    }
+}
+
+/// A histogram of latencies: one microsecond to one hour, three significant digits.
+pub fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 3_600_000_000, 3)?)
 }
 
 /// `x` rounded to `digits` decimals.
@@ -197,8 +203,7 @@ impl Tracker {
             window,
             inner: Mutex::new(Inner {
                 slots: HashMap::new(),
-                // One microsecond to one hour, three significant digits.
-                latencies: Histogram::new_with_bounds(1, 3_600_000_000, 3)?,
+                latencies: histogram()?,
                 issued_in_window: 0,
                 started_in_window: 0,
                 failed_in_window: 0,
@@ -296,19 +301,17 @@ impl Tracker {
     }
 }
 
-fn record(h: &mut Histogram<u64>, d: Duration) {
+/// Records a latency.
+pub fn record(h: &mut Histogram<u64>, d: Duration) {
     let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
     h.saturating_record(micros);
 }
 
 /// Counters read at the start and the end of the window.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Snapshot {
-    at: Option<Instant>,
-    engine: Option<f64>,
-    simulator: Option<f64>,
-    database: Option<f64>,
-    machine: Option<f64>,
+    at: Instant,
+    cpu: sys::CpuReading,
     events: u64,
     transactions: u64,
     commits: u64,
@@ -317,14 +320,8 @@ struct Snapshot {
 fn snapshot(engine: &Engine, plan: &Plan, events: &AtomicU64) -> Snapshot {
     let (transactions, commits) = engine.writer_stats();
     Snapshot {
-        at: Some(Instant::now()),
-        engine: sys::self_cpu(),
-        simulator: plan.simulator_pid.and_then(sys::process_cpu),
-        database: plan
-            .database_cpu
-            .then(|| sys::processes_cpu("postgres"))
-            .flatten(),
-        machine: sys::machine_busy(),
+        at: Instant::now(),
+        cpu: plan.watched.read(),
         events: events.load(Ordering::Relaxed),
         transactions,
         commits,
@@ -356,7 +353,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         t0,
         stop.clone(),
     ));
-    let bar = progress_bar(plan);
+    let bar = progress_bar(&plan.label, plan.warmup + plan.duration, plan.progress);
     let shown = tokio::spawn(show(bar.clone(), tracker.clone(), t0, window));
 
     tokio::time::sleep_until(window.0.into()).await;
@@ -403,10 +400,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         );
     }
 
-    let secs = match (first.at, last.at) {
-        (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
-        _ => plan.duration.as_secs_f64(),
-    };
+    let secs = last.at.duration_since(first.at).as_secs_f64().max(1e-9);
     let completions = inner.completions_in_window as f64;
     let per = |x: u64| {
         if completions > 0.0 {
@@ -415,9 +409,6 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
             0.0
         }
     };
-    let rate = |a: Option<f64>, b: Option<f64>| Some((b? - a?) / secs);
-    let h = &inner.latencies;
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let transactions = last.transactions - first.transactions;
     let commits = last.commits - first.commits;
     Ok(Measured {
@@ -427,17 +418,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         completed: inner.completed_of_window,
         unfinished,
         completed_per_s: completions / plan.duration.as_secs_f64(),
-        latency: if h.is_empty() {
-            Latency::default()
-        } else {
-            Latency {
-                p50: ms(0.5),
-                p99: ms(0.99),
-                p999: ms(0.999),
-                max: h.max() as f64 / 1000.0,
-                mean: h.mean() / 1000.0,
-            }
-        },
+        latency: Latency::of(&inner.latencies),
         events_per_s: (last.events - first.events) as f64 / secs,
         events_per_instance: per(last.events - first.events),
         commits_per_instance: per(commits),
@@ -447,12 +428,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         } else {
             0.0
         },
-        cpu: Cpu {
-            engine: rate(first.engine, last.engine),
-            simulator: rate(first.simulator, last.simulator),
-            database: rate(first.database, last.database),
-            machine: rate(first.machine, last.machine),
-        },
+        cpu: Cpu::between(&first.cpu, &last.cpu),
         lagged: lagged.load(Ordering::Relaxed),
         task_errors: task_errors.load(Ordering::Relaxed),
         start_error: inner.start_error.clone(),
@@ -469,32 +445,40 @@ async fn arrivals(
     t0: Instant,
     stop: Arc<AtomicBool>,
 ) {
-    let period = 1.0 / plan.rate;
+    tick(plan.rate, t0, &stop, |at| {
+        tracker.issued(at);
+        let (engine, tracker) = (engine.clone(), tracker.clone());
+        let (agency, workflow, input) = (
+            plan.agency.clone(),
+            plan.workflow.clone(),
+            plan.input.clone(),
+        );
+        tokio::spawn(async move {
+            match engine
+                .start(&agency, &workflow, input, None, Actor::Citizen)
+                .await
+            {
+                Ok(done) => tracker.started(done.stream.instance, at),
+                Err(e) => tracker.failed(at, e.to_string()),
+            }
+        });
+    })
+    .await;
+}
+
+/// Calls `issue` with the due time of each arrival, `rate` a second from `t0`, until `stop`
+/// is set. Everything due by the time the ticker wakes goes out at once: a late tick issues
+/// its backlog, so that arrivals never slow down with the system under test.
+pub async fn tick(rate: f64, t0: Instant, stop: &AtomicBool, mut issue: impl FnMut(Instant)) {
+    let period = 1.0 / rate;
     let due = |i: u64| t0 + Duration::from_secs_f64(i as f64 * period);
     let mut i: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep_until(due(i).into()).await;
         let now = Instant::now();
-        // Everything due by now goes out now: a late tick issues its backlog at once.
         while due(i) <= now {
-            let at = due(i);
+            issue(due(i));
             i += 1;
-            tracker.issued(at);
-            let (engine, tracker) = (engine.clone(), tracker.clone());
-            let (agency, workflow, input) = (
-                plan.agency.clone(),
-                plan.workflow.clone(),
-                plan.input.clone(),
-            );
-            tokio::spawn(async move {
-                match engine
-                    .start(&agency, &workflow, input, None, Actor::Citizen)
-                    .await
-                {
-                    Ok(done) => tracker.started(done.stream.instance, at),
-                    Err(e) => tracker.failed(at, e.to_string()),
-                }
-            });
         }
     }
 }
@@ -555,9 +539,10 @@ async fn listen(
     }
 }
 
-fn progress_bar(plan: &Plan) -> ProgressBar {
-    let total = (plan.warmup + plan.duration).as_millis() as u64;
-    let bar = if plan.progress {
+/// A progress bar over `total` (hidden unless `shown`), its position in milliseconds.
+pub fn progress_bar(label: &str, total: Duration, shown: bool) -> ProgressBar {
+    let total = total.as_millis() as u64;
+    let bar = if shown {
         ProgressBar::new(total)
     } else {
         ProgressBar::hidden()
@@ -566,7 +551,7 @@ fn progress_bar(plan: &Plan) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
-    bar.set_prefix(plan.label.clone());
+    bar.set_prefix(label.to_owned());
     bar
 }
 

@@ -8,11 +8,16 @@
 //! - `officer`: examples/bench/officer.yaml, the same with an officer's review that the load
 //!   generator completes after `--task-delay`;
 //! - `core`: the smart service with in-process connectors that answer at once, to isolate
-//!   the engine's own cost.
+//!   the engine's own cost;
+//! - `api` and `api-officer`: the smart and officer services through `daftar serve` over HTTP
+//!   with JWT, as a portal files them (file and wait), in closed and open loops (see [`api`]).
 
+mod api;
+mod child;
 mod connectors;
 mod limit;
 mod load;
+mod report;
 mod stores;
 mod sys;
 
@@ -29,6 +34,7 @@ use serde_json::{Value, json};
 use connectors::{InProcess, SimulatorProcess};
 use limit::{Limit, Replay, Template};
 use load::{Measured, Plan, round};
+use report::Report;
 use stores::Backend;
 
 /// The smart service.
@@ -45,7 +51,11 @@ pub enum Scenario {
     Officer,
     /// Smart service with in-process connectors: the engine's own cost.
     Core,
-    /// Every scenario.
+    /// Smart service through `daftar serve` over HTTP, filed with `Prefer: wait`.
+    Api,
+    /// Officer service through `daftar serve`, the review completed over HTTP too.
+    ApiOfficer,
+    /// Every in-process scenario (smart, officer, core).
     All,
 }
 
@@ -55,16 +65,40 @@ impl Scenario {
             Scenario::Smart => "smart",
             Scenario::Officer => "officer",
             Scenario::Core => "core",
+            Scenario::Api => "api",
+            Scenario::ApiOfficer => "api-officer",
             Scenario::All => "all",
         }
     }
 
     fn source(self) -> (&'static str, &'static str) {
         match self {
-            Scenario::Officer => ("examples/bench/officer.yaml", OFFICER),
+            Scenario::Officer | Scenario::ApiOfficer => ("examples/bench/officer.yaml", OFFICER),
             _ => ("examples/bench/smart.yaml", SMART),
         }
     }
+
+    /// The service's id, as a portal names it.
+    fn service(self) -> &'static str {
+        match self {
+            Scenario::Officer | Scenario::ApiOfficer => "bench-officer",
+            _ => "bench-smart",
+        }
+    }
+
+    /// Whether it goes through `daftar serve`.
+    fn through_api(self) -> bool {
+        matches!(self, Scenario::Api | Scenario::ApiOfficer)
+    }
+}
+
+/// The application form of every request: the seed's applicant, whom both agencies clear.
+fn input() -> Value {
+    json!({
+        "national_id": "0499370899",
+        "mobile": "09121234567",
+        "birth_date": "1990-01-01",
+    })
 }
 
 /// Which store to measure.
@@ -87,9 +121,14 @@ pub struct Args {
     /// The store.
     #[arg(long, value_enum, default_value = "all")]
     pub store: StoreChoice,
-    /// Arrivals per second; a comma-separated list measures each rate in turn.
+    /// Arrivals per second; a comma-separated list measures each rate in turn (the API
+    /// scenarios: in an open loop, after the closed loops).
     #[arg(long, value_delimiter = ',', default_value = "1000")]
     pub rate: Vec<f64>,
+    /// The API scenarios' closed loops: requests kept in flight; a comma-separated list
+    /// measures each in turn.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32,128")]
+    pub in_flight: Vec<usize>,
     /// The measured window.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
@@ -128,6 +167,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.rate.is_empty() || args.rate.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
         bail!("--rate must be one or more positive numbers of arrivals per second");
+    }
+    if args.in_flight.contains(&0) {
+        bail!("--in-flight must be one or more positive numbers of requests");
     }
     if args.duration.is_zero() {
         bail!("--duration must be longer than zero");
@@ -171,6 +213,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let mut template: Option<(Scenario, Template)> = None;
         for &scenario in &scenarios {
+            if scenario.through_api() {
+                report
+                    .api
+                    .extend(api_runs(scenario, backend, &args, &dir, progress));
+                continue;
+            }
             let mut limit: Option<Limit> = None;
             for &rate in &args.rate {
                 let label = format!("{} on {} at {rate}/s", scenario.name(), backend.name());
@@ -219,7 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 report.limits.push(v);
             }
         }
-        if args.replay_events > 0 {
+        if args.replay_events > 0 && scenarios.iter().any(|s| !s.through_api()) {
             let Some((_, template)) = &template else {
                 let reason = "no instance completed: there is no history to replay";
                 eprintln!("replay on {} skipped: {reason}", backend.name());
@@ -245,6 +293,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     report.settings = json!({
         "rates": args.rate,
+        "in_flight": args.in_flight,
         "warmup_s": args.warmup.as_secs_f64(),
         "duration_s": args.duration.as_secs_f64(),
         "drain_s": args.drain.as_secs_f64(),
@@ -258,6 +307,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         report.print();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every measurement of an API scenario on one store: the closed loops, then the open ones;
+/// each run as JSON (a failed one with its error: the others still run).
+fn api_runs(
+    scenario: Scenario,
+    backend: Backend,
+    args: &Args,
+    dir: &std::path::Path,
+    progress: bool,
+) -> Vec<Value> {
+    let loads = args
+        .in_flight
+        .iter()
+        .map(|n| api::Load::Closed(*n))
+        .chain(args.rate.iter().map(|r| api::Load::Open(*r)));
+    let mut runs = Vec::new();
+    for load in loads {
+        let run = api::measure(scenario, backend, load, args, dir, progress).unwrap_or_else(|e| {
+            let (in_flight, rate) = match load {
+                api::Load::Closed(n) => (Some(n), None),
+                api::Load::Open(r) => (None, Some(r)),
+            };
+            eprintln!("{} on {} failed: {e:#}", scenario.name(), backend.name());
+            json!({
+                "scenario": scenario.name(),
+                "store": backend.name(),
+                "in_flight": in_flight,
+                "rate": rate,
+                "error": format!("{e:#}"),
+            })
+        });
+        if !args.json {
+            eprintln!("{}", api::line(&run));
+        }
+        runs.push(run);
+    }
+    runs
 }
 
 /// One scenario on one store at one rate.
@@ -335,18 +422,17 @@ fn measure(
             label: format!("{} on {} at {rate}/s", scenario.name(), backend.name()),
             agency: deployed.agency.clone(),
             workflow: deployed.workflow.clone(),
-            input: json!({
-                "national_id": "0499370899",
-                "mobile": "09121234567",
-                "birth_date": "1990-01-01",
-            }),
+            input: input(),
             rate,
             warmup: args.warmup,
             duration: args.duration,
             drain: args.drain,
             task_delay: (scenario == Scenario::Officer).then_some(args.task_delay),
-            simulator_pid: simulator.as_ref().map(SimulatorProcess::pid),
-            database_cpu: backend == Backend::Postgres,
+            watched: sys::Watched {
+                server: None,
+                simulator: simulator.as_ref().map(SimulatorProcess::pid),
+                database: backend == Backend::Postgres,
+            },
             progress,
         };
         let measured = load::measure(engine.clone(), &plan).await?;
@@ -415,155 +501,5 @@ fn remove(fresh: stores::Fresh) {
     let removed = super::runtime().and_then(|rt| rt.block_on(fresh.remove()));
     if let Err(e) = removed {
         eprintln!("warning: {e:#}");
-    }
-}
-
-/// Everything measured.
-#[derive(Debug, Default)]
-struct Report {
-    machine: Value,
-    settings: Value,
-    runs: Vec<Value>,
-    limits: Vec<Value>,
-    replay: Vec<Value>,
-    skipped: Vec<Value>,
-}
-
-impl Report {
-    fn to_json(&self) -> Value {
-        json!({
-            "machine": self.machine,
-            "settings": self.settings,
-            "runs": self.runs,
-            "limits": self.limits,
-            "replay": self.replay,
-            "skipped": self.skipped,
-        })
-    }
-
-    fn print(&self) {
-        let cores = |v: &Value| match v.as_f64() {
-            Some(c) => format!("{c:.2}"),
-            None => "-".to_owned(),
-        };
-        println!(
-            "machine: {} cores, {}",
-            self.machine["cores"],
-            self.machine["cpu"].as_str().unwrap_or("unknown CPU")
-        );
-        println!();
-        println!(
-            "{:<8} {:<8} {:>7} {:>11} {:>8} {:>8} {:>9} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}",
-            "scenario",
-            "store",
-            "rate/s",
-            "completed/s",
-            "p50 ms",
-            "p99 ms",
-            "p99.9 ms",
-            "ev/inst",
-            "com/inst",
-            "com/tx",
-            "engine",
-            "sim",
-            "db",
-            "machine",
-            "of limit"
-        );
-        for r in &self.runs {
-            if let Some(e) = r["error"].as_str() {
-                println!(
-                    "{:<8} {:<8} {:>7} failed: {e}",
-                    r["scenario"].as_str().unwrap_or_default(),
-                    r["store"].as_str().unwrap_or_default(),
-                    r["rate"],
-                );
-                continue;
-            }
-            let lat = &r["latency_ms"];
-            let cpu = &r["cpu_cores"];
-            println!(
-                "{:<8} {:<8} {:>7} {:>11.1} {:>8.2} {:>8.2} {:>9.2} {:>7.1} {:>8.2} {:>7.1} {:>7} {:>7} {:>7} {:>7} {:>8}",
-                r["scenario"].as_str().unwrap_or_default(),
-                r["store"].as_str().unwrap_or_default(),
-                r["rate"],
-                r["completed_per_s"].as_f64().unwrap_or_default(),
-                lat["p50"].as_f64().unwrap_or_default(),
-                lat["p99"].as_f64().unwrap_or_default(),
-                lat["p99_9"].as_f64().unwrap_or_default(),
-                r["events_per_instance"].as_f64().unwrap_or_default(),
-                r["commits_per_instance"].as_f64().unwrap_or_default(),
-                r["commits_per_transaction"].as_f64().unwrap_or_default(),
-                cores(&cpu["engine"]),
-                cores(&cpu["simulator"]),
-                cores(&cpu["database"]),
-                cores(&cpu["machine"]),
-                match r["ratio_to_limit"].as_f64() {
-                    Some(x) => format!("{:.1}%", 100.0 * x),
-                    None => "-".to_owned(),
-                },
-            );
-            let unfinished = r["unfinished"].as_u64().unwrap_or_default();
-            if unfinished > 0 {
-                println!(
-                    "         {unfinished} requests of the window had not completed when the drain ran out"
-                );
-            }
-            if let Some(e) = r["start_error"].as_str() {
-                println!("         starts were refused: {e}");
-            }
-        }
-        println!(
-            "(CPU in cores: engine = this process, sim = the simulator, db = PostgreSQL, machine = everything)"
-        );
-        if !self.limits.is_empty() {
-            println!();
-            println!("store limit (the same commits, batches of 512, no engine):");
-            for l in &self.limits {
-                println!(
-                    "  {:<8} {:<8} {:>10.0} events/s {:>9.0} commits/s {:>8.0} instances/s",
-                    l["scenario"].as_str().unwrap_or_default(),
-                    l["store"].as_str().unwrap_or_default(),
-                    l["events_per_s"].as_f64().unwrap_or_default(),
-                    l["commits_per_s"].as_f64().unwrap_or_default(),
-                    l["instances_per_s"].as_f64().unwrap_or_default(),
-                );
-            }
-        }
-        if !self.replay.is_empty() {
-            println!();
-            println!("replay (events per second):");
-            for r in &self.replay {
-                if let Some(e) = r["error"].as_str() {
-                    println!("  {:<8} {e}", r["store"].as_str().unwrap_or_default());
-                    continue;
-                }
-                println!(
-                    "  {:<8} {} events in {} streams: read {:.0}/s, verify {:.0}/s ({:.0}/s on {} threads), fold {:.0}/s, daftar verify {:.0}/s ({:.0}/s reading one range at a time)",
-                    r["store"].as_str().unwrap_or_default(),
-                    r["events"],
-                    r["streams"],
-                    r["load_events_per_s"].as_f64().unwrap_or_default(),
-                    r["verify_events_per_s"].as_f64().unwrap_or_default(),
-                    r["verify_parallel_events_per_s"]
-                        .as_f64()
-                        .unwrap_or_default(),
-                    r["verify_parallel_threads"],
-                    r["fold_events_per_s"].as_f64().unwrap_or_default(),
-                    r["store_verify_events_per_s"].as_f64().unwrap_or_default(),
-                    r["store_verify_one_thread_events_per_s"]
-                        .as_f64()
-                        .unwrap_or_default(),
-                );
-            }
-        }
-        for s in &self.skipped {
-            println!();
-            println!(
-                "{} skipped: {}",
-                s["store"].as_str().unwrap_or_default(),
-                s["reason"].as_str().unwrap_or_default()
-            );
-        }
     }
 }

@@ -33,6 +33,8 @@ impl Backend {
 pub struct Fresh {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// Its URL, for another process to open it.
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -60,6 +62,7 @@ pub async fn fresh(
             let store = super::super::db::open(&url).await?;
             Ok(Fresh {
                 store,
+                url,
                 cleanup: Cleanup::File(path),
             })
         }
@@ -84,6 +87,7 @@ pub async fn fresh(
             let store = super::super::db::open(&url).await?;
             Ok(Fresh {
                 store,
+                url,
                 cleanup: Cleanup::Schema {
                     admin_url: pg_url.to_owned(),
                     schema,

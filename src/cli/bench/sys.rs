@@ -76,6 +76,106 @@ pub fn machine_busy() -> Option<f64> {
     Some(busy / TICKS)
 }
 
+/// The processes whose CPU a measurement reads, besides its own and the machine's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Watched {
+    /// `daftar serve`, when the engine runs there.
+    pub server: Option<u32>,
+    /// The simulator.
+    pub simulator: Option<u32>,
+    /// Whether to read PostgreSQL's processes.
+    pub database: bool,
+}
+
+/// Seconds of CPU used so far by each watched process, read at one moment.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuReading {
+    at: std::time::Instant,
+    this: Option<f64>,
+    server: Option<f64>,
+    simulator: Option<f64>,
+    database: Option<f64>,
+    machine: Option<f64>,
+}
+
+impl Watched {
+    /// Reads the CPU time of every watched process now.
+    pub fn read(&self) -> CpuReading {
+        CpuReading {
+            at: std::time::Instant::now(),
+            this: self_cpu(),
+            server: self.server.and_then(process_cpu),
+            simulator: self.simulator.and_then(process_cpu),
+            database: self.database.then(|| processes_cpu("postgres")).flatten(),
+            machine: machine_busy(),
+        }
+    }
+}
+
+/// CPU used between two readings, in cores (seconds of CPU per second).
+#[derive(Clone, Debug, Default)]
+pub struct Cpu {
+    /// This process.
+    pub this: Option<f64>,
+    /// `daftar serve`.
+    pub server: Option<f64>,
+    /// The simulator.
+    pub simulator: Option<f64>,
+    /// PostgreSQL's processes.
+    pub database: Option<f64>,
+    /// The whole machine.
+    pub machine: Option<f64>,
+}
+
+impl Cpu {
+    /// The CPU used from `first` to `last`.
+    pub fn between(first: &CpuReading, last: &CpuReading) -> Cpu {
+        let secs = last.at.duration_since(first.at).as_secs_f64().max(1e-9);
+        let rate = |a: Option<f64>, b: Option<f64>| Some((b? - a?) / secs);
+        Cpu {
+            this: rate(first.this, last.this),
+            server: rate(first.server, last.server),
+            simulator: rate(first.simulator, last.simulator),
+            database: rate(first.database, last.database),
+            machine: rate(first.machine, last.machine),
+        }
+    }
+
+    /// As JSON, in cores: this process named `this`, the server `server` (left out when
+    /// `None`).
+    pub fn to_json(&self, this: &str, server: Option<&str>) -> Value {
+        let mut v = json!({
+            this: cores(self.this),
+            "simulator": cores(self.simulator),
+            "database": cores(self.database),
+            "machine": cores(self.machine),
+        });
+        if let Some(name) = server {
+            v[name] = json!(cores(self.server));
+        }
+        v
+    }
+}
+
+fn cores(c: Option<f64>) -> Option<f64> {
+    c.map(|c| (c * 1000.0).round() / 1000.0)
+}
+
+/// Milliseconds of CPU per request, from cores used and requests completed per second.
+pub fn ms_per_request(cores: Option<f64>, completed_per_s: f64) -> Option<f64> {
+    cores
+        .filter(|_| completed_per_s > 0.0)
+        .map(|c| (c * 1e6 / completed_per_s).round() / 1000.0)
+}
+
+/// The load average over 1, 5 and 15 minutes, from `/proc/loadavg`: how busy the machine was
+/// with other work around a measurement.
+pub fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
+}
+
 /// The machine, for the report: cores, CPU model, memory, the disk under the stores, the
 /// kernel, and whether `perf` can be used.
 pub fn machine(store_dir: &Path) -> Value {
@@ -141,5 +241,6 @@ mod tests {
     fn this_process_has_used_some_cpu() {
         assert!(self_cpu().is_some());
         assert!(machine_busy().is_some_and(|b| b > 0.0));
+        assert!(load_average().is_some_and(|l| l.iter().all(|x| *x >= 0.0)));
     }
 }

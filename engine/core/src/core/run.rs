@@ -86,6 +86,24 @@ impl<'a> Run<'a> {
             .ok_or_else(|| Error::Stale(format!("token {token} is no longer active")))
     }
 
+    /// The step of `token` when its wait is the one `expected` accepts; else the result it
+    /// answers is stale, and the error says what the token was not waiting for (`what`).
+    pub fn waiting_step(
+        &self,
+        token: u32,
+        expected: impl FnOnce(&Wait) -> bool,
+        what: &str,
+    ) -> Result<String> {
+        let id = self.token_step(token)?;
+        let wait = &self.state.tokens[&token].wait;
+        if !expected(wait) {
+            return Err(Error::Stale(format!(
+                "token {token} is not waiting for {what} ({wait:?})"
+            )));
+        }
+        Ok(id)
+    }
+
     /// The key that identifies this visit of a token to its step: the same for every retry,
     /// different for the next visit. Agencies and gateways use it to drop duplicates.
     pub fn visit_key(&self, token: u32) -> String {
@@ -293,6 +311,18 @@ impl<'a> Run<'a> {
             }
         }
         let text = self.def.render(template, "fa", &context)?;
+        self.request_sms(purpose, template, recipient, text);
+        Ok(())
+    }
+
+    /// Records an SMS to send, under the reference its event's version gives it.
+    pub fn request_sms(
+        &mut self,
+        purpose: NotificationPurpose,
+        template: &str,
+        recipient: String,
+        text: String,
+    ) {
         let reference = sms_reference(&self.state.instance, self.state.version + 1);
         self.emit(Event::NotificationRequested {
             reference,
@@ -301,7 +331,6 @@ impl<'a> Run<'a> {
             recipient,
             text,
         });
-        Ok(())
     }
 
     /// Drives a token until it and every token it starts wait.

@@ -38,6 +38,22 @@ pub enum Wait {
     Incident { incident: String },
 }
 
+impl Wait {
+    /// Whether the engine moves the token on by itself, with no one outside to answer: a step
+    /// running, an agency being asked or retried, a payment being opened, a sub-workflow
+    /// running.
+    pub fn moves_by_itself(&self) -> bool {
+        matches!(
+            self,
+            Wait::Running
+                | Wait::Inquiry { .. }
+                | Wait::Retry { .. }
+                | Wait::PaymentRequest { .. }
+                | Wait::Call
+        )
+    }
+}
+
 /// An execution point: the top level has token 0; each branch of a parallel step its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Token {

@@ -70,6 +70,21 @@ pub struct RecordedEvent<E = Event> {
     pub event: E,
 }
 
+/// The last raising of `incident` in `history`, with the reason it gave.
+pub fn incident_raised<'h>(
+    history: &'h [RecordedEvent],
+    incident: &str,
+) -> Option<(&'h RecordedEvent, &'h str)> {
+    history.iter().rev().find_map(|e| match &e.event {
+        Event::IncidentRaised {
+            incident: i,
+            reason,
+            ..
+        } if i == incident => Some((e, reason.as_str())),
+        _ => None,
+    })
+}
+
 /// An event as stored, its payload still the stored JSON text: what checking its hash needs,
 /// without decoding the payload (the hash covers exactly that text, so any changed byte
 /// fails, even one that would still decode to the same event).

@@ -11,7 +11,7 @@ mod payload;
 
 pub use envelope::{
     Actor, ChainError, Chains, RecordedEvent, StoredEvent, StoredPayload, StreamId, chain_hash,
-    verify_chain,
+    incident_raised, verify_chain,
 };
 pub use payload::{
     DecisionEvidence, Event, EventKind, InquiryEvidence, NotificationPurpose, Outcome, ParentRef,

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::core::run::{Run, sms_reference};
+use crate::core::run::Run;
 use crate::error::Result;
 use crate::events::{Event, NotificationPurpose};
 
@@ -53,12 +53,5 @@ fn tell_applicant(run: &mut Run<'_>) {
         "درخواست {code}: {CANCELLED_FA}. Request {code}: {}.",
         CANCELLED_EN.to_lowercase()
     );
-    let reference = sms_reference(&run.state.instance, run.state.version + 1);
-    run.emit(Event::NotificationRequested {
-        reference,
-        purpose,
-        template: CANCELLED.to_owned(),
-        recipient,
-        text,
-    });
+    run.request_sms(purpose, CANCELLED, recipient, text);
 }

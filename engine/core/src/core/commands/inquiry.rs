@@ -1,7 +1,7 @@
 use crate::core::command::InquiryResult;
 use crate::core::run::{Flow, Run};
 use crate::core::state::Wait;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{Event, TimerPurpose};
 
 pub(crate) fn handle(
@@ -10,15 +10,11 @@ pub(crate) fn handle(
     attempt: u32,
     result: &InquiryResult,
 ) -> Result<()> {
-    let id = run.token_step(token)?;
-    match &run.state.tokens[&token].wait {
-        Wait::Inquiry { attempt: a } if *a == attempt => {}
-        other => {
-            return Err(Error::Stale(format!(
-                "token {token} is not waiting for attempt {attempt} of an inquiry ({other:?})"
-            )));
-        }
-    }
+    let id = run.waiting_step(
+        token,
+        |w| matches!(w, Wait::Inquiry { attempt: a } if *a == attempt),
+        &format!("attempt {attempt} of an inquiry"),
+    )?;
     let step = run.step(&id);
     let inq = step
         .inquiry

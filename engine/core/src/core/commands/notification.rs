@@ -3,6 +3,17 @@ use crate::core::state::Delivery;
 use crate::error::{Error, Result};
 use crate::events::Event;
 
+/// What became of the SMS `reference` so far; an error when the request asked for none such.
+fn delivery<'r>(run: &'r Run<'_>, reference: &str) -> Result<&'r Delivery> {
+    run.state
+        .notifications
+        .get(reference)
+        .ok_or_else(|| Error::Unknown {
+            kind: "notification",
+            id: reference.to_owned(),
+        })
+}
+
 pub(crate) fn handle(
     run: &mut Run<'_>,
     reference: &str,
@@ -10,12 +21,8 @@ pub(crate) fn handle(
     gateway_id: Option<&String>,
     reason: Option<&String>,
 ) -> Result<()> {
-    match run.state.notifications.get(reference) {
-        None => Err(Error::Unknown {
-            kind: "notification",
-            id: reference.to_owned(),
-        }),
-        Some(Delivery::Pending) => {
+    match delivery(run, reference)? {
+        Delivery::Pending => {
             run.emit(if sent {
                 Event::NotificationSent {
                     reference: reference.to_owned(),
@@ -30,7 +37,7 @@ pub(crate) fn handle(
             Ok(())
         }
         // A second report of the same outcome changes nothing.
-        Some(_) => Ok(()),
+        _ => Ok(()),
     }
 }
 
@@ -41,13 +48,9 @@ pub(crate) fn delivered(
     status: &str,
     at: Option<&String>,
 ) -> Result<()> {
-    match run.state.notifications.get(reference) {
-        None => Err(Error::Unknown {
-            kind: "notification",
-            id: reference.to_owned(),
-        }),
-        Some(Delivery::Delivered | Delivery::Undelivered) => Ok(()),
-        Some(_) => {
+    match delivery(run, reference)? {
+        Delivery::Delivered | Delivery::Undelivered => Ok(()),
+        _ => {
             run.emit(Event::NotificationDelivered {
                 reference: reference.to_owned(),
                 status: status.to_owned(),

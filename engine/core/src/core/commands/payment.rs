@@ -3,7 +3,7 @@ use serde_json::Value;
 use crate::core::command::PaymentRequestResult;
 use crate::core::run::{Flow, Run};
 use crate::core::state::Wait;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{Event, TimerPurpose};
 
 pub(crate) fn handle(
@@ -12,15 +12,11 @@ pub(crate) fn handle(
     attempt: u32,
     result: &PaymentRequestResult,
 ) -> Result<()> {
-    let id = run.token_step(token)?;
-    match &run.state.tokens[&token].wait {
-        Wait::PaymentRequest { attempt: a } if *a == attempt => {}
-        other => {
-            return Err(Error::Stale(format!(
-                "token {token} is not waiting for payment request {attempt} ({other:?})"
-            )));
-        }
-    }
+    let id = run.waiting_step(
+        token,
+        |w| matches!(w, Wait::PaymentRequest { attempt: a } if *a == attempt),
+        &format!("payment request {attempt}"),
+    )?;
     let p = run.step(&id).payment.as_ref().expect("payment step");
     let flow = match result {
         PaymentRequestResult::Opened { reference, url } => {
