@@ -522,3 +522,37 @@ pub fn run(workflow: &str, input: &str, answers: &Path, db: &str) -> std::proces
         db,
     ])
 }
+
+/// `daftar bench --json` with `args` for two seconds after a one-second warm-up, drained for
+/// at most five, its SQLite stores in `dir`; checks that it succeeds and answers its report.
+pub fn bench_report(args: &[&str], dir: &Path) -> serde_json::Value {
+    let out = Command::new(daftar_bin())
+        .args(["bench", "--json"])
+        .args(args)
+        .args(["--duration", "2s", "--warmup", "1s", "--drain", "5s"])
+        .arg("--sqlite-dir")
+        .arg(dir)
+        .current_dir(crate::root())
+        .output()
+        .expect("daftar runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).expect("one JSON object")
+}
+
+/// Checks that a bench run's latency percentiles (`p50`, `p99`, `p99_9`) are positive and in
+/// order.
+pub fn latencies_in_order(latency: &serde_json::Value) {
+    let number =
+        |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    let (p50, p99, p999) = (
+        number(&latency["p50"]),
+        number(&latency["p99"]),
+        number(&latency["p99_9"]),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= p999, "{latency:#}");
+}
