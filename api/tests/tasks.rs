@@ -163,6 +163,11 @@ impl Task<'_> {
     }
 }
 
+/// Officers of the test agency, each a subject with one task role.
+fn officers<const N: usize>(h: &Harness, each: [(&str, &str); N]) -> [String; N] {
+    each.map(|(subject, role)| officer(h, subject, &[role]))
+}
+
 /// Files a request of `service` and answers its id, its one task's id and that task.
 async fn file<'a>(h: &'a Harness, service: &str) -> (String, String, Task<'a>) {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
@@ -297,8 +302,7 @@ async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
 async fn a_claimed_task_is_completed_with_a_valid_form_and_the_request_ends() {
     let h = harness().await;
     let (id, _, t) = file(&h, "desk-review").await;
-    let alice = officer(&h, "alice", &["clerk"]);
-    let bob = officer(&h, "bob", &["clerk"]);
+    let [alice, bob] = officers(&h, [("alice", "clerk"), ("bob", "clerk")]);
 
     let claimed = answered(t.claim(&alice).await, StatusCode::OK);
     assert_eq!(claimed["officer"], "alice");
@@ -397,9 +401,12 @@ async fn an_unclaimed_task_is_completed_directly_and_a_retry_with_its_key_is_one
 async fn supervisors_and_admins_reassign_plain_officers_may_not() {
     let h = harness().await;
     let (_, task, t) = file(&h, "desk-review").await;
-    let clerk = officer(&h, "alice", &["clerk"]);
-    let senior = officer(&h, "dana", &["senior_clerk"]);
-    let supervisor = officer(&h, "sam", &["supervisor"]);
+    let staff = [
+        ("alice", "clerk"),
+        ("dana", "senior_clerk"),
+        ("sam", "supervisor"),
+    ];
+    let [clerk, senior, supervisor] = officers(&h, staff);
 
     answered(
         t.reassign(&clerk, json!({"role": "senior_clerk"})).await,
@@ -497,8 +504,7 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
 async fn a_task_of_candidate_groups_is_worked_by_a_member_of_any() {
     let h = harness().await;
     let (_, task, t) = file(&h, "group-review").await;
-    let inspector = officer(&h, "ines", &["inspection"]);
-    let clerk = officer(&h, "alice", &["clerk"]);
+    let [inspector, clerk] = officers(&h, [("ines", "inspection"), ("alice", "clerk")]);
 
     let (_, list) = worklist(&h, &inspector, "").await;
     assert_eq!(task_ids(&list), vec![task.clone()]);
