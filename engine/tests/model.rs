@@ -477,11 +477,7 @@ async fn run_case(backend: Backend, choices: Vec<Choice>) {
 }
 
 fn random_sequences(backend: Backend) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::two_thread_runtime();
     // Probe once, so that an unreachable PostgreSQL skips (loudly) before any case runs.
     if rt.block_on(setup(backend)).is_none() {
         return;
@@ -504,15 +500,7 @@ fn random_sequences(backend: Backend) {
         .unwrap();
 }
 
-#[test]
-fn sqlite_state_read_back_equals_state_in_memory() {
-    random_sequences(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_state_read_back_equals_state_in_memory() {
-    random_sequences(Backend::Postgres);
-}
+daftar_testkit::on_both_stores!(random_sequences: sqlite_state_read_back_equals_state_in_memory, postgres_state_read_back_equals_state_in_memory);
 
 /// Retrying a command with the same id appends nothing the second time: whether the core
 /// decides it again to events (a claim released by an escalation, claimed again), to nothing

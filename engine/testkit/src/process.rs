@@ -243,6 +243,15 @@ impl Rng {
     }
 }
 
+/// A runtime of two worker threads, for a property test that drives a store from its cases.
+pub fn two_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A runtime on the test's own thread, for the async steps of a test that is not async
 /// itself (one that runs child processes, or the CLI).
 pub fn runtime() -> tokio::runtime::Runtime {
