@@ -625,19 +625,15 @@ async fn the_answers_of_a_parallel_step_are_decided_together_in_one_commit() {
 async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(&dir);
-    let (node, held, outbox) = held_node(&url).await;
-    node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
     // One slot, and leases shorter than the agency is held.
-    let pace = Pace {
-        poll: Duration::from_millis(20),
-        lease: Duration::from_millis(300),
-        batch: 1,
-    };
-    let _loops = workers::spawn(node.clone(), pace);
+    let (node, held, outbox, _loops) = one_worker(&url, Duration::from_millis(300)).await;
     let first = file(&node).await.unwrap();
+    // Once the first request's inquiry holds the slot (and no job waits for it, so that new
+    // jobs are still leased as they are created)...
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let second = file(&node).await.unwrap();
-    // The first request's inquiry holds the slot; the second's jobs wait for it, leased to
-    // this node as they were created, until their lease runs out.
+    // ...the second's jobs wait for it, leased to this node as they were created, until their
+    // lease runs out.
     tokio::time::sleep(Duration::from_millis(500)).await;
     held.release.add_permits(1);
     // They are not performed on the lease that ran out: the lease query takes them again.
@@ -668,4 +664,48 @@ async fn a_job_whose_lease_ran_out_while_it_waited_for_a_slot_is_leased_again() 
     references.sort_unstable();
     references.dedup();
     assert_eq!(references.len(), all);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_not_leased_as_they_are_created_while_the_workers_are_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    // One worker, held by the first request's inquiry; leases long enough not to run out.
+    let (node, held, _outbox, _loops) = one_worker(&url, Duration::from_secs(60)).await;
+    let mut filed = Vec::new();
+    for _ in 0..4 {
+        filed.push(file(&node).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The first request's inquiry has the worker and the next jobs wait for it: once twice as
+    // many jobs as there are workers wait, the next ones are left unleased, for the job loop
+    // to lease once a worker is free, instead of waiting out a lease in this node's queue.
+    let leases = job_leases(&url).await;
+    assert!(leases.contains(&(None, 0)), "{leases:?}");
+    assert!(
+        leases.iter().filter(|(owner, _)| owner.is_some()).count() >= 2,
+        "{leases:?}"
+    );
+
+    held.release.add_permits(64);
+    for request in &filed {
+        until_ended(&node, &request.stream).await;
+    }
+}
+
+/// A node with the certificate deployed, its agency held, and one worker whose jobs are leased
+/// for `lease`.
+async fn one_worker(
+    url: &str,
+    lease: Duration,
+) -> (Arc<Engine>, Arc<Held>, Arc<Outbox>, workers::Background) {
+    let (node, held, outbox) = held_node(url).await;
+    node.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let pace = Pace {
+        poll: Duration::from_millis(20),
+        lease,
+        batch: 1,
+    };
+    let loops = workers::spawn(node.clone(), pace);
+    (node, held, outbox, loops)
 }

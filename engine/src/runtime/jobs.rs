@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::Engine;
+use super::{Engine, Filing};
 use crate::connectors::{InquiryCall, PaymentCall, SendOutcome, Sms};
 use crate::core::Command;
 use crate::events::{Actor, Event, ParentRef};
@@ -261,14 +261,14 @@ async fn call(
     let key = format!("call:{}", job.id);
     let agency = job.stream.agency.clone();
     match engine
-        .start_with(
-            &agency,
-            &workflow,
+        .file(Filing {
+            agency: &agency,
+            workflow: &workflow,
             input,
-            Some(&key),
-            Actor::System,
-            Some(parent),
-        )
+            key: Some(&key),
+            actor: Actor::System,
+            parent: Some(parent),
+        })
         .await
     {
         Ok(_) => {

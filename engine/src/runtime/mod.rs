@@ -34,6 +34,17 @@ use crate::core::{Command, InstanceState};
 use crate::definition::Definition;
 use crate::events::{Actor, Event, ParentRef, StreamId};
 use crate::store::{Store, StoreError, StoredDefinition};
+use run::Order;
+
+/// A request to file: see [`Engine::start`]; `parent` names the caller of a sub-workflow.
+pub(crate) struct Filing<'a> {
+    pub agency: &'a str,
+    pub workflow: &'a str,
+    pub input: Value,
+    pub key: Option<&'a str>,
+    pub actor: Actor,
+    pub parent: Option<ParentRef>,
+}
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use feed::{Appended, Listener};
@@ -217,19 +228,28 @@ impl Engine {
         idempotency_key: Option<&str>,
         actor: Actor,
     ) -> Result<Executed, RuntimeError> {
-        self.start_with(agency, workflow, input, idempotency_key, actor, None)
-            .await
+        self.file(Filing {
+            agency,
+            workflow,
+            input,
+            key: idempotency_key,
+            actor,
+            parent: None,
+        })
+        .await
     }
 
-    pub(crate) async fn start_with(
-        &self,
-        agency: &str,
-        workflow: &str,
-        input: Value,
-        idempotency_key: Option<&str>,
-        actor: Actor,
-        parent: Option<ParentRef>,
-    ) -> Result<Executed, RuntimeError> {
+    /// Files a request: a citizen's or officer's ([`Engine::start`]), or a sub-workflow its
+    /// caller starts.
+    pub(crate) async fn file(&self, filing: Filing<'_>) -> Result<Executed, RuntimeError> {
+        let Filing {
+            agency,
+            workflow,
+            input,
+            key: idempotency_key,
+            actor,
+            parent,
+        } = filing;
         let now = self.now();
         let def = self
             .registry
@@ -258,15 +278,14 @@ impl Engine {
         // An id just drawn at random names no stream yet: nothing to read (were it taken, the
         // commit would conflict and the stream be read then).
         let fresh = idempotency_key.is_none();
-        self.run(
-            &stream,
-            &command,
-            &command_id,
+        let order = Order {
+            stream: &stream,
+            command: &command,
+            id: &command_id,
             actor,
-            None,
-            Some((def, now, fresh)),
-        )
-        .await
+            job: None,
+        };
+        self.run(order, Some((def, now, fresh))).await
     }
 
     /// Executes a command on an instance. `command_id` makes it idempotent; `completes_job`
@@ -280,8 +299,14 @@ impl Engine {
         actor: Actor,
         completes_job: Option<&str>,
     ) -> Result<Executed, RuntimeError> {
-        self.run(stream, command, command_id, actor, completes_job, None)
-            .await
+        let order = Order {
+            stream,
+            command,
+            id: command_id,
+            actor,
+            job: completes_job,
+        };
+        self.run(order, None).await
     }
 
     /// Delivers a named message to an instance. A message that no step of the instance is

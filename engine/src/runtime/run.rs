@@ -36,6 +36,18 @@ struct Decision {
     result: Result<Vec<Event>, crate::Error>,
 }
 
+/// A command on its way to an instance: which instance, what, under which id (a second
+/// commit with the same id appends nothing), from whom, and the job whose result it is (deleted
+/// in the same transaction, even when the core refuses the command: a stale result must not be
+/// performed again).
+pub(crate) struct Order<'a> {
+    pub stream: &'a StreamId,
+    pub command: &'a Command,
+    pub id: &'a str,
+    pub actor: Actor,
+    pub job: Option<&'a str>,
+}
+
 /// What a decision leads to.
 enum Next {
     /// Commit these events (none for a refused job result, which still completes its job).
@@ -45,17 +57,20 @@ enum Next {
 }
 
 impl Engine {
-    /// Decides `command` on `stream` and commits what it appends, deciding again on a version
+    /// Decides an order's command and commits what it appends, deciding again on a version
     /// conflict.
     pub(super) async fn run(
         &self,
-        stream: &StreamId,
-        command: &Command,
-        command_id: &str,
-        actor: Actor,
-        completes_job: Option<&str>,
+        order: Order<'_>,
         new: Option<NewInstance>,
     ) -> Result<Executed, RuntimeError> {
+        let Order {
+            stream,
+            command,
+            id: command_id,
+            actor,
+            job: completes_job,
+        } = order;
         for attempt in 0..MAX_CONFLICTS {
             let turn = self.turns.take(stream).await;
             let decision = self

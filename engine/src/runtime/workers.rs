@@ -66,7 +66,7 @@ impl Drop for Background {
 /// leases the others (created while no loop ran, or by another node, or whose lease expired).
 pub fn spawn(engine: Arc<Engine>, pace: Pace) -> Background {
     let slots = Arc::new(tokio::sync::Semaphore::new(pace.batch as usize));
-    let (handoff, handed) = engine.handoff().open(pace.lease);
+    let (handoff, handed) = engine.handoff().open(pace.lease, pace.batch as usize);
     let own = tokio::spawn(own_jobs(engine.clone(), handed, slots.clone()));
     let jobs = tokio::spawn(job_loop(engine.clone(), pace.clone(), slots));
     let timers = tokio::spawn(timer_loop(engine.clone(), pace.clone()));
@@ -89,9 +89,11 @@ async fn own_jobs(
         let (inquiries, others): (Vec<_>, Vec<_>) =
             jobs.into_iter().partition(|j| j.kind == JobKind::Inquiry);
         let alone = if inquiries.len() > 1 {
+            let n = inquiries.len();
             if !together_in_slots(&engine, &slots, inquiries).await {
                 return;
             }
+            engine.handoff().taken(n);
             others
         } else {
             inquiries.into_iter().chain(others).collect()
@@ -100,6 +102,7 @@ async fn own_jobs(
             if !in_a_slot(&engine, &slots, job).await {
                 return;
             }
+            engine.handoff().taken(1);
         }
     }
 }

@@ -3,7 +3,7 @@
 //! is answered only after that transaction is durable, so an acknowledged transition is never
 //! lost, and the disk's fsync rate bounds transactions, not transitions.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ pub struct Writer {
 #[derive(Debug, Default)]
 pub(crate) struct Handoff {
     open: Mutex<Option<Open>>,
+    /// Jobs handed over that wait for a worker.
+    waiting: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -38,22 +40,45 @@ struct Open {
     id: u64,
     jobs: mpsc::UnboundedSender<Vec<Job>>,
     lease: Duration,
+    /// The most jobs that may wait for a worker before new ones are no longer leased as they
+    /// are created.
+    backlog: usize,
 }
 
 impl Handoff {
-    /// The lease to take on new jobs, while a job loop takes them.
+    /// The lease to take on new jobs, while a job loop takes them and is not overloaded: when
+    /// as many jobs as it has workers already wait for one, new jobs are left unleased for the
+    /// job loop to lease when a worker is free, rather than queued here until their leases run
+    /// out and they must wait for the lease query anyway. (Twice as many as it has workers may
+    /// wait: one round more.)
     pub(crate) fn lease(&self) -> Option<Duration> {
-        self.open.lock().expect("lock").as_ref().map(|o| o.lease)
+        let open = self.open.lock().expect("lock");
+        let open = open.as_ref()?;
+        (self.waiting.load(Ordering::Relaxed) < open.backlog).then_some(open.lease)
     }
 
-    /// A job loop starts taking the jobs leased to this node for `lease`, a commit's jobs at a
-    /// time; the id closes it.
-    pub(crate) fn open(&self, lease: Duration) -> (u64, mpsc::UnboundedReceiver<Vec<Job>>) {
+    /// A job loop with `workers` workers starts taking the jobs leased to this node for
+    /// `lease`, a commit's jobs at a time; the id closes it.
+    pub(crate) fn open(
+        &self,
+        lease: Duration,
+        workers: usize,
+    ) -> (u64, mpsc::UnboundedReceiver<Vec<Job>>) {
         static IDS: AtomicU64 = AtomicU64::new(0);
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let (jobs, rx) = mpsc::unbounded_channel();
-        *self.open.lock().expect("lock") = Some(Open { id, jobs, lease });
+        *self.open.lock().expect("lock") = Some(Open {
+            id,
+            jobs,
+            lease,
+            backlog: 2 * workers,
+        });
         (id, rx)
+    }
+
+    /// `n` jobs handed over got a worker (or were left to the lease query).
+    pub(crate) fn taken(&self, n: usize) {
+        self.waiting.fetch_sub(n, Ordering::Relaxed);
     }
 
     /// The job loop `id` stops: new jobs are no longer leased as they are created.
@@ -82,8 +107,13 @@ impl Handoff {
                 leases: 1,
                 lease_until: until,
             })
-            .collect();
-        let _ = open.jobs.send(jobs);
+            .collect::<Vec<_>>();
+        let n = jobs.len();
+        // Counted before they can be taken, so that the count never goes below zero.
+        self.waiting.fetch_add(n, Ordering::Relaxed);
+        if open.jobs.send(jobs).is_err() {
+            self.taken(n);
+        }
     }
 }
 

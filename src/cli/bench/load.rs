@@ -26,8 +26,6 @@ use super::sys::{self, Cpu};
 /// What to load, how hard and for how long.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// Shown on the progress bar.
-    pub label: String,
     /// The agency and workflow to file requests with.
     pub agency: String,
     /// The workflow.
@@ -36,6 +34,15 @@ pub struct Plan {
     pub input: Value,
     /// Arrivals per second.
     pub rate: f64,
+    /// How long, and what is read and shown meanwhile.
+    pub schedule: Schedule,
+}
+
+/// How long a measurement runs, and what it reads and shows meanwhile.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// Shown on the progress bar.
+    pub label: String,
     /// Dropped from the figures.
     pub warmup: Duration,
     /// The measured window.
@@ -44,10 +51,22 @@ pub struct Plan {
     pub drain: Duration,
     /// When set, every human task is completed this long after it was created.
     pub task_delay: Option<Duration>,
-    /// The processes whose CPU is read: the simulator's, PostgreSQL's.
+    /// The processes whose CPU is read besides this one.
     pub watched: sys::Watched,
     /// Whether to draw a progress bar.
     pub progress: bool,
+}
+
+impl Schedule {
+    /// The measured window of a measurement starting at `t0`.
+    pub fn window(&self, t0: Instant) -> (Instant, Instant) {
+        (t0 + self.warmup, t0 + self.warmup + self.duration)
+    }
+
+    /// The progress bar of the warm-up and the window.
+    pub fn progress_bar(&self) -> ProgressBar {
+        progress_bar(&self.label, self.warmup + self.duration, self.progress)
+    }
 }
 
 /// Latencies of the requests that arrived in the window, in milliseconds.
@@ -321,7 +340,7 @@ fn snapshot(engine: &Engine, plan: &Plan, events: &AtomicU64) -> Snapshot {
     let (transactions, commits) = engine.writer_stats();
     Snapshot {
         at: Instant::now(),
-        cpu: plan.watched.read(),
+        cpu: plan.schedule.watched.read(),
         events: events.load(Ordering::Relaxed),
         transactions,
         commits,
@@ -331,7 +350,7 @@ fn snapshot(engine: &Engine, plan: &Plan, events: &AtomicU64) -> Snapshot {
 /// Runs one measurement on an engine whose workers are running.
 pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measured> {
     let t0 = Instant::now() + Duration::from_millis(20);
-    let window = (t0 + plan.warmup, t0 + plan.warmup + plan.duration);
+    let window = plan.schedule.window(t0);
     let tracker = Arc::new(Tracker::new(window)?);
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
@@ -341,7 +360,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
     let listener = tokio::spawn(listen(
         engine.clone(),
         tracker.clone(),
-        plan.task_delay,
+        plan.schedule.task_delay,
         events.clone(),
         lagged.clone(),
         task_errors.clone(),
@@ -353,8 +372,18 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         t0,
         stop.clone(),
     ));
-    let bar = progress_bar(&plan.label, plan.warmup + plan.duration, plan.progress);
-    let shown = tokio::spawn(show(bar.clone(), tracker.clone(), t0, window));
+    let bar = plan.schedule.progress_bar();
+    let counted = tracker.clone();
+    let shown = tokio::spawn(show(
+        bar.clone(),
+        t0,
+        window,
+        ("started", "completed"),
+        move || {
+            let inner = counted.lock();
+            (inner.started, inner.completed)
+        },
+    ));
 
     tokio::time::sleep_until(window.0.into()).await;
     let first = snapshot(&engine, plan, &events);
@@ -362,7 +391,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
     let last = snapshot(&engine, plan, &events);
 
     bar.set_message("draining: waiting for the window's requests to complete");
-    let deadline = window.1 + plan.drain;
+    let deadline = window.1 + plan.schedule.drain;
     while !tracker.settled() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -417,7 +446,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         failed_starts: inner.failed_in_window,
         completed: inner.completed_of_window,
         unfinished,
-        completed_per_s: completions / plan.duration.as_secs_f64(),
+        completed_per_s: completions / plan.schedule.duration.as_secs_f64(),
         latency: Latency::of(&inner.latencies),
         events_per_s: (last.events - first.events) as f64 / secs,
         events_per_instance: per(last.events - first.events),
@@ -540,7 +569,7 @@ async fn listen(
 }
 
 /// A progress bar over `total` (hidden unless `shown`), its position in milliseconds.
-pub fn progress_bar(label: &str, total: Duration, shown: bool) -> ProgressBar {
+fn progress_bar(label: &str, total: Duration, shown: bool) -> ProgressBar {
     let total = total.as_millis() as u64;
     let bar = if shown {
         ProgressBar::new(total)
@@ -556,14 +585,18 @@ pub fn progress_bar(label: &str, total: Duration, shown: bool) -> ProgressBar {
 }
 
 /// Keeps the progress bar up to date: where in the run we are, and what is in flight.
-async fn show(bar: ProgressBar, tracker: Arc<Tracker>, t0: Instant, window: (Instant, Instant)) {
+/// `counts` says how many requests went out and how many are done, named `words`.
+pub async fn show(
+    bar: ProgressBar,
+    t0: Instant,
+    window: (Instant, Instant),
+    words: (&str, &str),
+    counts: impl Fn() -> (u64, u64),
+) {
     loop {
         let now = Instant::now();
         bar.set_position(now.saturating_duration_since(t0).as_millis() as u64);
-        let (started, completed) = {
-            let inner = tracker.lock();
-            (inner.started, inner.completed)
-        };
+        let (out, done) = counts();
         let phase = if now < window.0 {
             "warm-up"
         } else {
@@ -571,8 +604,10 @@ async fn show(bar: ProgressBar, tracker: Arc<Tracker>, t0: Instant, window: (Ins
         };
         if now < window.1 {
             bar.set_message(format!(
-                "{phase}: {started} started, {completed} completed, {} in flight",
-                started.saturating_sub(completed)
+                "{phase}: {out} {}, {done} {}, {} in flight",
+                words.0,
+                words.1,
+                out.saturating_sub(done)
             ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

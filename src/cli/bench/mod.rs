@@ -309,6 +309,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The schedule of a measurement from the arguments: the officer's delay for the services
+/// with a review.
+fn schedule(
+    label: String,
+    args: &Args,
+    scenario: Scenario,
+    watched: sys::Watched,
+    progress: bool,
+) -> load::Schedule {
+    let review = matches!(scenario, Scenario::Officer | Scenario::ApiOfficer);
+    load::Schedule {
+        label,
+        warmup: args.warmup,
+        duration: args.duration,
+        drain: args.drain,
+        task_delay: review.then_some(args.task_delay),
+        watched,
+        progress,
+    }
+}
+
 /// Every measurement of an API scenario on one store: the closed loops, then the open ones;
 /// each run as JSON (a failed one with its error: the others still run).
 fn api_runs(
@@ -419,21 +440,21 @@ fn measure(
         let deployed = engine.deploy(file, source).await?;
         let background = workers::spawn(engine.clone(), Pace::default());
         let plan = Plan {
-            label: format!("{} on {} at {rate}/s", scenario.name(), backend.name()),
             agency: deployed.agency.clone(),
             workflow: deployed.workflow.clone(),
             input: input(),
             rate,
-            warmup: args.warmup,
-            duration: args.duration,
-            drain: args.drain,
-            task_delay: (scenario == Scenario::Officer).then_some(args.task_delay),
-            watched: sys::Watched {
-                server: None,
-                simulator: simulator.as_ref().map(SimulatorProcess::pid),
-                database: backend == Backend::Postgres,
-            },
-            progress,
+            schedule: schedule(
+                format!("{} on {} at {rate}/s", scenario.name(), backend.name()),
+                args,
+                scenario,
+                sys::Watched {
+                    server: None,
+                    simulator: simulator.as_ref().map(SimulatorProcess::pid),
+                    database: backend == Backend::Postgres,
+                },
+                progress,
+            ),
         };
         let measured = load::measure(engine.clone(), &plan).await?;
         drop(background);

@@ -15,11 +15,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use indicatif::ProgressBar;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::super::load::{self, Latency, record};
+use super::super::load::{self, Latency, Schedule, record};
 use super::super::sys::{self, Cpu};
 
 /// The wait each call asks for, in seconds: a request that has not ended by then is an error.
@@ -40,8 +39,6 @@ pub enum Load {
 /// What to load, how hard and for how long.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// Shown on the progress bar.
-    pub label: String,
     /// The server's base URL.
     pub api: String,
     /// The token requests are filed with.
@@ -54,18 +51,9 @@ pub struct Plan {
     pub input: Value,
     /// How the load is offered.
     pub load: Load,
-    /// Dropped from the figures.
-    pub warmup: Duration,
-    /// The measured window.
-    pub duration: Duration,
-    /// The most time given, after the window, to the window's requests to end.
-    pub drain: Duration,
-    /// When set, the review task is completed this long after the filing's answer.
-    pub task_delay: Option<Duration>,
-    /// The processes whose CPU is read: serve's, the simulator's, PostgreSQL's.
-    pub watched: sys::Watched,
-    /// Whether to draw a progress bar.
-    pub progress: bool,
+    /// How long, and what is read and shown meanwhile; `task_delay` is the officer's, after
+    /// the filing's answer.
+    pub schedule: Schedule,
 }
 
 /// What one measurement found, for the requests of the window (sent in it, closed loop; due
@@ -220,7 +208,7 @@ impl Client {
             return (id, Answer::Ended);
         }
         let (Some(delay), Some(request), Some(task)) =
-            (plan.task_delay, id.as_deref(), open_task(&filed))
+            (plan.schedule.task_delay, id.as_deref(), open_task(&filed))
         else {
             return (id, Answer::NotEnded(describe(&filed)));
         };
@@ -294,7 +282,7 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
         .timeout(Duration::from_secs(WAIT_S + 20))
         .build()?;
     let t0 = Instant::now() + Duration::from_millis(20);
-    let window = (t0 + plan.warmup, t0 + plan.warmup + plan.duration);
+    let window = plan.schedule.window(t0);
     let tally = Arc::new(Tally {
         window,
         inner: Mutex::new(Inner {
@@ -318,20 +306,30 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
         plan: plan.clone(),
     });
     let generator = tokio::spawn(generate(client, tally.clone(), t0, stop.clone()));
-    let bar = load::progress_bar(&plan.label, plan.warmup + plan.duration, plan.progress);
-    let shown = tokio::spawn(show(bar.clone(), tally.clone(), t0, window));
+    let bar = plan.schedule.progress_bar();
+    let counted = tally.clone();
+    let shown = tokio::spawn(load::show(
+        bar.clone(),
+        t0,
+        window,
+        ("sent", "answered"),
+        move || {
+            let inner = counted.lock();
+            (inner.sent, inner.answered)
+        },
+    ));
 
     tokio::time::sleep_until(window.0.into()).await;
-    let first = plan.watched.read();
+    let first = plan.schedule.watched.read();
     tokio::time::sleep_until(window.1.into()).await;
-    let last = plan.watched.read();
+    let last = plan.schedule.watched.read();
     let load_average = sys::load_average();
 
     // Requests go on until every request of the window has its answer, so that the last of
     // them meet the same load; then the requests in hand are let finish (an officer's review
     // left open would look like a request lost).
     bar.set_message("draining: waiting for the window's requests to end");
-    let deadline = window.1 + plan.drain;
+    let deadline = window.1 + plan.schedule.drain;
     while !tally.settled() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -358,7 +356,7 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
         not_ended: inner.not_ended,
         failed: inner.failed,
         unfinished: waiting.len() as u64,
-        completed_per_s: inner.completions as f64 / plan.duration.as_secs_f64(),
+        completed_per_s: inner.completions as f64 / plan.schedule.duration.as_secs_f64(),
         latency: Latency::of(&inner.latencies),
         cpu: Cpu::between(&first, &last),
         load_average,
@@ -402,29 +400,5 @@ async fn generate(client: Arc<Client>, tally: Arc<Tally>, t0: Instant, stop: Arc
             }
             while set.join_next().await.is_some() {}
         }
-    }
-}
-
-/// Keeps the progress bar up to date.
-async fn show(bar: ProgressBar, tally: Arc<Tally>, t0: Instant, window: (Instant, Instant)) {
-    loop {
-        let now = Instant::now();
-        bar.set_position(now.saturating_duration_since(t0).as_millis() as u64);
-        let (sent, answered) = {
-            let inner = tally.lock();
-            (inner.sent, inner.answered)
-        };
-        let phase = if now < window.0 {
-            "warm-up"
-        } else {
-            "measuring"
-        };
-        if now < window.1 {
-            bar.set_message(format!(
-                "{phase}: {sent} sent, {answered} answered, {} in flight",
-                sent - answered
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -26,6 +26,9 @@ use super::stores::{self, Backend};
 use super::sys;
 use super::{Args, Scenario};
 
+/// The most time given to the requests of a run to end once the load is over.
+const SETTLE_MOST: Duration = Duration::from_secs(300);
+
 /// What the store and the SMS centre say once the load is over.
 #[derive(Clone, Debug, Default)]
 struct Checked {
@@ -88,27 +91,27 @@ pub fn measure(
     let result = (|| {
         let mut server = Server::start(&fresh.url, scenario.source(), &simulator.catalog())?;
         let plan = Plan {
-            label,
             api: server.url.clone(),
             citizen: server.citizen.clone(),
             officer: server.officer.clone(),
             service: scenario.service().to_owned(),
             input: super::input(),
             load,
-            warmup: args.warmup,
-            duration: args.duration,
-            drain: args.drain,
-            task_delay: (scenario == Scenario::ApiOfficer).then_some(args.task_delay),
-            watched: sys::Watched {
-                server: Some(server.pid()),
-                simulator: Some(simulator.pid()),
-                database: backend == Backend::Postgres,
-            },
-            progress,
+            schedule: super::schedule(
+                label,
+                args,
+                scenario,
+                sys::Watched {
+                    server: Some(server.pid()),
+                    simulator: Some(simulator.pid()),
+                    database: backend == Backend::Postgres,
+                },
+                progress,
+            ),
         };
         let measured = rt.block_on(client::measure(plan));
         let measured = measured.map_err(|e| e.context(server.log_tail()))?;
-        let settle = args.drain.max(Duration::from_secs(10));
+        let settle = args.drain.max(Duration::from_secs(30));
         rt.block_on(settle_down(&fresh.store, &simulator.url, settle));
         let stopped_cleanly = server.stop();
         let mut checked = rt.block_on(check(&fresh.store, &simulator.url, &measured))?;
@@ -121,18 +124,26 @@ pub fn measure(
     result
 }
 
-/// Waits, at most `patience`, until no request of the store is running and the SMS centre
-/// has as many SMS as the store has requests (the SMS goes out after the end).
+/// Waits until no request of the store is running and the SMS centre has as many SMS as the
+/// store has requests (the SMS goes out after the end), for as long as requests keep ending:
+/// past saturation the backlog of a run takes a while. Gives up after `patience` without
+/// progress (the drain, at least 30 s), or after `SETTLE_MOST` in all.
 async fn settle_down(store: &std::sync::Arc<dyn Store>, sim: &str, patience: Duration) {
-    let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
-        let running = running(store, 1).await.unwrap_or(1);
+    let most = Instant::now() + SETTLE_MOST;
+    let mut deadline = Instant::now() + patience;
+    let mut last = (u64::MAX, 0);
+    while Instant::now() < deadline.min(most) {
+        let running = running(store, u64::MAX).await.unwrap_or(u64::MAX);
         let instances = store.streams().await.map_or(u64::MAX, |s| s.len() as u64);
         let sms = sms_log(sim).await.map_or(0, |l| l.len() as u64);
         if running == 0 && sms >= instances {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        if running < last.0 || sms > last.1 {
+            deadline = Instant::now() + patience;
+        }
+        last = (running, sms);
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
