@@ -59,10 +59,7 @@ fn copy_db(from: &Path, to: &Path) {
 }
 
 fn sql(file: &Path, statements: &[&str]) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::runtime();
     rt.block_on(async {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
             .await
@@ -213,16 +210,7 @@ fn operators_list_incidents_and_retry_the_stopped_step() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(workflow)).unwrap();
     let input = example_input(&text);
     // No agency answers: both parallel inquiries are refused, and neither has a failure path.
-    let out = daftar(&[
-        "run",
-        workflow,
-        "--input",
-        &input,
-        "--answers",
-        answers.to_str().unwrap(),
-        "--db",
-        &db,
-    ]);
+    let out = daftar_testkit::process::run(workflow, &input, &answers, &db);
     assert!(
         out.status.success(),
         "{}",

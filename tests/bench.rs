@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use daftar_testkit::process::{bench_report, latencies_in_order};
 use serde_json::Value;
 
 fn daftar() -> Command {
@@ -35,30 +36,9 @@ fn the_bench_workflows_are_valid_without_warnings() {
 #[test]
 fn a_short_core_run_reports_consistent_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let out = daftar()
-        .args(["bench", "--json", "--scenario", "core", "--store", "sqlite"])
-        .args([
-            "--rate",
-            "20",
-            "--duration",
-            "2s",
-            "--warmup",
-            "1s",
-            "--drain",
-            "5s",
-        ])
-        .args(["--limit-duration", "500ms", "--replay-events", "2000"])
-        .arg("--sqlite-dir")
-        .arg(dir.path())
-        .output()
-        .expect("daftar runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let core = ["--scenario", "core", "--store", "sqlite", "--rate", "20"];
+    let limit_and_replay = ["--limit-duration", "500ms", "--replay-events", "2000"];
+    let report = bench_report(&[&core[..], &limit_and_replay].concat(), dir.path());
 
     let runs = report["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 1);
@@ -71,13 +51,7 @@ fn a_short_core_run_reports_consistent_figures() {
     assert!(completed > 0.0, "{run:#}");
     assert!(completed <= started, "{run:#}");
     assert!(number(&run["completed_per_s"]) > 0.0, "{run:#}");
-    let latency = &run["latency_ms"];
-    let (p50, p99, p999) = (
-        number(&latency["p50"]),
-        number(&latency["p99"]),
-        number(&latency["p99_9"]),
-    );
-    assert!(0.0 < p50 && p50 <= p99 && p99 <= p999, "{latency:#}");
+    latencies_in_order(&run["latency_ms"]);
     // The smart service appends 28 events over 4 commits; at 20 a second none may be lost.
     assert!(number(&run["events_per_instance"]) > 10.0, "{run:#}");
     assert!(number(&run["commits_per_instance"]) >= 3.0, "{run:#}");

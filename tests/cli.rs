@@ -13,72 +13,8 @@ use serde_json::Value;
 mod db;
 use daftar_testkit::pg;
 
-const VALID: &str = r#"daftar: 1
-id: clean-record-certificate
-version: 1
-title:
-  fa: گواهی عدم سوء پیشینه
-  en: Clean-record certificate
-agency: judiciary
-in_force_from: 2026-03-21
-sla: 13h
-input:
-  schema:
-    type: object
-    required: [national_id, mobile, birth_date]
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-      birth_date: { type: string, format: date }
-  examples:
-    - { national_id: "0499370899", mobile: "09121234567", birth_date: "1990-01-01" }
-statuses:
-  checking: { fa: در حال بررسی, en: Checking, sms: true }
-  issued: { fa: صادر شد, en: Issued, sms: issued }
-  rejected: { fa: رد شد, en: Rejected, sms: true }
-templates:
-  status_changed:
-    fa: "درخواست {{ tracking_code }}: {{ status.fa }}"
-    en: "Request {{ tracking_code }}: {{ status.en }}"
-  issued:
-    fa: "گواهی {{ tracking_code }} صادر شد"
-    en: "Certificate {{ tracking_code }} issued for {{ full_name }}"
-steps:
-  - id: identity
-    status: checking
-    inquiry:
-      connector: civil_registry
-      operation: identity_match
-      input:
-        national_id: input.national_id
-        birth_date: input.birth_date
-      output:
-        identity_ok: response.matched
-        full_name: "response.matched ? response.first_name + ' ' + response.last_name : ''"
-      timeout: 10s
-      retry: { max_attempts: 5 }
-      on_failure: reject
-  - id: record
-    inquiry:
-      connector: judiciary_records
-      operation: criminal_record
-      input: { national_id: input.national_id }
-      output: { has_record: response.has_record }
-  - id: decide
-    decision:
-      cases:
-        - when: "!identity_ok || has_record"
-          next: reject
-      default: issue
-  - id: issue
-    status: issued
-    end:
-      outcome: issued
-      document: { type: clean_record_certificate, valid_for: 90d }
-  - id: reject
-    status: rejected
-    end: { outcome: rejected }
-"#;
+/// A valid clean-record certificate, the base of the mistakes the tests make.
+const VALID: &str = include_str!("fixtures/cli/valid.yaml");
 
 /// The valid workflow with three mistakes: an unknown field, an unknown status and an unknown
 /// step.
@@ -131,6 +67,37 @@ fn files(named: &[(&str, &str)]) -> (tempfile::TempDir, Vec<String>) {
     (dir, paths)
 }
 
+/// Validates `content`, written alone to a file `name`, with the example catalog; answers the
+/// folder, the file's path (alone in a list) and what the CLI did.
+fn validated_alone(name: &str, content: &str) -> (tempfile::TempDir, Vec<String>, Output) {
+    let (dir, paths) = files(&[(name, content)]);
+    let catalog = catalog_path().display().to_string();
+    let out = daftar(&["validate", &paths[0], "--connectors", &catalog]);
+    (dir, paths, out)
+}
+
+/// What the library finds in `text` (of the file `file`) with the example catalog.
+fn library_validation(file: &str, text: &str) -> daftar_definitions::Validation {
+    let catalog =
+        load_catalog("c", &std::fs::read_to_string(catalog_path()).unwrap()).expect("valid");
+    let options = Options {
+        catalog: Some(&catalog),
+        workflows: None,
+    };
+    validate(file, text, options)
+}
+
+/// Checks that the CLI exited with `expected`, showing what it printed when not.
+fn assert_exits(out: &Output, expected: i32, what: &str) {
+    assert_eq!(
+        code(out),
+        expected,
+        "{what}: stdout {} stderr {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited normally, not by a signal")
 }
@@ -156,9 +123,7 @@ fn parse_line(line: &str) -> Option<(String, usize, usize, String, String)> {
 
 #[test]
 fn a_valid_file_exits_0_and_prints_no_diagnostic() {
-    let (_dir, paths) = files(&[("valid.yaml", VALID)]);
-    let catalog = catalog_path().display().to_string();
-    let out = daftar(&["validate", &paths[0], "--connectors", &catalog]);
+    let (_dir, _, out) = validated_alone("valid.yaml", VALID);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "");
     assert!(
@@ -171,9 +136,7 @@ fn a_valid_file_exits_0_and_prints_no_diagnostic() {
 #[test]
 fn an_invalid_file_exits_1_with_one_line_per_diagnostic() {
     let bad = invalid();
-    let (_dir, paths) = files(&[("invalid.yaml", &bad)]);
-    let catalog = catalog_path().display().to_string();
-    let out = daftar(&["validate", &paths[0], "--connectors", &catalog]);
+    let (_dir, paths, out) = validated_alone("invalid.yaml", &bad);
     assert_eq!(code(&out), 1, "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let parsed: Vec<_> = stdout.lines().map(|l| (l, parse_line(l))).collect();
@@ -181,16 +144,7 @@ fn an_invalid_file_exits_1_with_one_line_per_diagnostic() {
         assert!(p.is_some(), "not `file:line:column: CODE message`: {line}");
     }
     // The same diagnostics as the library finds.
-    let catalog =
-        load_catalog("c", &std::fs::read_to_string(catalog_path()).unwrap()).expect("valid");
-    let expected = validate(
-        &paths[0],
-        &bad,
-        Options {
-            catalog: Some(&catalog),
-            workflows: None,
-        },
-    );
+    let expected = library_validation(&paths[0], &bad);
     let printed: Vec<(usize, usize, String)> = parsed
         .iter()
         .map(|(_, p)| {
@@ -217,9 +171,8 @@ fn an_invalid_file_exits_1_with_one_line_per_diagnostic() {
 #[test]
 fn warnings_exit_0_unless_denied() {
     let warn = warning_only();
-    let (_dir, paths) = files(&[("warn.yaml", &warn)]);
+    let (_dir, paths, out) = validated_alone("warn.yaml", &warn);
     let catalog = catalog_path().display().to_string();
-    let out = daftar(&["validate", &paths[0], "--connectors", &catalog]);
     assert_eq!(code(&out), 0, "{}", text(&out.stdout));
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -290,13 +243,7 @@ fn usage_errors_exit_2() {
     ];
     for (what, args) in cases {
         let out = daftar(&args);
-        assert_eq!(
-            code(&out),
-            2,
-            "{what}: stdout {} stderr {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
+        assert_exits(&out, 2, what);
         assert!(!text(&out.stderr).is_empty(), "{what}: says why on stderr");
     }
 }
@@ -376,16 +323,7 @@ fn json_output_parses_and_carries_every_diagnostic() {
     assert_eq!(bad_json["valid"], false);
     assert!(bad_json["hash"].is_null());
     let diagnostics = bad_json["diagnostics"].as_array().unwrap();
-    let catalog =
-        load_catalog("c", &std::fs::read_to_string(catalog_path()).unwrap()).expect("valid");
-    let expected = validate(
-        &paths[1],
-        &bad,
-        Options {
-            catalog: Some(&catalog),
-            workflows: None,
-        },
-    );
+    let expected = library_validation(&paths[1], &bad);
     assert_eq!(diagnostics.len(), expected.diagnostics.len());
     for (json, d) in diagnostics.iter().zip(&expected.diagnostics) {
         assert_eq!(json["code"], d.code.as_str(), "{json}");
@@ -496,13 +434,7 @@ fn the_example_workflows_are_valid() {
     let mut args = vec!["validate"];
     args.extend(paths.iter().map(String::as_str));
     let out = daftar(&args);
-    assert_eq!(
-        code(&out),
-        0,
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exits(&out, 0, "the examples");
     assert_eq!(
         text(&out.stdout),
         "",

@@ -8,7 +8,7 @@ use daftar_testkit::process as support;
 
 use std::time::{Duration, Instant};
 
-use support::{Files, Node, Rng, check, kill_at_random, wait_settled};
+use support::{Files, Node, Rng, check, kill_at_random};
 
 /// Requests to file across all runs.
 const TOTAL: usize = 40;
@@ -29,7 +29,8 @@ fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
     let files = Files::new(dir.path());
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
     let mut rng = Rng::seeded("crash test");
-    let mut acknowledged = kill_at_random(KILLS, TOTAL, (50, 650), &mut rng, |remaining, name| {
+    // A node that files `remaining` requests, at this test's pace.
+    let spawn = |remaining, name: &str| {
         Node::spawn(
             &files,
             &db,
@@ -39,33 +40,21 @@ fn sigkilled_at_random_moments_a_node_loses_nothing_and_repeats_nothing() {
             EFFECT_DELAY_MS,
             name,
         )
-    });
+    };
+    let mut acknowledged = kill_at_random(KILLS, TOTAL, (50, 650), &mut rng, &spawn);
     eprintln!(
         "{KILLS} kills, {} starts acknowledged, {:?}",
         acknowledged.len(),
         began.elapsed()
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::runtime();
     let remaining = TOTAL.saturating_sub(acknowledged.len());
-    let mut last = Node::spawn(
-        &files,
-        &db,
-        remaining,
-        START_EVERY_MS,
-        LEASE_MS,
-        EFFECT_DELAY_MS,
-        "final",
-    );
+    let mut last = spawn(remaining, "final");
     let report = rt.block_on(async {
         // Wait for the acknowledgments of the final run, then for every instance to end.
-        last.until_acknowledged(remaining, Duration::from_secs(30), "the final run")
-            .await;
-        let store = daftar_engine::store::open(&db).await.unwrap();
-        wait_settled(store.as_ref(), Duration::from_secs(45), "after the crashes").await;
+        let (patience, settle) = (Duration::from_secs(30), Duration::from_secs(45));
+        let store = last.finish(remaining, patience, &db, settle).await;
         acknowledged.extend(last.kill());
         assert_eq!(acknowledged.len(), TOTAL);
         check(store.as_ref(), &files.log, &acknowledged, false).await

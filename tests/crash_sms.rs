@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use daftar_engine::events::{Event, verify_chain};
 use daftar_testkit::sms::{SmsAudit, StreamSms};
 use serde_json::Value;
-use support::{Node, Rng, kill_at_random, wait_settled};
+use support::{Node, Rng, kill_at_random};
 
 /// Requests to file across all runs.
 const TOTAL: usize = 24;
@@ -143,17 +143,12 @@ fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
         spawn(dir.path(), &sim, &db, remaining, name)
     });
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::runtime();
     let remaining = TOTAL.saturating_sub(acknowledged.len());
     let mut last = spawn(dir.path(), &sim, &db, remaining, "final");
     rt.block_on(async {
-        last.until_acknowledged(remaining, Duration::from_secs(20), "the final run")
-            .await;
-        let store = daftar_engine::store::open(&db).await.unwrap();
-        wait_settled(store.as_ref(), Duration::from_secs(20), "after the crashes").await;
+        let patience = Duration::from_secs(20);
+        last.finish(remaining, patience, &db, patience).await;
     });
     acknowledged.extend(last.kill());
     assert_eq!(acknowledged.len(), TOTAL);

@@ -89,10 +89,7 @@ fn sms(sim: &Sim) -> Vec<Value> {
 }
 
 fn reqwest_get(url: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::runtime();
     rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
 }
 
@@ -157,14 +154,22 @@ fn clean_record_certificates_are_issued_or_refused_by_the_agencies_answers() {
     assert_eq!(references.len(), sent.len(), "no SMS twice");
 }
 
+/// Runs the passport renewal example against the simulator for the applicant of
+/// `national_id`, born on `birth_date`, whose passport is `passport_number`.
+fn renew_passport(
+    sim: &Sim,
+    national_id: &str,
+    birth_date: &str,
+    passport_number: &str,
+) -> Outcome {
+    let applicant = json!({"national_id": national_id, "mobile": "09121234567", "birth_date": birth_date, "passport_number": passport_number, "delivery_postal_code": "1966713411"});
+    run(sim, "examples/workflows/passport-renewal.yaml", applicant)
+}
+
 #[test]
 fn a_passport_is_renewed_after_parallel_inquiries_and_a_payment_by_callback() {
     let sim = simulator();
-    let renewed = run(
-        &sim,
-        "examples/workflows/passport-renewal.yaml",
-        json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "passport_number": "Z12345678", "delivery_postal_code": "1966713411"}),
-    );
+    let renewed = renew_passport(&sim, "0499370899", "1990-01-01", "Z12345678");
     assert_eq!(
         outcome(&renewed),
         "issued",
@@ -184,11 +189,7 @@ fn a_passport_is_renewed_after_parallel_inquiries_and_a_payment_by_callback() {
 #[test]
 fn a_military_service_holdout_is_refused_a_passport() {
     let sim = simulator();
-    let refused = run(
-        &sim,
-        "examples/workflows/passport-renewal.yaml",
-        json!({"national_id": "1287654312", "mobile": "09121234567", "birth_date": "1992-02-14", "passport_number": "Z22334455", "delivery_postal_code": "1966713411"}),
-    );
+    let refused = renew_passport(&sim, "1287654312", "1992-02-14", "Z22334455");
     assert_eq!(outcome(&refused), "rejected");
     assert_eq!(
         count(&refused, "PaymentRequested"),

@@ -87,6 +87,9 @@ fn every_example_is_valid() {
     assert_eq!(ids.len(), defs.len(), "example ids are unique");
 }
 
+/// Whether a step does something some example must show.
+type StepTest = fn(&daftar_definitions::model::Step) -> bool;
+
 #[test]
 fn examples_use_every_construct() {
     let defs = examples();
@@ -105,45 +108,40 @@ fn examples_use_every_construct() {
             kind.key()
         );
     }
-    let any = |f: &dyn Fn(&daftar_definitions::model::Step) -> bool| steps.iter().any(f);
-    assert!(
-        any(&|s| s.inquiry.as_ref().is_some_and(|i| i.callback.is_some())),
-        "an inquiry answered by callback"
-    );
-    assert!(
-        any(&|s| s.inquiry.as_ref().is_some_and(|i| i.retry.is_some())),
-        "an inquiry with its own retry"
-    );
-    assert!(
-        any(&|s| s.task.as_ref().is_some_and(|t| !t.escalation.is_empty())),
-        "a task with escalation"
-    );
-    assert!(
-        any(&|s| s.wait.as_ref().is_some_and(|w| w.cron.is_some())),
-        "a wait for a cron occurrence"
-    );
-    assert!(
-        any(&|s| s.wait.as_ref().is_some_and(|w| w.message.is_some())),
-        "a wait for a message"
-    );
-    assert!(
-        any(&|s| s
-            .wait
-            .as_ref()
-            .is_some_and(|w| w.until.is_some() || w.duration.is_some())),
-        "a timer"
-    );
-    assert!(
-        any(&|s| s.end.as_ref().is_some_and(|e| e.document.is_some())),
-        "an end that issues a document"
-    );
-    assert!(
-        any(&|s| s
-            .parallel
-            .as_ref()
-            .is_some_and(|p| p.join == daftar_definitions::model::Join::All)),
-        "a parallel join on all"
-    );
+    // What some step of some example must do, with what the failure names.
+    let features: [(&str, StepTest); 8] = [
+        ("an inquiry answered by callback", |s| {
+            s.inquiry.as_ref().is_some_and(|i| i.callback.is_some())
+        }),
+        ("an inquiry with its own retry", |s| {
+            s.inquiry.as_ref().is_some_and(|i| i.retry.is_some())
+        }),
+        ("a task with escalation", |s| {
+            s.task.as_ref().is_some_and(|t| !t.escalation.is_empty())
+        }),
+        ("a wait for a cron occurrence", |s| {
+            s.wait.as_ref().is_some_and(|w| w.cron.is_some())
+        }),
+        ("a wait for a message", |s| {
+            s.wait.as_ref().is_some_and(|w| w.message.is_some())
+        }),
+        ("a timer", |s| {
+            s.wait
+                .as_ref()
+                .is_some_and(|w| w.until.is_some() || w.duration.is_some())
+        }),
+        ("an end that issues a document", |s| {
+            s.end.as_ref().is_some_and(|e| e.document.is_some())
+        }),
+        ("a parallel join on all", |s| {
+            s.parallel
+                .as_ref()
+                .is_some_and(|p| p.join == daftar_definitions::model::Join::All)
+        }),
+    ];
+    for (what, has) in features {
+        assert!(steps.iter().any(has), "{what}");
+    }
     assert!(
         defs.iter()
             .any(|d| !d.workflow().triggers.schedules.is_empty()),

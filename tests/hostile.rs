@@ -17,20 +17,20 @@ use daftar_definitions::{Code, Diagnostic, Options, Validation, validate};
 const LIMIT: Duration = Duration::from_secs(1);
 
 /// The start of a valid definition; `steps:` follows.
-const HEAD: &str = "daftar: 1
-id: hostile
-version: 1
-title: { fa: آزمون, en: Hostile }
-agency: test
-in_force_from: 2026-03-21
-sla: 1d
-input:
-  schema:
-    type: object
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-";
+const HEAD: &str = include_str!("fixtures/hostile-head.yaml");
+
+/// [`HEAD`] with a description nested a thousand levels deep, each level's line `item(depth)`
+/// indented by two spaces a level.
+fn nested(item: impl Fn(usize) -> String) -> String {
+    let mut text = String::from(HEAD);
+    text.push_str("description:\n");
+    for depth in 1..=1000 {
+        text.push_str(&"  ".repeat(depth));
+        text.push_str(&item(depth));
+        text.push('\n');
+    }
+    text
+}
 
 /// Held while anything is timed.
 fn serial() -> MutexGuard<'static, ()> {
@@ -193,12 +193,7 @@ fn flow_nesting_one_hundred_thousand_deep_is_refused() {
 
 #[test]
 fn block_nesting_a_thousand_deep_is_refused_by_its_depth() {
-    let mut text = String::from(HEAD);
-    text.push_str("description:\n");
-    for depth in 1..=1000 {
-        text.push_str(&"  ".repeat(depth));
-        text.push_str(&format!("k{depth}:\n"));
-    }
+    let mut text = nested(|depth| format!("k{depth}:"));
     text.push_str(&"  ".repeat(1001));
     text.push_str("leaf\n");
     let v = timed("1000 deep", &text);
@@ -210,12 +205,7 @@ fn block_nesting_a_thousand_deep_is_refused_by_its_depth() {
     assert_eq!(first(&v).location.column, 2 * 64 + 1, "{}", first(&v));
 
     // Block sequences nest too.
-    let mut text = String::from(HEAD);
-    text.push_str("description:\n");
-    for depth in 1..=1000 {
-        text.push_str(&"  ".repeat(depth));
-        text.push_str("-\n");
-    }
+    let text = nested(|_| "-".to_owned());
     let v = timed("1000 deep sequences", &text);
     assert!(v.has_errors());
     cli_refuses("deep.yaml", text.as_bytes(), first(&v).code);
@@ -374,18 +364,24 @@ fn with_expression(expr: &str) -> String {
     )
 }
 
+/// Checks that the library refuses `expr` alone, as an expression error whose message says
+/// `says`, and that the CLI refuses it too (in a file named `file`).
+fn expression_refused(what: &str, expr: &str, says: &str, file: &str) {
+    let v = timed(what, &with_expression(expr));
+    assert_eq!(codes(&v), [Code::ExpressionSyntax]);
+    assert!(first(&v).message.contains(says), "{}", first(&v));
+    cli_refuses(
+        file,
+        with_expression(expr).as_bytes(),
+        Code::ExpressionSyntax,
+    );
+}
+
 #[test]
 fn a_ten_thousand_character_expression_is_refused() {
     let expr = vec!["1"; 5000].join("+");
     assert!(expr.len() > 9_000);
-    let v = timed("10k expression", &with_expression(&expr));
-    assert_eq!(codes(&v), [Code::ExpressionSyntax]);
-    assert!(first(&v).message.contains("the limit is"), "{}", first(&v));
-    cli_refuses(
-        "long-expr.yaml",
-        with_expression(&expr).as_bytes(),
-        Code::ExpressionSyntax,
-    );
+    expression_refused("10k expression", &expr, "the limit is", "long-expr.yaml");
 }
 
 #[test]
@@ -399,14 +395,7 @@ fn an_expression_nested_ten_thousand_parentheses_deep_is_refused() {
 
     // Short, and nested just over the depth limit.
     let expr = "[".repeat(49) + &"]".repeat(49);
-    let v = timed("49 brackets", &with_expression(&expr));
-    assert_eq!(codes(&v), [Code::ExpressionSyntax]);
-    assert!(first(&v).message.contains("nests"), "{}", first(&v));
-    cli_refuses(
-        "deep-expr.yaml",
-        with_expression(&expr).as_bytes(),
-        Code::ExpressionSyntax,
-    );
+    expression_refused("49 brackets", &expr, "nests", "deep-expr.yaml");
 }
 
 /// Runs `validate` on a thread with a 2 MiB stack: the default for spawned threads, and for

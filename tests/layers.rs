@@ -30,25 +30,31 @@ const IO: &[&str] = &[
     "sqlx", "reqwest", "tokio", "axum", "hyper", "tower", "mio", "tracing",
 ];
 
-/// Every workspace crate's normal dependencies, by crate name.
-fn dependencies() -> BTreeMap<String, Vec<String>> {
+/// Runs cargo with `args` in the workspace, which must succeed; answers what it printed.
+fn cargo(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
-        .expect("cargo metadata runs");
+        .expect("cargo runs");
     assert!(
         out.status.success(),
-        "{}",
+        "cargo {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.stdout
+}
+
+/// Every workspace crate's normal dependencies, by crate name.
+fn dependencies() -> BTreeMap<String, Vec<String>> {
+    let out = cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]);
+    let meta: Value = serde_json::from_slice(&out).unwrap();
     meta["packages"]
         .as_array()
         .unwrap()
@@ -99,26 +105,17 @@ fn each_crate_depends_only_on_the_layers_below_it() {
 #[test]
 fn the_core_and_the_language_do_no_io_not_even_through_a_library() {
     for krate in ["daftar-core", "daftar-definitions"] {
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "tree",
-                "-p",
-                krate,
-                "-e",
-                "normal",
-                "--prefix",
-                "none",
-                "--offline",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("cargo tree runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let tree = String::from_utf8(out.stdout).unwrap();
+        let args = [
+            "tree",
+            "-p",
+            krate,
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ];
+        let tree = String::from_utf8(cargo(&args)).unwrap();
         let names: Vec<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
         assert!(names.contains(&"serde_json"), "the tree is read: {tree}");
         for io in IO {

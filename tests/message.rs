@@ -61,16 +61,7 @@ fn a_message_delivered_from_the_command_line_ends_the_wait() {
     for case in ["C-17", "C-18"] {
         let input = format!(r#"{{"case": "{case}"}}"#);
         let file = file.to_str().unwrap();
-        let run = daftar(&[
-            "run",
-            file,
-            "--input",
-            &input,
-            "--answers",
-            answers.to_str().unwrap(),
-            "--db",
-            &db,
-        ]);
+        let run = daftar_testkit::process::run(file, &input, &answers, &db);
         let out = ok(&run) + &String::from_utf8_lossy(&run.stderr);
         // The tracking code, from the line `run` prints it on (stderr): `tracking code: …`.
         let code = out

@@ -114,10 +114,7 @@ mod http {
     use serde_json::Value;
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+        daftar_testkit::process::runtime()
     }
 
     async fn answer(res: ::reqwest::Response) -> (u16, Value) {
@@ -306,44 +303,42 @@ fn the_demo_prints_tokens_for_every_role_and_officers_that_hold_the_examples_tas
     assert_eq!(status, 200, "{body}");
 }
 
+/// Runs `command`, checks that it fails, and answers what it printed on stderr.
+fn refused(command: &mut std::process::Command) -> String {
+    let out = command.output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_taken_port_or_an_unreachable_database_stops_it_clearly() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let out = daftar()
-        .args(["serve", "--addr", &addr, "--db"])
-        .arg(dir.path().join("d.db"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = refused(
+        daftar()
+            .args(["serve", "--addr", &addr, "--db"])
+            .arg(dir.path().join("d.db")),
+    );
     assert!(stderr.contains("is taken"), "{stderr}");
 
-    let out = daftar()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = refused(daftar().args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+    ]));
     assert!(stderr.contains("cannot open the store"), "{stderr}");
     assert!(stderr.contains("reachable"), "{stderr}");
 
     // No token key and no --demo: refused, saying what to set.
-    let out = daftar()
-        .env_remove("DAFTAR_JWT_SECRET")
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("d.db"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = refused(
+        daftar()
+            .env_remove("DAFTAR_JWT_SECRET")
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(dir.path().join("d.db")),
+    );
     assert!(stderr.contains("DAFTAR_JWT_SECRET"), "{stderr}");
 }
 

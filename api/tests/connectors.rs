@@ -6,8 +6,7 @@ use daftar_testkit::router as support;
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys, Role};
 use daftar_api::{AppState, Config};
 use daftar_engine::connectors::http::HttpInquiries;
@@ -16,7 +15,6 @@ use daftar_engine::core::InquiryResult;
 use daftar_engine::events::StreamId;
 use daftar_engine::runtime::Engine;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 #[tokio::test]
 async fn a_failing_agency_opens_its_breaker_and_the_api_shows_it() {
@@ -55,16 +53,7 @@ async fn a_failing_agency_opens_its_breaker_and_the_api_shows_it() {
     let breakers = |app: axum::Router| {
         let admin = admin.clone();
         async move {
-            let res = app
-                .oneshot(
-                    Request::builder()
-                        .uri("/api/v1/connectors")
-                        .header("authorization", format!("Bearer {admin}"))
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
+            let res = daftar_testkit::router::get_from(app, "/api/v1/connectors", &admin).await;
             assert_eq!(res.status(), StatusCode::OK);
             let body: Value = serde_json::from_slice(
                 &axum::body::to_bytes(res.into_body(), 1 << 20)
@@ -116,15 +105,6 @@ async fn a_failing_agency_opens_its_breaker_and_the_api_shows_it() {
     let citizen = keys
         .mint("c", "judiciary", vec![Role::Citizen], vec![], 600)
         .unwrap();
-    let res = app
-        .oneshot(
-            Request::builder()
-                .uri("/api/v1/connectors")
-                .header("authorization", format!("Bearer {citizen}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = daftar_testkit::router::get_from(app, "/api/v1/connectors", &citizen).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }

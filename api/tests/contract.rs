@@ -9,7 +9,6 @@ use daftar_testkit::router as support;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use daftar_api::auth::Role;
-use serde_json::Value;
 use support::Harness;
 
 const AGENCY: &str = "judiciary";
@@ -72,41 +71,34 @@ async fn an_empty_definition_is_a_bad_body_not_a_validation() {
 #[test]
 fn every_problem_is_documented_as_problem_json_and_bodies_document_their_refusals() {
     let doc = serde_json::to_value(daftar_api::openapi::document()).unwrap();
-    let mut operations = 0;
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            let Some(responses) = op.get("responses").and_then(Value::as_object) else {
-                continue;
-            };
-            operations += 1;
-            for (status, response) in responses {
-                let Some(content) = response.get("content").and_then(Value::as_object) else {
-                    continue;
-                };
-                let problem = content
-                    .values()
-                    .any(|c| c["schema"]["$ref"] == "#/components/schemas/Problem");
-                if problem {
-                    assert!(
-                        content.contains_key("application/problem+json")
-                            && !content.contains_key("application/json"),
-                        "{method} {path} {status}: {content:?}"
-                    );
-                }
+    let operations = daftar_testkit::router::operations(&doc);
+    for o in &operations {
+        let (method, path, responses) = (o.method, o.path, o.responses);
+        for (status, content) in o.contents() {
+            let problem = content
+                .values()
+                .any(|c| c["schema"]["$ref"] == "#/components/schemas/Problem");
+            if problem {
+                assert!(
+                    content.contains_key("application/problem+json")
+                        && !content.contains_key("application/json"),
+                    "{method} {path} {status}: {content:?}"
+                );
             }
-            if op.get("requestBody").is_some() {
-                for status in ["400", "413", "415", "422"] {
-                    assert!(
-                        responses.contains_key(status),
-                        "{method} {path} takes a body and does not document {status}"
-                    );
-                }
-            }
-            assert!(
-                responses.contains_key("503"),
-                "{method} {path} does not document 503"
-            );
         }
+        if o.op.get("requestBody").is_some() {
+            for status in ["400", "413", "415", "422"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} takes a body and does not document {status}"
+                );
+            }
+        }
+        assert!(
+            responses.contains_key("503"),
+            "{method} {path} does not document 503"
+        );
     }
+    let operations = operations.len();
     assert!(operations > 20, "{operations}");
 }

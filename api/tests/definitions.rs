@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
-use support::{Harness, root};
+use support::{Harness, answered, root};
 use tower::ServiceExt as _;
 
 const AGENCY: &str = "judiciary";
@@ -37,20 +37,50 @@ fn place_of(text: &str, needle: &str) -> (u64, u64) {
     panic!("`{needle}` is not in the text");
 }
 
+/// The URI of version `v` of the example.
+fn version_uri(v: u32) -> String {
+    format!("/api/v1/definitions/clean-record-certificate/versions/{v}")
+}
+
+/// Deploys `body`, sent as `content_type`, with `token`.
+async fn deploy(
+    h: &Harness,
+    token: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let uri = "/api/v1/definitions";
+    h.call_text(Method::POST, uri, Some(token), content_type, body)
+        .await
+}
+
+/// Validates `yaml` with `token`.
+async fn validate(h: &Harness, token: &str, yaml: impl Into<Body>) -> (StatusCode, Value) {
+    let uri = "/api/v1/definitions/validate";
+    h.call_text(Method::POST, uri, Some(token), YAML, yaml)
+        .await
+}
+
+/// A harness with the example deployed, and a designer's token of its agency.
+async fn with_designer() -> (Harness, String) {
+    let h = Harness::new().await;
+    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    (h, designer)
+}
+
 fn diagnostics(body: &Value) -> &Vec<Value> {
     body["diagnostics"].as_array().expect("diagnostics")
 }
 
 #[tokio::test]
 async fn a_version_is_deployed_once_and_never_changes() {
-    let h = Harness::new().await;
-    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    let (h, designer) = with_designer().await;
     let uri = "/api/v1/definitions";
 
-    let (status, first) = h
-        .call_text(Method::POST, uri, Some(&designer), YAML, version(2))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let first = answered(
+        deploy(&h, &designer, YAML, version(2)).await,
+        StatusCode::CREATED,
+    );
     assert_eq!(first["id"], "clean-record-certificate");
     assert_eq!(first["version"], 2);
     assert_eq!(first["in_force_from"], "2026-03-21");
@@ -59,51 +89,45 @@ async fn a_version_is_deployed_once_and_never_changes() {
     assert!(hash.starts_with("sha256:"), "{first}");
 
     // The same content again changes nothing.
-    let (status, again) = h
-        .call_text(Method::POST, uri, Some(&designer), "text/plain", version(2))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{again}");
+    let again = answered(
+        deploy(&h, &designer, "text/plain", version(2)).await,
+        StatusCode::OK,
+    );
     assert_eq!(again["already_deployed"], true);
     assert_eq!(again["hash"], hash);
 
     // The version the harness deployed, sent as JSON: also already there.
-    let (status, one) = h
-        .call(
-            Method::POST,
-            uri,
-            Some(&designer),
-            Some(json!({"source": example()})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{one}");
+    let one = answered(
+        h.post(uri, &designer, json!({"source": example()})).await,
+        StatusCode::OK,
+    );
     assert_eq!(one["version"], 1);
     assert_eq!(one["already_deployed"], true);
 
     // Other content under a deployed version is refused.
     let changed = version(2).replacen("en: Clean-record certificate", "en: Clean record", 1);
     assert_ne!(changed, version(2));
-    let (status, taken) = h
-        .call_text(Method::POST, uri, Some(&designer), YAML, changed.clone())
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    let taken = answered(
+        deploy(&h, &designer, YAML, changed.clone()).await,
+        StatusCode::CONFLICT,
+    );
     assert_eq!(taken["code"], "version-taken");
     // As a new version it is welcome.
-    let (status, three) = h
-        .call_text(
-            Method::POST,
-            uri,
-            Some(&designer),
+    let three = answered(
+        deploy(
+            &h,
+            &designer,
             YAML,
             changed.replacen("\nversion: 2\n", "\nversion: 3\n", 1),
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{three}");
+        .await,
+        StatusCode::CREATED,
+    );
     assert_ne!(three["hash"], hash);
 
     // The listing: newest version first, with titles; officers may read it.
     let officer = h.token(AGENCY, &[Role::Officer], &[]);
-    let (status, list) = h.get(uri, &officer).await;
-    assert_eq!(status, StatusCode::OK, "{list}");
+    let list = answered(h.get(uri, &officer).await, StatusCode::OK);
     let items = list["items"].as_array().unwrap();
     let versions: Vec<u64> = items
         .iter()
@@ -118,13 +142,7 @@ async fn a_version_is_deployed_once_and_never_changes() {
 
     // One version: its source byte for byte.
     let auditor = h.token(AGENCY, &[Role::Auditor], &[]);
-    let (status, detail) = h
-        .get(
-            "/api/v1/definitions/clean-record-certificate/versions/2",
-            &auditor,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{detail}");
+    let detail = answered(h.get(&version_uri(2), &auditor).await, StatusCode::OK);
     assert_eq!(detail["source"], version(2));
     assert_eq!(detail["hash"], hash);
     assert_eq!(detail["agency"], AGENCY);
@@ -154,28 +172,20 @@ async fn a_version_is_deployed_once_and_never_changes() {
 
     // The new version is in force: requests can be filed with it.
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, filed) = h.file_clean_record(&citizen).await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let filed = answered(h.file_clean_record(&citizen).await, StatusCode::CREATED);
     assert_eq!(filed["service_version"], 3);
 }
 
 #[tokio::test]
 async fn invalid_definitions_are_refused_with_every_diagnostic() {
-    let h = Harness::new().await;
-    let designer = h.token(AGENCY, &[Role::Designer], &[]);
+    let (h, designer) = with_designer().await;
 
     // Not YAML at all.
     let broken = "daftar: 1\nid: broken\nversion: [1,\n  title: {fa: x\n";
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            YAML,
-            broken,
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let body = answered(
+        deploy(&h, &designer, YAML, broken).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     assert_eq!(body["code"], "invalid-definition");
     assert_eq!(
         body["type"],
@@ -204,16 +214,10 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
             1,
         );
     assert!(text.contains("nowhere") && text.contains("no_such_registry"));
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            YAML,
-            text.clone(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let body = answered(
+        deploy(&h, &designer, YAML, text.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     let found = diagnostics(&body);
     let unknown_step = found
         .iter()
@@ -238,25 +242,11 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
         place_of(&text, "no_such_registry").0
     );
     // Nothing was deployed.
-    let (status, _) = h
-        .get(
-            "/api/v1/definitions/clean-record-certificate/versions/4",
-            &designer,
-        )
-        .await;
+    let (status, _) = h.get(&version_uri(4), &designer).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Validation alone says the same, with 200, and deploys nothing.
-    let (status, report) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions/validate",
-            Some(&designer),
-            YAML,
-            text,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{report}");
+    let report = answered(validate(&h, &designer, text).await, StatusCode::OK);
     assert_eq!(report["valid"], false);
     assert!(diagnostics(&report).iter().any(|d| d["code"] == "DEF021"));
     assert_eq!(report["hash"], Value::Null);
@@ -267,15 +257,15 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
         "statuses:\n  spare: { fa: یدک, en: Spare }\n",
         1,
     );
-    let (status, report) = h
-        .call(
-            Method::POST,
+    let report = answered(
+        h.post(
             "/api/v1/definitions/validate",
-            Some(&designer),
-            Some(json!({"source": warned})),
+            &designer,
+            json!({"source": warned}),
         )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{report}");
+        .await,
+        StatusCode::OK,
+    );
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["id"], "clean-record-certificate");
     assert_eq!(report["version"], 5);
@@ -285,24 +275,13 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
         .unwrap_or_else(|| panic!("{report}"));
     assert_eq!(warning["severity"], "warning");
     assert_eq!(warning["line"], place_of(&warned, "spare:").0);
-    let (status, _) = h
-        .get(
-            "/api/v1/definitions/clean-record-certificate/versions/5",
-            &designer,
-        )
-        .await;
+    let (status, _) = h.get(&version_uri(5), &designer).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "validation deploys nothing");
     // Deploying it answers the warning too, and the hash validation announced.
-    let (status, deployed) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            YAML,
-            warned,
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{deployed}");
+    let deployed = answered(
+        deploy(&h, &designer, YAML, warned).await,
+        StatusCode::CREATED,
+    );
     assert_eq!(deployed["hash"], report["hash"]);
     assert!(
         deployed["warnings"]
@@ -314,38 +293,28 @@ async fn invalid_definitions_are_refused_with_every_diagnostic() {
     );
 
     // Bodies that are not definitions.
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
+    let body = answered(
+        deploy(
+            &h,
+            &designer,
             YAML,
             vec![b'i', b'd', b':', b' ', 0xff, 0xfe, b'\n'],
         )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     assert_eq!(diagnostics(&body)[0]["line"], 1);
     assert_eq!(diagnostics(&body)[0]["column"], 5);
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            "image/png",
-            version(6),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let body = answered(
+        deploy(&h, &designer, "image/png", version(6)).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    );
     assert_eq!(body["code"], "unsupported-media-type");
-    let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            Some(json!({"yaml": "x"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let body = answered(
+        h.post("/api/v1/definitions", &designer, json!({"yaml": "x"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    );
     assert_eq!(body["code"], "bad-body");
 }
 
@@ -395,30 +364,18 @@ async fn only_designers_deploy_and_only_for_their_agency() {
     }
     // An admin is a designer too.
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&admin),
-            YAML,
-            version(2),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    answered(
+        deploy(&h, &admin, YAML, version(2)).await,
+        StatusCode::CREATED,
+    );
 
     // A definition of another agency is not deployed by this one.
     let designer = h.token(AGENCY, &[Role::Designer], &[]);
     let theirs = version(7).replacen("agency: judiciary", "agency: municipality", 1);
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&designer),
-            YAML,
-            theirs.clone(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let body = answered(
+        deploy(&h, &designer, YAML, theirs.clone()).await,
+        StatusCode::FORBIDDEN,
+    );
     assert_eq!(body["code"], "wrong-agency");
 
     // The other agency sees none of this agency's definitions.
@@ -434,16 +391,7 @@ async fn only_designers_deploy_and_only_for_their_agency() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
     }
     // …and deploys its own, under the same id, without touching this agency's.
-    let (status, body) = h
-        .call_text(
-            Method::POST,
-            "/api/v1/definitions",
-            Some(&other),
-            YAML,
-            theirs,
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    answered(deploy(&h, &other, YAML, theirs).await, StatusCode::CREATED);
     let (_, mine) = h.get("/api/v1/definitions", &designer).await;
     assert!(
         mine["items"]

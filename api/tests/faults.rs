@@ -9,8 +9,8 @@ use std::time::Duration;
 use daftar_engine::connectors::Connectors;
 use daftar_engine::connectors::http::HttpInquiries;
 use daftar_engine::connectors::sms::HttpSms;
-use daftar_engine::core::Delivery;
-use daftar_engine::events::{Actor, Event};
+use daftar_engine::core::{Delivery, InstanceState};
+use daftar_engine::events::{Actor, Event, StreamId};
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
 use daftar_testkit::root;
@@ -46,17 +46,7 @@ async fn under_faults_every_request_ends_as_designed_and_no_sms_goes_twice() {
 
     let mut streams = Vec::new();
     for _ in 0..20 {
-        let started = engine
-            .start(
-                "judiciary",
-                "clean-record-certificate",
-                applicant(),
-                None,
-                Actor::Citizen,
-            )
-            .await
-            .unwrap();
-        streams.push(started.stream);
+        streams.push(file(&engine).await);
     }
 
     // Wait until every request has ended (or stopped for an operator) and every SMS is settled.
@@ -231,6 +221,30 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+/// Files the example applicant's clean-record certificate.
+async fn file(engine: &Engine) -> StreamId {
+    let started = engine.start(
+        "judiciary",
+        "clean-record-certificate",
+        applicant(),
+        None,
+        Actor::Citizen,
+    );
+    started.await.unwrap().stream
+}
+
+/// An operator retries the one incident of a request stopped at `state`, under the command
+/// id `id`.
+async fn operator_retries(engine: &Engine, stream: &StreamId, state: &InstanceState, id: &str) {
+    let incident = state.incidents.keys().next().unwrap().clone();
+    let retry = daftar_engine::core::Command::RetryIncident { incident };
+    let operator = Actor::Operator("ops".into());
+    engine
+        .execute(stream, &retry, id, operator, None)
+        .await
+        .unwrap();
+}
+
 fn applicant() -> Value {
     json!({"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"})
 }
@@ -244,20 +258,8 @@ async fn an_agency_that_is_down_never_refuses_the_citizen_but_stops_on_an_incide
     // the eligible applicant is not refused: the request stops on an incident, and once the
     // registry is back an operator retries and the certificate is issued.
     set_faults(&sim, "civil_registry", json!({"error_rate": 1.0})).await;
-    let first = engine
-        .start(
-            "judiciary",
-            "clean-record-certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
-    let state = until(&engine, &first.stream, |s| {
-        s.ended() || !s.incidents.is_empty()
-    })
-    .await;
+    let first = file(&engine).await;
+    let state = until(&engine, &first, |s| s.ended() || !s.incidents.is_empty()).await;
     assert!(
         !state.ended(),
         "an outage is not a refusal: {:?} ({:?})",
@@ -265,55 +267,26 @@ async fn an_agency_that_is_down_never_refuses_the_citizen_but_stops_on_an_incide
         state.status
     );
     assert_ne!(state.status.as_deref(), Some("rejected"));
-    let history = engine.store().load(&first.stream).await.unwrap();
+    let history = engine.store().load(&first).await.unwrap();
     let attempts = history
         .iter()
         .filter(|e| matches!(&e.event, Event::InquiryRequested { step, .. } if step == "identity"))
         .count();
     assert_eq!(attempts, 5, "every attempt of the policy, no more");
     set_faults(&sim, "civil_registry", json!({})).await;
-    let incident = state.incidents.keys().next().unwrap().clone();
-    engine
-        .execute(
-            &first.stream,
-            &daftar_engine::core::Command::RetryIncident { incident },
-            "operator-retry-0",
-            Actor::Operator("ops".into()),
-            None,
-        )
-        .await
-        .unwrap();
-    let done = until(&engine, &first.stream, |s| s.ended()).await;
+    operator_retries(&engine, &first, &state, "operator-retry-0").await;
+    let done = until(&engine, &first, |s| s.ended()).await;
     assert_eq!(done.status.as_deref(), Some("issued"));
 
     // The judiciary is down: its step has no `on_unreachable` either, so
     // the request stops on an incident while others go on; after the judiciary recovers, an
     // operator retries and the certificate is issued.
     set_faults(&sim, "judiciary_records", json!({"error_rate": 1.0})).await;
-    let second = engine
-        .start(
-            "judiciary",
-            "clean-record-certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
-    let stopped = until(&engine, &second.stream, |s| !s.incidents.is_empty()).await;
+    let second = file(&engine).await;
+    let stopped = until(&engine, &second, |s| !s.incidents.is_empty()).await;
     assert!(!stopped.ended());
     set_faults(&sim, "judiciary_records", json!({})).await;
-    let incident = stopped.incidents.keys().next().unwrap().clone();
-    engine
-        .execute(
-            &second.stream,
-            &daftar_engine::core::Command::RetryIncident { incident },
-            "operator-retry-1",
-            Actor::Operator("ops".into()),
-            None,
-        )
-        .await
-        .unwrap();
-    let done = until(&engine, &second.stream, |s| s.ended()).await;
+    operator_retries(&engine, &second, &stopped, "operator-retry-1").await;
+    let done = until(&engine, &second, |s| s.ended()).await;
     assert_eq!(done.status.as_deref(), Some("issued"));
 }

@@ -7,18 +7,12 @@
 
 use daftar_testkit::e2e as e2e_support;
 
-use daftar_api::auth::{Keys, Role};
-use daftar_engine::events::TimerPurpose;
+use daftar_api::auth::Role;
+use e2e_support::applicants::CONNECTED_SMS;
 use e2e_support::{Node, outcome};
 use serde_json::{Value, json};
 
-fn token(agency: &str, role: Role) -> String {
-    Keys::hs256(&[7; 32], "daftar", "daftar-api")
-        .unwrap()
-        .mint("tester", agency, vec![role], vec![], 600)
-        .unwrap()
-}
-
+/// POSTs `body` to the node's API at `path`.
 async fn post(
     node: &Node,
     path: &str,
@@ -26,32 +20,14 @@ async fn post(
     key: Option<&str>,
     body: Value,
 ) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}{path}", node.api))
-        .bearer_auth(token)
-        .json(&body);
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-fn four_floors() -> Value {
-    json!({
-        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
-        "postal_code": "1417613151", "deed_serial": "1402775312", "registration_plate": "3456/12",
-        "floors": 4, "built_area": 620, "usage": "residential"
-    })
+    node.call(reqwest::Method::POST, path, token, key, Some(body))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_permit_plans_revised_by_the_applicant_go_back_to_review_and_are_issued() {
     let node = Node::new().await;
-    let s = node
-        .start("municipality", "municipal-building-permit", four_floors())
-        .await;
+    let s = node.start_building_permit().await;
     let review = json!({"structural_ok": false, "architectural_ok": true, "comments": "stairs"});
     node.complete_task(
         &s,
@@ -68,32 +44,20 @@ async fn building_permit_plans_revised_by_the_applicant_go_back_to_review_and_ar
         .await;
     let code = state.tracking_code.clone();
     let path = format!("/api/v1/requests/{code}/messages/plans_revised");
-    let citizen = token("municipality", Role::Citizen);
+    let citizen = node.token("tester", "municipality", Role::Citizen);
     let plans = json!({"payload": {"plans": "rev-2"}, "mobile": "09120000000"});
 
     // Another mobile number than the applicant's: as if there were no such request.
     let (status, body) = post(&node, &path, &citizen, None, plans.clone()).await;
     assert_eq!(status, 404, "{body}");
     // Another agency's officer cannot reach it either.
-    let (status, body) = post(
-        &node,
-        &path,
-        &token("judiciary", Role::Officer),
-        None,
-        json!({}),
-    )
-    .await;
+    let elsewhere = node.token("tester", "judiciary", Role::Officer);
+    let (status, body) = post(&node, &path, &elsewhere, None, json!({})).await;
     assert_eq!(status, 404, "{body}");
     // A message the request does not wait for.
     let other = format!("/api/v1/requests/{code}/messages/meter_installed");
-    let (status, body) = post(
-        &node,
-        &other,
-        &token("municipality", Role::Officer),
-        None,
-        json!({}),
-    )
-    .await;
+    let officer = node.token("tester", "municipality", Role::Officer);
+    let (status, body) = post(&node, &other, &officer, None, json!({})).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("not-waiting")),
@@ -149,29 +113,13 @@ async fn building_permit_plans_revised_by_the_applicant_go_back_to_review_and_ar
     );
 }
 
-fn connection() -> Value {
-    json!({
-        "national_id": "0790419904", "mobile": "09351234567", "postal_code": "3813967111",
-        "deed_serial": "1401223390", "registration_plate": "812/5", "usage": "residential",
-        "phases": 1, "amperage": 25
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_order() {
     let node = Node::new().await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
-    node.fire_timer(&s, "until_visit_day", TimerPurpose::Wait)
-        .await;
-    let state = node
-        .until(&s, "the wait for the meter", |st| {
-            st.tokens.values().any(|t| t.step == "meter_installed")
-        })
-        .await;
+    let s = node.start_connection().await;
+    let state = node.until_the_meter_wait(&s).await;
     let work_order = state.vars["work_order"].as_str().unwrap().to_owned();
-    let officer = token("power-distribution", Role::Officer);
+    let officer = node.token("tester", "power-distribution", Role::Officer);
 
     // The applicant may not report the meter of their own request.
     let path = format!(
@@ -182,7 +130,7 @@ async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_ord
     let (status, answer) = post(
         &node,
         &path,
-        &token("power-distribution", Role::Citizen),
+        &node.token("tester", "power-distribution", Role::Citizen),
         None,
         body,
     )
@@ -205,7 +153,7 @@ async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_ord
     let kept = daftar_testkit::json_of(
         reqwest::Client::new()
             .get(format!("{}/api/v1/messages/unmatched", node.api))
-            .bearer_auth(token("power-distribution", Role::Admin)),
+            .bearer_auth(node.token("tester", "power-distribution", Role::Admin)),
     )
     .await;
     assert_eq!(kept[0]["correlation"], json!("WO-NOBODY"), "{kept}");
@@ -214,7 +162,7 @@ async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_ord
     let (status, answer) = post(
         &node,
         "/api/v1/messages/meter_installed",
-        &token("municipality", Role::Officer),
+        &node.token("tester", "municipality", Role::Officer),
         None,
         report.clone(),
     )
@@ -241,15 +189,5 @@ async fn utility_connection_ends_when_the_crew_reports_the_meter_by_its_work_ord
     assert_eq!(outcome(&state), "approved");
     assert_eq!(state.vars["meter_serial"], json!("MTR-8812-0457"));
     let audit = node.audit().await;
-    assert_eq!(
-        audit.sms_to("09351234567"),
-        [
-            "checking",
-            "awaiting_payment",
-            "scheduling",
-            "scheduled",
-            "step:remind_visit",
-            "connected"
-        ]
-    );
+    assert_eq!(audit.sms_to("09351234567"), CONNECTED_SMS);
 }

@@ -48,11 +48,7 @@ async fn get_text(app: &axum::Router, uri: &str) -> (StatusCode, String, String)
         .await
         .unwrap();
     let status = res.status();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let content_type = daftar_testkit::router::header(&res, "content-type").unwrap_or_default();
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
         .await
         .unwrap();
@@ -137,19 +133,10 @@ async fn metrics_count_cancellations() {
     })
     .await;
     let app = with_metrics(&h);
-    let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, filed) = h.file_clean_record(&citizen).await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let filed = h.filed_clean_record(AGENCY).await;
     let id = filed["id"].as_str().unwrap().to_owned();
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, body) = h
-        .call(
-            Method::POST,
-            &format!("/api/v1/requests/{id}/cancel"),
-            Some(&admin),
-            Some(json!({"reason": "filed twice"})),
-        )
-        .await;
+    let (status, body) = h.cancel(&id, &admin, "filed twice").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, _, text) = get_text(&app, "/metrics").await;
     assert!(

@@ -5,7 +5,7 @@
 
 use daftar_testkit::router as support;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::Role;
 use support::Harness;
 
@@ -21,8 +21,7 @@ fn citizen(h: &Harness, subject: &str) -> String {
 async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_reads_it() {
     let h = Harness::new().await;
     let zahra = citizen(&h, "zahra");
-    let (status, filed) = h.file_clean_record(&zahra).await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let filed = h.filed_clean_record_as(&zahra).await;
     assert_eq!(
         filed["input"]["national_id"], NATIONAL_ID,
         "the filing answer: {filed}"
@@ -32,14 +31,7 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
     let code = filed["tracking_code"].as_str().unwrap();
 
     for by in [id, code] {
-        let (status, own) = h
-            .call(
-                Method::GET,
-                &format!("/api/v1/requests/{by}"),
-                Some(&zahra),
-                None,
-            )
-            .await;
+        let (status, own) = h.get(&format!("/api/v1/requests/{by}"), &zahra).await;
         assert_eq!(status, StatusCode::OK, "by {by}: {own}");
         assert_eq!(own["id"], id);
         assert_eq!(own["input"]["national_id"], NATIONAL_ID, "{own}");
@@ -53,47 +45,21 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
         .as_str()
         .expect("a document ID")
         .to_owned();
-    let (_, own) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}"),
-            Some(&zahra),
-            None,
-        )
-        .await;
+    let (_, own) = h.get(&format!("/api/v1/requests/{id}"), &zahra).await;
     assert_eq!(own["document_id"], document.as_str(), "{own}");
 
     // Another citizen: the same answer as for a request that does not exist.
     let other = citizen(&h, "someone-else");
-    let (status, body) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}"),
-            Some(&other),
-            None,
-        )
-        .await;
+    let (status, body) = h.get(&format!("/api/v1/requests/{id}"), &other).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (unknown, _) = h
-        .call(
-            Method::GET,
-            "/api/v1/requests/i-000000000000000000000000",
-            Some(&other),
-            None,
-        )
+        .get("/api/v1/requests/i-000000000000000000000000", &other)
         .await;
     assert_eq!(unknown, StatusCode::NOT_FOUND);
 
     // An auditor reads it with the applicant's data masked, as before.
     let auditor = h.token("judiciary", &[Role::Auditor], &[]);
-    let (status, seen) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}"),
-            Some(&auditor),
-            None,
-        )
-        .await;
+    let (status, seen) = h.get(&format!("/api/v1/requests/{id}"), &auditor).await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(seen["input"]["national_id"], NATIONAL_ID, "{seen}");
 }
@@ -102,8 +68,7 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
 async fn a_request_the_node_holds_in_memory_is_read_without_asking_the_store() {
     let h = Harness::new().await;
     let zahra = citizen(&h, "zahra");
-    let (status, filed) = h.file_clean_record(&zahra).await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let filed = h.filed_clean_record_as(&zahra).await;
     let id = filed["id"].as_str().unwrap();
 
     // Behind the node's back, the request's read-model row goes: a read that asked the store
@@ -119,14 +84,7 @@ async fn a_request_the_node_holds_in_memory_is_read_without_asking_the_store() {
     assert_eq!(gone.rows_affected(), 1);
     pool.close().await;
 
-    let (status, own) = h
-        .call(
-            Method::GET,
-            &format!("/api/v1/requests/{id}"),
-            Some(&zahra),
-            None,
-        )
-        .await;
+    let (status, own) = h.get(&format!("/api/v1/requests/{id}"), &zahra).await;
     assert_eq!(
         status,
         StatusCode::OK,

@@ -36,11 +36,10 @@ async fn auditors_see_a_debtors_national_id_masked_everywhere() {
     let h = freeze().await;
     let officer = h.token("judiciary", &[Role::Officer], &[]);
     let (status, filed) = h
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/requests",
-            Some(&officer),
-            Some(json!({"service": "judicial-asset-freeze", "input": order()})),
+            &officer,
+            json!({"service": "judicial-asset-freeze", "input": order()}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
@@ -104,11 +103,10 @@ async fn a_whole_number_beyond_exact_range_is_refused_not_rounded() {
     let mut input = order();
     input["amount"] = json!(9_007_199_254_740_992u64);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/requests",
-            Some(&officer),
-            Some(json!({"service": "judicial-asset-freeze", "input": input})),
+            &officer,
+            json!({"service": "judicial-asset-freeze", "input": input}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

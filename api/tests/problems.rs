@@ -7,7 +7,6 @@ use daftar_testkit::router as support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use serde_json::Value;
 use support::{CALLBACK_SECRET, Harness};
 use tower::ServiceExt as _;
 
@@ -68,10 +67,7 @@ async fn unknown_methods_and_paths_are_problems_too() {
         );
         assert!(res.headers().contains_key("allow"), "{method} {uri}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        let body = daftar_testkit::router::json_body(res).await;
         assert_eq!(body["code"], "method-not-allowed", "{body}");
         assert_eq!(body["status"], 405);
     }
@@ -83,26 +79,19 @@ async fn unknown_methods_and_paths_are_problems_too() {
 async fn the_document_labels_every_problem_as_problem_json() {
     let doc = serde_json::to_value(daftar_api::openapi::document()).unwrap();
     let mut problems = 0;
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            let Some(responses) = op.get("responses").and_then(Value::as_object) else {
-                continue;
-            };
-            for (status, response) in responses {
-                let Some(content) = response.get("content").and_then(Value::as_object) else {
-                    continue;
-                };
-                for (media, c) in content {
-                    let is_problem = c["schema"]["$ref"]
-                        .as_str()
-                        .is_some_and(|r| r.ends_with("/Problem"));
-                    if is_problem {
-                        problems += 1;
-                        assert_eq!(
-                            media, "application/problem+json",
-                            "{method} {path} {status}"
-                        );
-                    }
+    for o in daftar_testkit::router::operations(&doc) {
+        let (method, path) = (o.method, o.path);
+        for (status, content) in o.contents() {
+            for (media, c) in content {
+                let is_problem = c["schema"]["$ref"]
+                    .as_str()
+                    .is_some_and(|r| r.ends_with("/Problem"));
+                if is_problem {
+                    problems += 1;
+                    assert_eq!(
+                        media, "application/problem+json",
+                        "{method} {path} {status}"
+                    );
                 }
             }
         }

@@ -9,7 +9,7 @@ use daftar_testkit::router as support;
 use std::num::NonZeroU32;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::RateLimits;
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
@@ -42,11 +42,7 @@ fn filing(mobile: &str) -> Value {
 }
 
 async fn file(h: &Harness, token: &str, mobile: &str, key: Option<&str>) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/requests")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json");
+    let mut req = Harness::post_builder("/api/v1/requests", token);
     if let Some(k) = key {
         req = req.header("idempotency-key", k);
     }
@@ -82,21 +78,19 @@ async fn filings_with_a_victims_mobile_spend_the_filers_budget_and_never_lock_th
     let task = case["tasks"][0]["id"].as_str().unwrap();
     let clerk = token(&h, "clerk-1", &[Role::Officer], &["clerk"]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/requests/{id}/tasks/{task}/complete"),
-            Some(&clerk),
-            Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
+            &clerk,
+            json!({"outcome": "approve", "form": {"documents_ok": true}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let admin = token(&h, "admin-1", &[Role::Admin], &[]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/requests/{}/cancel", second["id"].as_str().unwrap()),
-            Some(&admin),
-            Some(json!({"reason": "filed twice"})),
+            &admin,
+            json!({"reason": "filed twice"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

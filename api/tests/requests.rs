@@ -28,14 +28,7 @@ fn sign(claims: &Claims) -> String {
 async fn a_citizen_files_an_officer_reads_and_a_retry_files_once() {
     let h = Harness::new().await;
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (status, first) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(start_body()),
-        )
-        .await;
+    let (status, first) = h.post("/api/v1/requests", &citizen, start_body()).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let id = first["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("i-"));
@@ -91,14 +84,7 @@ async fn listings_filter_and_stay_in_the_agency() {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let (status, body) = h
-            .call(
-                Method::POST,
-                "/api/v1/requests",
-                Some(&citizen),
-                Some(start_body()),
-            )
-            .await;
+        let (status, body) = h.post("/api/v1/requests", &citizen, start_body()).await;
         assert_eq!(status, StatusCode::CREATED);
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
@@ -132,14 +118,7 @@ async fn listings_filter_and_stay_in_the_agency() {
     for id in &ids {
         let (status, body) = h.get(&format!("/api/v1/requests/{id}"), &other).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-        let (status, _) = h
-            .call(
-                Method::POST,
-                &format!("/api/v1/requests/{id}/cancel"),
-                Some(&other),
-                Some(json!({"reason": "x"})),
-            )
-            .await;
+        let (status, _) = h.cancel(id, &other, "x").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
@@ -184,9 +163,7 @@ async fn bad_tokens_and_wrong_roles_get_nothing() {
     let designer = h.token(AGENCY, &[Role::Designer], &[]);
     let (status, body) = h.get(uri, &designer).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, _) = h
-        .call(Method::POST, uri, Some(&designer), Some(start_body()))
-        .await;
+    let (status, _) = h.post(uri, &designer, start_body()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A citizen lists only the requests they filed (tests/my_requests.rs): none here.
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
@@ -201,34 +178,25 @@ async fn bad_requests_are_refused_with_reasons() {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
     let uri = "/api/v1/requests";
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             uri,
-            Some(&citizen),
-            Some(json!({"service": "no-such-service", "input": form()})),
+            &citizen,
+            json!({"service": "no-such-service", "input": form()}),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let mut bad = form();
     bad["national_id"] = json!("0499370898"); // wrong check digit
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             uri,
-            Some(&citizen),
-            Some(json!({"service": "clean-record-certificate", "input": bad})),
+            &citizen,
+            json!({"service": "clean-record-certificate", "input": bad}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], "invalid-input");
-    let (status, body) = h
-        .call(
-            Method::POST,
-            uri,
-            Some(&citizen),
-            Some(json!({"input": form()})),
-        )
-        .await;
+    let (status, body) = h.post(uri, &citizen, json!({"input": form()})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
         body["detail"].as_str().unwrap().contains("service"),
@@ -237,7 +205,7 @@ async fn bad_requests_are_refused_with_reasons() {
     // A body over the limit.
     let big =
         json!({"service": "clean-record-certificate", "input": {"x": "a".repeat(2 * 1024 * 1024)}});
-    let (status, _) = h.call(Method::POST, uri, Some(&citizen), Some(big)).await;
+    let (status, _) = h.post(uri, &citizen, big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     // An unknown endpoint.
     let (status, _) = h.get("/api/v1/nothing", &citizen).await;
@@ -253,54 +221,18 @@ async fn cancelling_needs_an_admin_and_a_running_request() {
     })
     .await;
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    let (_, body) = h
-        .call(
-            Method::POST,
-            "/api/v1/requests",
-            Some(&citizen),
-            Some(start_body()),
-        )
-        .await;
+    let (_, body) = h.post("/api/v1/requests", &citizen, start_body()).await;
     let id = body["id"].as_str().unwrap().to_owned();
-    let uri = format!("/api/v1/requests/{id}/cancel");
     let officer = h.token(AGENCY, &[Role::Officer], &[]);
-    let (status, _) = h
-        .call(
-            Method::POST,
-            &uri,
-            Some(&officer),
-            Some(json!({"reason": "duplicate filing"})),
-        )
-        .await;
+    let (status, _) = h.cancel(&id, &officer, "duplicate filing").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, body) = h
-        .call(
-            Method::POST,
-            &uri,
-            Some(&admin),
-            Some(json!({"reason": " "})),
-        )
-        .await;
+    let (status, body) = h.cancel(&id, &admin, " ").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = h
-        .call(
-            Method::POST,
-            &uri,
-            Some(&admin),
-            Some(json!({"reason": "duplicate filing"})),
-        )
-        .await;
+    let (status, body) = h.cancel(&id, &admin, "duplicate filing").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "cancelled");
-    let (status, body) = h
-        .call(
-            Method::POST,
-            &uri,
-            Some(&admin),
-            Some(json!({"reason": "again"})),
-        )
-        .await;
+    let (status, body) = h.cancel(&id, &admin, "again").await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "ended");
 }

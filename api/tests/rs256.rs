@@ -3,11 +3,9 @@
 //! passes; a token signed with HS256 using the public key as the secret (the classic
 //! algorithm-confusion forgery) is refused.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::{Claims, Keys, Role};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use tower::ServiceExt as _;
 
 const PRIVATE: &[u8] = include_bytes!("fixtures/rs256-test-private.pem");
 const PUBLIC: &[u8] = include_bytes!("fixtures/rs256-test-public.pem");
@@ -65,17 +63,7 @@ async fn an_identity_providers_tokens_are_checked_with_its_public_key() {
         engine, keys,
     )));
     for (token, expected) in [(good, StatusCode::OK), (confused, StatusCode::UNAUTHORIZED)] {
-        let res = app
-            .clone()
-            .oneshot(
-                Request::builder()
-                    .uri("/api/v1/requests")
-                    .header("authorization", format!("Bearer {token}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let res = daftar_testkit::router::get_from(app.clone(), "/api/v1/requests", &token).await;
         assert_eq!(res.status(), expected);
     }
 }

@@ -20,13 +20,22 @@
 
 use daftar_testkit::e2e as e2e_support;
 
-use daftar_engine::core::Delivery;
-use daftar_engine::events::{Event, TimerPurpose};
-use e2e_support::{Node, outcome};
+use daftar_engine::core::InstanceState;
+use daftar_engine::events::{Event, StreamId, TimerPurpose};
+use e2e_support::applicants::{CONNECTED_SMS, SCHEDULED_SMS, connection, four_floors};
+use e2e_support::{Node, inquiry_key, outcome};
 use serde_json::{Value, json};
 
+/// The services of this file, each as its agency and workflow.
+const HOME_BUSINESS: (&str, &str) = ("mcls", "home-business-permit");
+const GREENHOUSE: (&str, &str) = ("national-permits-portal", "greenhouse-permit");
+const BUILDING: (&str, &str) = ("municipality", "municipal-building-permit");
+const UTILITY: (&str, &str) = ("power-distribution", "utility-connection");
+const FREEZE: (&str, &str) = ("judiciary", "judicial-asset-freeze");
+const PASSPORT: (&str, &str) = ("police-passport", "passport-renewal");
+
 /// The step an instance ended at.
-async fn end_step(node: &Node, stream: &daftar_engine::events::StreamId) -> String {
+async fn end_step(node: &Node, stream: &StreamId) -> String {
     node.history(stream)
         .await
         .into_iter()
@@ -37,22 +46,187 @@ async fn end_step(node: &Node, stream: &daftar_engine::events::StreamId) -> Stri
         .unwrap()
 }
 
-/// Files a request, waits for its end and checks that it was refused at `step`; the
+/// Waits for the instance's end, checks it ended as `expected`, and answers its state and the
 /// simulator's audit after it.
-async fn refused_at(
+async fn ended_as(
+    node: &Node,
+    s: &StreamId,
+    expected: &str,
+) -> (InstanceState, e2e_support::Audit) {
+    let state = node.finished(s).await;
+    assert_eq!(outcome(&state), expected);
+    (state, node.audit().await)
+}
+
+/// Files a request, has an officer of `role` decide the task of `step` with `outcome` and
+/// `form`, and checks that the request is then issued; answers its state and the audit.
+async fn issued_after_task(
     node: &Node,
     (agency, workflow): (&str, &str),
     input: Value,
-    step: &str,
-) -> e2e_support::Audit {
+    (step, role, outcome, form): (&str, &str, &str, Value),
+) -> (InstanceState, e2e_support::Audit) {
     let s = node.start(agency, workflow, input).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "rejected");
-    assert_eq!(end_step(node, &s).await, step);
-    node.audit().await
+    node.complete_task(&s, step, role, outcome, form).await;
+    ended_as(node, &s, "issued").await
+}
+
+/// Checks that the inquiry step `step` was visited twice: `attempts` times (every attempt of
+/// its policy, each reaching the agency, no more), then once more for the operator's retry.
+fn retried_once_after(audit: &e2e_support::Audit, step: &str, attempts: u32) {
+    assert_eq!(
+        audit.visits(step),
+        [(attempts, attempts as usize), (1, 1)],
+        "{step}: every attempt of the policy reached the agency, no more; then the operator's retry"
+    );
+}
+
+/// [`retried_after_outage`], then waits for the request's end as `outcome`; answers its state
+/// and the audit.
+async fn ended_after_outage(
+    node: &Node,
+    (connector, step): (&str, &str),
+    service: (&str, &str),
+    input: Value,
+    outcome: &str,
+) -> (InstanceState, e2e_support::Audit) {
+    let s = retried_after_outage(node, connector, service, input, step).await;
+    ended_as(node, &s, outcome).await
+}
+
+/// Takes `connector` down, files a request, checks that it stops on an incident at `step`
+/// (an agency that is down is not an agency saying no), brings the connector back and has an
+/// operator retry the step.
+async fn retried_after_outage(
+    node: &Node,
+    connector: &str,
+    (agency, workflow): (&str, &str),
+    input: Value,
+    step: &str,
+) -> StreamId {
+    node.set_down(connector, true).await;
+    let s = node.start(agency, workflow, input).await;
+    let (incident, stopped_at) = node.incident(&s).await;
+    assert_eq!(stopped_at, step);
+    node.set_down(connector, false).await;
+    node.retry_incident(&s, &incident).await;
+    s
+}
+
+// ---- Refusals, one for each service -----------------------------------------------------------
+
+/// A well-formed national ID of nobody: the registry answers `matched: false` with no names,
+/// an ordinary answer that must lead to a refusal, not an incident.
+const NOBODY: &str = "1000000001";
+
+/// Each service refuses an applicant it must refuse: the case, the service (agency and
+/// workflow), the applicant, the step the request ends at, the SMS the applicant receives, and
+/// the golden history recorded of it. Each case has its own node and simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_service_refuses_the_applicants_it_must_refuse_at_the_designed_step() {
+    let rejected: &[&str] = &["checking", "rejected"];
+    let cases = [
+        (
+            "home business: Shahkar has the mobile under someone else",
+            HOME_BUSINESS,
+            tutor_with_someone_elses_mobile(),
+            "mobile_not_owned",
+            rejected,
+            Some("home-business-permit.refused"),
+        ),
+        (
+            "home business: the registry does not know the applicant",
+            HOME_BUSINESS,
+            handicrafts(NOBODY),
+            "not_verified",
+            rejected,
+            None,
+        ),
+        (
+            "greenhouse: land that is not eligible",
+            GREENHOUSE,
+            ineligible_land(),
+            "land_rejected",
+            &["checking", "at_agriculture", "rejected"],
+            Some("greenhouse-permit.refused"),
+        ),
+        (
+            "greenhouse: the called verification does not know the applicant",
+            GREENHOUSE,
+            polycarbonate(NOBODY),
+            "not_verified",
+            rejected,
+            None,
+        ),
+        (
+            "building permit: a seized property",
+            BUILDING,
+            seized_property(),
+            "deed_seized",
+            rejected,
+            Some("municipal-building-permit.refused"),
+        ),
+        (
+            "utility connection: someone who does not own the property",
+            UTILITY,
+            not_the_owner(),
+            "not_owner",
+            rejected,
+            Some("utility-connection.refused"),
+        ),
+    ];
+    for (case, (agency, workflow), input, step, sms, golden) in cases {
+        let node = Node::new().await;
+        let mobile = input["mobile"].as_str().unwrap().to_owned();
+        let s = node.start(agency, workflow, input).await;
+        let (_, audit) = ended_as(&node, &s, "rejected").await;
+        assert_eq!(end_step(&node, &s).await, step, "{case}");
+        assert_eq!(audit.sms_to(&mobile), sms, "{case}");
+        if let Some(name) = golden {
+            node.record_golden(name).await;
+        }
+    }
+}
+
+fn tutor_with_someone_elses_mobile() -> Value {
+    json!({
+        "national_id": "1122334451", "mobile": "09191112233", "birth_date": "1995-05-05",
+        "postal_code": "1417613151", "category": "tutoring", "business_title": "Math tutoring"
+    })
+}
+
+fn ineligible_land() -> Value {
+    json!({
+        "national_id": "6135724681", "mobile": "09133334444", "birth_date": "1970-01-20",
+        "registration_plate": "99/1", "area": 2000, "greenhouse_type": "plastic_film",
+        "latitude": 32.1, "longitude": 51.9, "water_right_id": "W-11-0087"
+    })
+}
+
+fn seized_property() -> Value {
+    json!({
+        "national_id": "4261537801", "mobile": "09125556677", "birth_date": "1975-04-04",
+        "postal_code": "1966713411", "deed_serial": "1399887766", "registration_plate": "77/3",
+        "floors": 3, "built_area": 900, "usage": "residential"
+    })
+}
+
+fn not_the_owner() -> Value {
+    let mut input = connection();
+    input["national_id"] = json!("0012345679");
+    input["mobile"] = json!("09123334455");
+    input
 }
 
 // ---- Home-business permit -------------------------------------------------------------------
+
+/// A handicrafts business of `national_id`.
+fn handicrafts(national_id: &str) -> Value {
+    json!({
+        "national_id": national_id, "mobile": "09121234567", "birth_date": "1990-01-01",
+        "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
+    })
+}
 
 fn home_food() -> Value {
     json!({
@@ -65,22 +239,11 @@ fn home_food() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_business_home_food_is_issued_after_the_health_inspector_approves() {
     let node = Node::new().await;
-    let s = node
-        .start("mcls", "home-business-permit", home_food())
-        .await;
-    node.complete_task(
-        &s,
-        "kitchen_review",
-        "health_inspector",
-        "approve",
-        json!({"visited": true, "health_card_valid": true, "notes": "Clean kitchen."}),
-    )
-    .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
+    let visit = json!({"visited": true, "health_card_valid": true, "notes": "Clean kitchen."});
+    let decision = ("kitchen_review", "health_inspector", "approve", visit);
+    let (state, audit) = issued_after_task(&node, HOME_BUSINESS, home_food(), decision).await;
     assert_eq!(state.vars["kitchen_visited"], json!(true));
     assert_eq!(state.vars["full_name"], json!("رضا کریمی"));
-    let audit = node.audit().await;
     assert_eq!(
         audit.sms_to("09351234567"),
         ["checking", "health_review", "issued"]
@@ -89,70 +252,28 @@ async fn home_business_home_food_is_issued_after_the_health_inspector_approves()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn home_business_is_refused_when_shahkar_has_the_mobile_under_someone_else() {
-    let node = Node::new().await;
-    let input = json!({
-        "national_id": "1122334451", "mobile": "09191112233", "birth_date": "1995-05-05",
-        "postal_code": "1417613151", "category": "tutoring", "business_title": "Math tutoring"
-    });
-    let audit = refused_at(
-        &node,
-        ("mcls", "home-business-permit"),
-        input,
-        "mobile_not_owned",
-    )
-    .await;
-    assert_eq!(audit.sms_to("09191112233"), ["checking", "rejected"]);
-    node.record_golden("home-business-permit.refused").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_business_with_shahkar_down_is_never_refused_but_stops_on_an_incident_an_operator_retries()
  {
     let node = Node::new().await;
-    node.set_down("shahkar", true).await;
     // An applicant who is otherwise issued a permit at once.
-    let input = json!({
-        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
-        "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
-    });
-    let s = node.start("mcls", "home-business-permit", input).await;
+    let input = handicrafts("0499370899");
     // Shahkar being down is not Shahkar saying no: no refusal, an incident.
-    let (incident, step) = node.incident(&s).await;
-    assert_eq!(step, "mobile_owner");
-    node.set_down("shahkar", false).await;
-    node.retry_incident(&s, &incident).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
-    let audit = node.audit().await;
-    assert_eq!(
-        audit.visits("mobile_owner"),
-        [(5, 5), (1, 1)],
-        "every attempt of the policy reached Shahkar, no more; then the operator's retry"
-    );
+    let outage = ("shahkar", "mobile_owner");
+    let (_, audit) = ended_after_outage(&node, outage, HOME_BUSINESS, input, "issued").await;
+    retried_once_after(&audit, "mobile_owner", 5);
     assert!(!audit.sms_to("09121234567").contains(&"rejected"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn home_business_refuses_an_applicant_the_registry_does_not_know_without_an_incident() {
-    let node = Node::new().await;
-    // 1000000001 is a well-formed national ID of nobody: the registry answers `matched:
-    // false` with no names, an ordinary answer that must lead to a refusal, not an incident.
-    let input = json!({
-        "national_id": "1000000001", "mobile": "09121234567", "birth_date": "1990-01-01",
-        "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
-    });
-    let audit = refused_at(
-        &node,
-        ("mcls", "home-business-permit"),
-        input,
-        "not_verified",
-    )
-    .await;
-    assert_eq!(audit.sms_to("09121234567"), ["checking", "rejected"]);
-}
-
 // ---- Greenhouse permit (calls applicant-verification) ----------------------------------------
+
+/// A polycarbonate greenhouse of `national_id`.
+fn polycarbonate(national_id: &str) -> Value {
+    json!({
+        "national_id": national_id, "mobile": "09131234567", "birth_date": "1985-07-14",
+        "registration_plate": "125/4", "area": 5000, "greenhouse_type": "polycarbonate",
+        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-4471"
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greenhouse_is_issued_after_payment_and_a_site_inspection() {
@@ -162,19 +283,14 @@ async fn greenhouse_is_issued_after_payment_and_a_site_inspection() {
         "registration_plate": "210/7", "area": 5000, "greenhouse_type": "glass",
         "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-5512"
     });
-    let s = node
-        .start("national-permits-portal", "greenhouse-permit", input)
-        .await;
-    node.complete_task(
-        &s,
+    let inspection = json!({"site_suitable": true, "measured_area": 4950});
+    let decision = (
         "site_inspection",
         "agriculture_inspector",
         "submit",
-        json!({"site_suitable": true, "measured_area": 4950}),
-    )
-    .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
+        inspection,
+    );
+    let (state, audit) = issued_after_task(&node, GREENHOUSE, input, decision).await;
     assert_eq!(state.vars["applicant_name"], json!("فاطمه کاظمی"));
     assert_eq!(state.vars["fee_amount"], json!(15_000_000));
     assert!(
@@ -183,7 +299,6 @@ async fn greenhouse_is_issued_after_payment_and_a_site_inspection() {
         state.vars
     );
     assert!(state.vars["permit_number"].is_string(), "{:?}", state.vars);
-    let audit = node.audit().await;
     // The verification ran as a sub-workflow of its own, and ended approved.
     assert_eq!(audit.streams.len(), 2);
     assert!(
@@ -206,71 +321,13 @@ async fn greenhouse_is_issued_after_payment_and_a_site_inspection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn greenhouse_is_refused_on_land_that_is_not_eligible() {
-    let node = Node::new().await;
-    let input = json!({
-        "national_id": "6135724681", "mobile": "09133334444", "birth_date": "1970-01-20",
-        "registration_plate": "99/1", "area": 2000, "greenhouse_type": "plastic_film",
-        "latitude": 32.1, "longitude": 51.9, "water_right_id": "W-11-0087"
-    });
-    let audit = refused_at(
-        &node,
-        ("national-permits-portal", "greenhouse-permit"),
-        input,
-        "land_rejected",
-    )
-    .await;
-    assert_eq!(
-        audit.sms_to("09133334444"),
-        ["checking", "at_agriculture", "rejected"]
-    );
-    node.record_golden("greenhouse-permit.refused").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn greenhouse_refuses_an_applicant_the_registry_does_not_know_without_an_incident() {
-    let node = Node::new().await;
-    // The called applicant verification gets `matched: false` and no names for nobody's ID.
-    let input = json!({
-        "national_id": "1000000001", "mobile": "09131234567", "birth_date": "1985-07-14",
-        "registration_plate": "125/4", "area": 5000, "greenhouse_type": "polycarbonate",
-        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-4471"
-    });
-    let audit = refused_at(
-        &node,
-        ("national-permits-portal", "greenhouse-permit"),
-        input,
-        "not_verified",
-    )
-    .await;
-    assert_eq!(audit.sms_to("09131234567"), ["checking", "rejected"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greenhouse_with_agriculture_down_stops_on_an_incident_an_operator_retries() {
     let node = Node::new().await;
-    node.set_down("agriculture", true).await;
-    let input = json!({
-        "national_id": "0790419904", "mobile": "09131234567", "birth_date": "1985-07-14",
-        "registration_plate": "125/4", "area": 5000, "greenhouse_type": "polycarbonate",
-        "latitude": 32.61, "longitude": 51.52, "water_right_id": "W-10-4471"
-    });
-    let s = node
-        .start("national-permits-portal", "greenhouse-permit", input)
-        .await;
+    let input = polycarbonate("0790419904");
     // The hand-off has no failure path: after its ten attempts, an operator is needed.
-    let (incident, step) = node.incident(&s).await;
-    assert_eq!(step, "hand_off");
-    node.set_down("agriculture", false).await;
-    node.retry_incident(&s, &incident).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
-    let audit = node.audit().await;
-    assert_eq!(
-        audit.visits("hand_off"),
-        [(10, 10), (1, 1)],
-        "ten attempts, then the operator's retry as a new visit"
-    );
+    let outage = ("agriculture", "hand_off");
+    let (_, audit) = ended_after_outage(&node, outage, GREENHOUSE, input, "issued").await;
+    retried_once_after(&audit, "hand_off", 10);
     assert_eq!(
         audit.sms_to("09131234567"),
         ["checking", "at_agriculture", "awaiting_payment", "issued"]
@@ -279,37 +336,27 @@ async fn greenhouse_with_agriculture_down_stops_on_an_incident_an_operator_retri
 
 // ---- Municipal building permit ----------------------------------------------------------------
 
-fn four_floors() -> Value {
-    json!({
-        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
-        "postal_code": "1417613151", "deed_serial": "1402775312", "registration_plate": "3456/12",
-        "floors": 4, "built_area": 620, "usage": "residential"
-    })
+/// The engineer's approval of the four floors.
+fn engineering_approval() -> Value {
+    json!({"structural_ok": true, "architectural_ok": true, "comments": "OK"})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_permit_is_issued_after_payment_and_an_engineering_review() {
     let node = Node::new().await;
-    let s = node
-        .start("municipality", "municipal-building-permit", four_floors())
-        .await;
-    node.complete_task(
-        &s,
+    let decision = (
         "engineering_review",
         "building_engineer",
         "approve",
-        json!({"structural_ok": true, "architectural_ok": true, "comments": "OK"}),
-    )
-    .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
+        engineering_approval(),
+    );
+    let (state, audit) = issued_after_task(&node, BUILDING, four_floors(), decision).await;
     assert_eq!(state.vars["permitted_floors"], json!(4));
     assert!(
         state.vars["payment_reference"].is_string(),
         "{:?}",
         state.vars
     );
-    let audit = node.audit().await;
     assert_eq!(
         audit.sms_to("09121234567"),
         [
@@ -323,78 +370,35 @@ async fn building_permit_is_issued_after_payment_and_an_engineering_review() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn building_permit_is_refused_on_a_seized_property() {
-    let node = Node::new().await;
-    let input = json!({
-        "national_id": "4261537801", "mobile": "09125556677", "birth_date": "1975-04-04",
-        "postal_code": "1966713411", "deed_serial": "1399887766", "registration_plate": "77/3",
-        "floors": 3, "built_area": 900, "usage": "residential"
-    });
-    let audit = refused_at(
-        &node,
-        ("municipality", "municipal-building-permit"),
-        input,
-        "deed_seized",
-    )
-    .await;
-    assert_eq!(audit.sms_to("09125556677"), ["checking", "rejected"]);
-    node.record_golden("municipal-building-permit.refused")
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_permit_with_the_deeds_registry_down_is_never_refused_but_retried_by_an_operator()
 {
     let node = Node::new().await;
-    node.set_down("deeds", true).await;
-    let s = node
-        .start("municipality", "municipal-building-permit", four_floors())
-        .await;
-    let (incident, step) = node.incident(&s).await;
-    assert_eq!(step, "deed");
-    node.set_down("deeds", false).await;
-    node.retry_incident(&s, &incident).await;
+    let s = retried_after_outage(&node, "deeds", BUILDING, four_floors(), "deed").await;
     node.complete_task(
         &s,
         "engineering_review",
         "building_engineer",
         "approve",
-        json!({"structural_ok": true, "architectural_ok": true, "comments": "OK"}),
+        engineering_approval(),
     )
     .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
-    let audit = node.audit().await;
-    assert_eq!(audit.visits("deed"), [(5, 5), (1, 1)]);
+    let (_, audit) = ended_as(&node, &s, "issued").await;
+    retried_once_after(&audit, "deed", 5);
     assert!(!audit.sms_to("09121234567").contains(&"rejected"));
 }
 
 // ---- Utility connection -----------------------------------------------------------------------
 
-fn connection() -> Value {
-    json!({
-        "national_id": "0790419904", "mobile": "09351234567", "postal_code": "3813967111",
-        "deed_serial": "1401223390", "registration_plate": "812/5", "usage": "residential",
-        "phases": 1, "amperage": 25
-    })
-}
-
 /// From payment to the meter: the visit is two days ahead, so the test plays the clock for the
 /// wait until the visit morning, then the field crew reports the meter by its message.
-async fn until_connected(node: &Node, s: &daftar_engine::events::StreamId) {
-    node.fire_timer(s, "until_visit_day", TimerPurpose::Wait)
-        .await;
-    let state = node
-        .until(s, "the wait for the meter", |st| {
-            st.tokens.values().any(|t| t.step == "meter_installed")
-        })
-        .await;
-    let work_order = state.vars["work_order"].as_str().unwrap().to_owned();
+async fn until_connected(node: &Node, s: &StreamId) {
+    let state = node.until_the_meter_wait(s).await;
+    let work_order = state.vars["work_order"].as_str().unwrap();
     node.engine
         .deliver(
             s,
             "meter_installed",
-            &work_order,
+            work_order,
             &format!("crew-report-{work_order}"),
             json!({"meter_serial": "MTR-8812-0457"}),
             daftar_engine::events::Actor::Connector("electricity_distribution".into()),
@@ -403,66 +407,25 @@ async fn until_connected(node: &Node, s: &daftar_engine::events::StreamId) {
         .unwrap();
 }
 
-const CONNECTED_SMS: [&str; 6] = [
-    "checking",
-    "awaiting_payment",
-    "scheduling",
-    "scheduled",
-    "step:remind_visit",
-    "connected",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utility_connection_is_approved_once_the_meter_is_installed() {
     let node = Node::new().await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
+    let s = node.start_connection().await;
     until_connected(&node, &s).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "approved");
+    let (state, audit) = ended_as(&node, &s, "approved").await;
     assert_eq!(state.vars["meter_serial"], json!("MTR-8812-0457"));
-    let audit = node.audit().await;
     assert_eq!(audit.sms_to("09351234567"), CONNECTED_SMS);
     node.record_golden("utility-connection.approved").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn utility_connection_is_refused_to_someone_who_does_not_own_the_property() {
-    let node = Node::new().await;
-    let mut input = connection();
-    input["national_id"] = json!("0012345679");
-    input["mobile"] = json!("09123334455");
-    let audit = refused_at(
-        &node,
-        ("power-distribution", "utility-connection"),
-        input,
-        "not_owner",
-    )
-    .await;
-    assert_eq!(audit.sms_to("09123334455"), ["checking", "rejected"]);
-    node.record_golden("utility-connection.refused").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utility_connection_with_the_distribution_company_down_is_retried_by_an_operator() {
     let node = Node::new().await;
-    node.set_down("electricity_distribution", true).await;
-    let s = node
-        .start("power-distribution", "utility-connection", connection())
-        .await;
-    let (incident, step) = node.incident(&s).await;
-    assert_eq!(step, "cost");
-    node.set_down("electricity_distribution", false).await;
-    node.retry_incident(&s, &incident).await;
+    let company = "electricity_distribution";
+    let s = retried_after_outage(&node, company, UTILITY, connection(), "cost").await;
     // After the retry the request is costed, paid and scheduled (the approved test follows
     // it from the visit on).
-    let state = node
-        .until(&s, "the scheduled visit", |st| {
-            st.status.as_deref() == Some("scheduled")
-                && st.notifications.values().all(|d| *d == Delivery::Delivered)
-        })
-        .await;
+    let state = node.until_scheduled(&s).await;
     assert!(state.vars["work_order"].is_string(), "{:?}", state.vars);
     assert!(
         state.vars["payment_reference"].is_string(),
@@ -470,15 +433,18 @@ async fn utility_connection_with_the_distribution_company_down_is_retried_by_an_
         state.vars
     );
     let audit = node.audit().await;
-    assert_eq!(audit.visits("cost"), [(5, 5), (1, 1)]);
+    retried_once_after(&audit, "cost", 5);
     assert_eq!(audit.visits("schedule"), [(1, 1)]);
-    assert_eq!(
-        audit.sms_to("09351234567"),
-        ["checking", "awaiting_payment", "scheduling", "scheduled"]
-    );
+    assert_eq!(audit.sms_to("09351234567"), SCHEDULED_SMS);
 }
 
 // ---- Judicial asset freeze --------------------------------------------------------------------
+
+/// Files the freeze order of `debtor` with the judiciary.
+async fn freeze(node: &Node, debtor: &str) -> StreamId {
+    let (agency, workflow) = FREEZE;
+    node.start(agency, workflow, freeze_order(debtor)).await
+}
 
 fn freeze_order(debtor: &str) -> Value {
     json!({
@@ -491,15 +457,8 @@ fn freeze_order(debtor: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asset_freeze_of_a_debtor_with_nothing_finds_nothing_and_tells_the_judge() {
     let node = Node::new().await;
-    let s = node
-        .start(
-            "judiciary",
-            "judicial-asset-freeze",
-            freeze_order("9162738496"),
-        )
-        .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "completed");
+    let s = freeze(&node, "9162738496").await;
+    let (state, audit) = ended_as(&node, &s, "completed").await;
     for var in [
         "bank_frozen_amount",
         "bank_accounts_count",
@@ -510,7 +469,6 @@ async fn asset_freeze_of_a_debtor_with_nothing_finds_nothing_and_tells_the_judge
         assert_eq!(state.vars[var], json!(0), "{var}");
     }
     assert_eq!(state.vars["securities_answered"], json!(true));
-    let audit = node.audit().await;
     // Its statuses send no SMS; the judge gets the report of the notify step.
     assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
     node.record_golden("judicial-asset-freeze.completed").await;
@@ -519,13 +477,7 @@ async fn asset_freeze_of_a_debtor_with_nothing_finds_nothing_and_tells_the_judge
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asset_freeze_whose_depository_never_calls_back_takes_the_callback_timeout_path() {
     let node = Node::new().await;
-    let s = node
-        .start(
-            "judiciary",
-            "judicial-asset-freeze",
-            freeze_order("2736451988"),
-        )
-        .await;
+    let s = freeze(&node, "2736451988").await;
     // The depository acknowledged and stays silent; the three-day callback timeout is played.
     node.until(&s, "the other branches", |st| {
         st.vars.contains_key("vehicles_count") && st.vars.contains_key("bank_frozen_amount")
@@ -533,11 +485,9 @@ async fn asset_freeze_whose_depository_never_calls_back_takes_the_callback_timeo
     .await;
     node.fire_timer(&s, "freeze_securities", TimerPurpose::Timeout)
         .await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "completed");
+    let (state, audit) = ended_as(&node, &s, "completed").await;
     assert_eq!(state.vars["securities_answered"], json!(false));
     assert_eq!(state.vars["vehicles_count"], json!(1));
-    let audit = node.audit().await;
     assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
     let log = node.sms_log().await;
     assert!(
@@ -552,23 +502,11 @@ async fn asset_freeze_whose_depository_never_calls_back_takes_the_callback_timeo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asset_freeze_with_the_central_bank_down_stops_on_an_incident_an_operator_retries() {
     let node = Node::new().await;
-    node.set_down("bank", true).await;
-    let s = node
-        .start(
-            "judiciary",
-            "judicial-asset-freeze",
-            freeze_order("0790419904"),
-        )
-        .await;
-    let (incident, step) = node.incident(&s).await;
-    assert_eq!(step, "freeze_bank_accounts");
-    node.set_down("bank", false).await;
-    node.retry_incident(&s, &incident).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "completed");
+    let order = freeze_order("0790419904");
+    let outage = ("bank", "freeze_bank_accounts");
+    let (state, audit) = ended_after_outage(&node, outage, FREEZE, order, "completed").await;
     assert_eq!(state.vars["bank_frozen_amount"], json!(8_500_000_000_i64));
-    let audit = node.audit().await;
-    assert_eq!(audit.visits("freeze_bank_accounts"), [(6, 6), (1, 1)]);
+    retried_once_after(&audit, "freeze_bank_accounts", 6);
     assert_eq!(audit.sms_to("09121234567"), ["step:notify_judge"]);
 }
 
@@ -580,23 +518,9 @@ async fn a_callback_that_overtakes_the_agencys_acknowledgment_is_not_lost() {
     let node = Node::new().await;
     node.set_faults("stock_exchange", json!({"latency_ms": 1500}))
         .await;
-    let s = node
-        .start(
-            "judiciary",
-            "judicial-asset-freeze",
-            freeze_order("2736451988"),
-        )
-        .await;
+    let s = freeze(&node, "2736451988").await;
     let key = loop {
-        let found = node.history(&s).await.into_iter().find_map(|e| match e {
-            Event::InquiryRequested {
-                connector,
-                idempotency_key,
-                ..
-            } if connector == "stock_exchange" => Some(idempotency_key),
-            _ => None,
-        });
-        if let Some(k) = found {
+        if let Some(k) = inquiry_key(&node.history(&s).await, "stock_exchange") {
             break k;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -627,24 +551,15 @@ async fn a_callback_that_overtakes_the_agencys_acknowledgment_is_not_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passport_with_conscription_down_stops_on_an_incident_an_operator_retries() {
     let node = Node::new().await;
-    node.set_down("military_service", true).await;
     let input = json!({
         "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
         "passport_number": "Z12345678", "delivery_postal_code": "1966713411"
     });
-    let s = node
-        .start("police-passport", "passport-renewal", input)
-        .await;
     // The incident stops the conscription branch; the civil registry's branch goes on.
-    let (incident, step) = node.incident(&s).await;
-    assert_eq!(step, "ask_military_service");
-    node.set_down("military_service", false).await;
-    node.retry_incident(&s, &incident).await;
-    let state = node.finished(&s).await;
-    assert_eq!(outcome(&state), "issued");
+    let outage = ("military_service", "ask_military_service");
+    let (state, audit) = ended_after_outage(&node, outage, PASSPORT, input, "issued").await;
     assert!(state.vars["new_passport_number"].is_string());
-    let audit = node.audit().await;
-    assert_eq!(audit.visits("ask_military_service"), [(6, 6), (1, 1)]);
+    retried_once_after(&audit, "ask_military_service", 6);
     assert_eq!(audit.visits("ask_civil_registry"), [(1, 1)]);
     assert_eq!(
         audit.sms_to("09121234567"),

@@ -5,10 +5,10 @@
 use daftar_testkit::router as support;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
-use support::{Harness, Options};
+use support::{Harness, Options, answered};
 
 const AGENCY: &str = "test-agency";
 
@@ -114,18 +114,71 @@ fn officer(h: &Harness, subject: &str, task_roles: &[&str]) -> String {
         .unwrap()
 }
 
-/// Files a request of `service` and answers its id and its one task's id.
-async fn file(h: &Harness, service: &str) -> (String, String) {
+/// One request's task, as its officers act on it.
+struct Task<'a> {
+    h: &'a Harness,
+    id: String,
+    task: String,
+}
+
+/// The clerk's approval: the documents are in order.
+fn approval() -> Value {
+    decided("approve", json!({"documents_ok": true}))
+}
+
+/// A completion's body: the outcome and the form.
+fn decided(outcome: &str, form: Value) -> Value {
+    json!({"outcome": outcome, "form": form})
+}
+
+impl Task<'_> {
+    async fn claim(&self, token: &str) -> (StatusCode, Value) {
+        act(self.h, Some(token), &self.id, &self.task, "claim", None).await
+    }
+
+    /// Completes the task with `body` (its outcome and form).
+    async fn complete(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        act(
+            self.h,
+            Some(token),
+            &self.id,
+            &self.task,
+            "complete",
+            Some(body),
+        )
+        .await
+    }
+
+    /// Reassigns the task as `body` says (a role or an officer).
+    async fn reassign(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        act(
+            self.h,
+            Some(token),
+            &self.id,
+            &self.task,
+            "reassign",
+            Some(body),
+        )
+        .await
+    }
+}
+
+/// Officers of the test agency, each a subject with one task role.
+fn officers<const N: usize>(h: &Harness, each: [(&str, &str); N]) -> [String; N] {
+    each.map(|(subject, role)| officer(h, subject, &[role]))
+}
+
+/// Files a request of `service` and answers its id, its one task's id and that task.
+async fn file<'a>(h: &'a Harness, service: &str) -> (String, String, Task<'a>) {
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({
+            &citizen,
+            json!({
                 "service": service,
                 "input": {"national_id": "0499370899", "mobile": "09121234567"}
-            })),
+            }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -136,7 +189,12 @@ async fn file(h: &Harness, service: &str) -> (String, String) {
         })
         .await;
     let task = seen["tasks"][0]["id"].as_str().unwrap().to_owned();
-    (id, task)
+    let t = Task {
+        h,
+        id: id.clone(),
+        task: task.clone(),
+    };
+    (id, task, t)
 }
 
 async fn worklist(h: &Harness, token: &str, query: &str) -> (StatusCode, Value) {
@@ -172,7 +230,7 @@ async fn act(
 #[tokio::test]
 async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
     let h = harness().await;
-    let (id, task) = file(&h, "desk-review").await;
+    let (id, task, t) = file(&h, "desk-review").await;
     let clerk = officer(&h, "alice", &["clerk"]);
 
     let (status, list) = worklist(&h, &clerk, "").await;
@@ -221,7 +279,7 @@ async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
     // `mine` keeps the tasks the caller claimed.
     let (_, mine) = worklist(&h, &clerk, "?mine=true").await;
     assert!(task_ids(&mine).is_empty());
-    let (status, _) = act(&h, Some(&clerk), &id, &task, "claim", None).await;
+    let (status, _) = t.claim(&clerk).await;
     assert_eq!(status, StatusCode::OK);
     let (_, mine) = worklist(&h, &clerk, "?mine=true").await;
     assert_eq!(task_ids(&mine), vec![task.clone()]);
@@ -243,12 +301,10 @@ async fn the_worklist_shows_tasks_to_officers_of_their_role_only() {
 #[tokio::test]
 async fn a_claimed_task_is_completed_with_a_valid_form_and_the_request_ends() {
     let h = harness().await;
-    let (id, task) = file(&h, "desk-review").await;
-    let alice = officer(&h, "alice", &["clerk"]);
-    let bob = officer(&h, "bob", &["clerk"]);
+    let (id, _, t) = file(&h, "desk-review").await;
+    let [alice, bob] = officers(&h, [("alice", "clerk"), ("bob", "clerk")]);
 
-    let (status, claimed) = act(&h, Some(&alice), &id, &task, "claim", None).await;
-    assert_eq!(status, StatusCode::OK, "{claimed}");
+    let claimed = answered(t.claim(&alice).await, StatusCode::OK);
     assert_eq!(claimed["officer"], "alice");
     assert_eq!(claimed["open"], true);
     assert_eq!(
@@ -257,61 +313,43 @@ async fn a_claimed_task_is_completed_with_a_valid_form_and_the_request_ends() {
         "{claimed}"
     );
     // Claiming again changes nothing; another officer may not take it.
-    let (status, again) = act(&h, Some(&alice), &id, &task, "claim", None).await;
-    assert_eq!(status, StatusCode::OK, "{again}");
-    let (status, taken) = act(&h, Some(&bob), &id, &task, "claim", None).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    answered(t.claim(&alice).await, StatusCode::OK);
+    let taken = answered(t.claim(&bob).await, StatusCode::CONFLICT);
     assert_eq!(taken["code"], "not-allowed");
-    let (status, taken) = act(
-        &h,
-        Some(&bob),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    let taken = answered(t.complete(&bob, approval()).await, StatusCode::CONFLICT);
     assert_eq!(taken["code"], "not-allowed");
 
     // The form must satisfy its schema; the outcome must be one of the task's.
-    let (status, bad) = act(
-        &h,
-        Some(&alice),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "approve", "form": {"notes": "no decision"}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let bad = answered(
+        t.complete(&alice, decided("approve", json!({"notes": "no decision"})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     assert_eq!(bad["code"], "invalid-form");
-    let (status, bad) = act(
-        &h,
-        Some(&alice),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "escalate", "form": {"documents_ok": true}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let bad = answered(
+        t.complete(&alice, decided("escalate", json!({"documents_ok": true})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     assert_eq!(bad["code"], "unknown-outcome");
     assert!(bad["detail"].as_str().unwrap().contains("approve"), "{bad}");
-    let (status, bad) = act(&h, Some(&alice), &id, &task, "complete", Some(json!({}))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let bad = answered(
+        t.complete(&alice, json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     assert_eq!(bad["code"], "bad-body");
 
-    let (status, done) = act(
-        &h,
-        Some(&alice),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "approve", "form": {"documents_ok": true, "notes": "all there"}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let done = answered(
+        t.complete(
+            &alice,
+            decided(
+                "approve",
+                json!({"documents_ok": true, "notes": "all there"}),
+            ),
+        )
+        .await,
+        StatusCode::OK,
+    );
     assert_eq!(done["id"], id);
     assert_eq!(done["state"], "approved");
     assert_eq!(done["status"], "approved");
@@ -319,8 +357,7 @@ async fn a_claimed_task_is_completed_with_a_valid_form_and_the_request_ends() {
     assert_eq!(done["tasks"][0]["open"], false);
 
     // A closed task cannot be claimed or completed again; the worklist is empty.
-    let (status, stale) = act(&h, Some(&alice), &id, &task, "claim", None).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+    let stale = answered(t.claim(&alice).await, StatusCode::CONFLICT);
     assert!(
         stale["code"] == "stale" || stale["code"] == "ended",
         "{stale}"
@@ -332,19 +369,18 @@ async fn a_claimed_task_is_completed_with_a_valid_form_and_the_request_ends() {
 #[tokio::test]
 async fn an_unclaimed_task_is_completed_directly_and_a_retry_with_its_key_is_one_completion() {
     let h = harness().await;
-    let (id, task) = file(&h, "desk-review").await;
+    let (id, task, t) = file(&h, "desk-review").await;
     let alice = officer(&h, "alice", &["clerk"]);
     let keyed = || {
-        Request::builder()
-            .method(Method::POST)
-            .uri(format!("/api/v1/requests/{id}/tasks/{task}/complete"))
-            .header("authorization", format!("Bearer {alice}"))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "desk-7")
-            .body(Body::from(
-                json!({"outcome": "reject", "form": {"documents_ok": false}}).to_string(),
-            ))
-            .unwrap()
+        Harness::post_builder(
+            &format!("/api/v1/requests/{id}/tasks/{task}/complete"),
+            &alice,
+        )
+        .header("idempotency-key", "desk-7")
+        .body(Body::from(
+            decided("reject", json!({"documents_ok": false})).to_string(),
+        ))
+        .unwrap()
     };
     let (status, first) = h.send(keyed()).await;
     assert_eq!(status, StatusCode::OK, "{first}");
@@ -354,55 +390,38 @@ async fn an_unclaimed_task_is_completed_directly_and_a_retry_with_its_key_is_one
     assert_eq!(again["state"], "rejected");
     assert_eq!(again["version"], first["version"]);
     // Without the key, a second completion is refused: the task is closed.
-    let (status, refused) = act(
-        &h,
-        Some(&alice),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "reject", "form": {"documents_ok": false}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    answered(
+        t.complete(&alice, decided("reject", json!({"documents_ok": false})))
+            .await,
+        StatusCode::CONFLICT,
+    );
 }
 
 #[tokio::test]
 async fn supervisors_and_admins_reassign_plain_officers_may_not() {
     let h = harness().await;
-    let (id, task) = file(&h, "desk-review").await;
-    let clerk = officer(&h, "alice", &["clerk"]);
-    let senior = officer(&h, "dana", &["senior_clerk"]);
-    let supervisor = officer(&h, "sam", &["supervisor"]);
+    let (_, task, t) = file(&h, "desk-review").await;
+    let staff = [
+        ("alice", "clerk"),
+        ("dana", "senior_clerk"),
+        ("sam", "supervisor"),
+    ];
+    let [clerk, senior, supervisor] = officers(&h, staff);
 
-    let (status, refused) = act(
-        &h,
-        Some(&clerk),
-        &id,
-        &task,
-        "reassign",
-        Some(json!({"role": "senior_clerk"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    answered(
+        t.reassign(&clerk, json!({"role": "senior_clerk"})).await,
+        StatusCode::FORBIDDEN,
+    );
 
     // The clerk's claim is released when the task moves to another role.
-    assert_eq!(
-        act(&h, Some(&clerk), &id, &task, "claim", None).await.0,
-        StatusCode::OK
-    );
-    let (status, moved) = act(
-        &h,
-        Some(&supervisor),
-        &id,
-        &task,
-        "reassign",
-        Some(json!({"role": "senior_clerk"})),
-    )
-    .await;
+    assert_eq!(t.claim(&clerk).await.0, StatusCode::OK);
+    let (status, moved) = t
+        .reassign(&supervisor, json!({"role": "senior_clerk"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(moved["role"], "senior_clerk");
     assert_eq!(moved["officer"], Value::Null);
-    let (status, _) = act(&h, Some(&clerk), &id, &task, "claim", None).await;
+    let (status, _) = t.claim(&clerk).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, list) = worklist(&h, &clerk, "").await;
     assert!(task_ids(&list).is_empty(), "{list}");
@@ -411,60 +430,33 @@ async fn supervisors_and_admins_reassign_plain_officers_may_not() {
 
     // Given to an officer by an admin.
     let admin = h.token(AGENCY, &[Role::Admin], &[]);
-    let (status, given) = act(
-        &h,
-        Some(&admin),
-        &id,
-        &task,
-        "reassign",
-        Some(json!({"officer": "dana"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{given}");
+    let given = answered(
+        t.reassign(&admin, json!({"officer": "dana"})).await,
+        StatusCode::OK,
+    );
     assert_eq!(given["officer"], "dana");
     assert_eq!(given["role"], "senior_clerk");
     let (_, mine) = worklist(&h, &senior, "?mine=true").await;
     assert_eq!(task_ids(&mine), vec![task.clone()]);
 
     // A reassignment says where to.
-    let (status, bad) = act(
-        &h,
-        Some(&supervisor),
-        &id,
-        &task,
-        "reassign",
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-    let (status, bad) = act(
-        &h,
-        Some(&supervisor),
-        &id,
-        &task,
-        "reassign",
-        Some(json!({"role": " "})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    answered(
+        t.reassign(&supervisor, json!({})).await,
+        StatusCode::BAD_REQUEST,
+    );
+    answered(
+        t.reassign(&supervisor, json!({"role": " "})).await,
+        StatusCode::BAD_REQUEST,
+    );
 
-    let (status, done) = act(
-        &h,
-        Some(&senior),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let done = answered(t.complete(&senior, approval()).await, StatusCode::OK);
     assert_eq!(done["state"], "approved");
 }
 
 #[tokio::test]
 async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
     let h = harness().await;
-    let (id, task) = file(&h, "desk-review").await;
+    let (id, task, t) = file(&h, "desk-review").await;
     let elsewhere = h.token("other-agency", &[Role::Officer], &["clerk", "supervisor"]);
     let other_admin = h.token("other-agency", &[Role::Admin], &[]);
     for action in ["claim", "complete", "reassign"] {
@@ -484,24 +476,12 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
 
     // Without the task's role: 403; an unknown task or request: 404.
     let cashier = officer(&h, "bob", &["cashier"]);
-    let (status, problem) = act(&h, Some(&cashier), &id, &task, "claim", None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let problem = answered(t.claim(&cashier).await, StatusCode::FORBIDDEN);
     assert!(problem["detail"].as_str().unwrap().contains("clerk"));
-    let (status, _) = act(
-        &h,
-        Some(&cashier),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "approve", "form": {"documents_ok": true}})),
-    )
-    .await;
+    let (status, _) = t.complete(&cashier, approval()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let citizen = h.token(AGENCY, &[Role::Citizen], &[]);
-    assert_eq!(
-        act(&h, Some(&citizen), &id, &task, "claim", None).await.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(t.claim(&citizen).await.0, StatusCode::FORBIDDEN);
     let clerk = officer(&h, "alice", &["clerk"]);
     let (status, _) = act(&h, Some(&clerk), &id, "task-nope", "claim", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -523,9 +503,8 @@ async fn other_agencies_missing_roles_and_missing_tokens_get_nothing() {
 #[tokio::test]
 async fn a_task_of_candidate_groups_is_worked_by_a_member_of_any() {
     let h = harness().await;
-    let (id, task) = file(&h, "group-review").await;
-    let inspector = officer(&h, "ines", &["inspection"]);
-    let clerk = officer(&h, "alice", &["clerk"]);
+    let (_, task, t) = file(&h, "group-review").await;
+    let [inspector, clerk] = officers(&h, [("ines", "inspection"), ("alice", "clerk")]);
 
     let (_, list) = worklist(&h, &inspector, "").await;
     assert_eq!(task_ids(&list), vec![task.clone()]);
@@ -539,21 +518,14 @@ async fn a_task_of_candidate_groups_is_worked_by_a_member_of_any() {
     let (_, list) = worklist(&h, &clerk, "").await;
     assert!(task_ids(&list).is_empty(), "{list}");
 
-    let (status, _) = act(&h, Some(&clerk), &id, &task, "claim", None).await;
+    let (status, _) = t.claim(&clerk).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, claimed) = act(&h, Some(&inspector), &id, &task, "claim", None).await;
-    assert_eq!(status, StatusCode::OK, "{claimed}");
+    let claimed = answered(t.claim(&inspector).await, StatusCode::OK);
     assert_eq!(claimed["officer"], "ines");
-    let (status, done) = act(
-        &h,
-        Some(&inspector),
-        &id,
-        &task,
-        "complete",
-        Some(json!({"outcome": "approve"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let done = answered(
+        t.complete(&inspector, json!({"outcome": "approve"})).await,
+        StatusCode::OK,
+    );
     assert_eq!(done["state"], "approved");
 }
 

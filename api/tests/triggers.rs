@@ -3,7 +3,7 @@
 
 use daftar_testkit::router as support;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::Role;
 use serde_json::json;
 use support::{Harness, Options};
@@ -21,14 +21,7 @@ async fn a_workflow_that_takes_no_requests_cannot_be_filed() {
     });
     for roles in [[Role::Citizen], [Role::Officer]] {
         let token = h.token("mcls", &roles, &[]);
-        let (status, problem) = h
-            .call(
-                Method::POST,
-                "/api/v1/requests",
-                Some(&token),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, problem) = h.post("/api/v1/requests", &token, body.clone()).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
         assert_eq!(problem["code"], "not-requestable", "{problem}");
         let detail = problem["detail"].as_str().unwrap();
@@ -48,9 +41,7 @@ async fn an_invalid_application_is_answered_with_every_error_and_its_place() {
         "service": "clean-record-certificate",
         "input": { "national_id": "0499370898", "mobile": "9121234567", "birth_date": "1990-01-01" }
     });
-    let (status, problem) = h
-        .call(Method::POST, "/api/v1/requests", Some(&citizen), Some(body))
-        .await;
+    let (status, problem) = h.post("/api/v1/requests", &citizen, body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["code"], "invalid-input");
     let mut pointers: Vec<&str> = problem["errors"]

@@ -7,7 +7,7 @@ use daftar_testkit::router as support;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
 use support::{Harness, Options};
@@ -21,11 +21,7 @@ async fn file(
     prefer: Option<&str>,
 ) -> (StatusCode, Option<String>, Value) {
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/requests")
-        .header("authorization", format!("Bearer {citizen}"))
-        .header("content-type", "application/json");
+    let mut req = Harness::post_builder("/api/v1/requests", &citizen);
     if let Some(p) = prefer {
         req = req.header("prefer", p);
     }
@@ -34,14 +30,26 @@ async fn file(
         .await
         .unwrap();
     let status = res.status();
-    let applied = res
-        .headers()
-        .get("preference-applied")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, applied, serde_json::from_slice(&bytes).unwrap())
+    let applied = daftar_testkit::router::header(&res, "preference-applied");
+    (
+        status,
+        applied,
+        daftar_testkit::router::json_body(res).await,
+    )
+}
+
+/// A harness with only the desk review deployed, and a request of it.
+async fn desk_review() -> (Harness, Value) {
+    let h = Harness::with(Options {
+        examples: vec![],
+        sources: vec![DESK_REVIEW.to_owned()],
+        answers: json!({}),
+        ..Options::default()
+    })
+    .await;
+    let body = json!({"service": "desk-review", "input": {
+        "national_id": "0499370899", "mobile": "09121234567"}});
+    (h, body)
 }
 
 fn clean_record() -> Value {
@@ -65,15 +73,7 @@ async fn a_smart_service_answers_with_its_ending_in_the_same_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_at_rest_at_a_person_answers_at_once_and_without_the_preference_nothing_waits() {
-    let h = Harness::with(Options {
-        examples: vec![],
-        sources: vec![DESK_REVIEW.to_owned()],
-        answers: json!({}),
-        ..Options::default()
-    })
-    .await;
-    let body = json!({"service": "desk-review", "input": {
-        "national_id": "0499370899", "mobile": "09121234567"}});
+    let (h, body) = desk_review().await;
     let began = Instant::now();
     let (status, applied, view) = file(&h, body.clone(), Some("wait=20")).await;
     assert_eq!(status, StatusCode::CREATED, "{view}");
@@ -90,24 +90,13 @@ async fn a_request_at_rest_at_a_person_answers_at_once_and_without_the_preferenc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officers_completion_answers_with_where_the_request_comes_to_rest() {
-    let h = Harness::with(Options {
-        examples: vec![],
-        sources: vec![DESK_REVIEW.to_owned()],
-        answers: json!({}),
-        ..Options::default()
-    })
-    .await;
-    let body = json!({"service": "desk-review", "input": {
-        "national_id": "0499370899", "mobile": "09121234567"}});
+    let (h, body) = desk_review().await;
     let (_, _, filed) = file(&h, body, Some("wait=5")).await;
     let id = filed["id"].as_str().unwrap();
     let task = filed["tasks"][0]["id"].as_str().expect("a task").to_owned();
     let officer = h.token("judiciary", &[Role::Officer], &["clerk"]);
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/api/v1/requests/{id}/tasks/{task}/complete"))
-        .header("authorization", format!("Bearer {officer}"))
-        .header("content-type", "application/json")
+    let uri = format!("/api/v1/requests/{id}/tasks/{task}/complete");
+    let req = Harness::post_builder(&uri, &officer)
         .header("prefer", "wait=10")
         .body(Body::from(
             json!({"outcome": "approve", "form": {}}).to_string(),
@@ -118,9 +107,6 @@ async fn an_officers_completion_answers_with_where_the_request_comes_to_rest() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["preference-applied"], "wait=10");
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let view: Value = serde_json::from_slice(&bytes).unwrap();
+    let view = daftar_testkit::router::json_body(res).await;
     assert_eq!(view["state"], "approved", "{view}");
 }

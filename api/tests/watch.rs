@@ -100,12 +100,11 @@ async fn desk() -> Harness {
 async fn file(h: &Harness) -> (String, String) {
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
     let (status, filed) = h
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/requests",
-            Some(&citizen),
-            Some(json!({"service": "desk-review", "input": {
-                "national_id": "0499370899", "mobile": "09121234567"}})),
+            &citizen,
+            json!({"service": "desk-review", "input": {
+                "national_id": "0499370899", "mobile": "09121234567"}}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
@@ -134,11 +133,10 @@ async fn a_watcher_hears_where_the_request_stands_then_each_milestone_to_its_end
 
     // The officer approves while the portal watches: it hears the new status and the end.
     let (status, body) = h
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/requests/{id}/tasks/{task}/complete"),
-            Some(&officer),
-            Some(json!({"outcome": "approve", "form": {}})),
+            &officer,
+            json!({"outcome": "approve", "form": {}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use daftar_engine::connectors::Connectors;
-use daftar_engine::events::{Actor, Event, TimerPurpose};
+use daftar_engine::events::{Event, TimerPurpose};
 use daftar_engine::runtime::workers::{self, Pace};
 use daftar_engine::runtime::{Clock, Engine, TestClock};
 
@@ -48,17 +48,7 @@ async fn a_wait_of_days_ends_when_the_engines_clock_moves_past_it() {
             ..Pace::default()
         },
     );
-    let started = engine
-        .start(
-            "test-agency",
-            "test",
-            harness::applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
-    let stream = started.stream;
+    let stream = harness::file_applicant(&engine).await;
 
     // The machine's time passes; the five days do not.
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -9,7 +9,7 @@ use daftar_engine::core::{
 };
 use daftar_engine::events::{Event, InquiryEvidence, Outcome};
 use harness::{HEAD, Scenario, applicant, given};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn answered(response: serde_json::Value) -> InquiryResult {
     InquiryResult::Answered {
@@ -26,17 +26,90 @@ fn wf(steps: &str) -> String {
     format!("{HEAD}steps:\n{steps}")
 }
 
-const INQUIRY: &str = r#"
-  - id: identity
-    status: checking
-    inquiry:
-      connector: civil_registry
-      operation: identity_match
-      input: { national_id: input.national_id }
-      output: { alive: response.alive }
-      retry: { max_attempts: 3, initial_interval: 1s }
-      on_failure: refused
-  - id: decide
+/// The scenario of a workflow of `steps`, started by the example applicant.
+fn started(steps: &str) -> Scenario {
+    let mut s = given(&wf(steps));
+    s.start(applicant());
+    s
+}
+
+/// [`started`] with the first `from` of `steps` replaced by `to`.
+fn started_edited(steps: &str, from: &str, to: &str) -> Scenario {
+    started(&steps.replacen(from, to, 1))
+}
+
+/// [`started`], checking the start's events: the instance started, its SLA timer scheduled
+/// and its first step entered, then `then`.
+fn started_then(steps: &str, then: &[&str]) -> Scenario {
+    let mut s = given(&wf(steps));
+    let expected = [&["InstanceStarted", "TimerScheduled", "StepEntered"], then].concat();
+    s.start(applicant()).then(&expected);
+    s
+}
+
+/// Event kinds of a waiting step that `first` ends: its output set, its timer cancelled, the
+/// end step entered and the SLA timer cancelled as the instance completes.
+fn to_the_end(first: &[&'static str]) -> Vec<&'static str> {
+    let end = [
+        "DataSet",
+        "TimerCancelled",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ];
+    [first, &end].concat()
+}
+
+/// The result of attempt `attempt` of the first token's inquiry.
+fn inquiry(attempt: u32, result: InquiryResult) -> Command {
+    Command::InquiryResult {
+        token: 0,
+        attempt,
+        result,
+    }
+}
+
+/// The gateway's answer to the first token's payment: opened at reference `P-1`.
+fn opened() -> Command {
+    Command::PaymentRequestResult {
+        token: 0,
+        attempt: 1,
+        result: PaymentRequestResult::Opened {
+            reference: "P-1".into(),
+            url: None,
+        },
+    }
+}
+
+/// A message of kind `name` (a callback, a payment result, an applicant's answer) correlated
+/// by `correlation`, with the id `message_id`.
+fn message(name: &str, correlation: &str, message_id: &str, payload: Value) -> Command {
+    Command::DeliverMessage {
+        name: name.into(),
+        correlation: correlation.into(),
+        message_id: message_id.into(),
+        payload,
+    }
+}
+
+/// The idempotency key of the first event of `kind` (an inquiry or a payment requested).
+fn first_key(s: &Scenario, kind: &str) -> String {
+    match s.find(kind)[0] {
+        Event::InquiryRequested {
+            idempotency_key, ..
+        }
+        | Event::PaymentRequested {
+            idempotency_key, ..
+        } => idempotency_key.clone(),
+        other => unreachable!("{other:?}"),
+    }
+}
+
+const INQUIRY: &str = concat!(
+    "\n",
+    daftar_testkit::identity_step!(),
+    r#"  - id: decide
     decision:
       cases:
         - when: alive
@@ -47,19 +120,13 @@ const INQUIRY: &str = r#"
     end: { outcome: issued, document: { type: certificate } }
   - id: refused
     end: { outcome: rejected }
-"#;
+"#
+);
 
 #[test]
 fn start_enters_the_first_step_changes_status_and_asks() {
-    let mut s = given(&wf(INQUIRY));
-    s.start(applicant()).then(&[
-        "InstanceStarted",
-        "TimerScheduled",
-        "StepEntered",
-        "StatusChanged",
-        "NotificationRequested",
-        "InquiryRequested",
-    ]);
+    let asked = ["StatusChanged", "NotificationRequested", "InquiryRequested"];
+    let s = started_then(INQUIRY, &asked);
     let Event::NotificationRequested {
         text, recipient, ..
     } = s.find("NotificationRequested")[0]
@@ -82,14 +149,8 @@ fn start_enters_the_first_step_changes_status_and_asks() {
 
 #[test]
 fn an_answer_runs_the_instance_to_its_end_with_evidence() {
-    let mut s = given(&wf(INQUIRY));
-    s.start(applicant());
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: answered(json!({"alive": true})),
-    })
-    .then(&[
+    let mut s = started(INQUIRY);
+    s.when(inquiry(1, answered(json!({"alive": true})))).then(&[
         "InquiryAnswered",
         "DataSet",
         "StepCompleted",
@@ -131,17 +192,12 @@ fn an_answer_runs_the_instance_to_its_end_with_evidence() {
 
 #[test]
 fn transient_failures_retry_with_backoff_then_ask_an_operator_never_refuse() {
-    let mut s = given(&wf(INQUIRY));
-    s.start(applicant());
+    let mut s = started(INQUIRY);
     let transient = || InquiryResult::Transient {
         reason: "503".into(),
     };
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: transient(),
-    })
-    .then(&["InquiryFailed", "TimerScheduled"]);
+    s.when(inquiry(1, transient()))
+        .then(&["InquiryFailed", "TimerScheduled"]);
     let timer = s.next_timer();
     let delay = s.state.timers[&timer].due_at - s.now;
     assert!(
@@ -151,29 +207,17 @@ fn transient_failures_retry_with_backoff_then_ask_an_operator_never_refuse() {
     s.fire_next_timer()
         .then(&["TimerFired", "InquiryRequested"]);
     // A stale report of the first attempt is refused and changes nothing.
-    let stale = s.try_when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: transient(),
-    });
+    let stale = s.try_when(inquiry(1, transient()));
     assert!(matches!(stale, Err(Error::Stale(_))));
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 2,
-        result: transient(),
-    });
+    s.when(inquiry(2, transient()));
     let second = s.state.timers[&s.next_timer()].due_at - s.now;
     assert!(
         second > delay,
         "the second wait is longer: {second} vs {delay}"
     );
     s.fire_next_timer();
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 3,
-        result: transient(),
-    })
-    .then(&["InquiryFailed", "IncidentRaised"]);
+    s.when(inquiry(3, transient()))
+        .then(&["InquiryFailed", "IncidentRaised"]);
     assert_eq!(
         s.find("InquiryRequested").len(),
         3,
@@ -191,20 +235,19 @@ fn transient_failures_retry_with_backoff_then_ask_an_operator_never_refuse() {
 
 #[test]
 fn an_unreachable_agency_follows_on_unreachable_when_the_designer_names_it() {
-    let steps = INQUIRY.replace(
+    let review = "  - id: review\n    task:\n      role: clerk\n      due: 1d\n      outcomes: { issue: issue, refuse: refused }\n";
+    let mut s = started_edited(
+        &(INQUIRY.to_owned() + review),
         "on_failure: refused",
         "on_failure: refused\n      on_unreachable: review",
-    ) + "  - id: review\n    task:\n      role: clerk\n      due: 1d\n      outcomes: { issue: issue, refuse: refused }\n";
-    let mut s = given(&wf(&steps));
-    s.start(applicant());
+    );
     for attempt in 1..=3 {
-        s.when(Command::InquiryResult {
-            token: 0,
+        s.when(inquiry(
             attempt,
-            result: InquiryResult::Transient {
+            InquiryResult::Transient {
                 reason: "503".into(),
             },
-        });
+        ));
         if attempt < 3 {
             s.fire_next_timer();
         }
@@ -215,39 +258,23 @@ fn an_unreachable_agency_follows_on_unreachable_when_the_designer_names_it() {
 
 #[test]
 fn a_refusal_follows_the_failure_path_at_once() {
-    let mut s = given(&wf(INQUIRY));
-    s.start(applicant());
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: InquiryResult::Refused {
+    let mut s = started(INQUIRY);
+    s.when(inquiry(
+        1,
+        InquiryResult::Refused {
             reason: "400".into(),
         },
-    });
-    assert_eq!(s.find("InquiryRequested").len(), 1);
-    assert!(matches!(
-        s.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Rejected,
-            ..
-        })
     ));
+    assert_eq!(s.find("InquiryRequested").len(), 1);
+    assert_eq!(s.outcome(), Some(Outcome::Rejected));
 }
 
 #[test]
 fn an_unknown_outcome_can_raise_an_incident_that_an_operator_retries() {
-    let steps = INQUIRY.replace(
-        "on_failure: refused",
-        "on_failure: refused\n      on_unknown: incident",
-    );
-    let mut s = given(&wf(&steps));
-    s.start(applicant());
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: InquiryResult::Unknown,
-    })
-    .then(&["InquiryOutcomeUnknown", "IncidentRaised"]);
+    let on_unknown = "on_failure: refused\n      on_unknown: incident";
+    let mut s = started_edited(INQUIRY, "on_failure: refused", on_unknown);
+    s.when(inquiry(1, InquiryResult::Unknown))
+        .then(&["InquiryOutcomeUnknown", "IncidentRaised"]);
     let incident = s.state.incidents.keys().next().unwrap().clone();
     assert!(matches!(s.state.tokens[&0].wait, Wait::Incident { .. }));
     s.when(Command::RetryIncident { incident }).then(&[
@@ -293,8 +320,7 @@ fn decisions_take_the_first_case_that_holds_and_record_why() {
   - id: other
     end: { outcome: approved }
 "#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
+    let s = started(steps);
     let Event::DecisionTaken { evidence, .. } = s.find("DecisionTaken")[0] else {
         unreachable!()
     };
@@ -320,39 +346,22 @@ fn a_decision_that_does_not_give_a_boolean_raises_an_incident() {
   - id: a
     end: { outcome: approved }
 "#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
+    let s = started(steps);
     assert_eq!(s.find("IncidentRaised").len(), 1);
     assert!(s.state.ending.is_none());
 }
 
-const TASK: &str = r#"
-  - id: review
-    task:
-      role: health_officer
-      form: review
-      due: 3d
-      escalation:
-        - { after: 2d, to: supervisor }
-      outcomes: { approve: ok, reject: no }
-      output: { note: form.note }
-  - id: ok
-    end: { outcome: approved }
-  - id: no
-    end: { outcome: rejected }
-"#;
+const TASK: &str = concat!(
+    "\n",
+    daftar_testkit::review_task!("ok", "no"),
+    "  - id: ok\n    end: { outcome: approved }\n",
+    "  - id: no\n    end: { outcome: rejected }\n"
+);
 
 #[test]
 fn tasks_are_claimed_completed_with_a_valid_form_and_escalate_on_time() {
-    let mut s = given(&wf(TASK));
-    s.start(applicant()).then(&[
-        "InstanceStarted",
-        "TimerScheduled",
-        "StepEntered",
-        "TaskCreated",
-        "TimerScheduled",
-        "TimerScheduled",
-    ]);
+    let task_and_timers = ["TaskCreated", "TimerScheduled", "TimerScheduled"];
+    let mut s = started_then(TASK, &task_and_timers);
     let task = s.state.tasks.keys().next().unwrap().clone();
     assert_eq!(s.state.tasks[&task].due_at, s.now + Duration::days(3));
     s.when(Command::ClaimTask {
@@ -390,29 +399,14 @@ fn tasks_are_claimed_completed_with_a_valid_form_and_escalate_on_time() {
         outcome: "reject".into(),
         form: json!({"note": "no kitchen"}),
     })
-    .then(&[
-        "TaskCompleted",
-        "DataSet",
-        "TimerCancelled",
-        "StepCompleted",
-        "StepEntered",
-        "TimerCancelled",
-        "InstanceCompleted",
-    ]);
+    .then(&to_the_end(&["TaskCompleted"]));
     assert_eq!(s.state.vars["note"], json!("no kitchen"));
-    assert!(matches!(
-        s.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Rejected,
-            ..
-        })
-    ));
+    assert_eq!(s.outcome(), Some(Outcome::Rejected));
 }
 
 #[test]
 fn a_task_is_given_to_another_role_or_officer_and_stays_open() {
-    let mut s = given(&wf(TASK));
-    s.start(applicant());
+    let mut s = started(TASK);
     let task = s.state.tasks.keys().next().unwrap().clone();
     let nobody = s.try_when(Command::ReassignTask {
         task: task.clone(),
@@ -440,11 +434,8 @@ fn a_task_is_given_to_another_role_or_officer_and_stays_open() {
 
 #[test]
 fn a_task_past_its_deadline_is_marked_overdue() {
-    let mut s = given(&wf(&TASK.replace(
-        "      escalation:\n        - { after: 2d, to: supervisor }\n",
-        "",
-    )));
-    s.start(applicant());
+    let no_escalation = "      escalation:\n        - { after: 2d, to: supervisor }\n";
+    let mut s = started_edited(TASK, no_escalation, "");
     s.fire_next_timer();
     assert!(s.state.tasks.values().next().unwrap().overdue);
 }
@@ -461,8 +452,7 @@ fn timers_by_duration_date_and_cron_fire_once() {
   - id: done
     end: { outcome: completed }
 "#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
+    let mut s = started(steps);
     assert_eq!(
         s.state.timers[&s.next_timer()].due_at,
         s.now + Duration::hours(2)
@@ -490,107 +480,59 @@ fn timers_by_duration_date_and_cron_fire_once() {
     assert!(s.state.ended());
 }
 
-const MESSAGE: &str = r#"
-  - id: await_answer
-    wait:
-      message: applicant_answer
-      correlation: instance.tracking_code
-      timeout: 7d
-      on_timeout: expired
-      output: { answer: message.text }
-  - id: done
+/// The applicant's answer, "yes", to the wait of [`MESSAGE`].
+fn yes() -> Command {
+    message("applicant_answer", "TRK1", "m1", json!({"text": "yes"}))
+}
+
+const MESSAGE: &str = concat!(
+    "\n",
+    daftar_testkit::answer_wait!(),
+    r#"  - id: done
     end: { outcome: approved }
   - id: expired
     end: { outcome: expired }
-"#;
+"#
+);
 
 #[test]
 fn messages_are_correlated_delivered_once_and_kept_when_nobody_waits() {
-    let mut s = given(&wf(MESSAGE));
-    s.start(applicant());
-    let wrong = s.try_when(Command::DeliverMessage {
-        name: "applicant_answer".into(),
-        correlation: "OTHER".into(),
-        message_id: "m0".into(),
-        payload: json!({}),
-    });
+    let mut s = started(MESSAGE);
+    let wrong = s.try_when(message("applicant_answer", "OTHER", "m0", json!({})));
     assert!(matches!(wrong, Err(Error::NoReceiver { .. })));
-    let msg = || Command::DeliverMessage {
-        name: "applicant_answer".into(),
-        correlation: "TRK1".into(),
-        message_id: "m1".into(),
-        payload: json!({"text": "yes"}),
-    };
-    s.when(msg()).then(&[
-        "MessageReceived",
-        "DataSet",
-        "TimerCancelled",
-        "StepCompleted",
-        "StepEntered",
-        "TimerCancelled",
-        "InstanceCompleted",
-    ]);
+    s.when(yes()).then(&to_the_end(&["MessageReceived"]));
     assert_eq!(s.state.vars["answer"], json!("yes"));
     // The same message id again: the instance has ended, and the message had its one effect.
-    assert!(s.try_when(msg()).is_err());
+    assert!(s.try_when(yes()).is_err());
     assert_eq!(s.find("MessageReceived").len(), 1);
 }
 
 #[test]
 fn a_message_delivered_twice_while_waiting_has_one_effect() {
-    let steps = MESSAGE.replace(
-        "  - id: done\n",
-        "  - id: second\n    wait: { duration: 1h }\n  - id: done\n",
-    );
-    let mut s = given(&wf(&steps));
-    s.start(applicant());
-    let msg = || Command::DeliverMessage {
-        name: "applicant_answer".into(),
-        correlation: "TRK1".into(),
-        message_id: "m1".into(),
-        payload: json!({"text": "yes"}),
-    };
-    s.when(msg());
-    let again = s.try_when(msg()).unwrap();
+    let second = "  - id: second\n    wait: { duration: 1h }\n  - id: done\n";
+    let mut s = started_edited(MESSAGE, "  - id: done\n", second);
+    s.when(yes());
+    let again = s.try_when(yes()).unwrap();
     assert!(again.is_empty());
     assert_eq!(s.find("MessageReceived").len(), 1);
 }
 
 #[test]
 fn a_message_that_does_not_come_in_time_follows_the_timeout_path() {
-    let mut s = given(&wf(MESSAGE));
-    s.start(applicant());
+    let mut s = started(MESSAGE);
     s.fire_next_timer();
-    assert!(matches!(
-        s.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Expired,
-            ..
-        })
-    ));
+    assert_eq!(s.outcome(), Some(Outcome::Expired));
 }
 
-const PARALLEL: &str = r#"
-  - id: checks
-    parallel:
-      join: JOIN
-      branches:
-        - id: civil
-          steps:
-            - id: civil_wait
-              wait: { duration: 1h }
-        - id: military
-          steps:
-            - id: military_wait
-              wait: { duration: 2h }
-  - id: done
-    end: { outcome: approved }
-"#;
+const PARALLEL: &str = concat!(
+    "\n",
+    daftar_testkit::parallel_waits!("JOIN"),
+    "  - id: done\n    end: { outcome: approved }\n"
+);
 
 #[test]
 fn parallel_all_joins_when_every_branch_completes() {
-    let mut s = given(&wf(&PARALLEL.replace("JOIN", "all")));
-    s.start(applicant());
+    let mut s = started_edited(PARALLEL, "JOIN", "all");
     assert_eq!(s.state.tokens.len(), 3);
     s.fire_next_timer()
         .then(&["TimerFired", "StepCompleted", "BranchCompleted"]);
@@ -602,8 +544,7 @@ fn parallel_all_joins_when_every_branch_completes() {
 
 #[test]
 fn parallel_any_cancels_the_other_branches() {
-    let mut s = given(&wf(&PARALLEL.replace("JOIN", "any")));
-    s.start(applicant());
+    let mut s = started_edited(PARALLEL, "JOIN", "any");
     s.fire_next_timer().then(&[
         "TimerFired",
         "StepCompleted",
@@ -619,9 +560,8 @@ fn parallel_any_cancels_the_other_branches() {
     assert!(s.state.timers.is_empty());
 }
 
-#[test]
-fn callback_inquiries_wait_for_the_agency_to_call_back() {
-    let steps = r#"
+/// An inquiry that waits two days for the vehicle registry to call back.
+const VEHICLES: &str = r#"
   - id: vehicles
     inquiry:
       connector: vehicle_registry
@@ -634,86 +574,34 @@ fn callback_inquiries_wait_for_the_agency_to_call_back() {
   - id: late
     end: { outcome: expired }
 "#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
-    s.when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: InquiryResult::Acknowledged,
-    })
-    .then(&["InquiryAcknowledged", "TimerScheduled"]);
-    let Event::InquiryRequested {
-        idempotency_key, ..
-    } = s.find("InquiryRequested")[0].clone()
-    else {
-        unreachable!()
-    };
-    s.when(Command::DeliverMessage {
-        name: CALLBACK.into(),
-        correlation: idempotency_key,
-        message_id: "cb1".into(),
-        payload: json!({"frozen": true}),
-    })
-    .then(&[
-        "MessageReceived",
-        "InquiryAnswered",
-        "DataSet",
-        "TimerCancelled",
-        "StepCompleted",
-        "StepEntered",
-        "TimerCancelled",
-        "InstanceCompleted",
-    ]);
+
+/// The vehicle registry's callback for the inquiry asked under `key`.
+fn frozen(key: &str) -> Command {
+    message(CALLBACK, key, "cb1", json!({"frozen": true}))
+}
+
+#[test]
+fn callback_inquiries_wait_for_the_agency_to_call_back() {
+    let mut s = started(VEHICLES);
+    s.when(inquiry(1, InquiryResult::Acknowledged))
+        .then(&["InquiryAcknowledged", "TimerScheduled"]);
+    let key = first_key(&s, "InquiryRequested");
+    s.when(frozen(&key))
+        .then(&to_the_end(&["MessageReceived", "InquiryAnswered"]));
     assert_eq!(s.state.vars["frozen"], json!(true));
 
-    let mut late = given(&wf(steps));
-    late.start(applicant());
-    late.when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: InquiryResult::Acknowledged,
-    });
+    let mut late = started(VEHICLES);
+    late.when(inquiry(1, InquiryResult::Acknowledged));
     late.fire_next_timer();
-    assert!(matches!(
-        late.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Expired,
-            ..
-        })
-    ));
+    assert_eq!(late.outcome(), Some(Outcome::Expired));
 }
 
 #[test]
 fn a_callback_before_its_acknowledgment_is_the_answer_and_the_acknowledgment_is_stale() {
-    let steps = r#"
-  - id: vehicles
-    inquiry:
-      connector: vehicle_registry
-      operation: freeze
-      input: { national_id: input.national_id }
-      output: { frozen: response.frozen }
-      callback: { timeout: 2d, on_timeout: late }
-  - id: done
-    end: { outcome: completed }
-  - id: late
-    end: { outcome: expired }
-"#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
-    let Event::InquiryRequested {
-        idempotency_key, ..
-    } = s.find("InquiryRequested")[0].clone()
-    else {
-        unreachable!()
-    };
+    let mut s = started(VEHICLES);
+    let key = first_key(&s, "InquiryRequested");
     // The agency calls back while the request that asked it is still in flight.
-    s.when(Command::DeliverMessage {
-        name: CALLBACK.into(),
-        correlation: idempotency_key,
-        message_id: "cb1".into(),
-        payload: json!({"frozen": true}),
-    })
-    .then(&[
+    s.when(frozen(&key)).then(&[
         "MessageReceived",
         "InquiryAnswered",
         "DataSet",
@@ -724,12 +612,18 @@ fn a_callback_before_its_acknowledgment_is_the_answer_and_the_acknowledgment_is_
     ]);
     assert_eq!(s.state.vars["frozen"], json!(true));
     // Its 202, reported afterwards, changes nothing.
-    let late_ack = s.try_when(Command::InquiryResult {
-        token: 0,
-        attempt: 1,
-        result: InquiryResult::Acknowledged,
-    });
+    let late_ack = s.try_when(inquiry(1, InquiryResult::Acknowledged));
     assert!(late_ack.is_err(), "{late_ack:?}");
+}
+
+/// The payment gateway's report that payment `P-1` was paid, with receipt `R9`.
+fn paid() -> Command {
+    message(
+        PAYMENT,
+        "P-1",
+        "pm1",
+        json!({"status": "paid", "receipt": "R9"}),
+    )
 }
 
 const PAYMENT_STEPS: &str = r#"
@@ -751,65 +645,32 @@ const PAYMENT_STEPS: &str = r#"
 
 #[test]
 fn payments_open_then_succeed_by_callback() {
-    let mut s = given(&wf(PAYMENT_STEPS));
-    s.start(applicant());
+    let mut s = started(PAYMENT_STEPS);
     let Event::PaymentRequested { amount, .. } = s.find("PaymentRequested")[0] else {
         unreachable!()
     };
     assert_eq!(*amount, 10_000);
-    s.when(Command::PaymentRequestResult {
-        token: 0,
-        attempt: 1,
-        result: PaymentRequestResult::Opened {
-            reference: "P-1".into(),
-            url: None,
-        },
-    })
-    .then(&["PaymentOpened", "TimerScheduled"]);
-    s.when(Command::DeliverMessage {
-        name: PAYMENT.into(),
-        correlation: "P-1".into(),
-        message_id: "pm1".into(),
-        payload: json!({"status": "paid", "receipt": "R9"}),
-    });
+    s.when(opened()).then(&["PaymentOpened", "TimerScheduled"]);
+    s.when(paid());
     assert_eq!(s.find("PaymentSucceeded").len(), 1);
     assert_eq!(s.state.vars["receipt"], json!("R9"));
-    assert!(matches!(
-        s.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Issued,
-            ..
-        })
-    ));
+    assert_eq!(s.outcome(), Some(Outcome::Issued));
 }
 
 #[test]
 fn a_payment_result_before_the_gateways_answer_is_taken_and_the_answer_is_stale() {
-    let mut s = given(&wf(PAYMENT_STEPS));
-    s.start(applicant());
-    let Event::PaymentRequested {
-        idempotency_key, ..
-    } = s.find("PaymentRequested")[0].clone()
-    else {
-        unreachable!()
-    };
-    s.when(Command::DeliverMessage {
-        name: PAYMENT.into(),
-        correlation: idempotency_key.clone(),
-        message_id: "pm1".into(),
-        payload: json!({"status": "paid", "reference": idempotency_key, "receipt": "R9"}),
-    });
+    let mut s = started(PAYMENT_STEPS);
+    let idempotency_key = first_key(&s, "PaymentRequested");
+    s.when(message(
+        PAYMENT,
+        &idempotency_key,
+        "pm1",
+        json!({"status": "paid", "reference": idempotency_key, "receipt": "R9"}),
+    ));
     assert_eq!(s.find("PaymentSucceeded").len(), 1);
     assert_eq!(s.state.vars["receipt"], json!("R9"));
     assert!(s.state.ended());
-    let late = s.try_when(Command::PaymentRequestResult {
-        token: 0,
-        attempt: 1,
-        result: PaymentRequestResult::Opened {
-            reference: "P-1".into(),
-            url: None,
-        },
-    });
+    let late = s.try_when(opened());
     assert!(late.is_err(), "{late:?}");
 }
 
@@ -819,22 +680,9 @@ fn a_payment_result_before_the_gateways_answer_is_taken_and_the_answer_is_stale(
 fn a_payment_result_is_taken_only_from_the_gateway_the_step_called() {
     use daftar_engine::core::{Ctx, decide};
     use daftar_engine::events::Actor;
-    let mut s = given(&wf(PAYMENT_STEPS));
-    s.start(applicant());
-    s.when(Command::PaymentRequestResult {
-        token: 0,
-        attempt: 1,
-        result: PaymentRequestResult::Opened {
-            reference: "P-1".into(),
-            url: None,
-        },
-    });
-    let result = Command::DeliverMessage {
-        name: PAYMENT.into(),
-        correlation: "P-1".into(),
-        message_id: "pm1".into(),
-        payload: json!({"status": "paid", "receipt": "R9"}),
-    };
+    let mut s = started(PAYMENT_STEPS);
+    s.when(opened());
+    let result = paid();
     let from = |actor: Actor| Ctx {
         now: s.now,
         actor,
@@ -862,28 +710,14 @@ fn a_payment_result_is_taken_only_from_the_gateway_the_step_called() {
 
 #[test]
 fn an_unpaid_payment_expires() {
-    let mut s = given(&wf(PAYMENT_STEPS));
-    s.start(applicant());
-    s.when(Command::PaymentRequestResult {
-        token: 0,
-        attempt: 1,
-        result: PaymentRequestResult::Opened {
-            reference: "P-1".into(),
-            url: None,
-        },
-    });
+    let mut s = started(PAYMENT_STEPS);
+    s.when(opened());
     s.fire_next_timer();
     let Event::PaymentFailed { reason, .. } = s.find("PaymentFailed")[0] else {
         unreachable!()
     };
     assert_eq!(reason, "expired");
-    assert!(matches!(
-        s.state.ending,
-        Some(Ending::Completed {
-            outcome: Outcome::Expired,
-            ..
-        })
-    ));
+    assert_eq!(s.outcome(), Some(Outcome::Expired));
 }
 
 /// A notify step, then the end: started, with the reference of the SMS it asked for.
@@ -894,8 +728,7 @@ fn notified() -> (Scenario, String) {
   - id: done
     end: { outcome: completed }
 "#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
+    let s = started(steps);
     let Event::NotificationRequested { reference, .. } = s.find("NotificationRequested")[0].clone()
     else {
         unreachable!()
@@ -903,28 +736,36 @@ fn notified() -> (Scenario, String) {
     (s, reference)
 }
 
+/// The SMS gateway's report on SMS `reference`: sent, or refused as an invalid number.
+fn sms_report(reference: &str, sent: bool) -> Command {
+    Command::NotificationResult {
+        reference: reference.into(),
+        sent,
+        gateway_id: sent.then(|| "g1".into()),
+        reason: (!sent).then(|| "invalid number".into()),
+    }
+}
+
+/// Checks that `command` records one event of `kind`, and the same command again nothing.
+fn recorded_once(s: &mut Scenario, command: impl Fn() -> Command, kind: &str) {
+    s.when(command()).then(&[kind]);
+    s.when(command()).then(&[]);
+}
+
 #[test]
 fn notify_steps_record_the_sms_and_its_delivery() {
     let (mut s, reference) = notified();
-    let report = || Command::NotificationResult {
-        reference: reference.clone(),
-        sent: true,
-        gateway_id: Some("g1".into()),
-        reason: None,
-    };
-    s.when(report()).then(&["NotificationSent"]);
-    s.when(report()).then(&[]);
+    recorded_once(&mut s, || sms_report(&reference, true), "NotificationSent");
     let delivered = || Command::DeliveryReport {
         reference: reference.clone(),
         status: "delivered".into(),
         at: Some("2026-11-22T12:00:00+03:30".into()),
     };
-    s.when(delivered()).then(&["NotificationDelivered"]);
+    recorded_once(&mut s, delivered, "NotificationDelivered");
     assert_eq!(
         s.state.notifications[&reference],
         daftar_engine::core::Delivery::Delivered
     );
-    s.when(delivered()).then(&[]);
     let unknown = s.try_when(Command::DeliveryReport {
         reference: "nobody".into(),
         status: "delivered".into(),
@@ -936,18 +777,15 @@ fn notify_steps_record_the_sms_and_its_delivery() {
 #[test]
 fn an_sms_the_gateway_refuses_is_recorded_as_failed_once() {
     let (mut s, reference) = notified();
-    let refused = || Command::NotificationResult {
-        reference: reference.clone(),
-        sent: false,
-        gateway_id: None,
-        reason: Some("invalid number".into()),
-    };
-    s.when(refused()).then(&["NotificationFailed"]);
+    recorded_once(
+        &mut s,
+        || sms_report(&reference, false),
+        "NotificationFailed",
+    );
     assert_eq!(
         s.state.notifications[&reference],
         daftar_engine::core::Delivery::Failed
     );
-    s.when(refused()).then(&[]);
 }
 
 #[test]
@@ -964,8 +802,7 @@ fn calls_wait_for_the_sub_workflow() {
   - id: failed
     end: { outcome: rejected }
 "#;
-    let mut s = given(&wf(steps));
-    s.start(applicant());
+    let mut s = started(steps);
     let Event::CallRequested { input, .. } = s.find("CallRequested")[0] else {
         unreachable!()
     };
@@ -981,8 +818,7 @@ fn calls_wait_for_the_sub_workflow() {
 
 #[test]
 fn cancelling_stops_everything() {
-    let mut s = given(&wf(TASK));
-    s.start(applicant());
+    let mut s = started(TASK);
     s.when(Command::Cancel {
         reason: "withdrawn".into(),
     });
@@ -1014,8 +850,7 @@ fn invalid_applications_are_refused_before_anything_happens() {
 
 #[test]
 fn the_sla_timer_marks_a_breach_without_changing_the_flow() {
-    let mut s = given(&wf(TASK));
-    s.start(applicant());
+    let mut s = started(TASK);
     let sla = s
         .state
         .timers

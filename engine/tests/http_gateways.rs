@@ -13,7 +13,7 @@ use daftar_engine::connectors::{Notifier, PaymentCall, Payments, SendOutcome, Sm
 use daftar_engine::core::PaymentRequestResult;
 use daftar_engine::events::StreamId;
 use daftar_testkit::simulator::{
-    example as simulator, example_catalog, journal, set_faults as faults,
+    example as simulator, example_catalog, hang, journal, set_faults as faults,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -135,6 +135,24 @@ async fn callback_listener() -> (String, mpsc::UnboundedReceiver<Posted>) {
     (format!("http://{addr}/callbacks"), rx)
 }
 
+/// The gateway's id of a sent SMS; panics on any other outcome.
+fn gateway_id(outcome: &SendOutcome) -> String {
+    match outcome {
+        SendOutcome::Sent {
+            gateway_id: Some(id),
+        } => id.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The one SMS the simulator recorded under `reference`, which has the gateway id `id`.
+async fn the_one_sms(base: &str, reference: &str, id: &str) -> Value {
+    let recorded = sms_with(base, reference).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["message_id"], id);
+    recorded[0].clone()
+}
+
 #[tokio::test]
 async fn an_sms_is_sent_once_however_often_it_is_asked() {
     let base = simulator().await;
@@ -142,17 +160,9 @@ async fn an_sms_is_sent_once_however_often_it_is_asked() {
     assert_eq!(notifier.connector(), "sms_gateway");
 
     let first = notifier.send(&sms("n-1")).await;
-    let SendOutcome::Sent {
-        gateway_id: Some(id),
-    } = &first
-    else {
-        panic!("{first:?}");
-    };
-    let recorded = sms_with(&base, "n-1").await;
-    assert_eq!(recorded.len(), 1);
-    assert_eq!(recorded[0]["message_id"], id.as_str());
-    assert_eq!(recorded[0]["mobile"], "09121234567");
-    assert_eq!(recorded[0]["text"], "درخواست شما ثبت شد");
+    let recorded = the_one_sms(&base, "n-1", &gateway_id(&first)).await;
+    assert_eq!(recorded["mobile"], "09121234567");
+    assert_eq!(recorded["text"], "درخواست شما ثبت شد");
 
     // The same reference again: the same message, no second SMS.
     assert_eq!(notifier.send(&sms("n-1")).await, first);
@@ -201,38 +211,27 @@ async fn a_timeout_is_unknown_and_the_lookup_finds_what_the_gateway_took() {
     let base = simulator().await;
     let notifier = HttpSms::new(&catalog(&base), None).unwrap();
 
-    faults(
-        &base,
-        "sms_gateway",
-        json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
-    )
-    .await;
+    hang(&base, "sms_gateway").await;
     assert_eq!(notifier.send(&sms("n-5")).await, SendOutcome::Unknown);
     // The gateway took it before hanging: the lookup reconciles, no resend is needed.
     let found = notifier.lookup("n-5").await;
-    let SendOutcome::Sent {
-        gateway_id: Some(id),
-    } = &found
-    else {
-        panic!("{found:?}");
-    };
-    let recorded = sms_with(&base, "n-5").await;
-    assert_eq!(recorded.len(), 1);
-    assert_eq!(recorded[0]["message_id"], id.as_str());
+    the_one_sms(&base, "n-5", &gateway_id(&found)).await;
+}
+
+/// A simulator whose `connector` calls back after 50 ms, and a listener for its callbacks:
+/// answers the simulator's base URL, the callback base and what is posted to it.
+async fn calling_back(connector: &str) -> (String, String, mpsc::UnboundedReceiver<Posted>) {
+    let base = simulator().await;
+    let (callbacks, posted) = callback_listener().await;
+    faults(&base, connector, json!({"callback_delay_ms": 50})).await;
+    (base, callbacks, posted)
 }
 
 #[tokio::test]
 async fn delivery_reports_go_to_the_callback_base() {
-    let base = simulator().await;
-    let (callbacks, mut posted) = callback_listener().await;
-    faults(&base, "sms_gateway", json!({"callback_delay_ms": 50})).await;
+    let (base, callbacks, mut posted) = calling_back("sms_gateway").await;
     let notifier = HttpSms::new(&catalog(&base), Some(callbacks)).unwrap();
-    let SendOutcome::Sent {
-        gateway_id: Some(id),
-    } = notifier.send(&sms("n-6")).await
-    else {
-        panic!("not sent");
-    };
+    let id = gateway_id(&notifier.send(&sms("n-6")).await);
     let report = tokio::time::timeout(Duration::from_secs(5), posted.recv())
         .await
         .expect("a delivery report")
@@ -245,9 +244,7 @@ async fn delivery_reports_go_to_the_callback_base() {
 
 #[tokio::test]
 async fn a_payment_opens_and_its_result_is_called_back_under_the_same_reference() {
-    let base = simulator().await;
-    let (callbacks, mut posted) = callback_listener().await;
-    faults(&base, "payment_gateway", json!({"callback_delay_ms": 50})).await;
+    let (base, callbacks, mut posted) = calling_back("payment_gateway").await;
     let payments = HttpPayments::new(&catalog(&base), Some(callbacks)).unwrap();
 
     let opened = payments.request(&payment("pay-1", 12_000_000)).await;
@@ -304,12 +301,7 @@ async fn a_gateway_that_is_down_or_slow_is_transient_and_the_retry_opens_the_sam
     assert!(journal(&base, "payments").await.is_empty());
 
     // Hung after opening: transient, and the retry gets the payment the gateway opened.
-    faults(
-        &base,
-        "payment_gateway",
-        json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
-    )
-    .await;
+    hang(&base, "payment_gateway").await;
     let slow = payments.request(&payment("pay-2", 5_000_000)).await;
     assert!(
         matches!(slow, PaymentRequestResult::Transient { .. }),

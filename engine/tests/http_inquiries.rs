@@ -9,7 +9,9 @@ use daftar_engine::connectors::http::{BreakerState, HttpInquiries};
 use daftar_engine::connectors::{Inquiries, InquiryCall};
 use daftar_engine::core::InquiryResult;
 use daftar_engine::events::StreamId;
-use daftar_testkit::simulator::{example as simulator, example_catalog, set_faults as faults};
+use daftar_testkit::simulator::{
+    example as simulator, example_catalog, hang, journal, set_faults as faults,
+};
 use serde_json::{Value, json};
 
 /// The example catalog, pointed at the simulator, with short timeouts and a breaker.
@@ -40,19 +42,18 @@ fn call(connector: &str, operation: &str, request: Value, key: &str) -> InquiryC
     }
 }
 
+/// Asks `connector`'s `operation` about the example applicant's national ID under the key
+/// `key`.
+async fn ask(http: &HttpInquiries, connector: &str, operation: &str, key: &str) -> InquiryResult {
+    let request = json!({"national_id": "0499370899"});
+    http.inquire(&call(connector, operation, request, key))
+        .await
+}
+
 async fn requests_to(base: &str, connector: &str) -> usize {
-    let all: Value = reqwest::get(format!("{base}/__sim/requests"))
+    journal(base, "requests")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let list = all
-        .as_array()
-        .or_else(|| all["requests"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    list.iter()
+        .iter()
         .filter(|r| r.to_string().contains(connector))
         .count()
 }
@@ -99,47 +100,20 @@ async fn a_bad_request_is_refused_and_an_unknown_connector_too() {
 async fn a_timeout_is_an_unknown_outcome_and_5xx_and_garbage_are_transient() {
     let base = simulator().await;
     let http = HttpInquiries::new(&catalog(&base), None).unwrap();
-    let request = || json!({"national_id": "0499370899"});
 
-    faults(
-        &base,
-        "judiciary_records",
-        json!({"timeout_rate": 1.0, "timeout_ms": 5000}),
-    )
-    .await;
-    let slow = http
-        .inquire(&call(
-            "judiciary_records",
-            "criminal_record",
-            request(),
-            "k-4",
-        ))
-        .await;
+    hang(&base, "judiciary_records").await;
+    let slow = ask(&http, "judiciary_records", "criminal_record", "k-4").await;
     assert_eq!(slow, InquiryResult::Unknown);
 
     faults(&base, "judiciary_records", json!({"error_rate": 1.0})).await;
-    let down = http
-        .inquire(&call(
-            "judiciary_records",
-            "criminal_record",
-            request(),
-            "k-5",
-        ))
-        .await;
+    let down = ask(&http, "judiciary_records", "criminal_record", "k-5").await;
     assert!(
         matches!(down, InquiryResult::Transient { ref reason } if reason.contains("503")),
         "{down:?}"
     );
 
     faults(&base, "military_service", json!({"malformed_rate": 1.0})).await;
-    let garbage = http
-        .inquire(&call(
-            "military_service",
-            "service_status",
-            request(),
-            "k-6",
-        ))
-        .await;
+    let garbage = ask(&http, "military_service", "service_status", "k-6").await;
     assert!(
         matches!(garbage, InquiryResult::Transient { .. }),
         "{garbage:?}"

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use chrono::{DurationRound, TimeDelta};
 use daftar_engine::Error;
 use daftar_engine::connectors::Connectors;
-use daftar_engine::core::{Command, Delivery, InquiryResult, InstanceState, Wait};
+use daftar_engine::core::{Command, Delivery, InquiryResult, InstanceState, TaskState, Wait};
 use daftar_engine::events::{Actor, InquiryEvidence, StreamId, verify_chain};
 use daftar_engine::runtime::{Engine, Executed, RuntimeError};
 use daftar_engine::store::{Store, TaskRow};
@@ -43,61 +43,22 @@ const AGENCY: &str = "model-agency";
 const WORKFLOW: &str = concat!(
     daftar_testkit::workflow_meta!("permit", "مجوز", "Permit", "model-agency", "13h"),
     daftar_testkit::applicant_form!(),
-    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
-    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    daftar_testkit::checking_done_statuses!(),
     daftar_testkit::status_sms_template!(),
-    r#"forms:
-  review:
-    schema:
-      type: object
-      required: [note]
-      properties:
-        note: { type: string, minLength: 1 }
-steps:
-  - id: identity
-    status: checking
-    inquiry:
-      connector: civil_registry
-      operation: identity_match
-      input: { national_id: input.national_id }
-      output: { alive: response.alive }
-      retry: { max_attempts: 3, initial_interval: 1s }
-      on_failure: refused
-  - id: decide
+    daftar_testkit::review_form!(),
+    "steps:\n",
+    daftar_testkit::identity_step!(),
+    r#"  - id: decide
     decision:
       cases:
         - when: alive
           next: review
       default: refused
-  - id: review
-    task:
-      role: health_officer
-      form: review
-      due: 3d
-      escalation:
-        - { after: 2d, to: supervisor }
-      outcomes: { approve: await_answer, reject: refused }
-      output: { note: form.note }
-  - id: await_answer
-    wait:
-      message: applicant_answer
-      correlation: instance.tracking_code
-      timeout: 7d
-      on_timeout: expired
-      output: { answer: message.text }
-  - id: checks
-    parallel:
-      join: all
-      branches:
-        - id: civil
-          steps:
-            - id: civil_wait
-              wait: { duration: 1h }
-        - id: military
-          steps:
-            - id: military_wait
-              wait: { duration: 2h }
-  - id: issue
+"#,
+    daftar_testkit::review_task!("await_answer", "refused"),
+    daftar_testkit::answer_wait!(),
+    daftar_testkit::parallel_waits!("all"),
+    r#"  - id: issue
     status: done
     end: { outcome: issued, document: { type: certificate } }
   - id: refused
@@ -389,18 +350,28 @@ async fn check(
     );
     let micros =
         |t: chrono::DateTime<chrono::Utc>| t.duration_trunc(TimeDelta::microseconds(1)).unwrap();
-    let mut expected: Vec<TaskRow> = model
-        .tasks
-        .iter()
-        .map(|(id, t)| TaskRow {
-            id: id.clone(),
-            step: t.step.clone(),
-            role: t.role.clone(),
-            officer: t.officer.clone(),
-            due_at: micros(t.due_at),
-            open: t.open,
-        })
-        .collect();
+    // The row the store should keep of each task of the model, its deadline to the
+    // microsecond as the databases keep time.
+    let row = |(id, task): (&String, &TaskState)| {
+        let TaskState {
+            step,
+            role,
+            officer,
+            due_at,
+            open,
+            ..
+        } = task.clone();
+        let (id, due_at) = (id.clone(), micros(due_at));
+        TaskRow {
+            id,
+            step,
+            role,
+            officer,
+            due_at,
+            open,
+        }
+    };
+    let mut expected: Vec<TaskRow> = model.tasks.iter().map(row).collect();
     expected.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
     let worklist: Vec<TaskRow> = reader
         .worklist(AGENCY, None, false)
@@ -417,15 +388,21 @@ async fn check(
     );
 }
 
+/// An engine on the case's store, with no connectors, and [`WORKFLOW`] deployed.
+async fn deployed(ctx: &Ctx) -> Arc<Engine> {
+    let engine = Engine::open(ctx.store.clone(), Connectors::default())
+        .await
+        .unwrap();
+    engine.deploy("permit.yaml", WORKFLOW).await.unwrap();
+    engine
+}
+
 /// One case: a fresh store, an engine on it, one request, and `choices` driven through it.
 async fn run_case(backend: Backend, choices: Vec<Choice>) {
     let Some((ctx, _guard)) = setup(backend).await else {
         return;
     };
-    let engine = Engine::open(ctx.store.clone(), Connectors::default())
-        .await
-        .unwrap();
-    engine.deploy("permit.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&ctx).await;
     // A second handle on the same database: reads what was stored, never the engine's cache.
     let reader: Arc<dyn Store> = daftar_engine::store::open(&ctx.url).await.unwrap();
     let started = engine
@@ -500,11 +477,7 @@ async fn run_case(backend: Backend, choices: Vec<Choice>) {
 }
 
 fn random_sequences(backend: Backend) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::two_thread_runtime();
     // Probe once, so that an unreachable PostgreSQL skips (loudly) before any case runs.
     if rt.block_on(setup(backend)).is_none() {
         return;
@@ -527,15 +500,7 @@ fn random_sequences(backend: Backend) {
         .unwrap();
 }
 
-#[test]
-fn sqlite_state_read_back_equals_state_in_memory() {
-    random_sequences(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_state_read_back_equals_state_in_memory() {
-    random_sequences(Backend::Postgres);
-}
+daftar_testkit::on_both_stores!(random_sequences: sqlite_state_read_back_equals_state_in_memory, postgres_state_read_back_equals_state_in_memory);
 
 /// Retrying a command with the same id appends nothing the second time: whether the core
 /// decides it again to events (a claim released by an escalation, claimed again), to nothing
@@ -545,10 +510,7 @@ async fn repeats_append_nothing(backend: Backend) {
     let Some((ctx, _guard)) = setup(backend).await else {
         return;
     };
-    let engine = Engine::open(ctx.store.clone(), Connectors::default())
-        .await
-        .unwrap();
-    engine.deploy("permit.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&ctx).await;
     let input = json!({"national_id": "0499370899", "mobile": "09121234567"});
     let first = engine
         .start(AGENCY, "permit", input.clone(), Some("k"), Actor::Citizen)

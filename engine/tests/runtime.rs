@@ -79,17 +79,48 @@ async fn until_ended(engine: &Engine, stream: &StreamId) -> daftar_engine::core:
     );
 }
 
+/// An engine on the store `db` with `connectors`, the certificate deployed.
+async fn deployed(db: &str, connectors: Connectors) -> Arc<Engine> {
+    let engine = engine(db, connectors).await;
+    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    engine
+}
+
 /// Files the applicant's request for a certificate.
 async fn file(engine: &Engine) -> Result<daftar_engine::runtime::Executed, RuntimeError> {
+    file_keyed(engine, None).await
+}
+
+/// [`file`] under the idempotency key `key`, if any.
+async fn file_keyed(
+    engine: &Engine,
+    key: Option<&str>,
+) -> Result<daftar_engine::runtime::Executed, RuntimeError> {
+    let applicant = applicant();
     engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            None,
-            Actor::Citizen,
-        )
+        .start("judiciary", "certificate", applicant, key, Actor::Citizen)
         .await
+}
+
+/// A node's connectors: the criminal records answer `has_record`, and SMS go to `outbox`.
+fn answering(has_record: bool, outbox: &Arc<Outbox>) -> Connectors {
+    Connectors {
+        inquiries: Some(answers(has_record)),
+        notifier: Some(outbox.clone()),
+        payments: None,
+    }
+}
+
+/// Checks that an instance ended with `outcome`.
+fn ended_with(state: &daftar_engine::core::InstanceState, outcome: daftar_engine::events::Outcome) {
+    assert!(
+        matches!(
+            &state.ending,
+            Some(daftar_engine::core::Ending::Completed { outcome: o, .. }) if *o == outcome
+        ),
+        "{:?}",
+        state.ending
+    );
 }
 
 fn db_url(dir: &tempfile::TempDir) -> String {
@@ -100,23 +131,11 @@ fn db_url(dir: &tempfile::TempDir) -> String {
 async fn a_smart_service_runs_to_its_end_through_jobs_and_sends_each_sms_once() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(Outbox::default());
-    let connectors = Connectors {
-        inquiries: Some(answers(false)),
-        notifier: Some(outbox.clone()),
-        payments: None,
-    };
-    let engine = engine(&db_url(&dir), connectors).await;
-    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&db_url(&dir), answering(false, &outbox)).await;
     let _loops = workers::spawn(engine.clone(), fast());
     let started = file(&engine).await.unwrap();
     let state = until_ended(&engine, &started.stream).await;
-    assert!(matches!(
-        state.ending,
-        Some(daftar_engine::core::Ending::Completed {
-            outcome: daftar_engine::events::Outcome::Issued,
-            ..
-        })
-    ));
+    ended_with(&state, daftar_engine::events::Outcome::Issued);
     // Both status SMS were sent, once each, and recorded as sent.
     for _ in 0..100 {
         if engine
@@ -151,8 +170,7 @@ async fn an_instance_waiting_on_a_job_resumes_after_a_restart_without_repeating_
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(&dir);
     // First node: no inquiry connector, so the instance waits on its inquiry job.
-    let first = engine(&url, Connectors::default()).await;
-    first.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let first = deployed(&url, Connectors::default()).await;
     let started = file(&first).await.unwrap();
     let state = first.state(&started.stream).await.unwrap();
     assert!(matches!(
@@ -163,21 +181,10 @@ async fn an_instance_waiting_on_a_job_resumes_after_a_restart_without_repeating_
 
     // A new node on the same file finishes it.
     let outbox = Arc::new(Outbox::default());
-    let connectors = Connectors {
-        inquiries: Some(answers(true)),
-        notifier: Some(outbox.clone()),
-        payments: None,
-    };
-    let second = engine(&url, connectors).await;
+    let second = engine(&url, answering(true, &outbox)).await;
     let _loops = workers::spawn(second.clone(), fast());
     let state = until_ended(&second, &started.stream).await;
-    assert!(matches!(
-        state.ending,
-        Some(daftar_engine::core::Ending::Completed {
-            outcome: daftar_engine::events::Outcome::Rejected,
-            ..
-        })
-    ));
+    ended_with(&state, daftar_engine::events::Outcome::Rejected);
     let history = second.store().load(&started.stream).await.unwrap();
     let entered: Vec<&str> = history
         .iter()
@@ -237,28 +244,9 @@ async fn new_requests_take_the_version_in_force_and_running_ones_keep_theirs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_with_the_same_idempotency_key_files_one_request() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&db_url(&dir), Connectors::default()).await;
-    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
-    let first = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            Some("portal-42"),
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
-    let again = engine
-        .start(
-            "judiciary",
-            "certificate",
-            applicant(),
-            Some("portal-42"),
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let engine = deployed(&db_url(&dir), Connectors::default()).await;
+    let first = file_keyed(&engine, Some("portal-42")).await.unwrap();
+    let again = file_keyed(&engine, Some("portal-42")).await.unwrap();
     assert_eq!(first.stream, again.stream);
     assert!(again.duplicate);
     assert_eq!(engine.store().streams().await.unwrap().len(), 1);
@@ -274,8 +262,7 @@ async fn a_start_with_the_same_idempotency_key_files_one_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_command_is_a_duplicate_not_a_refusal() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&db_url(&dir), Connectors::default()).await;
-    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&db_url(&dir), Connectors::default()).await;
     let filed = file(&engine).await.unwrap();
     let cancel = Command::Cancel {
         reason: "filed twice".into(),
@@ -307,19 +294,21 @@ async fn a_retried_command_is_a_duplicate_not_a_refusal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_nobody_waits_for_is_kept_not_lost() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&db_url(&dir), Connectors::default()).await;
-    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&db_url(&dir), Connectors::default()).await;
     let started = file(&engine).await.unwrap();
-    let result = engine
-        .deliver(
+    // A bank's late answer under the message id `m-1`.
+    let late = || {
+        let bank = Actor::Connector("bank".into());
+        engine.deliver(
             &started.stream,
             "late_answer",
             "x",
             "m-1",
             json!({"a": 1}),
-            Actor::Connector("bank".into()),
+            bank,
         )
-        .await;
+    };
+    let result = late().await;
     assert!(matches!(
         result,
         Err(RuntimeError::Refused(
@@ -327,16 +316,7 @@ async fn a_message_nobody_waits_for_is_kept_not_lost() {
         ))
     ));
     // A second delivery of the same message id is refused the same way and kept once.
-    let again = engine
-        .deliver(
-            &started.stream,
-            "late_answer",
-            "x",
-            "m-1",
-            json!({"a": 1}),
-            Actor::Connector("bank".into()),
-        )
-        .await;
+    let again = late().await;
     assert!(again.is_err());
     let file = dir.path().join("daftar.db");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
@@ -357,8 +337,7 @@ async fn a_message_nobody_waits_for_is_kept_not_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_share_transactions() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&db_url(&dir), Connectors::default()).await;
-    engine.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let engine = deployed(&db_url(&dir), Connectors::default()).await;
     let (t0, c0) = engine.writer_stats();
     let mut filing = Vec::new();
     for _ in 0..100 {
@@ -483,8 +462,7 @@ async fn a_node_running_its_job_loop_leases_the_jobs_it_creates_to_itself() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(&dir);
     // No job loop: the job is left for any node's loop to lease.
-    let idle = engine(&url, Connectors::default()).await;
-    idle.deploy("certificate.yaml", WORKFLOW).await.unwrap();
+    let idle = deployed(&url, Connectors::default()).await;
     file(&idle).await.unwrap();
     let left = job_leases(&url).await;
     assert!(

@@ -181,11 +181,7 @@ async fn check(store: &dyn Store, ops: Vec<Op>) {
 }
 
 fn random_histories(backend: Backend) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = daftar_testkit::process::two_thread_runtime();
     let Some((ctx, _guard)) = rt.block_on(store::setup(backend)) else {
         return;
     };
@@ -202,12 +198,4 @@ fn random_histories(backend: Backend) {
         .unwrap();
 }
 
-#[test]
-fn sqlite_random_histories_read_back_as_accepted() {
-    random_histories(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_random_histories_read_back_as_accepted() {
-    random_histories(Backend::Postgres);
-}
+daftar_testkit::on_both_stores!(random_histories: sqlite_random_histories_read_back_as_accepted, postgres_random_histories_read_back_as_accepted);

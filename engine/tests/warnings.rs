@@ -12,7 +12,6 @@ use daftar_engine::connectors::{
     Connectors, Inquiries, InquiryCall, Notifier, PaymentCall, Payments, SendOutcome, Sms,
 };
 use daftar_engine::core::{InquiryResult, PaymentRequestResult, Wait};
-use daftar_engine::events::Actor;
 use daftar_engine::runtime::Engine;
 use daftar_engine::runtime::workers::{self, Pace};
 
@@ -104,16 +103,7 @@ async fn agency_failures_incidents_and_refused_sms_are_logged_at_warn_without_pe
     };
     let engine = Engine::open(store, connectors).await.unwrap();
     engine.deploy("test.yaml", &workflow()).await.unwrap();
-    let started = engine
-        .start(
-            "test-agency",
-            "test",
-            harness::applicant(),
-            None,
-            Actor::Citizen,
-        )
-        .await
-        .unwrap();
+    let stream = harness::file_applicant(&engine).await;
     let _loops = workers::spawn(
         engine.clone(),
         Pace {
@@ -124,7 +114,7 @@ async fn agency_failures_incidents_and_refused_sms_are_logged_at_warn_without_pe
     );
     let mut stopped = false;
     for _ in 0..500 {
-        let state = engine.state(&started.stream).await.unwrap();
+        let state = engine.state(&stream).await.unwrap();
         if state
             .tokens
             .values()

@@ -30,28 +30,16 @@ async fn identity_match_answers_output_fields_and_agency_time() {
 #[tokio::test]
 async fn unknown_records_missing_fields_and_unknown_operations() {
     let base = start(quick_config()).await;
-    let (s, a) = post(
-        &format!("{base}/agencies/postal_code/address_lookup"),
-        "k-1",
-        json!({ "postal_code": "1136713341" }),
-    )
-    .await;
+    let body = json!({ "postal_code": "1136713341" });
+    let (s, a) = ask(&base, "postal_code/address_lookup", "k-1", body).await;
     assert_eq!((s, a["found"].clone()), (200, json!(false)));
-    let (s, a) = post(
-        &format!("{base}/agencies/judiciary_records/criminal_record"),
-        "k-2",
-        json!({ "national_id": "1432567896" }),
-    )
-    .await;
+    let body = json!({ "national_id": "1432567896" });
+    let (s, a) = ask(&base, "judiciary_records/criminal_record", "k-2", body).await;
     assert_eq!((s, a["status"].clone()), (404, json!(404)));
-    let (s, _) = post(
-        &format!("{base}/agencies/deeds/deed_authenticity"),
-        "k-3",
-        json!({ "national_id": "0499370899" }),
-    )
-    .await;
+    let body = json!({ "national_id": "0499370899" });
+    let (s, _) = ask(&base, "deeds/deed_authenticity", "k-3", body).await;
     assert_eq!(s, 400);
-    let (s, _) = post(&format!("{base}/agencies/deeds/nothing"), "k-4", json!({})).await;
+    let (s, _) = ask(&base, "deeds/nothing", "k-4", json!({})).await;
     assert_eq!(s, 404);
     let r = client()
         .post(format!("{base}/agencies/shahkar/mobile_ownership"))
@@ -92,8 +80,7 @@ async fn same_key_same_answer_one_effect() {
 
 #[tokio::test]
 async fn callback_operation_answers_202_then_posts_the_answer() {
-    let base = start(quick_config()).await;
-    let (cb, mut rx) = callback_listener().await;
+    let (base, cb, mut rx) = with_callbacks().await;
     let send = |key: &'static str| {
         client()
             .post(format!("{base}/agencies/stock_exchange/freeze_securities"))
@@ -122,8 +109,7 @@ async fn callback_operation_answers_202_then_posts_the_answer() {
 
 #[tokio::test]
 async fn a_silent_registry_never_calls_back() {
-    let base = start(quick_config()).await;
-    let (cb, mut rx) = callback_listener().await;
+    let (base, cb, mut rx) = with_callbacks().await;
     let r = client()
         .post(format!("{base}/agencies/stock_exchange/freeze_securities"))
         .header("Idempotency-Key", "silent")

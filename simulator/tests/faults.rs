@@ -21,27 +21,31 @@ fn ownership() -> serde_json::Value {
     json!({ "national_id": "1122334451", "mobile": "09191112233" })
 }
 
+/// A simulator whose Shahkar meets every request with the fault that `fault` sets.
+async fn shahkar_always(fault: impl FnOnce(&mut FaultsPatch)) -> String {
+    let mut patch = FaultsPatch::default();
+    fault(&mut patch);
+    start(with("shahkar", patch)).await
+}
+
+/// Shahkar asked about [`ownership`] under the idempotency key `key`, not yet sent.
+fn ask_shahkar(client: &reqwest::Client, base: &str, key: &str) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}{SHAHKAR}"))
+        .header("Idempotency-Key", key)
+        .json(&ownership())
+}
+
 #[tokio::test]
 async fn error_rate_one_answers_503_and_records_no_effect() {
-    let base = start(with(
-        "shahkar",
-        FaultsPatch {
-            error_rate: Some(1.0),
-            ..Default::default()
-        },
-    ))
-    .await;
+    let base = shahkar_always(|p| p.error_rate = Some(1.0)).await;
     let (status, body) = post(&format!("{base}{SHAHKAR}"), "k", ownership()).await;
     assert_eq!(status, 503);
     assert_eq!(body["status"], 503);
     assert_eq!(get(&format!("{base}/__sim/effects")).await, json!([]));
     // Other agencies are unaffected.
-    let (status, _) = post(
-        &format!("{base}/agencies/postal_code/address_lookup"),
-        "k",
-        json!({ "postal_code": "1417613151" }),
-    )
-    .await;
+    let body = json!({ "postal_code": "1417613151" });
+    let (status, _) = ask(&base, "postal_code/address_lookup", "k", body).await;
     assert_eq!(status, 200);
     let requests = get(&format!("{base}/__sim/requests")).await;
     assert_eq!(requests[0]["fault"], "error");
@@ -60,10 +64,7 @@ async fn timeout_hangs_past_a_short_client_timeout_and_the_retry_replays() {
         .timeout(Duration::from_millis(300))
         .build()
         .expect("client");
-    let err = short
-        .post(format!("{base}{SHAHKAR}"))
-        .header("Idempotency-Key", "hang")
-        .json(&ownership())
+    let err = ask_shahkar(&short, &base, "hang")
         .send()
         .await
         .expect_err("times out");
@@ -84,18 +85,8 @@ async fn timeout_hangs_past_a_short_client_timeout_and_the_retry_replays() {
 
 #[tokio::test]
 async fn malformed_rate_one_answers_invalid_json() {
-    let base = start(with(
-        "shahkar",
-        FaultsPatch {
-            malformed_rate: Some(1.0),
-            ..Default::default()
-        },
-    ))
-    .await;
-    let r = client()
-        .post(format!("{base}{SHAHKAR}"))
-        .header("Idempotency-Key", "m")
-        .json(&ownership())
+    let base = shahkar_always(|p| p.malformed_rate = Some(1.0)).await;
+    let r = ask_shahkar(&client(), &base, "m")
         .send()
         .await
         .expect("send");
@@ -155,11 +146,7 @@ async fn seeded_faults_are_reproducible() {
         for i in 0..12 {
             let key = format!("k{i}");
             let body = json!({ "national_id": "0499370899" });
-            statuses.push(
-                post(&format!("{base}/agencies/tax/tax_clearance"), &key, body)
-                    .await
-                    .0,
-            );
+            statuses.push(ask(&base, "tax/tax_clearance", &key, body).await.0);
         }
         statuses
     };

@@ -47,8 +47,7 @@ async fn sms_is_accepted_once_per_client_reference() {
 
 #[tokio::test]
 async fn sms_delivery_report_goes_to_the_callback_url() {
-    let base = start(quick_config()).await;
-    let (cb, mut rx) = callback_listener().await;
+    let (base, cb, mut rx) = with_callbacks().await;
     let r = client()
         .post(format!("{base}/sms/send"))
         .header("X-Callback-Url", cb)
@@ -76,8 +75,7 @@ async fn pay(base: &str, cb: &str, amount: u64, reference: &str) -> serde_json::
 
 #[tokio::test]
 async fn payment_is_paid_by_callback_once_per_reference() {
-    let base = start(quick_config()).await;
-    let (cb, mut rx) = callback_listener().await;
+    let (base, cb, mut rx) = with_callbacks().await;
     let first = pay(&base, &cb, 12_000_000, "pay-1").await;
     assert!(first["url"].as_str().expect("url").contains("/pay/"));
     let again = pay(&base, &cb, 12_000_000, "pay-1").await;
@@ -97,8 +95,7 @@ async fn payment_is_paid_by_callback_once_per_reference() {
 
 #[tokio::test]
 async fn payment_outcomes_from_the_seed() {
-    let base = start(quick_config()).await;
-    let (cb, mut rx) = callback_listener().await;
+    let (base, cb, mut rx) = with_callbacks().await;
     pay(&base, &cb, 13_130_000, "declined").await;
     let (_, result) = next(&mut rx).await;
     assert_eq!(result["status"], "failed");

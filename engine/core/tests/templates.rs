@@ -41,29 +41,24 @@ fn known_conversions() {
 
 #[test]
 fn dates_and_timestamps() {
-    assert_eq!(jalali_date("2026-03-21").as_deref(), Ok("1405/01/01"));
-    // Late in the UTC day is already the next day in Tehran (UTC+03:30).
-    assert_eq!(
-        jalali_date("2026-11-22T21:00:00Z").as_deref(),
-        Ok("1405/09/02")
-    );
-    assert_eq!(
-        jalali_date("2026-11-22T20:29:59Z").as_deref(),
-        Ok("1405/09/01")
-    );
-    // An offset is honoured before moving to Tehran time.
-    assert_eq!(
-        jalali_date("2026-11-23T00:30:00+03:30").as_deref(),
-        Ok("1405/09/02")
-    );
-    assert_eq!(
-        jalali_datetime("2026-11-22T21:00:00Z").as_deref(),
-        Ok("1405/09/02 00:30")
-    );
-    assert_eq!(
-        jalali_datetime("2026-03-20T20:45:10.5Z").as_deref(),
-        Ok("1405/01/01 00:15")
-    );
+    let dates = [
+        ("2026-03-21", "1405/01/01"),
+        // Late in the UTC day is already the next day in Tehran (UTC+03:30).
+        ("2026-11-22T21:00:00Z", "1405/09/02"),
+        ("2026-11-22T20:29:59Z", "1405/09/01"),
+        // An offset is honoured before moving to Tehran time.
+        ("2026-11-23T00:30:00+03:30", "1405/09/02"),
+    ];
+    for (input, expected) in dates {
+        assert_eq!(jalali_date(input).as_deref(), Ok(expected), "{input}");
+    }
+    let datetimes = [
+        ("2026-11-22T21:00:00Z", "1405/09/02 00:30"),
+        ("2026-03-20T20:45:10.5Z", "1405/01/01 00:15"),
+    ];
+    for (input, expected) in datetimes {
+        assert_eq!(jalali_datetime(input).as_deref(), Ok(expected), "{input}");
+    }
 }
 
 #[test]

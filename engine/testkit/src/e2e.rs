@@ -42,6 +42,10 @@ use crate::sms::SmsAudit;
 /// The secret the simulator sends with its callbacks.
 const CALLBACK_SECRET: &str = "services-test-callback-secret";
 
+/// The key the node's API signs its tokens with (HS256, daftar's default issuer and
+/// audience).
+const TOKEN_KEY: [u8; 32] = [7; 32];
+
 /// How long any one wait of a test may take.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -184,7 +188,7 @@ impl Node {
             engine.deploy(name, &fast).await.unwrap();
         }
 
-        let keys = daftar_api::auth::Keys::hs256(&[7; 32], "daftar", "daftar-api").unwrap();
+        let keys = token_keys();
         let mut config = daftar_api::Config::new(engine.clone(), keys);
         config.callback_secrets = secrets;
         let router = daftar_api::app(daftar_api::AppState::new(config));
@@ -600,6 +604,135 @@ impl Node {
         }
         sms.finish();
         audit
+    }
+}
+
+impl Node {
+    /// A token of `subject` at `agency` with one role, valid for ten minutes, signed as the
+    /// node's API expects.
+    pub fn token(&self, subject: &str, agency: &str, role: daftar_api::auth::Role) -> String {
+        token_keys()
+            .mint(subject, agency, vec![role], vec![], 600)
+            .unwrap()
+    }
+
+    /// Calls the node's API at `path` with `token`, an `Idempotency-Key` when `key` is given
+    /// and a JSON body when `body` is; answers the status and the JSON answer (`Null` when
+    /// there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(token);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until a utility connection has been costed, paid and scheduled, with every SMS
+    /// so far reported delivered.
+    pub async fn until_scheduled(&self, stream: &StreamId) -> InstanceState {
+        self.until(stream, "the scheduled visit", |st| {
+            st.status.as_deref() == Some("scheduled")
+                && st.notifications.values().all(|d| *d == Delivery::Delivered)
+        })
+        .await
+    }
+
+    /// Plays the clock for a utility connection's wait until the visit morning (two days
+    /// ahead), then waits for the wait for the meter; answers the request's state there.
+    pub async fn until_the_meter_wait(&self, stream: &StreamId) -> InstanceState {
+        self.fire_timer(stream, "until_visit_day", TimerPurpose::Wait)
+            .await;
+        self.until(stream, "the wait for the meter", |st| {
+            st.tokens.values().any(|t| t.step == "meter_installed")
+        })
+        .await
+    }
+}
+
+impl Node {
+    /// Files [`applicants::connection`] with the power distribution company.
+    pub async fn start_connection(&self) -> StreamId {
+        let input = applicants::connection();
+        self.start("power-distribution", "utility-connection", input)
+            .await
+    }
+
+    /// Files [`applicants::four_floors`] with the municipality.
+    pub async fn start_building_permit(&self) -> StreamId {
+        let input = applicants::four_floors();
+        self.start("municipality", "municipal-building-permit", input)
+            .await
+    }
+}
+
+fn token_keys() -> daftar_api::auth::Keys {
+    daftar_api::auth::Keys::hs256(&TOKEN_KEY, "daftar", "daftar-api").unwrap()
+}
+
+/// The idempotency key of the first inquiry of `connector` in a history.
+pub fn inquiry_key<'a>(
+    history: impl IntoIterator<Item = &'a Event>,
+    connector: &str,
+) -> Option<String> {
+    history.into_iter().find_map(|e| match e {
+        Event::InquiryRequested {
+            connector: c,
+            idempotency_key,
+            ..
+        } if c == connector => Some(idempotency_key.clone()),
+        _ => None,
+    })
+}
+
+/// Applicants of the example services whom several tests file.
+pub mod applicants {
+    use serde_json::{Value, json};
+
+    /// A four-floor residential building permit, which the registries find nothing against.
+    pub fn four_floors() -> Value {
+        json!({
+            "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+            "postal_code": "1417613151", "deed_serial": "1402775312", "registration_plate": "3456/12",
+            "floors": 4, "built_area": 620, "usage": "residential"
+        })
+    }
+
+    /// The SMS the applicant of a utility connection receives until the visit is scheduled.
+    pub const SCHEDULED_SMS: [&str; 4] =
+        ["checking", "awaiting_payment", "scheduling", "scheduled"];
+
+    /// The SMS the applicant of a utility connection receives until the meter is installed.
+    pub const CONNECTED_SMS: [&str; 6] = [
+        "checking",
+        "awaiting_payment",
+        "scheduling",
+        "scheduled",
+        "step:remind_visit",
+        "connected",
+    ];
+
+    /// A single-phase utility connection by the owner of the property.
+    pub fn connection() -> Value {
+        json!({
+            "national_id": "0790419904", "mobile": "09351234567", "postal_code": "3813967111",
+            "deed_serial": "1401223390", "registration_plate": "812/5", "usage": "residential",
+            "phases": 1, "amperage": 25
+        })
     }
 }
 

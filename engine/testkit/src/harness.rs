@@ -34,13 +34,8 @@ thread_local! {
 
 pub fn given(yaml: &str) -> Scenario {
     let compiled = compile("test.yaml", yaml, Options::default()).unwrap_or_else(|d| {
-        panic!(
-            "{}",
-            d.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
+        let lines: Vec<String> = d.iter().map(ToString::to_string).collect();
+        panic!("{}", lines.join("\n"))
     });
     Scenario {
         def: Definition::new(compiled).unwrap(),
@@ -156,6 +151,14 @@ impl Scenario {
         self.when(Command::FireTimer { timer })
     }
 
+    /// The outcome the instance ended with, if it completed.
+    pub fn outcome(&self) -> Option<daftar_engine::events::Outcome> {
+        match &self.state.ending {
+            Some(daftar_engine::core::Ending::Completed { outcome, .. }) => Some(*outcome),
+            _ => None,
+        }
+    }
+
     pub fn find<'a>(&'a self, kind: &str) -> Vec<&'a Event> {
         self.history.iter().filter(|e| e.kind() == kind).collect()
     }
@@ -173,18 +176,19 @@ pub const HEAD: &str = concat!(
         "      category: { type: string }",
         "      amount: { type: integer }"
     ),
-    "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
-    "  done: { fa: انجام شد, en: Done, sms: true }\n",
+    crate::checking_done_statuses!(),
     crate::status_sms_template!(),
-    r#"forms:
-  review:
-    schema:
-      type: object
-      required: [note]
-      properties:
-        note: { type: string, minLength: 1 }
-"#
+    crate::review_form!()
 );
+
+/// Files [`applicant`] with an engine on which a workflow of [`HEAD`] (`test` of
+/// `test-agency`) is deployed; answers its stream.
+pub async fn file_applicant(
+    engine: &daftar_engine::runtime::Engine,
+) -> daftar_engine::events::StreamId {
+    let started = engine.start("test-agency", "test", applicant(), None, Actor::Citizen);
+    started.await.unwrap().stream
+}
 
 pub fn applicant() -> Value {
     serde_json::json!({"national_id": "0499370899", "mobile": "09121234567", "category": "food", "amount": 5000})

@@ -47,3 +47,20 @@ pub async fn sqlite_store(
     let url = format!("sqlite://{}", dir.join("daftar.db").display());
     daftar_engine::store::open(&url).await.unwrap()
 }
+
+/// Two tests, `$sqlite` and `$postgres`, that run `$run` with `Backend::Sqlite` and
+/// `Backend::Postgres` (the `Backend` of the calling test's scope).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($run:path: $sqlite:ident, $postgres:ident) => {
+        #[test]
+        fn $sqlite() {
+            $run(Backend::Sqlite);
+        }
+
+        #[test]
+        fn $postgres() {
+            $run(Backend::Postgres);
+        }
+    };
+}

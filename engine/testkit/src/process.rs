@@ -170,6 +170,23 @@ impl Node {
         }
     }
 
+    /// The final, uninterrupted run after the crashes: waits for its `count`
+    /// acknowledgments (within `patience`), then for every instance in the store `db` to end
+    /// (within `settle`); answers the store.
+    pub async fn finish(
+        &mut self,
+        count: usize,
+        patience: Duration,
+        db: &str,
+        settle: Duration,
+    ) -> std::sync::Arc<dyn Store> {
+        self.until_acknowledged(count, patience, "the final run")
+            .await;
+        let store = daftar_engine::store::open(db).await.unwrap();
+        wait_settled(store.as_ref(), settle, "after the crashes").await;
+        store
+    }
+
     /// SIGKILLs the process and returns every start it acknowledged.
     pub fn kill(mut self) -> Vec<String> {
         self.stop();
@@ -224,6 +241,24 @@ impl Rng {
         self.0 = x;
         x
     }
+}
+
+/// A runtime of two worker threads, for a property test that drives a store from its cases.
+pub fn two_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A runtime on the test's own thread, for the async steps of a test that is not async
+/// itself (one that runs child processes, or the CLI).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Runs `kills` nodes one after another, each SIGKILLed after a random `min_ms` to
@@ -479,14 +514,54 @@ pub fn daftar(args: &[&str]) -> std::process::Output {
 pub fn run_clean_record(dir: &Path, db: &str) -> std::process::Output {
     let answers = dir.join("answers.json");
     std::fs::write(&answers, CLEAN_RECORD_ANSWERS).unwrap();
+    run(CLEAN_RECORD, CLEAN_RECORD_INPUT, &answers, db)
+}
+
+/// `daftar run` of `workflow` with `input`, the scripted `answers` and the store `db`.
+pub fn run(workflow: &str, input: &str, answers: &Path, db: &str) -> std::process::Output {
+    let answers = answers.to_str().unwrap();
     daftar(&[
         "run",
-        CLEAN_RECORD,
+        workflow,
         "--input",
-        CLEAN_RECORD_INPUT,
+        input,
         "--answers",
-        answers.to_str().unwrap(),
+        answers,
         "--db",
         db,
     ])
+}
+
+/// `daftar bench --json` with `args` for two seconds after a one-second warm-up, drained for
+/// at most five, its SQLite stores in `dir`; checks that it succeeds and answers its report.
+pub fn bench_report(args: &[&str], dir: &Path) -> serde_json::Value {
+    let out = Command::new(daftar_bin())
+        .args(["bench", "--json"])
+        .args(args)
+        .args(["--duration", "2s", "--warmup", "1s", "--drain", "5s"])
+        .arg("--sqlite-dir")
+        .arg(dir)
+        .current_dir(crate::root())
+        .output()
+        .expect("daftar runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).expect("one JSON object")
+}
+
+/// Checks that a bench run's latency percentiles (`p50`, `p99`, `p99_9`) are positive and in
+/// order.
+pub fn latencies_in_order(latency: &serde_json::Value) {
+    let number =
+        |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    let (p50, p99, p999) = (
+        number(&latency["p50"]),
+        number(&latency["p99"]),
+        number(&latency["p99_9"]),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= p999, "{latency:#}");
 }

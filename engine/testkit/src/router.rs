@@ -172,6 +172,11 @@ impl Harness {
         self.call(Method::GET, uri, Some(token), None).await
     }
 
+    /// [`Harness::call`] for a POST of a JSON body with a token.
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, uri, Some(token), Some(body)).await
+    }
+
     /// Files a clean-record certificate for the example applicant with `citizen`'s token;
     /// answers the status and the body.
     pub async fn file_clean_record(&self, citizen: &str) -> (StatusCode, Value) {
@@ -186,6 +191,37 @@ impl Harness {
             ),
         )
         .await
+    }
+
+    /// Files a clean-record certificate with a citizen's token of `agency`, which must be
+    /// accepted; answers the filed request's view.
+    pub async fn filed_clean_record(&self, agency: &str) -> Value {
+        let citizen = self.token(agency, &[Role::Citizen], &[]);
+        self.filed_clean_record_as(&citizen).await
+    }
+
+    /// [`Harness::filed_clean_record`] with the citizen's token `citizen`.
+    pub async fn filed_clean_record_as(&self, citizen: &str) -> Value {
+        let (status, body) = self.file_clean_record(citizen).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Cancels the request `id` with `token`, giving `reason`.
+    pub async fn cancel(&self, id: &str, token: &str, reason: &str) -> (StatusCode, Value) {
+        let uri = format!("/api/v1/requests/{id}/cancel");
+        self.post(&uri, token, serde_json::json!({ "reason": reason }))
+            .await
+    }
+
+    /// A POST of JSON to `uri` with the bearer `token`, to which a test adds its own headers
+    /// and body before [`Harness::send`].
+    pub fn post_builder(uri: &str, token: &str) -> axum::http::request::Builder {
+        Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
     }
 
     /// Calls the application; answers the status and the body as JSON (`Null` when empty,
@@ -291,6 +327,74 @@ impl Harness {
         }
         self.send(req.body(body.into()).unwrap()).await
     }
+}
+
+/// One operation of the API's OpenAPI document that documents its responses.
+pub struct Operation<'a> {
+    pub path: &'a str,
+    pub method: &'a str,
+    pub op: &'a Value,
+    pub responses: &'a serde_json::Map<String, Value>,
+}
+
+impl<'a> Operation<'a> {
+    /// Each documented response that has content: its status and its content by media type.
+    pub fn contents(&self) -> impl Iterator<Item = (&'a str, &'a serde_json::Map<String, Value>)> {
+        self.responses.iter().filter_map(|(status, response)| {
+            let content = response.get("content").and_then(Value::as_object)?;
+            Some((status.as_str(), content))
+        })
+    }
+}
+
+/// Every operation of the OpenAPI document `doc` that documents its responses.
+pub fn operations(doc: &Value) -> Vec<Operation<'_>> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+                found.push(Operation {
+                    path,
+                    method,
+                    op,
+                    responses,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// GETs `uri` from `app` with the bearer `token`, without the checks of [`Harness::send`]
+/// (for routers a test builds itself).
+pub async fn get_from(app: Router, uri: &str, token: &str) -> axum::response::Response {
+    let req = Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    app.oneshot(req).await.unwrap()
+}
+
+/// The value of a response's header `name`, if it has one.
+pub fn header(res: &axum::response::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// The JSON body of a response from a router called directly.
+pub async fn json_body(res: axum::response::Response) -> Value {
+    let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Checks an answer's status (showing its body when it is another) and answers the body.
+pub fn answered((status, body): (StatusCode, Value), expected: StatusCode) -> Value {
+    assert_eq!(status, expected, "{body}");
+    body
 }
 
 /// Admin claims of `agency`, valid for ten minutes, as daftar's own tokens name them.

@@ -123,6 +123,26 @@ pub fn example_catalog() -> daftar_definitions::catalog::Catalog {
     daftar_definitions::load_catalog("connectors.yaml", &text).unwrap()
 }
 
+/// Asks the simulator's agency operation `target` (`connector/operation`) with the
+/// idempotency key `key`; answers the status and the JSON answer.
+pub async fn ask(base: &str, target: &str, key: &str, body: Value) -> (u16, Value) {
+    post(&format!("{base}/agencies/{target}"), key, body).await
+}
+
+/// A simulator with the quick configuration and a listener for its callbacks: answers the
+/// simulator's base URL, the listener's URL and what it receives.
+pub async fn with_callbacks() -> (String, String, mpsc::UnboundedReceiver<Received>) {
+    let base = start(quick_config()).await;
+    let (callbacks, received) = callback_listener().await;
+    (base, callbacks, received)
+}
+
+/// Has `agency` take every request and hang for five seconds, past any client's timeout.
+pub async fn hang(base: &str, agency: &str) {
+    let faults = serde_json::json!({"timeout_rate": 1.0, "timeout_ms": 5000});
+    set_faults(base, agency, faults).await;
+}
+
 /// Replaces an agency's faults through `PUT /__sim/config`.
 pub async fn set_faults(base: &str, agency: &str, faults: Value) {
     let client = reqwest::Client::new();

@@ -117,3 +117,98 @@ macro_rules! certificate_workflow {
         )
     };
 }
+
+/// The statuses `checking` and `done`, each with an SMS.
+#[macro_export]
+macro_rules! checking_done_statuses {
+    () => {
+        concat!(
+            "statuses:\n  checking: { fa: در حال بررسی, en: Checking, sms: true }\n",
+            "  done: { fa: انجام شد, en: Done, sms: true }\n",
+        )
+    };
+}
+
+/// The form `review`: a required, non-empty `note`.
+#[macro_export]
+macro_rules! review_form {
+    () => {
+        r#"forms:
+  review:
+    schema:
+      type: object
+      required: [note]
+      properties:
+        note: { type: string, minLength: 1 }
+"#
+    };
+}
+
+/// The identity inquiry at step `identity`, with the status `checking`: sets `alive`, tries
+/// three times a second apart, and goes to `refused` when the registry says no.
+#[macro_export]
+macro_rules! identity_step {
+    () => {
+        r#"  - id: identity
+    status: checking
+    inquiry:
+      connector: civil_registry
+      operation: identity_match
+      input: { national_id: input.national_id }
+      output: { alive: response.alive }
+      retry: { max_attempts: 3, initial_interval: 1s }
+      on_failure: refused
+"#
+    };
+}
+
+/// The health officer's task at step `review` with the form `review`, due in three days and
+/// escalated to `supervisor` after two; outcome `approve` goes to `$approve`, `reject` to
+/// `$reject`; sets `note`.
+#[macro_export]
+macro_rules! review_task {
+    ($approve:literal, $reject:literal) => {
+        concat!(
+            "  - id: review\n    task:\n      role: health_officer\n      form: review\n",
+            "      due: 3d\n      escalation:\n        - { after: 2d, to: supervisor }\n",
+            "      outcomes: { approve: ",
+            $approve,
+            ", reject: ",
+            $reject,
+            " }\n      output: { note: form.note }\n"
+        )
+    };
+}
+
+/// The wait at step `await_answer` for the applicant's answer, correlated by the tracking
+/// code, for seven days (then to `expired`); sets `answer`.
+#[macro_export]
+macro_rules! answer_wait {
+    () => {
+        r#"  - id: await_answer
+    wait:
+      message: applicant_answer
+      correlation: instance.tracking_code
+      timeout: 7d
+      on_timeout: expired
+      output: { answer: message.text }
+"#
+    };
+}
+
+/// The parallel step `checks` joined by `$join`: a civil branch that waits an hour and a
+/// military one that waits two.
+#[macro_export]
+macro_rules! parallel_waits {
+    ($join:literal) => {
+        concat!(
+            "  - id: checks\n    parallel:\n      join: ",
+            $join,
+            "\n      branches:\n",
+            "        - id: civil\n          steps:\n            - id: civil_wait\n",
+            "              wait: { duration: 1h }\n",
+            "        - id: military\n          steps:\n            - id: military_wait\n",
+            "              wait: { duration: 2h }\n"
+        )
+    };
+}

@@ -108,47 +108,41 @@ where
     }
 }
 
+/// `$body` with `$c` a new connection to the case's database, of either backend (the same
+/// code for both connection types).
+macro_rules! connected {
+    ($ctx:expr, |$c:ident| $body:expr) => {
+        match $ctx.backend {
+            Backend::Sqlite => {
+                let mut $c = sqlx::SqliteConnection::connect(&$ctx.url).await.unwrap();
+                $body
+            }
+            Backend::Postgres => {
+                let mut $c = sqlx::PgConnection::connect(&$ctx.url).await.unwrap();
+                $body
+            }
+        }
+    };
+}
+
 impl Ctx {
     /// Runs SQL directly on the database, behind the store's back.
     pub async fn exec(&self, sql: &str) -> u64 {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap()
-                    .rows_affected()
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap()
-                    .rows_affected()
-            }
-        }
+        let sql = AssertSqlSafe(sql.to_owned());
+        connected!(self, |c| sqlx::query(sql)
+            .execute(&mut c)
+            .await
+            .unwrap()
+            .rows_affected())
     }
 
     /// A query's single integer, read directly from the database.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap()
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap()
-            }
-        }
+        let sql = AssertSqlSafe(sql.to_owned());
+        connected!(self, |c| sqlx::query_scalar(sql)
+            .fetch_one(&mut c)
+            .await
+            .unwrap())
     }
 
     /// How many rows a table has.
