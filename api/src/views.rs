@@ -52,22 +52,8 @@ pub struct Waiting {
     pub for_: String,
 }
 
-/// A task of the request.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskView {
-    /// The task id.
-    pub id: String,
-    /// The step.
-    pub step: String,
-    /// The role that may claim it.
-    pub role: Option<String>,
-    /// The officer who claimed it.
-    pub officer: Option<String>,
-    /// The deadline.
-    pub due_at: DateTime<Utc>,
-    /// Whether it is open.
-    pub open: bool,
-}
+/// A task of the request: the worklist's row, named `TaskView` in the OpenAPI document.
+pub use daftar_engine::store::TaskRow as TaskView;
 
 /// A request, as officers, auditors and admins see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -221,18 +207,7 @@ fn finish(
                 for_: waiting_for(&t.wait).to_owned(),
             })
             .collect(),
-        tasks: s
-            .tasks
-            .iter()
-            .map(|(id, t)| TaskView {
-                id: id.clone(),
-                step: t.step.clone(),
-                role: t.role.clone(),
-                officer: t.officer.clone(),
-                due_at: t.due_at,
-                open: t.open,
-            })
-            .collect(),
+        tasks: daftar_engine::store::task_rows(s),
         input,
         vars,
         version: s.version,

@@ -70,19 +70,24 @@ pub fn effects(
         timers,
         dropped_timers,
         instance: instance_row(state),
-        tasks: state
-            .tasks
-            .iter()
-            .map(|(id, t)| TaskRow {
-                id: id.clone(),
-                step: t.step.clone(),
-                role: t.role.clone(),
-                officer: t.officer.clone(),
-                due_at: t.due_at,
-                open: t.open,
-            })
-            .collect(),
+        tasks: task_rows(state),
     }
+}
+
+/// The tasks of a state, as the worklist keeps them.
+pub fn task_rows(state: &InstanceState) -> Vec<TaskRow> {
+    state
+        .tasks
+        .iter()
+        .map(|(id, t)| TaskRow {
+            id: id.clone(),
+            step: t.step.clone(),
+            role: t.role.clone(),
+            officer: t.officer.clone(),
+            due_at: t.due_at,
+            open: t.open,
+        })
+        .collect()
 }
 
 /// The read-model row of a state.

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use crate::events::{Actor, Event, RecordedEvent, StoredEvent, StreamId};
 
-pub use effects::effects;
+pub use effects::{effects, task_rows};
 
 /// The definition that decided a commit's events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,8 +334,10 @@ pub struct InstanceQuery {
 /// The most instances one listing returns.
 pub const MAX_LISTING: u32 = 1000;
 
-/// A row of the worklist.
+// The worklist's row is also what the API shows of a request's tasks (`TaskView`).
+/// A task of a request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TaskView))]
 pub struct TaskRow {
     /// The task id, unique in its instance.
     pub id: String,
