@@ -67,6 +67,9 @@ impl Handoff {
         static IDS: AtomicU64 = AtomicU64::new(0);
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let (jobs, rx) = mpsc::unbounded_channel();
+        // Jobs handed to a loop that stopped are no longer waiting here: their leases run
+        // out and the lease query takes them.
+        self.waiting.store(0, Ordering::Relaxed);
         *self.open.lock().expect("lock") = Some(Open {
             id,
             jobs,
@@ -78,7 +81,13 @@ impl Handoff {
 
     /// `n` jobs handed over got a worker (or were left to the lease query).
     pub(crate) fn taken(&self, n: usize) {
-        self.waiting.fetch_sub(n, Ordering::Relaxed);
+        // Saturating: a loop that stopped may still report jobs counted before a new one
+        // opened and set the count to zero.
+        let _ = self
+            .waiting
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+                Some(w.saturating_sub(n))
+            });
     }
 
     /// The job loop `id` stops: new jobs are no longer leased as they are created.
