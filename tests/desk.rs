@@ -1,7 +1,9 @@
 //! The web desk in a real browser: headless Chromium, driven over WebDriver, against the real
 //! `daftar serve --demo` binary and its simulator. A citizen files a clean-record request and
 //! sees the certificate on the page that follows; a citizen tracks a request by code and
-//! mobile; another agency's officer sees none of it.
+//! mobile; an officer finds, claims and completes a home-food inspection while the citizen's
+//! open page moves by itself; an auditor opens a request's record, its state at a version and
+//! runs verify; another agency's officer sees none of it.
 
 #[path = "desk/browser.rs"]
 mod browser;
@@ -140,5 +142,129 @@ async fn another_agencys_officer_sees_none_of_it() {
         assert!(!main.contains(&code), "{page} shows the tracking code");
     }
     desk.screenshot("other-agency").await;
+    desk.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_officer_completes_a_home_food_inspection_and_the_citizens_timeline_moves() {
+    let Some(citizen) = Desk::start("desk::an_officer_completes_a_home_food_inspection").await
+    else {
+        return;
+    };
+    citizen.demo_sign_in("citizen", "mcls").await;
+    citizen.open("/services/home-business-permit").await;
+    citizen.fill("f-national_id", "0790419904").await;
+    citizen.fill("f-mobile", "09351234567").await;
+    citizen.fill("f-birth_date", "1985-07-14").await;
+    citizen.fill("f-postal_code", "7134768139").await;
+    citizen.choose("f-category", "home_food").await;
+    citizen.fill("f-business_title", "ترشی و مربای خانگی").await;
+    citizen.fill("f-health_card_number", "HC-1402-55817").await;
+    citizen.click("file").await;
+    let code = citizen.text("tracking-code").await;
+    assert!(
+        citizen
+            .until_text("در انتظار بررسی بهداشتی", Duration::from_secs(20))
+            .await,
+        "the request waits for the health review"
+    );
+
+    // The officer, in another browser, finds the task by its tracking code and claims it.
+    let officer = citizen.second().await;
+    officer.demo_sign_in("officer", "mcls").await;
+    assert_eq!(officer.path().await, "/tasks");
+    let row = officer.text("tasks").await;
+    assert!(row.contains(&code), "the worklist lists the request: {row}");
+    assert!(row.contains("مانده"), "with a countdown: {row}");
+    officer.screenshot("worklist").await;
+    officer
+        .browser
+        .find(fantoccini::Locator::XPath(&format!(
+            "//tr[td[contains(., '{code}')]]//a[@class='task-link']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    officer.click("claim").await;
+    assert_eq!(officer.text("officer").await, "demo-officer-mcls");
+    officer.click("f-visited").await;
+    officer.click("f-health_card_valid").await;
+    officer.screenshot("task").await;
+    officer.click("outcome-approve").await;
+    assert_eq!(officer.path().await, "/tasks");
+
+    // The citizen's page, left open, moves to the permit by itself.
+    let document = citizen
+        .text_within("document-id", Duration::from_secs(20))
+        .await;
+    assert!(!document.is_empty());
+    assert_eq!(citizen.text("status").await, "مجوز صادر شد");
+    citizen.screenshot("request-live").await;
+
+    // The officer's record of the request shows the agencies' answers as evidence.
+    officer.open(&format!("/requests/{code}/record")).await;
+    let evidence = officer.text("evidence").await;
+    assert!(evidence.contains("civil-registration-org"), "{evidence}");
+    assert!(
+        officer.source().await.contains("TaskCompleted"),
+        "the history has the completion"
+    );
+    officer.close().await;
+    citizen.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_auditor_opens_a_requests_record_and_runs_verify() {
+    let Some(desk) = Desk::start("desk::an_auditor_opens_a_requests_record").await else {
+        return;
+    };
+    let (_, code) = file_clean_record(&desk).await;
+    desk.sign_out().await;
+    desk.demo_sign_in("auditor", "judiciary").await;
+    assert_eq!(desk.path().await, "/requests");
+    desk.browser
+        .find(fantoccini::Locator::LinkText(&code))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let steps = desk.text("steps").await;
+    for step in [
+        "identity",
+        "check_identity",
+        "criminal_record",
+        "decide",
+        "issue",
+    ] {
+        assert!(steps.contains(step), "{step} ran: {steps}");
+    }
+    assert!(steps.contains("→"), "a decision's branch is shown: {steps}");
+    let hashes = desk
+        .browser
+        .find_all(fantoccini::Locator::Css("#evidence code.hash"))
+        .await
+        .unwrap();
+    assert!(!hashes.is_empty());
+    for h in hashes {
+        assert_eq!(h.text().await.unwrap().len(), 64, "a SHA-256 in hex");
+    }
+    // The auditor sees no personal data.
+    assert!(!desk.source().await.contains(NATIONAL_ID));
+    desk.screenshot("record").await;
+
+    desk.fill("at", "2").await;
+    desk.click("state-at").await;
+    assert!(
+        desk.text("state").await.contains("۲"),
+        "the state at version 2"
+    );
+
+    desk.click("verify").await;
+    let result = desk.text("verify-result").await;
+    assert!(result.contains("همهٔ زنجیره‌ها سالم است"), "{result}");
+    desk.screenshot("verify").await;
     desk.close().await;
 }

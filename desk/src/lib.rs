@@ -13,13 +13,16 @@
 //!   caller exactly what the API would give them.
 //!
 //! The pages: [`citizen`] (catalog, form, filing and waiting, the request's live timeline,
-//! tracking by code and mobile).
+//! tracking by code and mobile) and [`staff`] (the officer's worklist and tasks, the
+//! request's record with evidence and history, the auditor's state at a version and
+//! verification).
 
 pub mod assets;
 pub mod citizen;
 pub mod i18n;
 pub mod render;
 pub mod session;
+pub mod staff;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -98,6 +101,7 @@ pub fn router(config: Config) -> Router {
     Router::new()
         .merge(session::routes())
         .merge(citizen::routes())
+        .merge(staff::routes())
         .layer(axum::middleware::from_fn_with_state(
             desk.clone(),
             session::visit,

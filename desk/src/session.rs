@@ -186,7 +186,9 @@ pub fn routes() -> Router<Desk> {
 
 /// Where each role starts.
 fn start_page(who: &Principal) -> &'static str {
-    if who.has(Role::Officer) || who.has(Role::Auditor) {
+    if who.has(Role::Officer) {
+        "/tasks"
+    } else if who.has(Role::Auditor) {
         "/requests"
     } else {
         "/services"

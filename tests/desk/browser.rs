@@ -33,9 +33,9 @@ pub struct Desk {
     pub browser: Client,
     /// The server's address, `http://127.0.0.1:PORT`.
     pub url: String,
-    _server: Kill,
-    _driver: Kill,
-    _dir: tempfile::TempDir,
+    driver_port: u16,
+    /// The processes and the folder, held by the first browser only.
+    _held: Option<(Kill, Kill, tempfile::TempDir)>,
 }
 
 /// Whether the browser is here; when it is not, says so loudly, or fails when CI requires it.
@@ -74,7 +74,35 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A new browser session (its own profile, so its own cookies) of the chromedriver on `port`.
+async fn session(port: u16) -> Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1200,1000", "--lang=fa"]
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!("an object")
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("chromedriver starts a headless Chromium")
+}
+
 impl Desk {
+    /// A second person at the same desk: another browser, with its own cookies.
+    pub async fn second(&self) -> Desk {
+        Desk {
+            browser: session(self.driver_port).await,
+            url: self.url.clone(),
+            driver_port: self.driver_port,
+            _held: None,
+        }
+    }
+
     /// Starts the server and the browser, or `None` when there is no browser to start.
     pub async fn start(test: &str) -> Option<Desk> {
         if !browser_present(test) {
@@ -132,27 +160,12 @@ impl Desk {
             }
         }
         std::thread::spawn(move || for _ in out {});
-        let caps = json!({
-            "goog:chromeOptions": {
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1200,1000", "--lang=fa"]
-            }
-        });
-        let caps = match caps {
-            serde_json::Value::Object(m) => m,
-            _ => unreachable!(),
-        };
-        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("chromedriver starts a headless Chromium");
+        let browser = session(port).await;
         Some(Desk {
             browser,
             url,
-            _server: server,
-            _driver: driver,
-            _dir: dir,
+            driver_port: port,
+            _held: Some((server, driver, dir)),
         })
     }
 

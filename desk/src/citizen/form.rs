@@ -271,6 +271,15 @@ fn ascii_digits(s: &str) -> String {
         .collect()
 }
 
+/// The value a submitted form gives `name`, or nothing.
+pub fn value(submitted: &[(String, String)], name: &str) -> String {
+    submitted
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// A fresh key that makes a form's filing happen once however often it is sent.
 pub fn filing_key() -> String {
     rand::random::<[u8; 16]>()

@@ -43,7 +43,7 @@ pub async fn file(
     Form(submitted): Form<Vec<(String, String)>>,
 ) -> Result<Response, DeskError> {
     let who = visit.with_role(&[Role::Citizen])?;
-    let csrf = value(&submitted, "csrf");
+    let csrf = form::value(&submitted, "csrf");
     visit.check_csrf(&csrf)?;
     let def = find(&desk, &who.agency, &id)?;
     let schema = &def.compiled().workflow().input.schema;
@@ -69,7 +69,7 @@ pub async fn file(
         "prefer",
         HeaderValue::from_str(&format!("wait={FILE_AND_WAIT}")).expect("ASCII"),
     );
-    let key = value(&submitted, "filing");
+    let key = form::value(&submitted, "filing");
     if !key.is_empty()
         && let Ok(v) = HeaderValue::from_str(&key)
     {
@@ -114,14 +114,6 @@ pub async fn file(
         return Err(DeskError::from(daftar_api::problem::ApiError::unavailable()));
     };
     Ok(Redirect::to(&format!("/requests/{request}")).into_response())
-}
-
-fn value(submitted: &[(String, String)], name: &str) -> String {
-    submitted
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 /// The request `id` as its applicant sees it, if `who` may read it (the API's rule: its
