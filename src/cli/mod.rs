@@ -211,6 +211,8 @@ pub enum GraphFormat {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+    /// An SVG picture, drawn without Graphviz.
+    Svg,
 }
 
 /// Runs a parsed command line.

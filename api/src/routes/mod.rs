@@ -11,6 +11,7 @@ pub mod ops;
 pub mod requests;
 pub mod tasks;
 pub mod track;
+pub mod versions;
 pub mod watch;
 
 use axum::Router;
@@ -21,6 +22,7 @@ use crate::state::AppState;
 pub fn v1() -> Router<AppState> {
     Router::new()
         .merge(definitions::routes())
+        .merge(versions::routes())
         .merge(requests::routes())
         .merge(track::routes())
         .merge(tasks::routes())
