@@ -9,6 +9,7 @@ mod history;
 mod incidents;
 mod message;
 mod replay;
+mod report;
 mod run;
 mod schema;
 mod serve;
@@ -116,6 +117,26 @@ enum Command {
     },
     /// List the open incidents: instances stopped for an operator.
     Incidents {
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// The service report: per service, the requests filed in a period, how many were
+    /// delivered with no person acting on them and their share (Article 107 of the Seventh
+    /// Plan), time to decision, SLA breaches and incidents.
+    Report {
+        /// The agency.
+        #[arg(long)]
+        agency: String,
+        /// Requests filed at or after this time (RFC 3339, or a date: its midnight UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Requests filed before this time (RFC 3339, or a date).
+        #[arg(long)]
+        to: Option<String>,
+        /// Print the report as JSON (as the API answers it).
+        #[arg(long)]
+        json: bool,
         /// The store.
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
@@ -251,6 +272,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
         Command::Incidents { db } => runtime()?.block_on(incidents::list(&db)),
+        Command::Report {
+            agency,
+            from,
+            to,
+            json,
+            db,
+        } => runtime()?.block_on(report::run(
+            &db,
+            &agency,
+            from.as_deref(),
+            to.as_deref(),
+            json,
+        )),
         Command::Retry { id, incident, db } => {
             runtime()?.block_on(incidents::retry(&id, &incident, &db))
         }

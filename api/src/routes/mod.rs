@@ -8,6 +8,7 @@ pub mod deliver;
 pub mod incidents;
 pub mod messages;
 pub mod ops;
+pub mod reports;
 pub mod requests;
 pub mod tasks;
 pub mod track;
@@ -31,5 +32,6 @@ pub fn v1() -> Router<AppState> {
         .merge(messages::routes())
         .merge(deliver::routes())
         .merge(incidents::routes())
+        .merge(reports::routes())
         .merge(watch::routes())
 }
