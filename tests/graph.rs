@@ -10,6 +10,8 @@
 //!
 //! The outputs are also checked for structure (every edge names a declared node, subgraphs and
 //! braces balance, quotes close), and DOT files are fed to Graphviz's `dot` when it is installed.
+//! SVG pictures are checked for one group per node, the same bytes on every drawing, and the
+//! marks a request's path lays over them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -413,6 +415,7 @@ fn cli_prints_the_diagram() {
     for (format, expected) in [
         ("mermaid", render::mermaid(&def)),
         ("dot", render::dot(&def)),
+        ("svg", render::svg(&def).expect("a picture")),
     ] {
         let out = daftar(&["graph", file, "--format", format]);
         assert!(out.status.success(), "{format}: {out:?}");
@@ -437,4 +440,60 @@ fn cli_refuses_an_invalid_definition() {
         stderr.contains("DEF021") && stderr.contains("refuze"),
         "{stderr}"
     );
+}
+
+/// The `id="step-…"` groups of a picture, with their classes.
+fn svg_groups(svg: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for part in svg.split("<g id=\"step-").skip(1) {
+        let (id, rest) = part.split_once('"').expect("a closed id");
+        let class = rest
+            .split_once("class=\"")
+            .and_then(|(_, c)| c.split_once('"'))
+            .map(|(c, _)| c.to_owned())
+            .expect("a class");
+        assert!(
+            out.insert(id.to_owned(), class).is_none(),
+            "{id} is drawn twice"
+        );
+    }
+    out
+}
+
+#[test]
+fn svg_draws_every_node_once_and_the_same_each_time() {
+    for (stem, (_, def)) in definitions() {
+        let svg = render::svg(&def).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        assert!(
+            svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"),
+            "{stem}"
+        );
+        assert_eq!(
+            svg,
+            render::svg(&def).expect("a picture"),
+            "{stem}: not stable"
+        );
+        let groups = svg_groups(&svg);
+        assert_eq!(groups.len(), expected_nodes(&def), "{stem}: {groups:?}");
+        assert!(groups.values().all(|c| c == "step"), "{stem}: {groups:?}");
+    }
+}
+
+#[test]
+fn svg_lays_a_path_over_the_picture() {
+    let file = "tests/fixtures/graph/graph_all_kinds.yaml";
+    let def = daftar_definitions::compile(file, &read(&root().join(file)), Options::default())
+        .expect("valid");
+    let steps: Vec<String> = def.steps().map(|s| s.id.clone()).collect();
+    let marks = render::Marks {
+        ran: steps[..2].iter().cloned().collect(),
+        at: BTreeSet::from([steps[2].clone()]),
+    };
+    let groups = svg_groups(&render::svg_marked(&def, &marks).expect("a picture"));
+    let class = |step: &str| groups[&format!("s_{step}")].as_str();
+    assert_eq!(class(&steps[0]), "step ran");
+    assert_eq!(class(&steps[1]), "step ran");
+    assert_eq!(class(&steps[2]), "step at");
+    assert_eq!(class(&steps[3]), "step not-ran");
+    assert_eq!(groups["start"], "step ran");
 }

@@ -75,6 +75,8 @@ impl Modify for NeedsToken {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Root::openapi();
     doc.merge(routes::definitions::Doc::openapi());
+    doc.merge(routes::versions::Doc::openapi());
+    doc.merge(routes::reports::Doc::openapi());
     doc.merge(routes::requests::Doc::openapi());
     doc.merge(routes::track::Doc::openapi());
     doc.merge(routes::tasks::Doc::openapi());

@@ -110,6 +110,8 @@ async fn metrics_count_what_requests_did() {
     let (_, _, text) = get_text(&app, "/metrics").await;
     for series in [
         r#"daftar_requests_completed_total{service="clean-record-certificate",outcome="issued"}"#,
+        // No person acted on it: it counts towards the smart share.
+        r#"daftar_requests_smart_total{service="clean-record-certificate",outcome="issued"}"#,
         r#"daftar_inquiries_total{connector="civil_registry",outcome="answered"}"#,
         r#"daftar_inquiries_total{connector="judiciary_records",outcome="answered"}"#,
         r#"daftar_inquiry_seconds_count{connector="civil_registry"}"#,

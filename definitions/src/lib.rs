@@ -9,7 +9,7 @@
 //!   [`Diagnostic`] with a stable [`Code`], a line and a column;
 //! - [`compiled`] turns a valid definition into an immutable [`CompiledDefinition`] with a
 //!   content hash;
-//! - [`render`] draws it as Mermaid or DOT.
+//! - [`render`] draws it as Mermaid, DOT or an SVG picture, and [`diff`] compares two versions.
 //!
 //! This crate does no I/O: callers hand it text and get values back.
 
@@ -17,6 +17,7 @@ pub mod catalog;
 pub(crate) mod check;
 pub mod compiled;
 pub mod diagnostic;
+pub mod diff;
 pub mod formats;
 pub mod model;
 pub mod render;

@@ -10,11 +10,13 @@
 //!   scheduled starts, versions in force, tracking codes;
 //! - [`connectors`]: the contracts of inquiries, SMS and payments;
 //! - [`audit`]: verifying every hash chain of a store, in parallel;
-//! - [`metrics`]: counters and histograms of requests, inquiries, jobs, incidents and SLAs.
+//! - [`metrics`]: counters and histograms of requests, inquiries, jobs, incidents and SLAs;
+//! - [`report`]: the service report: the share of requests decided with no person (Article 107).
 
 pub mod audit;
 pub mod connectors;
 pub mod metrics;
+pub mod report;
 pub mod runtime;
 pub mod store;
 

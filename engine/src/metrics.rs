@@ -33,6 +33,9 @@ pub const INQUIRY_SECONDS: &str = "daftar_inquiry_seconds";
 /// How long a worker took to perform a job and record its result, by `service` and `kind`
 /// (`inquiry`, `payment`, `notification`, `call`), in seconds.
 pub const STEP_SECONDS: &str = "daftar_step_seconds";
+/// Requests ended with an outcome and no human task (delivered smartly), by `service` and
+/// `outcome`; over [`REQUESTS_COMPLETED`] (cancellations left out) it is the smart share.
+pub const REQUESTS_SMART: &str = "daftar_requests_smart_total";
 /// Incidents raised, by `service`.
 pub const INCIDENTS_OPENED: &str = "daftar_incidents_opened_total";
 /// Incidents resolved by an operator, by `service`.
@@ -47,6 +50,10 @@ pub fn describe() {
     describe_counter!(
         REQUESTS_COMPLETED,
         "Requests ended, by outcome (cancelled included)"
+    );
+    describe_counter!(
+        REQUESTS_SMART,
+        "Requests ended with an outcome and no human task: delivered smartly"
     );
     describe_counter!(
         INQUIRIES,
@@ -92,6 +99,14 @@ pub fn record(def: &Definition, before: &InstanceState, events: &[Event]) {
             Event::InstanceCompleted { outcome, .. } => {
                 counter!(REQUESTS_COMPLETED, "service" => service(), "outcome" => outcome.as_str())
                     .increment(1);
+                let human = !before.tasks.is_empty()
+                    || events
+                        .iter()
+                        .any(|e| matches!(e, Event::TaskCreated { .. }));
+                if !human {
+                    counter!(REQUESTS_SMART, "service" => service(), "outcome" => outcome.as_str())
+                        .increment(1);
+                }
             }
             Event::InstanceCancelled { .. } => {
                 counter!(REQUESTS_COMPLETED, "service" => service(), "outcome" => "cancelled")

@@ -56,6 +56,7 @@ contract!(
     listing::listings_filter_order_and_page,
     listing::open_incidents_are_summed_per_agency_and_workflow,
     listing::kept_messages_are_listed_per_agency,
+    listing::decisions_say_when_a_request_ended_and_whether_a_person_acted,
 );
 
 /// One command of a random history.

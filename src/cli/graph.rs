@@ -1,4 +1,4 @@
-//! `daftar graph FILE --format mermaid|dot`
+//! `daftar graph FILE --format mermaid|dot|svg`
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,6 +43,13 @@ pub fn run(
     let diagram = match format {
         GraphFormat::Mermaid => render::mermaid(&definition),
         GraphFormat::Dot => render::dot(&definition),
+        GraphFormat::Svg => match render::svg(&definition) {
+            Ok(svg) => svg,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
     };
     print!("{diagram}");
     Ok(ExitCode::SUCCESS)

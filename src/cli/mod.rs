@@ -9,6 +9,7 @@ mod history;
 mod incidents;
 mod message;
 mod replay;
+mod report;
 mod run;
 mod schema;
 mod serve;
@@ -120,6 +121,26 @@ enum Command {
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
     },
+    /// The service report: per service, the requests filed in a period, how many were
+    /// delivered with no person acting on them and their share (Article 107 of the Seventh
+    /// Plan), time to decision, SLA breaches and incidents.
+    Report {
+        /// The agency.
+        #[arg(long)]
+        agency: String,
+        /// Requests filed at or after this time (RFC 3339, or a date: its midnight UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Requests filed before this time (RFC 3339, or a date).
+        #[arg(long)]
+        to: Option<String>,
+        /// Print the report as JSON (as the API answers it).
+        #[arg(long)]
+        json: bool,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
     /// Try again the step an incident stopped.
     Retry {
         /// An instance id (or AGENCY/ID) or a tracking code.
@@ -211,6 +232,8 @@ pub enum GraphFormat {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+    /// An SVG picture, drawn without Graphviz.
+    Svg,
 }
 
 /// Runs a parsed command line.
@@ -249,6 +272,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
         Command::Incidents { db } => runtime()?.block_on(incidents::list(&db)),
+        Command::Report {
+            agency,
+            from,
+            to,
+            json,
+            db,
+        } => runtime()?.block_on(report::run(
+            &db,
+            &agency,
+            from.as_deref(),
+            to.as_deref(),
+            json,
+        )),
         Command::Retry { id, incident, db } => {
             runtime()?.block_on(incidents::retry(&id, &incident, &db))
         }

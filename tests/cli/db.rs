@@ -1,5 +1,5 @@
 //! `--db`: every command takes a plain path, `sqlite://FILE` and `postgres://…` alike, and the
-//! commands that only read (`verify`, `history`, `replay`, `incidents`, `retry`) never create
+//! commands that only read (`verify`, `history`, `replay`, `incidents`, `retry`, `report`) never create
 //! the store they were pointed at: a mistyped name fails (exit 2) and leaves nothing behind.
 
 use daftar_testkit::process::{
@@ -10,8 +10,9 @@ use std::path::Path;
 use super::{code, daftar, text};
 
 /// The commands that only read a store, with `--db` to be appended.
-const READERS: [&[&str]; 5] = [
+const READERS: [&[&str]; 6] = [
     &["verify"],
+    &["report", "--agency", "judiciary"],
     &["history", "ABCD-EFGH"],
     &["replay", "i-1", "--at", "1"],
     &["incidents"],
@@ -73,6 +74,18 @@ fn reads_back(db: &str, tracking_code: &str) {
         "replay --db {db}: {}",
         text(&replay.stderr)
     );
+    // The example request was decided by rules alone: one smart request of one.
+    let report = daftar(&["report", "--agency", "judiciary", "--json", "--db", db]);
+    assert_eq!(
+        code(&report),
+        0,
+        "report --db {db}: {}",
+        text(&report.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(report["total"]["filed"], 1, "{report}");
+    assert_eq!(report["total"]["smart"], 1, "{report}");
+    assert_eq!(report["services"][0]["share"], 1.0, "{report}");
     let incidents = daftar(&["incidents", "--db", db]);
     assert_eq!(
         code(&incidents),

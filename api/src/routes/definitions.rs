@@ -1,5 +1,6 @@
 //! Definitions: deploy one (`POST /api/v1/definitions`), validate one without deploying it,
-//! list the agency's, read one version's source, draw one version as a Mermaid diagram.
+//! list the agency's, read one version's source. Drawing and comparing versions is in
+//! [`super::versions`].
 //!
 //! A definition is validated with the server's connector catalog, exactly as `daftar validate`
 //! would with the same catalog. A deployed version never changes: deploying the same content
@@ -16,9 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use daftar_definitions::{
-    CompiledDefinition, Diagnostic, Location, Options, Severity, Validation, render,
-};
+use daftar_definitions::{CompiledDefinition, Diagnostic, Location, Options, Severity, Validation};
 use daftar_engine::runtime::RuntimeError;
 use daftar_engine::store::StoredDefinition;
 use serde::{Deserialize, Serialize};
@@ -33,7 +32,7 @@ use crate::views::Label;
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    paths(deploy, validate, list, get_version, graph),
+    paths(deploy, validate, list, get_version),
     components(schemas(
         SourceJson,
         DiagnosticView,
@@ -57,10 +56,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/definitions/{id}/versions/{version}",
             get(get_version),
-        )
-        .route(
-            "/api/v1/definitions/{id}/versions/{version}/graph",
-            get(graph),
         )
 }
 
@@ -518,7 +513,7 @@ pub async fn validate(
 
 /// Calls `f` with the compiled form of a deployed definition: this node's, or compiled from
 /// its source when this node does not have it.
-fn with_compiled<R>(
+pub(crate) fn with_compiled<R>(
     state: &AppState,
     stored: &StoredDefinition,
     f: impl FnOnce(&CompiledDefinition) -> R,
@@ -573,7 +568,7 @@ pub async fn list(
 }
 
 /// One deployed version of the caller's agency, or 404.
-async fn find_version(
+pub(crate) async fn find_version(
     state: &AppState,
     who: &Principal,
     id: &str,
@@ -625,35 +620,4 @@ pub async fn get_version(
         title,
         source: d.source,
     }))
-}
-
-/// One deployed version drawn as a Mermaid flowchart (`daftar graph --format mermaid`).
-#[utoipa::path(
-    get, path = "/api/v1/definitions/{id}/versions/{version}/graph", tag = "definitions",
-    params(
-        ("id" = String, Path, description = "The workflow (service) id"),
-        ("version" = u32, Path, description = "The version"),
-    ),
-    responses(
-        (status = 200, description = "A Mermaid flowchart", body = String, content_type = "text/plain"),
-        (status = 400, description = "The version is not a number", body = Problem),
-        (status = 404, description = "No such version in your agency", body = Problem),
-        (status = 503, body = Problem),
-    ),
-)]
-pub async fn graph(
-    State(state): State<AppState>,
-    who: Principal,
-    path: Result<Path<(String, u32)>, axum::extract::rejection::PathRejection>,
-) -> ApiResult<Response> {
-    who.require(&[Role::Designer, Role::Officer, Role::Auditor])?;
-    let Path((id, version)) = path.map_err(ApiError::from)?;
-    let d = find_version(&state, &who, &id, version).await?;
-    // `with_compiled` logs why a deployed version does not compile.
-    let diagram = with_compiled(&state, &d, render::mermaid).ok_or_else(ApiError::unavailable)?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        diagram,
-    )
-        .into_response())
 }

@@ -8,9 +8,11 @@ pub mod deliver;
 pub mod incidents;
 pub mod messages;
 pub mod ops;
+pub mod reports;
 pub mod requests;
 pub mod tasks;
 pub mod track;
+pub mod versions;
 pub mod watch;
 
 use axum::Router;
@@ -21,6 +23,7 @@ use crate::state::AppState;
 pub fn v1() -> Router<AppState> {
     Router::new()
         .merge(definitions::routes())
+        .merge(versions::routes())
         .merge(requests::routes())
         .merge(track::routes())
         .merge(tasks::routes())
@@ -29,5 +32,6 @@ pub fn v1() -> Router<AppState> {
         .merge(messages::routes())
         .merge(deliver::routes())
         .merge(incidents::routes())
+        .merge(reports::routes())
         .merge(watch::routes())
 }

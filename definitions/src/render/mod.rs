@@ -1,4 +1,5 @@
-//! Diagrams of a compiled definition: [`mermaid`] (a Mermaid flowchart) and [`dot`] (Graphviz).
+//! Diagrams of a compiled definition: [`mermaid`] (a Mermaid flowchart), [`dot`] (Graphviz) and
+//! [`svg`] (a picture, with a request's path laid over it by [`svg_marked`]).
 //!
 //! Both are written by this module rather than by petgraph's `Dot`, whose output is a
 //! debugging aid that may change between versions: ours is stable byte for byte, so that it can
@@ -26,11 +27,13 @@
 mod dot;
 mod label;
 mod mermaid;
+mod svg;
 
 use std::fmt::Write as _;
 
 pub use dot::dot;
 pub use mermaid::mermaid;
+pub use svg::{Marks, SvgError, svg, svg_marked};
 
 use crate::check::index::{Continuation, Layout, Scope};
 use crate::compiled::CompiledDefinition;

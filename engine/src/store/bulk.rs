@@ -25,7 +25,7 @@ use sqlx::QueryBuilder;
 use super::dialect::{Json, Ts, shared};
 use super::rows::{self, conflict};
 use super::sql::SqlStore;
-use super::{Commit, Committed, InstanceRow, NewJob, StoreError, TaskRow};
+use super::{Commit, Committed, InstanceRow, NewJob, RUNNING, StoreError, TaskRow};
 use crate::events::{RecordedEvent, StreamId};
 
 /// The most rows one statement writes (PostgreSQL takes at most 65,535 parameters, SQLite
@@ -299,7 +299,7 @@ impl SqlStore {
             let mut q = QueryBuilder::<D>::new(
                 "INSERT INTO instances (agency, instance, workflow, workflow_version, \
                  tracking_code, status, state, incidents, sla_breached, started_at, \
-                 updated_at, filed_by) ",
+                 updated_at, filed_by, ended_at) ",
             );
             q.push_values(piece, |mut b, (s, i)| {
                 b.push_bind(&s.agency)
@@ -313,14 +313,16 @@ impl SqlStore {
                     .push_bind(i.sla_breached)
                     .push_bind(Ts(i.started_at))
                     .push_bind(Ts(at))
-                    .push_bind(i.filed_by.as_deref());
+                    .push_bind(i.filed_by.as_deref())
+                    .push_bind((i.state != RUNNING).then_some(Ts(at)));
             });
             q.push(
                 // What an instance started with (workflow, version, tracking code, start)
                 // never changes: updating only the rest leaves the indexes on those alone.
                 " ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
                  state = excluded.state, incidents = excluded.incidents, \
-                 sla_breached = excluded.sla_breached, updated_at = excluded.updated_at",
+                 sla_breached = excluded.sla_breached, updated_at = excluded.updated_at, \
+                 ended_at = COALESCE(instances.ended_at, excluded.ended_at)",
             );
             q.build().execute(&mut *conn).await?;
         }

@@ -98,7 +98,7 @@ pub fn instance_row(state: &InstanceState) -> InstanceRow {
         tracking_code: state.tracking_code.clone(),
         status: state.status.clone(),
         state: match &state.ending {
-            None => "running".to_owned(),
+            None => super::RUNNING.to_owned(),
             Some(Ending::Completed { outcome, .. }) => serde_json::to_value(outcome)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

@@ -308,6 +308,28 @@ pub struct InstanceRow {
     pub filed_by: Option<String>,
 }
 
+/// The state of a request that has not ended.
+pub const RUNNING: &str = "running";
+
+/// One request as the service report counts it ([`ReadModels::decisions`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decided {
+    /// The workflow id.
+    pub workflow: String,
+    /// `running`, an outcome, or `cancelled`.
+    pub state: String,
+    /// When it was filed.
+    pub started_at: DateTime<Utc>,
+    /// When it ended, once it has.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Whether the SLA passed before the end.
+    pub sla_breached: bool,
+    /// Open incidents.
+    pub incidents: u32,
+    /// Whether a person was asked to act on it (it had a human task).
+    pub human: bool,
+}
+
 /// Which instances of an agency a listing shows: every filter left `None` matches all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceQuery {
@@ -505,6 +527,15 @@ pub trait ReadModels: Send + Sync {
         agency: &str,
         query: &InstanceQuery,
     ) -> Result<Vec<(StreamId, InstanceRow)>, StoreError>;
+
+    /// An agency's requests filed in `[from, to)`, for the service report; a bound left
+    /// `None` is open.
+    async fn decisions(
+        &self,
+        agency: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Decided>, StoreError>;
 
     /// The stream of a tracking code.
     async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError>;

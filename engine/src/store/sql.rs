@@ -13,8 +13,9 @@ use sqlx::query::QueryAs;
 use super::dialect::{Dialect, Json, JsonText, Ts, shared};
 use super::rows::{EventRow, db, u32_col};
 use super::{
-    Catalog, Commit, Committed, DueTimer, EventLog, InstanceQuery, InstanceRow, Job, JobKind,
-    Ledger, ReadModels, StoreError, StoredDefinition, TaskRow, UnmatchedMessage, Work, WorkItem,
+    Catalog, Commit, Committed, Decided, DueTimer, EventLog, InstanceQuery, InstanceRow, Job,
+    JobKind, Ledger, ReadModels, StoreError, StoredDefinition, TaskRow, UnmatchedMessage, Work,
+    WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
 
@@ -441,6 +442,45 @@ impl ReadModels for SqlStore {
             .await
             .map_err(db)?;
         row.map(instance_row).transpose()
+    }
+
+    async fn decisions(
+        &self,
+        agency: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Decided>, StoreError> {
+        let mut sql = sqlx::QueryBuilder::<D>::new(
+            "SELECT workflow, state, started_at, ended_at, sla_breached, incidents, \
+             EXISTS (SELECT 1 FROM tasks t WHERE t.agency = i.agency AND t.instance = i.instance) \
+             FROM instances i WHERE agency = ",
+        );
+        sql.push_bind(agency);
+        if let Some(t) = from {
+            sql.push(" AND started_at >= ").push_bind(Ts(t));
+        }
+        if let Some(t) = to {
+            sql.push(" AND started_at < ").push_bind(Ts(t));
+        }
+        type Row = (String, String, Ts, Option<Ts>, bool, i64, bool);
+        let rows: Vec<Row> = sql
+            .build_query_as()
+            .fetch_all(&self.reads)
+            .await
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(workflow, state, started, ended, sla_breached, incidents, human)| {
+                Ok(Decided {
+                    workflow,
+                    state,
+                    started_at: started.0,
+                    ended_at: ended.map(|t| t.0),
+                    sla_breached,
+                    incidents: u32_col(incidents, "incident count")?,
+                    human,
+                })
+            })
+            .collect()
     }
 
     async fn instances(

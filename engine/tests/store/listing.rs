@@ -201,3 +201,62 @@ pub async fn kept_messages_are_listed_per_agency(ctx: Ctx) {
             .is_empty()
     );
 }
+
+/// The service report's rows: when a request ended (set once, by the commit that ended it),
+/// whether it had a human task, and the filing period.
+pub async fn decisions_say_when_a_request_ended_and_whether_a_person_acted(ctx: Ctx) {
+    let judiciary = |i| stream("judiciary", i);
+    // Smart: filed, then ended by a second commit.
+    let smart = judiciary("i-1");
+    ctx.commit(commit(&smart, 0, "c-1", vec![started(&smart)]))
+        .await
+        .unwrap();
+    let mut end = commit(&smart, 1, "c-2", vec![step("issue")]);
+    end.instance.state = "issued".to_owned();
+    ctx.commit(end).await.unwrap();
+    // A later commit (an SMS report) does not move the end.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let mut later = commit(&smart, 2, "c-3", vec![step("sms")]);
+    later.instance.state = "issued".to_owned();
+    ctx.commit(later).await.unwrap();
+    // With a task: a person acted.
+    let human = judiciary("i-2");
+    let mut c = commit(&human, 0, "c-1", vec![started(&human), step("review")]);
+    c.tasks = vec![daftar_engine::store::TaskRow {
+        id: "t-1".to_owned(),
+        step: "review".to_owned(),
+        role: Some("clerk".to_owned()),
+        officer: None,
+        due_at: t("2026-03-03T08:00:00.000001Z"),
+        open: true,
+    }];
+    ctx.commit(c).await.unwrap();
+    // Filed later, and another agency's.
+    let late = judiciary("i-3");
+    let mut c = commit(&late, 0, "c-1", vec![started(&late)]);
+    c.instance.started_at = t("2026-04-01T08:00:00.000001Z");
+    ctx.commit(c).await.unwrap();
+    let other = stream("health", "i-1");
+    ctx.commit(commit(&other, 0, "c-1", vec![started(&other)]))
+        .await
+        .unwrap();
+
+    let mut rows = ctx
+        .store
+        .decisions("judiciary", None, Some(t("2026-03-15T00:00:00Z")))
+        .await
+        .unwrap();
+    rows.sort_by_key(|r| r.human);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (smart_row, human_row) = (&rows[0], &rows[1]);
+    assert!(!smart_row.human && human_row.human, "{rows:?}");
+    assert_eq!(smart_row.state, "issued");
+    let ended = smart_row.ended_at.expect("the end is recorded");
+    let events = ctx.store.load(&smart).await.unwrap();
+    // The end is the time of the commit that ended it (version 2), not of the later one.
+    assert_eq!(ended, events[1].recorded_at, "{events:?}");
+    assert!(events[2].recorded_at > ended, "{events:?}");
+    assert_eq!(human_row.ended_at, None);
+    let all = ctx.store.decisions("judiciary", None, None).await.unwrap();
+    assert_eq!(all.len(), 3);
+}
