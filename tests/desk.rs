@@ -251,6 +251,24 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
     for h in hashes {
         assert_eq!(h.text().await.unwrap().len(), 64, "a SHA-256 in hex");
     }
+    // The service's picture, with the steps that ran marked, its style let through the
+    // page's Content-Security-Policy by its hash (blocked, the labels would be 16px).
+    let ran = desk
+        .browser
+        .find_all(fantoccini::Locator::Css("#diagram g.ran"))
+        .await
+        .unwrap();
+    assert!(
+        ran.len() >= 5,
+        "the steps that ran are marked: {}",
+        ran.len()
+    );
+    let label = desk
+        .browser
+        .find(fantoccini::Locator::Css("#diagram text.a13"))
+        .await
+        .unwrap();
+    assert_eq!(label.css_value("font-size").await.unwrap(), "13px");
     // The auditor sees no personal data.
     assert!(!desk.source().await.contains(NATIONAL_ID));
     desk.screenshot("record").await;

@@ -4,6 +4,7 @@
 //! ([`requests`]). Every page calls the API's own handlers with the visitor's principal, so
 //! the API's access rules decide what it shows.
 
+pub mod diagram;
 pub mod record;
 pub mod requests;
 pub mod task;

@@ -2,7 +2,8 @@
 //! steps ran, when and for how long, which branch each decision took and on what values; the
 //! agencies' answers as evidence (who answered, when, the SHA-256 of the answer as received,
 //! the event's hash); the whole history; and for auditors the state at any version and the
-//! verification of the agency's hash chains (`POST /audit/verify`).
+//! verification of the agency's hash chains (`POST /audit/verify`); above them, the
+//! definition's picture with the request's path laid over it ([`super::diagram`]).
 //!
 //! Everything is read through the API's audit functions, so that what is masked for an
 //! auditor (the applicant's personal data) is masked here too.
@@ -179,6 +180,7 @@ pub async fn page(
         .definition_of(&s)
         .map_err(daftar_api::problem::ApiError::from)?;
     let public = public_view(&def, &s, &events);
+    let diagram = super::diagram::draw(&def, &s, &events);
     let entries: Vec<HistoryEntry> = events.iter().map(|e| audit::entry(e, &secrets)).collect();
     let (steps, evidence) = read(&desk, &entries);
     // The state at a version, through the API's own handler (auditors only, as there).
@@ -200,7 +202,7 @@ pub async fn page(
         ),
         _ => None,
     };
-    Ok(render::page(
+    let mut response = render::page(
         &visit,
         StatusCode::OK,
         "record.html",
@@ -214,6 +216,13 @@ pub async fn page(
             at => at.at,
             state_at => state_at,
             version => s.version,
+            diagram => diagram.as_ref().map(|d| minijinja::Value::from_safe_string(d.svg.clone())),
         },
-    ))
+    );
+    if let Some(d) = diagram {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, d.csp);
+    }
+    Ok(response)
 }
