@@ -3,7 +3,8 @@
 //! sees the certificate on the page that follows; a citizen tracks a request by code and
 //! mobile; an officer finds, claims and completes a home-food inspection while the citizen's
 //! open page moves by itself; an auditor opens a request's record, its state at a version and
-//! runs verify; another agency's officer sees none of it.
+//! runs verify; a designer pastes a broken definition, sees each error at its line and column
+//! as they type, fixes it and deploys a version; another agency's officer sees none of it.
 
 #[path = "desk/browser.rs"]
 mod browser;
@@ -284,5 +285,78 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
     let result = desk.text("verify-result").await;
     assert!(result.contains("همهٔ زنجیره‌ها سالم است"), "{result}");
     desk.screenshot("verify").await;
+    desk.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_designer_pastes_a_broken_yaml_sees_the_error_at_its_line_fixes_it_and_deploys() {
+    let Some(desk) = Desk::start("desk::a_designer_pastes_a_broken_yaml").await else {
+        return;
+    };
+    desk.demo_sign_in("designer", "judiciary").await;
+    assert_eq!(desk.path().await, "/designer");
+    desk.open("/designer/edit?from=clean-record-certificate@1")
+        .await;
+    let source = desk
+        .browser
+        .find(fantoccini::Locator::Id("source"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(source.contains("id: clean-record-certificate"));
+    let fixed = source.replacen("version: 1", "version: 2", 1);
+    // A decision that goes to a step that does not exist.
+    let broken = fixed.replacen("next: identity_not_verified", "next: nowhere", 1);
+    assert_ne!(broken, fixed);
+    let (line, column) = broken
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| Some((i + 1, l.find("nowhere")? + 1)))
+        .unwrap();
+
+    // Pasted, it is checked as it is typed: no button is pressed.
+    desk.fill("source", &broken).await;
+    let diagnostics = desk
+        .text_within("diagnostic-list", Duration::from_secs(15))
+        .await;
+    assert!(
+        diagnostics.contains(&format!("سطر {line}, ستون {column}")),
+        "the error is at line {line}: {diagnostics}"
+    );
+    assert!(diagnostics.contains("nowhere"), "{diagnostics}");
+    desk.screenshot("editor-errors").await;
+    // Its code links to the code's page.
+    let code = desk
+        .browser
+        .find(fantoccini::Locator::Css("#diagnostic-list a.code"))
+        .await
+        .unwrap();
+    let href = code.attr("href").await.unwrap().unwrap_or_default();
+    assert!(href.starts_with("/errors/DEF"), "{href}");
+
+    // Fixed, it is valid and deploys as version 2.
+    desk.fill("source", &fixed).await;
+    assert!(
+        !desk
+            .text_within("valid", Duration::from_secs(15))
+            .await
+            .is_empty()
+    );
+    desk.click("deploy").await;
+    let deployed = desk.text("deployed").await;
+    assert!(
+        deployed.contains("clean-record-certificate@2"),
+        "{deployed}"
+    );
+
+    // The diff of the two versions, and the code's page.
+    desk.open("/designer/clean-record-certificate/diff?from=1&to=2")
+        .await;
+    assert!(desk.source().await.contains("version: 2"));
+    desk.open(&href).await;
+    assert!(desk.source().await.contains(&href["/errors/".len()..]));
     desk.close().await;
 }

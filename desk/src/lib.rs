@@ -15,10 +15,11 @@
 //! The pages: [`citizen`] (catalog, form, filing and waiting, the request's live timeline,
 //! tracking by code and mobile) and [`staff`] (the officer's worklist and tasks, the
 //! request's record with evidence and history, the auditor's state at a version and
-//! verification).
+//! verification) and [`designer`] (definitions, pictures, diffs, the editor and deploy).
 
 pub mod assets;
 pub mod citizen;
+pub mod designer;
 pub mod i18n;
 pub mod render;
 pub mod session;
@@ -102,6 +103,7 @@ pub fn router(config: Config) -> Router {
         .merge(session::routes())
         .merge(citizen::routes())
         .merge(staff::routes())
+        .merge(designer::routes())
         .layer(axum::middleware::from_fn_with_state(
             desk.clone(),
             session::visit,

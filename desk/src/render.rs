@@ -26,6 +26,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("record.html", include_str!("../templates/record.html")),
     ("requests.html", include_str!("../templates/requests.html")),
     ("verify.html", include_str!("../templates/verify.html")),
+    ("designer.html", include_str!("../templates/designer.html")),
+    ("editor.html", include_str!("../templates/editor.html")),
+    (
+        "diagnostics.html",
+        include_str!("../templates/diagnostics.html"),
+    ),
+    (
+        "error_code.html",
+        include_str!("../templates/error_code.html"),
+    ),
+    ("version.html", include_str!("../templates/version.html")),
+    ("diff.html", include_str!("../templates/diff.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -190,6 +190,8 @@ fn start_page(who: &Principal) -> &'static str {
         "/tasks"
     } else if who.has(Role::Auditor) {
         "/requests"
+    } else if who.has(Role::Designer) {
+        "/designer"
     } else {
         "/services"
     }

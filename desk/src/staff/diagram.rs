@@ -33,13 +33,17 @@ pub fn draw(def: &Definition, s: &InstanceState, events: &[RecordedEvent]) -> Op
     if s.ending.is_none() {
         marks.at = s.tokens.values().map(|t| t.step.clone()).collect();
     }
-    let svg = match svg_marked(def.compiled(), &marks) {
-        Ok(svg) => svg,
+    match svg_marked(def.compiled(), &marks) {
+        Ok(svg) => inline(&svg),
         Err(e) => {
             tracing::warn!(error = %e, "a definition could not be drawn");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// A drawn picture made ready to put into a page, with the policy its style needs.
+pub fn inline(svg: &str) -> Option<Diagram> {
     // The XML prolog has no place inside an HTML page.
     let svg = match svg.find("<svg") {
         Some(i) => svg[i..].to_owned(),
@@ -52,7 +56,7 @@ pub fn draw(def: &Definition, s: &InstanceState, events: &[RecordedEvent]) -> Op
         let Some(close) = body.find("</style>") else {
             break;
         };
-        let digest = Sha256::digest(body[..close].as_bytes());
+        let digest = Sha256::digest(&body.as_bytes()[..close]);
         styles.push_str(&format!(
             " 'sha256-{}'",
             base64::engine::general_purpose::STANDARD.encode(digest)
