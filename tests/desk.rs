@@ -360,3 +360,24 @@ async fn a_designer_pastes_a_broken_yaml_sees_the_error_at_its_line_fixes_it_and
     assert!(desk.source().await.contains(&href["/errors/".len()..]));
     desk.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manager_sees_each_services_figures_and_the_officers_load() {
+    let Some(desk) = Desk::start("desk::a_manager_sees_each_services_figures").await else {
+        return;
+    };
+    let (_, _) = file_clean_record(&desk).await;
+    desk.sign_out().await;
+    desk.demo_sign_in("manager", "judiciary").await;
+    assert_eq!(desk.path().await, "/manage");
+    let services = desk.text("services").await;
+    let row = services
+        .lines()
+        .find(|l| l.contains("clean-record-certificate"))
+        .unwrap_or_else(|| panic!("the service has its row: {services}"));
+    // Filed 1, in progress 0, ended 1, cancelled 0, all of it smart.
+    assert!(row.contains("۱ ۰ ۱ ۰ ۱۰۰٪"), "{row}");
+    assert!(!desk.text("no-incidents").await.is_empty());
+    desk.screenshot("manage").await;
+    desk.close().await;
+}

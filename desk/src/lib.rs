@@ -15,12 +15,14 @@
 //! The pages: [`citizen`] (catalog, form, filing and waiting, the request's live timeline,
 //! tracking by code and mobile) and [`staff`] (the officer's worklist and tasks, the
 //! request's record with evidence and history, the auditor's state at a version and
-//! verification) and [`designer`] (definitions, pictures, diffs, the editor and deploy).
+//! verification), [`designer`] (definitions, pictures, diffs, the editor and deploy) and
+//! [`manager`] (per service figures, open incidents with retry, officers' load).
 
 pub mod assets;
 pub mod citizen;
 pub mod designer;
 pub mod i18n;
+pub mod manager;
 pub mod render;
 pub mod session;
 pub mod staff;
@@ -104,6 +106,7 @@ pub fn router(config: Config) -> Router {
         .merge(citizen::routes())
         .merge(staff::routes())
         .merge(designer::routes())
+        .merge(manager::routes())
         .layer(axum::middleware::from_fn_with_state(
             desk.clone(),
             session::visit,

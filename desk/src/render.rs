@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("version.html", include_str!("../templates/version.html")),
     ("diff.html", include_str!("../templates/diff.html")),
+    ("manage.html", include_str!("../templates/manage.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

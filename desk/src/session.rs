@@ -186,7 +186,9 @@ pub fn routes() -> Router<Desk> {
 
 /// Where each role starts.
 fn start_page(who: &Principal) -> &'static str {
-    if who.has(Role::Officer) {
+    if who.roles.contains(&Role::Admin) {
+        "/manage"
+    } else if who.has(Role::Officer) {
         "/tasks"
     } else if who.has(Role::Auditor) {
         "/requests"
