@@ -136,7 +136,7 @@ pub async fn visit(
         Some(token) => match desk.api().keys().verify(token) {
             Ok(p) => (Some(p), Some(token.to_owned())),
             Err(_) => {
-                jar_out = jar_out.remove(removal(&desk));
+                jar_out = jar_out.add(removal(&desk));
                 (None, None)
             }
         },
@@ -172,8 +172,11 @@ fn cookie(desk: &Desk, name: &'static str, value: String) -> Cookie<'static> {
         .build()
 }
 
+/// The cookie that ends the session (empty, expired).
 fn removal(desk: &Desk) -> Cookie<'static> {
-    cookie(desk, SESSION_COOKIE, String::new())
+    let mut c = cookie(desk, SESSION_COOKIE, String::new());
+    c.make_removal();
+    c
 }
 
 /// The routes of signing in and out.
@@ -348,7 +351,7 @@ async fn sign_out(
     Form(form): Form<SignOut>,
 ) -> Result<Response, DeskError> {
     visit.check_csrf(&form.csrf)?;
-    Ok((jar.remove(removal(&desk)), Redirect::to("/")).into_response())
+    Ok((jar.add(removal(&desk)), Redirect::to("/")).into_response())
 }
 
 fn hex(bytes: &[u8]) -> String {
