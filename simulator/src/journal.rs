@@ -88,6 +88,8 @@ pub struct Journal {
     pub reminded: HashSet<String>,
     /// Greenhouse files opened: file number → application.
     pub files: HashMap<String, Value>,
+    /// The national follow-up system's settings and what it received.
+    pub followup: crate::followup::Followup,
     counter: u64,
 }
 

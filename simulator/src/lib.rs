@@ -6,6 +6,7 @@
 
 mod agencies;
 pub mod config;
+pub mod followup;
 mod gateways;
 mod inquiry;
 mod journal;

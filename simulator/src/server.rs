@@ -1,5 +1,6 @@
 //! The HTTP surface: every route of the simulated agencies ([`crate::inquiry`]) and gateways
-//! ([`crate::gateways`]), and the `/__sim` introspection routes.
+//! ([`crate::gateways`]), the national follow-up system ([`crate::followup`]), and the `/__sim`
+//! introspection routes.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,7 +11,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::toolkit::problem;
-use crate::{Config, Simulator, gateways, inquiry};
+use crate::{Config, Simulator, followup, gateways, inquiry};
 
 /// Every route.
 pub fn router(sim: Simulator) -> Router {
@@ -28,6 +29,11 @@ pub fn router(sim: Simulator) -> Router {
         .route("/__sim/payments", get(sim_payments))
         .route("/__sim/reset", post(sim_reset))
         .route("/__sim/config", get(sim_config).put(sim_put_config))
+        .route("/followup/events", post(followup::receive))
+        .route(
+            "/__sim/followup",
+            get(followup::inspect).put(followup::configure),
+        )
         .with_state(sim)
 }
 

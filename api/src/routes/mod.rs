@@ -10,6 +10,7 @@ pub mod messages;
 pub mod ops;
 pub mod reports;
 pub mod requests;
+pub mod subscriptions;
 pub mod tasks;
 pub mod track;
 pub mod versions;
@@ -33,5 +34,6 @@ pub fn v1() -> Router<AppState> {
         .merge(deliver::routes())
         .merge(incidents::routes())
         .merge(reports::routes())
+        .merge(subscriptions::routes())
         .merge(watch::routes())
 }

@@ -12,6 +12,7 @@ mod cache;
 pub mod clock;
 mod deploy;
 mod feed;
+pub mod followup;
 mod jobs;
 pub mod messages;
 pub mod registry;

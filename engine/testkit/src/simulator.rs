@@ -54,6 +54,13 @@ pub async fn post(url: &str, key: &str, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// PUTs JSON and returns the status and JSON answer.
+pub async fn put_json(url: &str, body: Value) -> (u16, Value) {
+    let r = client().put(url).json(&body).send().await.expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 /// GETs JSON.
 pub async fn get(url: &str) -> Value {
     client()
