@@ -96,6 +96,30 @@ impl Visit {
     }
 }
 
+/// A form sent with this visit's CSRF token: its fields, in order. Any other is refused
+/// with 403 before the page's handler runs.
+#[derive(Debug)]
+pub struct Posted(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let visit = req
+            .extensions()
+            .get::<Visit>()
+            .cloned()
+            .ok_or_else(|| DeskError::sign_in().into_response())?;
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        visit
+            .check_csrf(&crate::citizen::form::value(&fields, "csrf"))
+            .map_err(IntoResponse::into_response)?;
+        Ok(Posted(fields))
+    }
+}
+
 #[derive(Deserialize)]
 struct LangQuery {
     lang: Option<String>,

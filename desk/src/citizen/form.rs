@@ -260,6 +260,14 @@ pub fn place(fields: &mut [Field], violations: &[(String, String)]) -> Vec<Strin
     rest
 }
 
+/// The schema violations an API error lists, as (JSON pointer, message).
+pub fn violations(e: &daftar_api::problem::ApiError) -> Vec<(String, String)> {
+    e.errors
+        .iter()
+        .map(|f| (f.pointer.clone(), f.detail.clone()))
+        .collect()
+}
+
 /// Persian and Arabic-Indic digits as ASCII, as citizens type them on Persian keyboards.
 fn ascii_digits(s: &str) -> String {
     s.chars()

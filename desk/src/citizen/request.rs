@@ -13,12 +13,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as Sse, KeepAlive};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
 use daftar_api::auth::{Principal, Role};
 use daftar_api::routes::requests::{StartRequest, start};
 use daftar_api::routes::track::{TrackView, public_view};
 use daftar_engine::core::InstanceState;
-use daftar_engine::events::StreamId;
+use std::sync::Arc;
+
+use daftar_api::problem::ApiError;
+use daftar_engine::Definition;
+use daftar_engine::events::{RecordedEvent, StreamId};
 use minijinja::context;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -27,7 +31,7 @@ use super::catalog::{find, service_page};
 use super::form;
 use crate::Desk;
 use crate::render::{self, DeskError};
-use crate::session::Visit;
+use crate::session::{Posted, Visit};
 
 /// How long a filing waits for a smart service's answer before showing the tracking code.
 const FILE_AND_WAIT: u64 = 20;
@@ -40,11 +44,9 @@ pub async fn file(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
     Path(id): Path<String>,
-    Form(submitted): Form<Vec<(String, String)>>,
+    Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
     let who = visit.with_role(&[Role::Citizen])?;
-    let csrf = form::value(&submitted, "csrf");
-    visit.check_csrf(&csrf)?;
     let def = find(&desk, &who.agency, &id)?;
     let schema = &def.compiled().workflow().input.schema;
     let (input, mut fields) = form::read(schema, &submitted);
@@ -54,15 +56,18 @@ pub async fn file(
         Err(v) => v.into_iter().map(|v| (v.pointer, v.message)).collect(),
     };
     let rest = form::place(&mut fields, &violations);
-    if fields.iter().any(|f| !f.errors.is_empty()) || !rest.is_empty() {
-        return Ok(service_page(
+    let refused = |fields: &[form::Field], rest: &[String]| {
+        service_page(
             &desk,
             &visit,
             &def,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &fields,
-            &rest,
-        ));
+            fields,
+            rest,
+        )
+    };
+    if fields.iter().any(|f| !f.errors.is_empty()) || !rest.is_empty() {
+        return Ok(refused(&fields, &rest));
     }
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -89,56 +94,63 @@ pub async fn file(
     let response = match filed {
         Ok(r) => r,
         Err(e) if !e.errors.is_empty() => {
-            let violations: Vec<(String, String)> = e
-                .errors
-                .iter()
-                .map(|f| (f.pointer.clone(), f.detail.clone()))
-                .collect();
-            let rest = form::place(&mut fields, &violations);
-            return Ok(service_page(
-                &desk,
-                &visit,
-                &def,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &fields,
-                &rest,
-            ));
+            let rest = form::place(&mut fields, &form::violations(&e));
+            return Ok(refused(&fields, &rest));
         }
         Err(e) => return Err(e.into()),
     };
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
-        .map_err(|_| DeskError::from(daftar_api::problem::ApiError::unavailable()))?;
+        .map_err(|_| DeskError::from(ApiError::unavailable()))?;
     let view: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let Some(request) = view.get("id").and_then(|v| v.as_str()) else {
-        return Err(DeskError::from(daftar_api::problem::ApiError::unavailable()));
+        return Err(DeskError::from(ApiError::unavailable()));
     };
     Ok(Redirect::to(&format!("/requests/{request}")).into_response())
 }
 
-/// The request `id` as its applicant sees it, if `who` may read it (the API's rule: its
-/// applicant, the agency's officers and auditors; anyone else gets the 404 of a request that
-/// does not exist).
-async fn public(
+/// A request the visitor may read, with its history and its definition.
+pub(crate) struct Readable {
+    pub stream: StreamId,
+    pub state: InstanceState,
+    pub history: Vec<RecordedEvent>,
+    pub def: Arc<Definition>,
+}
+
+/// The request `id`, if `who` may read it (the API's rule: its applicant, the agency's
+/// officers and auditors; anyone else gets the 404 of a request that does not exist).
+pub(crate) async fn readable(
     desk: &Desk,
     who: &Principal,
     id: &str,
-) -> Result<(StreamId, InstanceState, TrackView), DeskError> {
+) -> Result<Readable, DeskError> {
     let api = desk.api();
-    let (stream, s) = daftar_api::lookup::load_request(api, who, id).await?;
-    daftar_api::views::may_read(who, &s, id)?;
+    let (stream, state) = daftar_api::lookup::load_request(api, who, id).await?;
+    daftar_api::views::may_read(who, &state, id)?;
     let history = api
         .engine()
         .store()
         .load(&stream)
         .await
-        .map_err(daftar_api::problem::ApiError::from)?;
-    let def = api
-        .engine()
-        .definition_of(&s)
-        .map_err(daftar_api::problem::ApiError::from)?;
-    let view = public_view(&def, &s, &history);
-    Ok((stream, s, view))
+        .map_err(ApiError::from)?;
+    let def = api.engine().definition_of(&state).map_err(ApiError::from)?;
+    Ok(Readable {
+        stream,
+        state,
+        history,
+        def,
+    })
+}
+
+/// The request `id` as its applicant sees it, if `who` may read it.
+async fn public(
+    desk: &Desk,
+    who: &Principal,
+    id: &str,
+) -> Result<(StreamId, InstanceState, TrackView), DeskError> {
+    let r = readable(desk, who, id).await?;
+    let view = public_view(&r.def, &r.state, &r.history);
+    Ok((r.stream, r.state, view))
 }
 
 /// `GET /requests/{id}`: the request's page.

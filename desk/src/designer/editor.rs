@@ -4,11 +4,11 @@
 //! API's `deploy` for a new version. The code pages are `docs/errors/*.md`, built into the
 //! binary.
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::{Extension, Form};
 use daftar_api::auth::Role;
 use daftar_api::routes::definitions::{
     DeployError, DiagnosticView, deploy as api_deploy, get_version, validate,
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::Desk;
 use crate::citizen::form;
 use crate::render::{self, DeskError};
-use crate::session::Visit;
+use crate::session::{Posted, Visit};
 
 include!(concat!(env!("OUT_DIR"), "/error_pages.rs"));
 
@@ -93,9 +93,8 @@ pub async fn check(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
     headers: HeaderMap,
-    Form(submitted): Form<Vec<(String, String)>>,
+    Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    visit.check_csrf(&form::value(&submitted, "csrf"))?;
     let source = form::value(&submitted, "source");
     let report = report(&desk, &visit, &source).await?;
     if headers.contains_key("hx-request") {
@@ -113,9 +112,8 @@ pub async fn check(
 pub async fn deploy(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
-    Form(submitted): Form<Vec<(String, String)>>,
+    Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    visit.check_csrf(&form::value(&submitted, "csrf"))?;
     let who = visit.with_role(&[Role::Designer])?;
     let source = form::value(&submitted, "source");
     let done = api_deploy(

@@ -9,16 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use daftar_api::auth::Role;
 use daftar_api::routes::incidents::{Params, list as incidents, retry as api_retry};
 use daftar_api::routes::reports::{Period, services};
 use minijinja::context;
 
 use crate::Desk;
-use crate::citizen::form;
 use crate::render::{self, DeskError};
-use crate::session::Visit;
+use crate::session::{Posted, Visit};
 
 /// The manager's routes.
 pub fn routes() -> Router<Desk> {
@@ -100,9 +99,8 @@ pub async fn retry(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
     Path(id): Path<String>,
-    Form(submitted): Form<Vec<(String, String)>>,
+    _checked: Posted,
 ) -> Result<Response, DeskError> {
-    visit.check_csrf(&form::value(&submitted, "csrf"))?;
     let who = visit.with_role(&[Role::Admin])?;
     let _retried = api_retry(State(desk.api().clone()), who.clone(), Path(id)).await?;
     Ok(Redirect::to("/manage").into_response())

@@ -166,19 +166,13 @@ pub async fn page(
 ) -> Result<Response, DeskError> {
     let who = visit.with_role(&[Role::Officer, Role::Auditor])?;
     let api = desk.api();
-    let (stream, s) = daftar_api::lookup::load_request(api, who, &id).await?;
-    daftar_api::views::may_read(who, &s, &id)?;
+    let crate::citizen::request::Readable {
+        stream,
+        state: s,
+        history: events,
+        def,
+    } = crate::citizen::request::readable(&desk, who, &id).await?;
     let secrets = audit::secrets(api, who, &stream).await?;
-    let events = api
-        .engine()
-        .store()
-        .load(&stream)
-        .await
-        .map_err(daftar_api::problem::ApiError::from)?;
-    let def = api
-        .engine()
-        .definition_of(&s)
-        .map_err(daftar_api::problem::ApiError::from)?;
     let public = public_view(&def, &s, &events);
     let diagram = super::diagram::draw(&def, &s, &events);
     let entries: Vec<HistoryEntry> = events.iter().map(|e| audit::entry(e, &secrets)).collect();

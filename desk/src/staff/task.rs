@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
 use daftar_api::auth::Role;
 use daftar_api::routes::tasks::{
     CompleteTask, ReassignTask, SUPERVISOR, TaskItem, TaskPath, claim as api_claim,
@@ -16,7 +16,7 @@ use minijinja::context;
 use crate::Desk;
 use crate::citizen::form::{self, Field};
 use crate::render::{self, DeskError};
-use crate::session::Visit;
+use crate::session::{Posted, Visit};
 
 fn task_path(id: &str, task: &str) -> TaskPath {
     TaskPath {
@@ -89,9 +89,8 @@ pub async fn claim(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
     Path((id, task)): Path<(String, String)>,
-    Form(submitted): Form<Vec<(String, String)>>,
+    _checked: Posted,
 ) -> Result<Response, DeskError> {
-    visit.check_csrf(&form::value(&submitted, "csrf"))?;
     let who = visit.with_role(&[Role::Officer])?;
     let _claimed = api_claim(
         State(desk.api().clone()),
@@ -108,9 +107,8 @@ pub async fn complete(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
     Path((id, task)): Path<(String, String)>,
-    Form(submitted): Form<Vec<(String, String)>>,
+    Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    visit.check_csrf(&form::value(&submitted, "csrf"))?;
     let item = load(&desk, &visit, &id, &task).await?;
     let who = visit.with_role(&[Role::Officer])?;
     let schema = item.form_schema.clone().unwrap_or_default();
@@ -140,12 +138,7 @@ pub async fn complete(
     match done {
         Ok(_) => Ok(Redirect::to("/tasks").into_response()),
         Err(e) if !e.errors.is_empty() => {
-            let violations: Vec<(String, String)> = e
-                .errors
-                .iter()
-                .map(|f| (f.pointer.clone(), f.detail.clone()))
-                .collect();
-            let rest = form::place(&mut fields, &violations);
+            let rest = form::place(&mut fields, &form::violations(&e));
             Ok(task_page(
                 &desk,
                 &visit,
@@ -164,9 +157,8 @@ pub async fn reassign(
     State(desk): State<Desk>,
     Extension(visit): Extension<Visit>,
     Path((id, task)): Path<(String, String)>,
-    Form(submitted): Form<Vec<(String, String)>>,
+    Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    visit.check_csrf(&form::value(&submitted, "csrf"))?;
     let who = visit.with_role(&[Role::Officer])?;
     let some = |name: &str| Some(form::value(&submitted, name)).filter(|v| !v.trim().is_empty());
     let _moved = api_reassign(
