@@ -38,7 +38,7 @@ async fn a_citizen_files_a_clean_record_request_and_sees_the_certificate_on_the_
     desk.open("/").await;
     desk.screenshot("sign-in").await;
     desk.demo_sign_in("citizen", "judiciary").await;
-    assert_eq!(desk.path().await, "/services");
+    assert_eq!(desk.until_path("/services").await, "/services");
     assert!(desk.source().await.contains("گواهی عدم سوء پیشینه"));
     desk.screenshot("catalog").await;
 
@@ -173,7 +173,7 @@ async fn an_officer_completes_a_home_food_inspection_and_the_citizens_timeline_m
     // The officer, in another browser, finds the task by its tracking code and claims it.
     let officer = citizen.second().await;
     officer.demo_sign_in("officer", "mcls").await;
-    assert_eq!(officer.path().await, "/tasks");
+    assert_eq!(officer.until_path("/tasks").await, "/tasks");
     let row = officer.text("tasks").await;
     assert!(row.contains(&code), "the worklist lists the request: {row}");
     assert!(row.contains("مانده"), "with a countdown: {row}");
@@ -189,12 +189,17 @@ async fn an_officer_completes_a_home_food_inspection_and_the_citizens_timeline_m
         .await
         .unwrap();
     officer.click("claim").await;
-    assert_eq!(officer.text("officer").await, "demo-officer-mcls");
+    assert!(
+        officer
+            .until_text("demo-officer-mcls</dd>", Duration::from_secs(10))
+            .await,
+        "the task is the officer's"
+    );
     officer.click("f-visited").await;
     officer.click("f-health_card_valid").await;
     officer.screenshot("task").await;
     officer.click("outcome-approve").await;
-    assert_eq!(officer.path().await, "/tasks");
+    assert_eq!(officer.until_path("/tasks").await, "/tasks");
 
     // The citizen's page, left open, moves to the permit by itself.
     let document = citizen
@@ -224,7 +229,7 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
     let (_, code) = file_clean_record(&desk).await;
     desk.sign_out().await;
     desk.demo_sign_in("auditor", "judiciary").await;
-    assert_eq!(desk.path().await, "/requests");
+    assert_eq!(desk.until_path("/requests").await, "/requests");
     desk.browser
         .find(fantoccini::Locator::LinkText(&code))
         .await
@@ -294,7 +299,7 @@ async fn a_designer_pastes_a_broken_yaml_sees_the_error_at_its_line_fixes_it_and
         return;
     };
     desk.demo_sign_in("designer", "judiciary").await;
-    assert_eq!(desk.path().await, "/designer");
+    assert_eq!(desk.until_path("/designer").await, "/designer");
     desk.open("/designer/edit?from=clean-record-certificate@1")
         .await;
     let source = desk
@@ -369,7 +374,7 @@ async fn a_manager_sees_each_services_figures_and_the_officers_load() {
     let (_, _) = file_clean_record(&desk).await;
     desk.sign_out().await;
     desk.demo_sign_in("manager", "judiciary").await;
-    assert_eq!(desk.path().await, "/manage");
+    assert_eq!(desk.until_path("/manage").await, "/manage");
     let services = desk.text("services").await;
     let row = services
         .lines()

@@ -251,6 +251,13 @@ impl Desk {
     pub async fn demo_sign_in(&self, role: &str, agency: &str) {
         self.open("/").await;
         self.click(&format!("demo-{role}-{agency}")).await;
+        // Signed in, the page has the sign-out button.
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("form[action='/sign-out'] button"))
+            .await
+            .expect("signed in");
     }
 
     /// Signs out.
@@ -262,6 +269,25 @@ impl Desk {
             .click()
             .await
             .unwrap();
+        // Signed out, the page is the sign-in page.
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("sign-in"))
+            .await
+            .expect("signed out");
+    }
+
+    /// Waits until the browser is at `path`, up to ten seconds; answers where it is.
+    pub async fn until_path(&self, path: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.path().await;
+            if now == path || Instant::now() > deadline {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits until the page's text has `needle`, up to `within`.
