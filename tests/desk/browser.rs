@@ -6,7 +6,7 @@
 //! with `DAFTAR_REQUIRE_BROWSER=1` (as CI sets) it fails instead. With
 //! `DAFTAR_DESK_SCREENSHOTS=1` each page the tests name is saved into `docs/desk/` as PNG.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,7 +56,10 @@ fn browser_present(test: &str) -> bool {
         "{test}: DAFTAR_REQUIRE_BROWSER=1 but chromium and chromedriver are not on the PATH \
          (apt-get install chromium chromium-driver)"
     );
-    eprintln!(
+    // Written to the process's standard error, past the test harness's capture, so that a
+    // passing run still shows it.
+    let _ = writeln!(
+        std::io::stderr(),
         "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
          !! SKIPPED {test}: chromium and chromedriver are not on the PATH.\n\
          !! The desk was NOT tested in a browser. Install them (Debian: apt-get install\n\
