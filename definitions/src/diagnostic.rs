@@ -83,6 +83,7 @@ codes! {
     UnknownTimezone = "DEF071", Error, "a time zone is not a known IANA zone";
     NoCatalog = "DEF080", Warning, "no connector catalog was found, so connector names were not checked";
     InvalidCatalog = "DEF081", Error, "the connector catalog itself is not valid";
+    InvalidCalendar = "DEF082", Error, "a business calendar file is not valid";
 }
 
 impl fmt::Display for Code {

@@ -13,6 +13,7 @@
 //!
 //! This crate does no I/O: callers hand it text and get values back.
 
+pub mod calendar;
 pub mod catalog;
 pub(crate) mod check;
 pub mod compiled;
@@ -193,6 +194,34 @@ pub fn load_catalog(file: &str, text: &str) -> Result<Catalog, Vec<Diagnostic>> 
     }
     match read.value {
         Some((catalog, _)) if diagnostics.is_empty() => Ok(catalog),
+        _ => Err(diagnostics),
+    }
+}
+
+/// Reads and checks a business calendar file ([`calendar::CalendarFile`]). Problems are
+/// reported under `DEF082` with the file's own lines and columns.
+pub fn load_calendar(file: &str, text: &str) -> Result<calendar::Calendar, Vec<Diagnostic>> {
+    static VALIDATOR: std::sync::OnceLock<(Value, jsonschema::Validator)> =
+        std::sync::OnceLock::new();
+    let (schema, validator) = VALIDATOR.get_or_init(|| {
+        let schema = schema::schema_of::<calendar::CalendarFile>();
+        let validator = formats::options()
+            .build(&schema)
+            .expect("calendar schema is valid");
+        (schema, validator)
+    });
+    let read = read::<calendar::CalendarFile>(file, text, validator, schema, |_| Vec::new());
+    let mut diagnostics = read.diagnostics;
+    for d in &mut diagnostics {
+        if d.code != Code::YamlSyntax && d.code != Code::TooLarge {
+            d.message = format!("{} ({})", d.message, d.code);
+            d.code = Code::InvalidCalendar;
+            d.severity = Severity::Error;
+        }
+    }
+    match read.value {
+        Some((written, map)) if diagnostics.is_empty() => calendar::Calendar::from_file(&written)
+            .map_err(|findings| findings.into_iter().map(|f| place(file, &map, f)).collect()),
         _ => Err(diagnostics),
     }
 }

@@ -687,6 +687,7 @@ fn a_payment_result_is_taken_only_from_the_gateway_the_step_called() {
         now: s.now,
         actor,
         budget: Default::default(),
+        calendar: s.calendar.clone(),
     };
     for actor in [
         Actor::Connector("sms_gateway".into()),

@@ -143,7 +143,7 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                     let mut last = None;
                     for (i, e) in t.escalation.iter().enumerate() {
                         if let Some(prev) = last
-                            && e.after <= prev
+                            && e.after.compare(prev).is_some_and(|o| o.is_le())
                         {
                             let msg = format!(
                                 "escalation after {} comes no later than the one before it ({prev}); list escalations in the order they happen",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Duration, Expr, Step};
+use super::{Duration, Expr, Span, Step};
 
 /// Ask another agency's web service through a named connector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -195,9 +195,10 @@ pub struct Task {
     /// The form the officer fills in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<String>,
-    /// How long the officer has. Every human task needs one.
+    /// How long the officer has: clock time (`3d`) or working time (`5 working days`). Every
+    /// human task needs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due: Option<Duration>,
+    pub due: Option<Span>,
     /// Who takes over when the task is still open after a while, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Escalation>,
@@ -214,8 +215,8 @@ pub struct Task {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
-    /// Time since the task was created.
-    pub after: Duration,
+    /// Time since the task was created: clock time or working time.
+    pub after: Span,
     /// The role the task moves to.
     pub to: String,
     /// A template to send to the new role, if any.
@@ -228,9 +229,9 @@ pub struct Escalation {
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Wait {
-    /// Wait this long.
+    /// Wait this long: clock time (`2h`) or working time (`3 working days`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<Duration>,
+    pub duration: Option<Span>,
     /// Wait until this moment: an expression giving a timestamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Expr>,
