@@ -68,6 +68,7 @@ codes! {
     OutageRefused = "DEF037", Warning, "an agency that cannot be reached leads only to a refusal";
     NoDeadline = "DEF040", Error, "a human task has no deadline";
     Escalation = "DEF041", Error, "escalations are not listed in the order they happen";
+    DeemedOutcome = "DEF042", Error, "a task's deemed outcome is not one of its outcomes";
     ExpressionSyntax = "DEF050", Error, "an expression does not compile";
     UnsetData = "DEF051", Error, "an expression reads data that is never set";
     UnknownInputField = "DEF052", Error, "an expression reads a field the input form does not have";

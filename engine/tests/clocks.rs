@@ -68,3 +68,61 @@ fn working_hours_count_only_while_the_agency_works() {
     let task = s.state.tasks.values().next().unwrap();
     assert_eq!(task.due_at, at("2026-12-26T06:30:00Z"));
 }
+
+const LAW: &str = "ماده ۷ قانون تسهیل صدور مجوزهای کسب‌وکار";
+
+fn deemed_workflow() -> String {
+    working("5 working days").replacen(
+        "      outcomes:",
+        &format!("      on_deadline: {{ deemed: approve, law: \"{LAW}\" }}\n      outcomes:"),
+        1,
+    )
+}
+
+#[test]
+fn a_task_whose_deadline_passes_is_approved_by_law_with_the_reason_sent_to_the_applicant() {
+    use daftar_engine::events::{Event, Outcome};
+    let mut s = filed(&deemed_workflow());
+    let task = s.state.tasks.keys().next().unwrap().clone();
+    s.fire_next_timer().then(&["TimerFired", "TaskEscalated"]);
+    s.fire_next_timer().then(&[
+        "TimerFired",
+        "TaskDeemed",
+        "NotificationRequested",
+        "StepCompleted",
+        "StepEntered",
+        "TimerCancelled",
+        "InstanceCompleted",
+    ]);
+    assert_eq!(s.outcome(), Some(Outcome::Approved));
+    assert!(!s.state.tasks[&task].open);
+    let deemed = s.find("TaskDeemed");
+    assert!(
+        matches!(deemed[0], Event::TaskDeemed { outcome, law, .. } if outcome == "approve" && law == LAW),
+        "{deemed:?}"
+    );
+    let sms = s.find("NotificationRequested");
+    let Event::NotificationRequested {
+        text, recipient, ..
+    } = sms.last().unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(recipient, "09121234567");
+    assert!(text.contains(LAW) && text.contains("TRK1"), "{text}");
+}
+
+#[test]
+fn a_task_decided_before_its_deadline_is_not_deemed() {
+    use daftar_engine::core::Command;
+    let mut s = filed(&deemed_workflow());
+    let task = s.state.tasks.keys().next().unwrap().clone();
+    s.when(Command::CompleteTask {
+        task,
+        officer: "o1".into(),
+        outcome: "reject".into(),
+        form: serde_json::json!({"note": "no"}),
+    });
+    assert!(s.find("TaskDeemed").is_empty());
+    assert_eq!(s.outcome(), Some(daftar_engine::events::Outcome::Rejected));
+}

@@ -202,6 +202,10 @@ pub struct Task {
     /// Who takes over when the task is still open after a while, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Escalation>,
+    /// What the law makes of the agency's silence: when `due` passes with the task still open,
+    /// the task is decided with this outcome, for this legal reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_deadline: Option<OnDeadline>,
     /// The outcomes an officer can choose, each with the step it leads to.
     #[schemars(length(min = 1))]
     #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_]{0,62}$"}))]
@@ -209,6 +213,19 @@ pub struct Task {
     /// Variables to set from the completed form: expressions over `form` and `outcome`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub output: BTreeMap<String, Expr>,
+}
+
+/// Deemed approval: the agency's silence past a statutory deadline is taken as a decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnDeadline {
+    /// The outcome the task is deemed to have, one of its `outcomes` (such as `approve`).
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,62}$"))]
+    pub deemed: String,
+    /// The law that makes silence this outcome, as the applicant is told it, such as
+    /// `ماده ۷ قانون تسهیل صدور مجوزهای کسب‌وکار`.
+    #[schemars(length(min = 1))]
+    pub law: String,
 }
 
 /// One level of escalation.

@@ -15,7 +15,8 @@ pub use duration::Duration;
 pub use expr::Expr;
 pub use kinds::{
     Branch, Call, Callback, Case, Channel, Decision, Document, End, Escalation, Inquiry, Join,
-    Notify, OnUnknown, Outcome, Parallel, PathSegment, Payment, Retry, Task, Transition, Wait,
+    Notify, OnDeadline, OnUnknown, Outcome, Parallel, PathSegment, Payment, Retry, Task,
+    Transition, Wait,
 };
 pub use span::{Span, WorkingSpan};
 pub use step::{Step, StepKind, StepKindRef};

@@ -344,7 +344,7 @@ impl InstanceState {
                     t.officer = Some(officer.clone());
                 }
             }
-            Event::TaskCompleted { task, .. } => {
+            Event::TaskCompleted { task, .. } | Event::TaskDeemed { task, .. } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.open = false;
                     let token = t.token;

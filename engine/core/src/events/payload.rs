@@ -153,6 +153,13 @@ pub enum Event {
         outcome: String,
         form: Value,
     },
+    /// The task's deadline passed with no officer's decision, and the law takes the silence as
+    /// `outcome` (deemed approval): recorded with the legal reason, by the system, no officer.
+    TaskDeemed {
+        task: String,
+        outcome: String,
+        law: String,
+    },
     /// A task moved to the next role of its escalation chain.
     TaskEscalated {
         task: String,
@@ -274,6 +281,7 @@ impl Event {
             Event::TaskCreated { .. } => "TaskCreated",
             Event::TaskClaimed { .. } => "TaskClaimed",
             Event::TaskCompleted { .. } => "TaskCompleted",
+            Event::TaskDeemed { .. } => "TaskDeemed",
             Event::TaskEscalated { .. } => "TaskEscalated",
             Event::TaskReassigned { .. } => "TaskReassigned",
             Event::TimerScheduled { .. } => "TimerScheduled",
@@ -372,6 +380,9 @@ pub enum NotificationPurpose {
     /// A task escalated. Only in histories of earlier versions: officers are now told
     /// through the worklist (`TaskEscalated`'s `notice`), never by the citizens' gateway.
     Escalation { task: String },
+    /// A task deemed decided by law when its deadline passed: the applicant is told the
+    /// outcome and the legal reason.
+    Deemed { task: String },
 }
 
 /// What a timer is for.
