@@ -126,3 +126,103 @@ fn a_task_decided_before_its_deadline_is_not_deemed() {
     assert!(s.find("TaskDeemed").is_empty());
     assert_eq!(s.outcome(), Some(daftar_engine::events::Outcome::Rejected));
 }
+
+/// Changes asked of the applicant first (a message wait that stops the clock), then the
+/// review.
+fn changes_then_review() -> String {
+    working("2 working days").replacen(
+        "steps:\n",
+        "steps:\n  - id: await_changes\n    wait:\n      message: revised\n      correlation: instance.tracking_code\n      timeout: 30d\n      on_timeout: no\n      stop_clock: true\n",
+        1,
+    )
+}
+
+fn sla_due(s: &Scenario) -> Option<DateTime<Utc>> {
+    s.state
+        .timers
+        .values()
+        .find(|t| t.purpose == daftar_engine::events::TimerPurpose::Sla)
+        .map(|t| t.due_at)
+}
+
+#[test]
+fn the_sla_clock_stops_while_the_applicant_is_asked_for_changes_and_runs_again_after() {
+    use daftar_engine::core::Command;
+    use daftar_engine::events::Event;
+    let mut s = given(&changes_then_review());
+    s.now = at("2026-12-21T08:00:00Z");
+    s.start(applicant()).then(&[
+        "InstanceStarted",
+        "TimerScheduled",
+        "StepEntered",
+        "MessageAwaited",
+        "TimerScheduled",
+        "TimerCancelled",
+        "ClockStopped",
+    ]);
+    assert_eq!(
+        sla_due(&s),
+        None,
+        "no SLA timer runs while the applicant is asked"
+    );
+    let stopped = s.state.clock_stopped.clone().expect("the clock is stopped");
+    assert_eq!(stopped.reason, "message:revised");
+    // Ten working days of seven hours were left: none had passed.
+    assert_eq!(stopped.remaining_seconds, 70 * 3600);
+
+    // The applicant answers nine days later, on Wednesday 30 December at 11:30 in Tehran.
+    s.advance(chrono::Duration::days(9));
+    s.when(Command::DeliverMessage {
+        name: "revised".into(),
+        correlation: "TRK1".into(),
+        message_id: "m-1".into(),
+        payload: serde_json::json!({}),
+    });
+    let kinds: Vec<&str> = s.last.iter().map(Event::kind).collect();
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        ["ClockResumed", "TimerScheduled"],
+        "{kinds:?}"
+    );
+    assert!(s.state.clock_stopped.is_none());
+    let resumed = s.find("ClockResumed");
+    assert!(
+        matches!(resumed[0], Event::ClockResumed { reason, stopped_seconds, .. }
+            if reason == "message:revised" && *stopped_seconds == 9 * 86_400),
+        "{resumed:?}"
+    );
+    // The service level is the whole ten working days from the answer, not from the filing.
+    let due = sla_due(&s).expect("the SLA timer runs again");
+    assert_eq!(
+        due,
+        s.calendar.add_working(s.now, chrono::Duration::hours(70))
+    );
+    assert!(
+        due > s.calendar.add(
+            at("2026-12-21T08:00:00Z"),
+            "10 working days".parse().unwrap()
+        )
+    );
+
+    // A breach is judged by the adjusted deadline: the SLA fires then, not before.
+    s.now = due;
+    let sla = s
+        .state
+        .timers
+        .iter()
+        .find(|(_, t)| t.purpose == daftar_engine::events::TimerPurpose::Sla)
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    s.when(Command::FireTimer { timer: sla });
+    assert!(s.state.sla_breached);
+}
+
+#[test]
+fn a_wait_that_does_not_stop_the_clock_leaves_the_sla_running() {
+    let mut s = given(&changes_then_review().replace("      stop_clock: true\n", ""));
+    s.now = at("2026-12-21T08:00:00Z");
+    s.start(applicant());
+    assert!(s.state.clock_stopped.is_none());
+    assert_eq!(sla_due(&s), Some(at("2027-01-06T08:00:00Z")));
+    assert!(s.find("ClockStopped").is_empty());
+}

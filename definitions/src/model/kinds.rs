@@ -270,6 +270,10 @@ pub struct Wait {
     /// The step to go to when the message does not come in time; an incident when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<String>,
+    /// Whether the request waits here on the applicant (changes asked for, a document to
+    /// bring): the service level's clock stops while it does, and runs again when it leaves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_clock: bool,
     /// Variables to set from the message: expressions over `message`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub output: BTreeMap<String, Expr>,

@@ -177,6 +177,22 @@ pub enum Event {
         role: Option<String>,
         officer: Option<String>,
     },
+    /// The service level's clock stopped: the request waits on the applicant (`reason`:
+    /// `payment`, or `message:NAME` of a wait with `stop_clock`). The SLA timer is cancelled;
+    /// `remaining_seconds` of the service level (working seconds when it is in working time)
+    /// are kept for when the clock runs again.
+    ClockStopped {
+        reason: String,
+        at: DateTime<Utc>,
+        remaining_seconds: i64,
+    },
+    /// The service level's clock runs again, after `stopped_seconds` of clock time; a new SLA
+    /// timer follows, due when the remaining time has passed.
+    ClockResumed {
+        reason: String,
+        at: DateTime<Utc>,
+        stopped_seconds: i64,
+    },
     /// A durable timer was set.
     TimerScheduled {
         timer: String,
@@ -284,6 +300,8 @@ impl Event {
             Event::TaskDeemed { .. } => "TaskDeemed",
             Event::TaskEscalated { .. } => "TaskEscalated",
             Event::TaskReassigned { .. } => "TaskReassigned",
+            Event::ClockStopped { .. } => "ClockStopped",
+            Event::ClockResumed { .. } => "ClockResumed",
             Event::TimerScheduled { .. } => "TimerScheduled",
             Event::TimerFired { .. } => "TimerFired",
             Event::TimerCancelled { .. } => "TimerCancelled",
