@@ -173,3 +173,78 @@ fn the_shipped_lunar_holidays_fall_near_their_hijri_dates() {
         "both years' lunar holidays are listed ({lunar})"
     );
 }
+
+const PERMIT: &str = r#"daftar: 1
+id: kiosk-permit
+version: 1
+title: { fa: مجوز کیوسک, en: Kiosk permit }
+agency: tehran-municipality
+in_force_from: 2026-03-21
+sla: SLA
+input:
+  schema:
+    type: object
+    required: [national_id, mobile]
+    properties:
+      national_id: { type: string, format: ir-national-id }
+      mobile: { type: string, format: ir-mobile }
+steps:
+  - id: review
+    task:
+      role: kiosk_officer
+      due: DUE
+      outcomes: { approve: approve, reject: reject }
+  - id: reject
+    end: { outcome: rejected }
+  - id: approve
+    end: { outcome: approved }
+"#;
+
+fn diagnostics(sla: &str, due: &str) -> Vec<String> {
+    let text = PERMIT.replace("SLA", sla).replace("DUE", due);
+    daftar_definitions::validate("permit.yaml", &text, Default::default())
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn working_time_is_a_deadline_and_a_wrong_one_is_placed() {
+    assert_eq!(
+        diagnostics("10 working days", "3 working hours"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        diagnostics("10 working days", "5 working weeks"),
+        [
+            "permit.yaml:19:12: DEF006 `working weeks` is not a unit of working time; write working time like `5 working days`, `3 working hours` or `1 working day 30 working minutes`"
+        ]
+    );
+    assert_eq!(
+        diagnostics("10 working days", "2 working days 3h"),
+        [
+            "permit.yaml:19:12: DEF006 `2 working days 3h` is not a span of working time; write working time like `5 working days`, `3 working hours` or `1 working day 30 working minutes`"
+        ]
+    );
+    // Where a machine's time is meant (a timeout), working time is refused with why.
+    let text = PERMIT
+        .replace("SLA", "13h")
+        .replace("DUE", "3d")
+        .replace("defaults:", "")
+        .replacen(
+            "steps:\n",
+            "defaults:\n  timeout: 2 working hours\nsteps:\n",
+            1,
+        );
+    let found: Vec<String> = daftar_definitions::validate("permit.yaml", &text, Default::default())
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("DEF006") && found[0].contains("counts only for a deadline"),
+        "{found:#?}"
+    );
+}
