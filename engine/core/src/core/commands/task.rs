@@ -120,10 +120,7 @@ pub(crate) fn deemed(run: &mut Run<'_>, task: &str, t: &TaskState, od: &OnDeadli
 /// The SMS of a deemed decision, in Persian and English, to the applicant's mobile number (a
 /// request with none gets none; the status SMS of the step that follows still goes out).
 fn tell_applicant(run: &mut Run<'_>, task: &str, outcome: &str, law: &str) {
-    let Some(mobile) = run.workflow().applicant_mobile() else {
-        return;
-    };
-    let Ok(Value::String(recipient)) = run.eval(&mobile, vec![]) else {
+    let Some(recipient) = run.applicant_recipient() else {
         return;
     };
     let code = run.state.tracking_code.clone();
