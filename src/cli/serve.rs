@@ -39,6 +39,16 @@ pub struct Args {
     /// The connector catalog; by default the nearest `connectors.yaml` above the definitions.
     #[arg(long, env = "DAFTAR_CONNECTORS")]
     pub connectors: Option<PathBuf>,
+    /// A business calendar (weekend, working hours, official holidays) that working-time
+    /// deadlines are counted by: `FILE` for every agency, `AGENCY=FILE` for one agency; may be
+    /// given more than once. By default the calendar daftar ships (Iran, Jalali 1405–1406).
+    #[arg(
+        long = "calendar",
+        value_name = "[AGENCY=]FILE",
+        env = "DAFTAR_CALENDAR",
+        value_delimiter = ','
+    )]
+    pub calendars: Vec<String>,
     /// Run the agency simulator in this process and point every connector at it.
     #[arg(long)]
     pub demo: bool,
@@ -95,6 +105,32 @@ fn init_logging() {
         .try_init();
 }
 
+/// The calendars named by `--calendar`: `FILE` (every agency) or `AGENCY=FILE`. A calendar whose
+/// holidays end before today is used, with a warning: past its years only weekends count.
+fn load_calendars(
+    given: &[String],
+) -> anyhow::Result<Vec<(Option<String>, daftar_definitions::calendar::Calendar)>> {
+    let today = chrono::Utc::now().date_naive();
+    given
+        .iter()
+        .map(|arg| {
+            let (agency, path) = match arg.split_once('=') {
+                Some((agency, path)) => (Some(agency.to_owned()), path),
+                None => (None, arg.as_str()),
+            };
+            let calendar = super::files::load_calendar(Path::new(path))?;
+            if calendar.covers().1 < today {
+                tracing::warn!(
+                    calendar = path,
+                    "the calendar's holidays end on {}; add the new year's holidays (docs/operations.md)",
+                    calendar.covers().1
+                );
+            }
+            Ok((agency, calendar))
+        })
+        .collect()
+}
+
 /// A plain path is an SQLite file.
 fn store_url(db: &str) -> String {
     if db.contains("://") || db.starts_with("sqlite:") {
@@ -122,6 +158,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let public = public.trim_end_matches('/').to_owned();
 
+    let calendars = load_calendars(&args.calendars)?;
     let url = store_url(&args.db);
     let store = super::db::open(&url)
         .await
@@ -203,6 +240,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let engine = Engine::open(store, connectors).await?;
+    for (agency, calendar) in calendars {
+        engine.set_calendar(agency.as_deref(), Arc::new(calendar));
+    }
     if let Some(c) = &catalog {
         engine.set_catalog(c.clone());
     }
