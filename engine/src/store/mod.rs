@@ -16,6 +16,7 @@ pub mod postgres;
 mod rows;
 pub mod sql;
 pub mod sqlite;
+pub mod trees;
 mod write;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use serde_json::Value;
 use crate::events::{Actor, Event, RecordedEvent, StoredEvent, StreamId};
 
 pub use effects::{effects, task_rows};
+pub use trees::Trees;
 
 /// The definition that decided a commit's events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,13 +544,16 @@ pub trait ReadModels: Send + Sync {
 }
 
 /// An event store: every capability, for the callers that hold the whole store
-/// (`Arc<dyn Store>`). Implemented by every type that has all four.
-pub trait Store: EventLog + Work + Catalog + ReadModels + std::fmt::Debug + 'static {}
+/// (`Arc<dyn Store>`). Implemented by every type that has all five.
+pub trait Store:
+    EventLog + Work + Catalog + ReadModels + Trees + std::fmt::Debug + 'static
+{
+}
 
-impl<T: EventLog + Work + Catalog + ReadModels + std::fmt::Debug + 'static> Store for T {}
+impl<T: EventLog + Work + Catalog + ReadModels + Trees + std::fmt::Debug + 'static> Store for T {}
 
 /// The store traits, for code that calls them on a concrete store rather than `dyn Store`:
 /// `use daftar_engine::store::prelude::*;`.
 pub mod prelude {
-    pub use super::{Catalog, EventLog, ReadModels, Store, Work};
+    pub use super::{Catalog, EventLog, ReadModels, Store, Trees, Work};
 }
