@@ -100,7 +100,7 @@ fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
     }
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<Checkpoint>(l))
+        .map(serde_json::from_str::<Checkpoint>)
         .collect::<Result<_, _>>()
         .with_context(|| {
             format!(
