@@ -15,11 +15,16 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("daftar-simulator", &["daftar-definitions"]),
     ("daftar-api", &["daftar-definitions", "daftar-engine"]),
     (
+        "daftar-desk",
+        &["daftar-definitions", "daftar-engine", "daftar-api"],
+    ),
+    (
         "daftar",
         &[
             "daftar-definitions",
             "daftar-engine",
             "daftar-api",
+            "daftar-desk",
             "daftar-simulator",
         ],
     ),

@@ -368,13 +368,23 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             "# the demo's token secret, for `daftar token`:\nexport DAFTAR_JWT_SECRET={secret}"
         );
     }
+    let roles = demo::task_roles(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     if args.demo && args.jwt_public_key.is_none() {
-        let roles = demo::task_roles(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
         let block = demo::tokens_block(&keys, &roles).map_err(|e| anyhow::anyhow!(e))?;
         println!("{block}");
     }
+    // The desk signs demo visitors in with one click only where tokens can be minted.
+    let desk = daftar_desk::router(daftar_desk::Config {
+        api: state.clone(),
+        demo: (args.demo && args.jwt_public_key.is_none()).then(|| daftar_desk::Demo {
+            agency: demo::AGENCY.to_owned(),
+            task_roles: roles,
+        }),
+        secure_cookies: public.starts_with("https://"),
+    });
+    eprintln!("  desk:        http://{addr}/");
 
-    axum::serve(listener, daftar_api::app(state))
+    axum::serve(listener, daftar_api::app(state).merge(desk))
         .with_graceful_shutdown(shutdown())
         .await?;
     tracing::info!("stopped");

@@ -149,7 +149,11 @@ pub struct Verification {
 
 /// The strings to mask for `who` in a request's data: its personal values (see [`pii`]), read
 /// by the definition the request runs; nothing for officers and admins.
-async fn secrets(state: &AppState, who: &Principal, stream: &StreamId) -> ApiResult<Vec<String>> {
+pub async fn secrets(
+    state: &AppState,
+    who: &Principal,
+    stream: &StreamId,
+) -> ApiResult<Vec<String>> {
     if sees_personal_data(who) {
         return Ok(Vec::new());
     }
@@ -175,7 +179,8 @@ fn mask(value: &mut Value, secrets: &[String]) {
     }
 }
 
-fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
+/// One recorded event as the history shows it, with `secrets` masked.
+pub fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
     let mut event = e.event.to_stored();
     mask(&mut event, secrets);
     let mut actor = serde_json::to_value(&e.actor).unwrap_or_default();

@@ -17,8 +17,9 @@ use axum::http::header;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use daftar_engine::core::{Ending, InstanceState};
-use daftar_engine::events::Event;
+use daftar_engine::Definition;
+use daftar_engine::core::{Ending, InstanceState, Wait};
+use daftar_engine::events::{Event, RecordedEvent};
 use daftar_engine::runtime::tracking;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -94,6 +95,8 @@ pub struct TrackView {
     pub document_id: Option<String>,
     /// Why it ended so, in words for the applicant, when the service gives them.
     pub reason: Option<Label>,
+    /// Where the applicant pays, while a payment is awaited.
+    pub payment_url: Option<String>,
     /// The statuses it went through, oldest first.
     pub milestones: Vec<Milestone>,
 }
@@ -148,14 +151,22 @@ pub async fn track(
     if !mobile::is_applicants(&def, &s.input, &mobile) {
         return Err(not_found());
     }
+    let view = public_view(&def, &s, &history);
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(view)))
+}
+
+/// What the applicant may see of their request: its public milestones, its outcome and
+/// document, and the payment link while a payment is awaited. Shared with the desk.
+pub fn public_view(def: &Definition, s: &InstanceState, history: &[RecordedEvent]) -> TrackView {
     let mut milestones = Vec::new();
     let mut ended_at = None;
     let mut end_step = None;
-    for e in &history {
+    let mut payment = None;
+    for e in history {
         match &e.event {
             Event::StatusChanged { to, .. } => milestones.push(Milestone {
                 status: to.clone(),
-                label: status_label(&def, to).unwrap_or_else(|| Label::new(to, to)),
+                label: status_label(def, to).unwrap_or_else(|| Label::new(to, to)),
                 at: e.recorded_at,
             }),
             Event::InstanceCompleted { step, .. } => {
@@ -163,20 +174,31 @@ pub async fn track(
                 end_step = Some(step.clone());
             }
             Event::InstanceCancelled { .. } => ended_at = Some(e.recorded_at),
+            Event::PaymentOpened { reference, url, .. } => {
+                payment = Some((reference.clone(), url.clone()));
+            }
             _ => {}
         }
     }
+    // The link is shown only while the payment it opened is the one awaited.
+    let payment_url = payment.and_then(|(reference, url)| {
+        s.tokens
+            .values()
+            .any(|t| matches!(&t.wait, Wait::PaymentOpen { reference: r } if *r == reference))
+            .then_some(url)
+            .flatten()
+    });
     // The reason of a cancellation is an officer's note, not a text for the applicant: only
     // an end step's reason is shown.
     let reason = end_step.and_then(|step| {
         let text = def.compiled().step(&step)?.end.as_ref()?.reason.as_ref()?;
         Some(Label::from(text))
     });
-    let view = TrackView {
+    TrackView {
         tracking_code: s.tracking_code.clone(),
         service: s.workflow.clone(),
         service_title: Label::from(&def.compiled().workflow().title),
-        status_label: s.status.as_deref().and_then(|st| status_label(&def, st)),
+        status_label: s.status.as_deref().and_then(|st| status_label(def, st)),
         status: s.status.clone(),
         filed_at: s.filed_at,
         ended: s.ending.is_some(),
@@ -187,9 +209,9 @@ pub async fn track(
             Ending::Cancelled { .. } => None,
         }),
         reason,
+        payment_url,
         milestones,
-    };
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(view)))
+    }
 }
 
 /// The one answer for every lookup that finds nothing the caller may see.

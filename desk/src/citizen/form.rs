@@ -1,0 +1,336 @@
+//! A form generated from a JSON Schema (a service's input, a task's form): one labelled field
+//! per property, the submitted text read back into JSON by the property's type, and the
+//! schema's violations (from the engine's own validator) placed next to their fields, all at
+//! once.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One field of a generated form.
+#[derive(Clone, Debug, Serialize)]
+pub struct Field {
+    /// The property's name, the field's `name`.
+    pub name: String,
+    /// Its label in Persian.
+    pub fa: String,
+    /// Its label in English.
+    pub en: String,
+    /// The schema's description, if any.
+    pub hint: Option<String>,
+    /// `text`, `number`, `select` or `checkbox`.
+    pub kind: &'static str,
+    /// The browser's input mode (`numeric`, `tel`, `decimal`), a hint for phone keyboards.
+    pub inputmode: Option<&'static str>,
+    /// Whether it must be filled.
+    pub required: bool,
+    /// A `select`'s choices.
+    pub options: Vec<String>,
+    /// What was typed, to fill the field again after a refusal.
+    pub value: String,
+    /// What is wrong with it.
+    pub errors: Vec<Msg>,
+}
+
+/// A message in both languages. The schema validator's own messages are in English only,
+/// and are shown so in both.
+#[derive(Clone, Debug, Serialize)]
+pub struct Msg {
+    /// Persian.
+    pub fa: String,
+    /// English.
+    pub en: String,
+}
+
+impl Msg {
+    fn new(fa: &str, en: &str) -> Msg {
+        Msg {
+            fa: fa.to_owned(),
+            en: en.to_owned(),
+        }
+    }
+
+    fn same(text: &str) -> Msg {
+        Msg::new(text, text)
+    }
+}
+
+/// Names daftar's example services use, with their labels; other properties are labelled by
+/// their `title` or their name.
+const KNOWN: &[(&str, &str, &str)] = &[
+    ("national_id", "کد ملی", "National ID"),
+    ("mobile", "شماره همراه", "Mobile number"),
+    (
+        "birth_date",
+        "تاریخ تولد (میلادی، ۱۹۹۰-۰۱-۳۱)",
+        "Date of birth (1990-01-31)",
+    ),
+    ("purpose", "هدف درخواست", "Purpose"),
+    ("postal_code", "کد پستی", "Postal code"),
+    ("category", "دسته", "Category"),
+    ("business_title", "عنوان کسب‌وکار", "Business name"),
+    (
+        "health_card_number",
+        "شماره کارت بهداشت",
+        "Health card number",
+    ),
+    ("area", "مساحت (متر مربع)", "Area (square metres)"),
+    ("latitude", "عرض جغرافیایی", "Latitude"),
+    ("longitude", "طول جغرافیایی", "Longitude"),
+    ("registration_plate", "پلاک ثبتی", "Registration plate"),
+    ("water_right_id", "شناسه حق‌آبه", "Water right ID"),
+    ("notes", "یادداشت", "Notes"),
+    ("reason", "دلیل", "Reason"),
+];
+
+/// The fields of `schema`'s properties, in the schema's order.
+pub fn fields(schema: &Value) -> Vec<Field> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    // The schema's own order is lost in reading it: the required fields come first, in the
+    // order `required` names them, then the others by name.
+    let mut names: Vec<&String> = props.keys().collect();
+    names.sort_by_key(|n| {
+        (
+            required.iter().position(|r| r == n).unwrap_or(usize::MAX),
+            n.as_str(),
+        )
+    });
+    names
+        .into_iter()
+        .map(|name| (name, &props[name]))
+        .map(|(name, p)| {
+            let (fa, en) = match KNOWN.iter().find(|(n, _, _)| n == name) {
+                Some((_, fa, en)) => ((*fa).to_owned(), (*en).to_owned()),
+                None => {
+                    let t = p
+                        .get("title")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| name.replace('_', " "), str::to_owned);
+                    (t.clone(), t)
+                }
+            };
+            let options: Vec<String> = p
+                .get("enum")
+                .and_then(Value::as_array)
+                .map(|e| {
+                    e.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ty = type_of(p);
+            let format = p.get("format").and_then(Value::as_str).unwrap_or("");
+            let (kind, inputmode) = if !options.is_empty() {
+                ("select", None)
+            } else {
+                match (ty, format) {
+                    ("integer", _) => ("text", Some("numeric")),
+                    ("number", _) => ("text", Some("decimal")),
+                    ("boolean", _) => ("checkbox", None),
+                    (_, "ir-mobile") => ("text", Some("tel")),
+                    (_, "ir-national-id" | "ir-postal-code") => ("text", Some("numeric")),
+                    _ => ("text", None),
+                }
+            };
+            Field {
+                name: name.clone(),
+                fa,
+                en,
+                hint: p
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                kind,
+                inputmode,
+                required: required.contains(&name.as_str()),
+                options,
+                value: String::new(),
+                errors: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn type_of(p: &Value) -> &str {
+    match p.get("type") {
+        Some(Value::String(t)) => t,
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string"),
+        _ => "string",
+    }
+}
+
+/// What a submitted form says, read by `schema`: its JSON, and the fields filled in again
+/// with what was typed and the errors found in reading it (a required field left empty, a
+/// number that is not one).
+pub fn read(schema: &Value, submitted: &[(String, String)]) -> (Value, Vec<Field>) {
+    let mut fields = fields(schema);
+    let mut out = Map::new();
+    let props = schema.get("properties").and_then(Value::as_object);
+    for f in &mut fields {
+        let raw = submitted
+            .iter()
+            .find(|(k, _)| *k == f.name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        f.value.clone_from(&raw);
+        let p = props.and_then(|p| p.get(&f.name)).unwrap_or(&Value::Null);
+        if f.kind == "checkbox" {
+            out.insert(f.name.clone(), Value::Bool(!raw.is_empty()));
+            continue;
+        }
+        if raw.is_empty() {
+            if f.required {
+                f.errors.push(required_text());
+            }
+            continue;
+        }
+        let ascii = ascii_digits(&raw);
+        let value = match type_of(p) {
+            "integer" => match ascii.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    f.errors
+                        .push(Msg::new("یک عدد صحیح بنویسید.", "Write a whole number."));
+                    continue;
+                }
+            },
+            "number" => match ascii
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+            {
+                Some(n) => Value::Number(n),
+                None => {
+                    f.errors
+                        .push(Msg::new("یک عدد بنویسید.", "Write a number."));
+                    continue;
+                }
+            },
+            _ => match p.get("format").and_then(Value::as_str) {
+                Some("ir-mobile") => Value::String(daftar_api::mobile::normalize(&raw)),
+                Some("ir-national-id" | "ir-postal-code" | "date") => Value::String(ascii),
+                _ => Value::String(raw),
+            },
+        };
+        out.insert(f.name.clone(), value);
+    }
+    (Value::Object(out), fields)
+}
+
+fn required_text() -> Msg {
+    Msg::new("این خانه را پر کنید.", "Fill in this field.")
+}
+
+/// Places the schema's violations (JSON pointer, message) next to their fields; the ones of
+/// no field (or about a required field already marked) are returned for the top of the form.
+pub fn place(fields: &mut [Field], violations: &[(String, String)]) -> Vec<String> {
+    let mut rest = Vec::new();
+    for (pointer, message) in violations {
+        let name = pointer
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("");
+        match fields
+            .iter_mut()
+            .find(|f| !name.is_empty() && f.name == name)
+        {
+            Some(f) => f.errors.push(Msg::same(message)),
+            None => {
+                // A missing required property is reported at the root; its field says so.
+                let marked = fields
+                    .iter()
+                    .any(|f| !f.errors.is_empty() && message.contains(&format!("\"{}\"", f.name)));
+                if !marked {
+                    rest.push(message.clone());
+                }
+            }
+        }
+    }
+    rest
+}
+
+/// Persian and Arabic-Indic digits as ASCII, as citizens type them on Persian keyboards.
+fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+            _ => c,
+        })
+        .collect()
+}
+
+/// The value a submitted form gives `name`, or nothing.
+pub fn value(submitted: &[(String, String)], name: &str) -> String {
+    submitted
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// A fresh key that makes a form's filing happen once however often it is sent.
+pub fn filing_key() -> String {
+    rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_form_is_read_by_its_schema_and_every_error_is_placed() {
+        let schema = json!({"type": "object", "required": ["national_id", "area", "mobile"],
+            "properties": {"national_id": {"type": "string", "format": "ir-national-id"},
+                "mobile": {"type": "string", "format": "ir-mobile"},
+                "area": {"type": "integer"}, "kind": {"type": "string", "enum": ["a", "b"]}}});
+        let (value, mut fields) = read(
+            &schema,
+            &[
+                ("national_id".into(), "۰۴۹۹۳۷۰۸۹۹".into()),
+                ("area".into(), "many".into()),
+                ("mobile".into(), "".into()),
+            ],
+        );
+        assert_eq!(value, json!({"national_id": "0499370899"}));
+        let by = |n: &str| fields.iter().find(|f| f.name == n).unwrap().errors.len();
+        assert_eq!((by("area"), by("mobile"), by("kind")), (1, 1, 0));
+        let rest = place(
+            &mut fields,
+            &[
+                ("/kind".into(), "\"c\" is not one of".into()),
+                ("".into(), "\"mobile\" is a required property".into()),
+                ("".into(), "something else".into()),
+            ],
+        );
+        assert_eq!(rest, ["something else"]);
+        assert_eq!(
+            fields
+                .iter()
+                .find(|f| f.name == "kind")
+                .unwrap()
+                .errors
+                .len(),
+            1
+        );
+        assert_eq!(
+            fields.iter().find(|f| f.name == "kind").unwrap().kind,
+            "select"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! The citizen's desk: the agency's services with their published conditions
+//! ([`catalog`]), a service's application form generated from its input schema ([`form`]),
+//! filing and waiting for a smart service's answer, the request's live timeline ([`request`]),
+//! and tracking by code and mobile number for anyone ([`track`]).
+
+pub mod catalog;
+pub mod form;
+pub mod request;
+pub mod track;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::Desk;
+
+/// The citizen's routes.
+pub fn routes() -> Router<Desk> {
+    Router::new()
+        .route("/services", get(catalog::catalog))
+        .route("/services/{id}", get(catalog::service).post(request::file))
+        .route("/requests/{id}", get(request::page))
+        .route("/requests/{id}/live", get(request::live))
+        .route("/track", get(track::form).post(track::lookup))
+}

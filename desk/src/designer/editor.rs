@@ -1,0 +1,181 @@
+//! The YAML editor: the API's `validate` as one types (htmx posts the form a moment after
+//! each change and swaps in the diagnostics; without JavaScript, the Check button does the
+//! same), each diagnostic at its line and column with a link to its code's page, and the
+//! API's `deploy` for a new version. The code pages are `docs/errors/*.md`, built into the
+//! binary.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Form};
+use daftar_api::auth::Role;
+use daftar_api::routes::definitions::{
+    DeployError, DiagnosticView, deploy as api_deploy, get_version, validate,
+};
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::Desk;
+use crate::citizen::form;
+use crate::render::{self, DeskError};
+use crate::session::Visit;
+
+include!(concat!(env!("OUT_DIR"), "/error_pages.rs"));
+
+/// Where the editor starts.
+#[derive(Debug, Deserialize)]
+pub struct Start {
+    /// A deployed version to start from, `id@version`.
+    pub from: Option<String>,
+}
+
+/// `GET /designer/edit[?from=id@version]`.
+pub async fn page(
+    State(desk): State<Desk>,
+    Extension(visit): Extension<Visit>,
+    Query(start): Query<Start>,
+) -> Result<Response, DeskError> {
+    let who = visit.with_role(&[Role::Designer])?;
+    let mut source = String::new();
+    if let Some((id, version)) = start.from.as_deref().and_then(|f| f.split_once('@'))
+        && let Ok(version) = version.parse::<u32>()
+    {
+        let axum::Json(d) = get_version(
+            State(desk.api().clone()),
+            who.clone(),
+            Ok(Path((id.to_owned(), version))),
+        )
+        .await?;
+        source = d.source;
+    }
+    Ok(editor(&visit, StatusCode::OK, &source, None, None))
+}
+
+fn editor(
+    visit: &Visit,
+    status: StatusCode,
+    source: &str,
+    report: Option<minijinja::Value>,
+    deployed: Option<minijinja::Value>,
+) -> Response {
+    render::page(
+        visit,
+        status,
+        "editor.html",
+        context! { source => source, report => report, deployed => deployed },
+    )
+}
+
+fn yaml_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
+    h
+}
+
+async fn report(desk: &Desk, visit: &Visit, source: &str) -> Result<minijinja::Value, DeskError> {
+    let who = visit.with_role(&[Role::Designer])?;
+    let axum::Json(report) = validate(
+        State(desk.api().clone()),
+        who.clone(),
+        yaml_headers(),
+        Ok(Bytes::from(source.to_owned())),
+    )
+    .await?;
+    Ok(render::value(&report))
+}
+
+/// `POST /designer/check`: the diagnostics; only them for htmx, else the whole editor.
+pub async fn check(
+    State(desk): State<Desk>,
+    Extension(visit): Extension<Visit>,
+    headers: HeaderMap,
+    Form(submitted): Form<Vec<(String, String)>>,
+) -> Result<Response, DeskError> {
+    visit.check_csrf(&form::value(&submitted, "csrf"))?;
+    let source = form::value(&submitted, "source");
+    let report = report(&desk, &visit, &source).await?;
+    if headers.contains_key("hx-request") {
+        let html = render::render(&visit, "diagnostics.html", context! { report => report })
+            .map_err(|e| {
+                tracing::error!(error = %e, "the diagnostics did not render");
+                DeskError::from(daftar_api::problem::ApiError::unavailable())
+            })?;
+        return Ok(Html(html).into_response());
+    }
+    Ok(editor(&visit, StatusCode::OK, &source, Some(report), None))
+}
+
+/// `POST /designer/deploy`: a new version, or the editor with every diagnostic.
+pub async fn deploy(
+    State(desk): State<Desk>,
+    Extension(visit): Extension<Visit>,
+    Form(submitted): Form<Vec<(String, String)>>,
+) -> Result<Response, DeskError> {
+    visit.check_csrf(&form::value(&submitted, "csrf"))?;
+    let who = visit.with_role(&[Role::Designer])?;
+    let source = form::value(&submitted, "source");
+    let done = api_deploy(
+        State(desk.api().clone()),
+        who.clone(),
+        yaml_headers(),
+        Ok(Bytes::from(source.clone())),
+    )
+    .await;
+    match done {
+        Ok(response) => {
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .map_err(|_| DeskError::from(daftar_api::problem::ApiError::unavailable()))?;
+            let deployed: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let report = report(&desk, &visit, &source).await?;
+            Ok(editor(
+                &visit,
+                StatusCode::OK,
+                &source,
+                Some(report),
+                Some(render::value(&deployed)),
+            ))
+        }
+        Err(DeployError::Invalid(diagnostics)) => {
+            let report = render::value(Invalid {
+                valid: false,
+                diagnostics,
+            });
+            Ok(editor(
+                &visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &source,
+                Some(report),
+                None,
+            ))
+        }
+        Err(DeployError::Api(e)) => Err(e.into()),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Invalid {
+    valid: bool,
+    diagnostics: Vec<DiagnosticView>,
+}
+
+/// `GET /errors/{code}`: a diagnostic code's page, as written in `docs/errors/`.
+pub async fn error_page(
+    Extension(visit): Extension<Visit>,
+    Path(code): Path<String>,
+) -> Result<Response, DeskError> {
+    let (code, text) = PAGES
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(&code))
+        .ok_or_else(DeskError::not_found)?;
+    Ok(render::page(
+        &visit,
+        StatusCode::OK,
+        "error_code.html",
+        context! { code => *code, text => *text },
+    ))
+}

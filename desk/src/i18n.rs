@@ -1,0 +1,123 @@
+//! Persian first, English on request: the language of a visit and the template functions
+//! that pick a text, write digits and dates in it.
+//!
+//! In Persian, numbers are written in Persian digits and times as Jalali dates in Tehran
+//! time, with the engine's own helpers ([`daftar_engine::templates`], ICU4X's Persian
+//! calendar); in English, as Gregorian dates in Tehran time.
+
+use chrono::{DateTime, Utc};
+use daftar_engine::templates::{jalali_datetime, persian_digits};
+use minijinja::{Environment, State, Value};
+
+/// The language of the pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// Persian, right to left: the default.
+    #[default]
+    Fa,
+    /// English, left to right.
+    En,
+}
+
+impl Lang {
+    /// Reads `fa` or `en`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "fa" => Some(Lang::Fa),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// `fa` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fa => "fa",
+            Lang::En => "en",
+        }
+    }
+
+    /// The writing direction.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::Fa => "rtl",
+            Lang::En => "ltr",
+        }
+    }
+
+    /// One of two texts.
+    pub fn pick<'a>(self, fa: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Fa => fa,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The language of the page being rendered (its `lang` variable).
+fn lang_of(state: &State) -> Lang {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or_default()
+}
+
+/// Registers `tr(fa, en)`, `label(x)` (an object with `fa` and `en`), and the filters `num`
+/// (digits in the page's language) and `when` (an RFC 3339 time as a date and time).
+pub fn register(env: &mut Environment<'_>) {
+    env.add_function("tr", |state: &State, fa: String, en: String| {
+        lang_of(state).pick(&fa, &en).to_owned()
+    });
+    env.add_function("label", |state: &State, text: Value| -> String {
+        let key = lang_of(state).code();
+        match text.get_attr(key) {
+            Ok(v) if !v.is_undefined() && !v.is_none() => v.to_string(),
+            _ => text.to_string(),
+        }
+    });
+    env.add_filter("num", |state: &State, v: Value| -> String {
+        digits(lang_of(state), &v.to_string())
+    });
+    env.add_filter("when", |state: &State, v: Value| -> String {
+        when(lang_of(state), &v.to_string())
+    });
+}
+
+/// `text` with its digits in `lang`'s.
+pub fn digits(lang: Lang, text: &str) -> String {
+    match lang {
+        Lang::Fa => persian_digits(text),
+        Lang::En => text.to_owned(),
+    }
+}
+
+/// An RFC 3339 time as a date and time in Tehran: Jalali in Persian, Gregorian in English. A
+/// text that is not a time is shown as it is.
+pub fn when(lang: Lang, rfc3339: &str) -> String {
+    match lang {
+        Lang::Fa => jalali_datetime(rfc3339)
+            .map(|s| persian_digits(&s))
+            .unwrap_or_else(|_| rfc3339.to_owned()),
+        Lang::En => match rfc3339.parse::<DateTime<Utc>>() {
+            Ok(t) => t
+                .with_timezone(&chrono_tz::Asia::Tehran)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            Err(_) => rfc3339.to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_jalali_with_persian_digits_in_persian_and_gregorian_in_english() {
+        // 2026-03-21 is Nowruz 1405; 08:00 UTC is 11:30 in Tehran.
+        assert_eq!(when(Lang::Fa, "2026-03-21T08:00:00Z"), "۱۴۰۵/۰۱/۰۱ ۱۱:۳۰");
+        assert_eq!(when(Lang::En, "2026-03-21T08:00:00Z"), "2026-03-21 11:30");
+        assert_eq!(digits(Lang::Fa, "HC-1402"), "HC-۱۴۰۲");
+        assert_eq!(when(Lang::Fa, "soon"), "soon");
+    }
+}
