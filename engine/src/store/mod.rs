@@ -583,9 +583,8 @@ pub trait Store:
 {
 }
 
-impl<
-    T: EventLog + Work + Catalog + ReadModels + Subscriptions + Trees + std::fmt::Debug + 'static,
-> Store for T
+impl<T: EventLog + Work + Catalog + ReadModels + Subscriptions + Trees + std::fmt::Debug + 'static>
+    Store for T
 {
 }
 

@@ -1,5 +1,5 @@
 //! What signed checkpoints keep in the store (`audit_trees`, `audit_leaves`, `audit_nodes`,
-//! `checkpoints`, migration 0006): each agency's Merkle tree as it grew, so that a checkpoint
+//! `checkpoints`, migration 0008): each agency's Merkle tree as it grew, so that a checkpoint
 //! hashes only the events appended since the last one, and a proof reads a few stored subtrees.
 //! Hashes are kept as hex text, like the events' own.
 
