@@ -37,7 +37,13 @@ fn the_bench_workflows_are_valid_without_warnings() {
 fn a_short_core_run_reports_consistent_figures() {
     let dir = tempfile::tempdir().unwrap();
     let core = ["--scenario", "core", "--store", "sqlite", "--rate", "20"];
-    let limit_and_replay = ["--limit-duration", "500ms", "--replay-events", "2000"];
+    let limit_and_replay = [
+        "--limit-duration",
+        "500ms",
+        "--replay-events",
+        "2000",
+        "--audit",
+    ];
     let report = bench_report(&[&core[..], &limit_and_replay].concat(), dir.path());
 
     let runs = report["runs"].as_array().expect("runs");
@@ -72,6 +78,21 @@ fn a_short_core_run_reports_consistent_figures() {
     ] {
         assert!(number(&replay[figure]) > 0.0, "{replay:#}");
     }
+
+    // The checkpoints cover the replay's history, then 1,000 more events; the export of both
+    // verifies offline.
+    let audit = &report["audit"][0];
+    assert_eq!(audit["events"], replay["events"], "{audit:#}");
+    assert!(number(&audit["added_events"]) >= 1000.0, "{audit:#}");
+    for figure in [
+        "checkpoint_full_s",
+        "checkpoint_incremental_s",
+        "export_events_per_s",
+        "offline_verify_events_per_s",
+    ] {
+        assert!(number(&audit[figure]) > 0.0, "{audit:#}");
+    }
+    assert!(number(&audit["receipt_ms"]["p50"]) > 0.0, "{audit:#}");
 
     assert!(report["machine"]["cores"].as_u64().is_some_and(|c| c >= 1));
     // The SQLite files are removed afterwards.

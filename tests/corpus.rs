@@ -12,6 +12,7 @@
 //!   `examples/connectors.yaml`, is given).
 //! - `# workflows: a, b`: validate as if the workflows `a` and `b` were validated together.
 //! - `# kind: catalog`: the file is a connector catalog, read with `load_catalog`.
+//! - `# kind: calendar`: the file is a business calendar, read with `load_calendar`.
 //! - `# bug: description`: a known validator bug makes this file fail; it is checked by the
 //!   ignored test `corpus_known_bugs` rather than by `corpus`.
 //!
@@ -21,7 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use daftar_definitions::{Catalog, Code, Diagnostic, Options, Severity, load_catalog, validate};
+use daftar_definitions::{
+    Catalog, Code, Diagnostic, Options, Severity, load_calendar, load_catalog, validate,
+};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -53,6 +56,7 @@ struct Case {
     catalog: bool,
     workflows: Option<BTreeSet<String>>,
     is_catalog: bool,
+    is_calendar: bool,
     bug: Option<String>,
 }
 
@@ -69,6 +73,7 @@ impl Case {
             catalog: true,
             workflows: None,
             is_catalog: false,
+            is_calendar: false,
             bug: None,
         };
         for line in text.lines() {
@@ -111,6 +116,7 @@ impl Case {
                     );
                 }
                 "kind" if value == "catalog" => case.is_catalog = true,
+                "kind" if value == "calendar" => case.is_calendar = true,
                 "bug" => case.bug = Some(value.to_owned()),
                 _ => {}
             }
@@ -130,6 +136,12 @@ impl Case {
 
     /// The diagnostics, and whether the file was accepted (compiled, or loaded as a catalog).
     fn run(&self) -> (Vec<Diagnostic>, bool) {
+        if self.is_calendar {
+            return match load_calendar(&self.name, &self.text) {
+                Ok(_) => (Vec::new(), true),
+                Err(d) => (d, false),
+            };
+        }
         if self.is_catalog {
             return match load_catalog(&self.name, &self.text) {
                 Ok(_) => (Vec::new(), true),

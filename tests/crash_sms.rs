@@ -8,6 +8,10 @@
 //! Then, from the simulator's own log (`/__sim/sms`): no `client_reference` twice, and every
 //! status change that asks for an SMS got exactly one, to the applicant; no SMS that nobody
 //! asked for; and `daftar verify` passes on the store.
+//!
+//! The same nodes push every filing, status change and end to the simulator's national
+//! follow-up system, which refuses the first deliveries: after the kills, each request's four
+//! events arrived, once each after dropping repeats by id, in the order of the log.
 
 use daftar_testkit::process as support;
 
@@ -138,17 +142,19 @@ fn sigkilled_nodes_send_each_status_sms_exactly_once_through_the_sms_centre() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("daftar.db").display());
     let sim = Simulator::start(dir.path());
+    let rt = daftar_testkit::process::runtime();
+    rt.block_on(subscribe(&sim, &db));
     let mut rng = Rng::seeded("crash_sms");
     let mut acknowledged = kill_at_random(KILLS, TOTAL, (100, 600), &mut rng, |remaining, name| {
         spawn(dir.path(), &sim, &db, remaining, name)
     });
 
-    let rt = daftar_testkit::process::runtime();
     let remaining = TOTAL.saturating_sub(acknowledged.len());
     let mut last = spawn(dir.path(), &sim, &db, remaining, "final");
     rt.block_on(async {
         let patience = Duration::from_secs(20);
         last.finish(remaining, patience, &db, patience).await;
+        followed_up(&sim, &db).await;
     });
     acknowledged.extend(last.kill());
     assert_eq!(acknowledged.len(), TOTAL);
@@ -241,5 +247,86 @@ async fn check(sim: &Simulator, db: &str, acknowledged: &[String]) {
          answered from the first; {inquiries_again} inquiries sent again after a kill",
         streams.len(),
         sms.accepted.len()
+    );
+}
+
+/// Subscribes the simulator's follow-up system to the store's requests, from the start of the
+/// log; it checks signatures and refuses the first three deliveries.
+async fn subscribe(sim: &Simulator, db: &str) {
+    use daftar_engine::runtime::followup;
+    let store = daftar_engine::store::open(db).await.unwrap();
+    let secret = followup::new_secret();
+    store
+        .add_subscription(&daftar_engine::store::Subscription {
+            agency: "judiciary".to_owned(),
+            id: followup::new_id(),
+            url: format!("{}/followup/events", sim.url),
+            types: Vec::new(),
+            services: Vec::new(),
+            secret: secret.clone(),
+            position: 0,
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let res = reqwest::Client::new()
+        .put(format!("{}/__sim/followup", sim.url))
+        .json(&serde_json::json!({"secret": secret, "fail_next": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+}
+
+/// Waits until the follow-up system holds every request's filing, two status changes and end,
+/// then checks them against the store: once each by id, in log order per request.
+async fn followed_up(sim: &Simulator, db: &str) {
+    let store = daftar_engine::store::open(db).await.unwrap();
+    let streams = store.streams().await.unwrap();
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in &streams {
+        for e in store.load(s).await.unwrap() {
+            if daftar_engine::runtime::followup::kind(&e.event).is_some() {
+                let id = daftar_engine::runtime::followup::event_id(&e);
+                expected.entry(s.instance.clone()).or_default().push(id);
+            }
+        }
+    }
+    let total: usize = expected.values().map(Vec::len).sum();
+    assert_eq!(total, 4 * streams.len());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seen = loop {
+        let v: Value = reqwest::get(format!("{}/__sim/followup", sim.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["events"].as_array().is_some_and(|e| e.len() >= total) || Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut arrived: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in seen["events"].as_array().unwrap() {
+        let subject = e["subject"].as_str().unwrap().to_owned();
+        arrived
+            .entry(subject)
+            .or_default()
+            .push(e["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        arrived, expected,
+        "what the follow-up system kept, per request, in order"
+    );
+    let refused = seen["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == 503)
+        .count();
+    assert_eq!(
+        refused, 3,
+        "the follow-up system refused its first three deliveries"
     );
 }

@@ -1,13 +1,16 @@
 //! `daftar serve --demo`, the README's first command, end to end: the real binary, the API
 //! over a socket, the in-process simulator answering over HTTP. A clean-record certificate is
 //! filed with a citizen's token, followed by its tracking code until it is issued, and the
-//! applicant's SMS are found in the simulator's log. Also: a taken port and an unreachable
+//! applicant's SMS are found in the simulator's log, and the applicant's receipt is proved by a
+//! checkpoint the demo signed. Also: a taken port and an unreachable
 //! database stop it with a clear message, and SIGTERM stops it cleanly.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use daftar_engine::audit::receipt::{Receipt, verify_receipt};
+use daftar_engine::audit::signing;
 use serde_json::{Value, json};
 
 const SECRET: &str = "serve-test-secret-0123456789abcdef-0123";
@@ -59,6 +62,8 @@ fn serve_demo() -> Server {
             "127.0.0.1:0",
             "--demo-port",
             "0",
+            "--checkpoint-interval",
+            "1s",
             "--db",
         ])
         .arg(&db)
@@ -233,6 +238,40 @@ fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // The demo signs checkpoints with a key it made; once one covers the request, the
+    // applicant's receipt proves every event of it with that key alone.
+    let agency = claims(&citizen)["agency"].as_str().unwrap().to_owned();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    let (status, key) = get(&format!("{}/api/v1/checkpoints/key", server.api));
+    assert_eq!(status, 200, "{key}");
+    let key = signing::parse_public_key(key["pem"].as_str().unwrap().as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = http::get_with(
+            &format!("{}/api/v1/requests/{id}/receipt", server.api),
+            &citizen,
+        );
+        assert_eq!(status, 200, "{body}");
+        let receipt: Receipt = serde_json::from_value(body).unwrap();
+        let report = verify_receipt(&receipt, &key);
+        if let Ok(r) = &report
+            && r.covered == r.events
+            && receipt.events.iter().any(|e| e.kind == "InstanceCompleted")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint covers it: {report:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (status, latest) = get(&format!(
+        "{}/api/v1/checkpoints/latest?agency={agency}",
+        server.api
+    ));
+    assert_eq!(status, 200, "{latest}");
 
     // The log tells what happened, route by route, and never whom it happened to.
     let log = std::fs::read_to_string(&server.log).unwrap();

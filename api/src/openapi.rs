@@ -82,6 +82,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::track::Doc::openapi());
     doc.merge(routes::tasks::Doc::openapi());
     doc.merge(routes::audit::Doc::openapi());
+    doc.merge(routes::checkpoints::Doc::openapi());
+    doc.merge(routes::receipt::Doc::openapi());
     doc.merge(routes::connectors::Doc::openapi());
     doc.merge(routes::messages::Doc::openapi());
     doc.merge(routes::deliver::Doc::openapi());

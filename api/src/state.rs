@@ -49,6 +49,7 @@ struct Inner {
     metrics: Option<PrometheusHandle>,
     per_agency: DefaultKeyedRateLimiter<String>,
     per_filer: DefaultKeyedRateLimiter<String>,
+    checkpoint_key: Option<daftar_engine::audit::signing::VerifyingKey>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -135,8 +136,27 @@ impl AppState {
                 metrics: config.metrics,
                 per_agency: RateLimiter::keyed(minute),
                 per_filer: RateLimiter::keyed(hour),
+                checkpoint_key: None,
             }),
         }
+    }
+
+    /// The state with the public key that checkpoints are signed with (published at
+    /// `/api/v1/checkpoints/key`). Called before the state is shared.
+    pub fn with_checkpoint_key(
+        mut self,
+        key: daftar_engine::audit::signing::VerifyingKey,
+    ) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.checkpoint_key = Some(key),
+            None => tracing::error!("the checkpoint key is set after the state was shared"),
+        }
+        self
+    }
+
+    /// The public key checkpoints are signed with, if the server signs them.
+    pub fn checkpoint_key(&self) -> Option<&daftar_engine::audit::signing::VerifyingKey> {
+        self.inner.checkpoint_key.as_ref()
     }
 
     /// The engine.

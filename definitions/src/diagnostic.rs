@@ -68,6 +68,7 @@ codes! {
     OutageRefused = "DEF037", Warning, "an agency that cannot be reached leads only to a refusal";
     NoDeadline = "DEF040", Error, "a human task has no deadline";
     Escalation = "DEF041", Error, "escalations are not listed in the order they happen";
+    DeemedOutcome = "DEF042", Error, "a task's deemed outcome is not one of its outcomes";
     ExpressionSyntax = "DEF050", Error, "an expression does not compile";
     UnsetData = "DEF051", Error, "an expression reads data that is never set";
     UnknownInputField = "DEF052", Error, "an expression reads a field the input form does not have";
@@ -83,6 +84,7 @@ codes! {
     UnknownTimezone = "DEF071", Error, "a time zone is not a known IANA zone";
     NoCatalog = "DEF080", Warning, "no connector catalog was found, so connector names were not checked";
     InvalidCatalog = "DEF081", Error, "the connector catalog itself is not valid";
+    InvalidCalendar = "DEF082", Error, "a business calendar file is not valid";
 }
 
 impl fmt::Display for Code {

@@ -45,6 +45,11 @@ pub fn is_duration(s: &str) -> bool {
     s.parse::<crate::model::Duration>().is_ok()
 }
 
+/// Whether `s` is a deadline the language accepts: clock time or working time.
+pub fn is_span(s: &str) -> bool {
+    s.parse::<crate::model::Span>().is_ok()
+}
+
 /// Validation options with every format above registered and format checks turned on.
 pub fn options() -> jsonschema::ValidationOptions<'static> {
     jsonschema::options()
@@ -54,6 +59,7 @@ pub fn options() -> jsonschema::ValidationOptions<'static> {
         .with_format("ir-mobile", is_mobile)
         .with_format("ir-postal-code", is_postal_code)
         .with_format("duration", is_duration)
+        .with_format("span", is_span)
 }
 
 /// Computes the check digit that completes nine digits into a valid national ID; used to

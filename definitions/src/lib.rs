@@ -13,6 +13,7 @@
 //!
 //! This crate does no I/O: callers hand it text and get values back.
 
+pub mod calendar;
 pub mod catalog;
 pub(crate) mod check;
 pub mod compiled;
@@ -176,24 +177,48 @@ pub fn compile(
 pub fn load_catalog(file: &str, text: &str) -> Result<Catalog, Vec<Diagnostic>> {
     static VALIDATOR: std::sync::OnceLock<(Value, jsonschema::Validator)> =
         std::sync::OnceLock::new();
-    let (schema, validator) = VALIDATOR.get_or_init(|| {
-        let schema = schema::schema_of::<Catalog>();
+    let (value, _) = read_config::<Catalog>(file, text, &VALIDATOR, Code::InvalidCatalog)?;
+    Ok(value)
+}
+
+/// Reads and checks a business calendar file ([`calendar::CalendarFile`]). Problems are
+/// reported under `DEF082` with the file's own lines and columns.
+pub fn load_calendar(file: &str, text: &str) -> Result<calendar::Calendar, Vec<Diagnostic>> {
+    static VALIDATOR: std::sync::OnceLock<(Value, jsonschema::Validator)> =
+        std::sync::OnceLock::new();
+    let (written, map) =
+        read_config::<calendar::CalendarFile>(file, text, &VALIDATOR, Code::InvalidCalendar)?;
+    calendar::Calendar::from_file(&written)
+        .map_err(|findings| findings.into_iter().map(|f| place(file, &map, f)).collect())
+}
+
+/// Reads an operator's configuration file (a catalog, a calendar) against the JSON Schema of
+/// its type: every problem but unreadable YAML is reported under `code`, its message ending
+/// with the code the same problem has in a definition.
+fn read_config<T: DeserializeOwned + schemars::JsonSchema>(
+    file: &str,
+    text: &str,
+    cell: &'static std::sync::OnceLock<(Value, jsonschema::Validator)>,
+    code: Code,
+) -> Result<(T, SourceMap), Vec<Diagnostic>> {
+    let (schema, validator) = cell.get_or_init(|| {
+        let schema = schema::schema_of::<T>();
         let validator = formats::options()
             .build(&schema)
-            .expect("catalog schema is valid");
+            .expect("a configuration schema is valid");
         (schema, validator)
     });
-    let read = read::<Catalog>(file, text, validator, schema, |_| Vec::new());
+    let read = read::<T>(file, text, validator, schema, |_| Vec::new());
     let mut diagnostics = read.diagnostics;
     for d in &mut diagnostics {
         if d.code != Code::YamlSyntax && d.code != Code::TooLarge {
             d.message = format!("{} ({})", d.message, d.code);
-            d.code = Code::InvalidCatalog;
+            d.code = code;
             d.severity = Severity::Error;
         }
     }
     match read.value {
-        Some((catalog, _)) if diagnostics.is_empty() => Ok(catalog),
+        Some(read) if diagnostics.is_empty() => Ok(read),
         _ => Err(diagnostics),
     }
 }

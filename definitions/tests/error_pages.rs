@@ -9,13 +9,14 @@
 //! - ```` ```yaml fixed ````: the corrected example, which produces no diagnostic.
 //!
 //! Examples are validated as the CLI validates one file, against the example connector catalog,
-//! unless the info string adds `no-catalog` (validated without one) or `catalog` (the block is a
-//! connector catalog, read with `load_catalog`).
+//! unless the info string adds `no-catalog` (validated without one), `catalog` (the block is a
+//! connector catalog, read with `load_catalog`) or `calendar` (a business calendar, read with
+//! `load_calendar`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use daftar_definitions::{Catalog, Code, Severity, load_catalog, validate_all};
+use daftar_definitions::{Catalog, Code, Severity, load_calendar, load_catalog, validate_all};
 
 fn docs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors")
@@ -64,6 +65,12 @@ fn blocks(markdown: &str) -> Vec<Block> {
 /// What `daftar validate` prints for one example, line by line.
 fn output(block: &Block, catalog: &Catalog) -> Vec<String> {
     let has = |flag: &str| block.info.iter().any(|i| i == flag);
+    if has("calendar") {
+        return match load_calendar("calendar.yaml", &block.text) {
+            Ok(_) => Vec::new(),
+            Err(diagnostics) => diagnostics.iter().map(ToString::to_string).collect(),
+        };
+    }
     if has("catalog") {
         return match load_catalog("connectors.yaml", &block.text) {
             Ok(_) => Vec::new(),

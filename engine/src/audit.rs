@@ -10,8 +10,20 @@
 //! across them. Then the rows ([`rows`]): what the `commands`, `instances`, `jobs`, `timers`
 //! and `tasks` tables say about each stream must agree with its events, which is what catches
 //! a stream's last events or a whole stream deleted.
+//!
+//! What the agency's own database cannot prove, signed checkpoints do: a Merkle tree over each
+//! agency's events ([`merkle`], kept in the store by [`checkpoint`]), its root signed with the
+//! agency's key ([`signing`]); a request's [`receipt`], and an [`export`] of the log that
+//! [`offline`] checks with no database.
 
+pub mod checkpoint;
+pub mod export;
+pub mod merkle;
+pub mod offline;
+pub mod receipt;
+pub mod record;
 mod rows;
+pub mod signing;
 
 use std::sync::Arc;
 

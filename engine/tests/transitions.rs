@@ -2,7 +2,7 @@
 //! event) pair as `apply` takes it: the wait of the token an event concerns before it, the
 //! event, and the wait after (see `harness/coverage.rs`). What the tests exercise is the golden
 //! histories of the example services (`tests/golden/histories/`) and the scenarios of the
-//! core's given / when / then tests (`decide.rs`, `safety.rs`), whose
+//! core's given / when / then tests (`clocks.rs`, `decide.rs`, `safety.rs`), whose
 //! transitions each scenario checks against `tests/golden/transitions/{binary}.txt` on every
 //! run.
 //!
@@ -14,7 +14,7 @@
 //!
 //! ```text
 //! rm tests/golden/transitions/*.txt
-//! DAFTAR_BLESS=1 cargo test -p daftar-engine --test decide --test safety --test transitions
+//! DAFTAR_BLESS=1 cargo test -p daftar-engine --test clocks --test decide --test safety --test transitions
 //! ```
 
 use daftar_testkit::harness;
@@ -27,7 +27,7 @@ use harness::coverage::{event_variants, read_record, transitions, wait_variants}
 use serde_json::Value;
 
 /// The test binaries whose scenarios record their transitions.
-const BINARIES: [&str; 2] = ["decide", "safety"];
+const BINARIES: [&str; 3] = ["clocks", "decide", "safety"];
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")

@@ -51,6 +51,18 @@ pub fn load_catalog(path: &Path) -> anyhow::Result<Catalog> {
     })
 }
 
+/// Loads a business calendar; its problems are a usage error, printed with their places.
+pub fn load_calendar(path: &Path) -> anyhow::Result<daftar_definitions::calendar::Calendar> {
+    let text = match read_text(path)? {
+        Ok(t) => t,
+        Err(d) => bail!("{d}"),
+    };
+    daftar_definitions::load_calendar(&path.display().to_string(), &text).map_err(|diags| {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the business calendar is not valid:\n{}", lines.join("\n"))
+    })
+}
+
 /// The YAML files (`*.yaml`, `*.yml`) of the folder `dir`, in name order; `what` names the
 /// folder in the error.
 pub fn yaml_files(dir: &Path, what: &str) -> anyhow::Result<Vec<PathBuf>> {

@@ -1,13 +1,16 @@
 //! Command-line surface. Each subcommand lives in its own file.
 
 mod bench;
+mod checkpoint;
 mod db;
 mod demo;
+mod export;
 mod files;
 mod graph;
 mod history;
 mod incidents;
 mod message;
+mod receipt;
 mod replay;
 mod report;
 mod run;
@@ -177,11 +180,96 @@ enum Command {
         db: String,
     },
     /// Check every stream's hash chain; exits 1 naming the first altered, deleted, inserted
-    /// or reordered event.
+    /// or reordered event. With `--offline FILE --key PUB`, check an export (`daftar export`)
+    /// with no database: every chain, and every event against the signed checkpoints.
     Verify {
         /// The store.
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
+        /// An export to check instead of a store.
+        #[arg(long, requires = "key")]
+        offline: Option<PathBuf>,
+        /// The agency's public key (PEM, or 64 hex digits), for `--offline`.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Checkpoints kept from earlier (`GET /api/v1/checkpoints`), checked against the
+        /// export too; may be repeated.
+        #[arg(long, requires = "offline")]
+        checkpoints: Vec<PathBuf>,
+    },
+    /// Sign a checkpoint of every agency's log now (a Merkle tree over its events); prints
+    /// each as a JSON line.
+    Checkpoint {
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+        /// The agency's Ed25519 key: a PKCS#8 PEM file (`openssl genpkey -algorithm ed25519`)
+        /// or a 32-byte seed.
+        #[arg(long, env = "DAFTAR_SIGNING_KEY")]
+        signing_key: PathBuf,
+    },
+    /// Print the public key (PEM) of a signing key: what auditors check checkpoints with.
+    PublicKey {
+        /// The signing key.
+        #[arg(long, env = "DAFTAR_SIGNING_KEY")]
+        signing_key: PathBuf,
+    },
+    /// Print the proof that an agency's checkpoint of size `--to` extends its checkpoint of
+    /// size `--from`.
+    Consistency {
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+        /// The agency (needed when the store holds several).
+        #[arg(long)]
+        agency: Option<String>,
+        /// The earlier checkpoint's size.
+        #[arg(long)]
+        from: u64,
+        /// The later checkpoint's size.
+        #[arg(long)]
+        to: u64,
+    },
+    /// Check a consistency proof with no database; exits 1 naming what failed.
+    VerifyConsistency {
+        /// The proof, as `daftar consistency` or the API writes it.
+        file: PathBuf,
+        /// The agency's public key (PEM, or 64 hex digits).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Print a request's receipt: its events with inclusion proofs against the agency's
+    /// latest signed checkpoint, as JSON.
+    Receipt {
+        /// An instance id (or AGENCY/ID) or a tracking code.
+        id: String,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+    },
+    /// Check a receipt with no database; exits 1 naming what failed.
+    VerifyReceipt {
+        /// The receipt.
+        file: PathBuf,
+        /// The agency's public key (PEM, or 64 hex digits).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Write an agency's log (or the leaves `--from` to before `--to`) with its signed
+    /// checkpoints, as JSON lines, for `daftar verify --offline`.
+    Export {
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+        /// The agency (needed when the store holds several).
+        #[arg(long)]
+        agency: Option<String>,
+        /// The first leaf (event of the agency, from 0) to export.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// The leaf to stop before; the end of the log when left out.
+        #[arg(long)]
+        to: Option<u64>,
     },
     /// Play every agency, the SMS centre and the payment gateway on 127.0.0.1 until killed.
     Simulate {
@@ -270,7 +358,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )),
         Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
-        Command::Verify { db } => runtime()?.block_on(verify::run(&db)),
+        Command::Verify {
+            offline: Some(file),
+            key: Some(key),
+            checkpoints,
+            ..
+        } => verify::offline(&file, &key, &checkpoints),
+        Command::Verify { db, .. } => runtime()?.block_on(verify::run(&db)),
+        Command::Checkpoint { db, signing_key } => {
+            runtime()?.block_on(checkpoint::take(&db, &signing_key))
+        }
+        Command::PublicKey { signing_key } => checkpoint::public_key(&signing_key),
+        Command::Consistency {
+            db,
+            agency,
+            from,
+            to,
+        } => runtime()?.block_on(checkpoint::consistency(&db, agency.as_deref(), from, to)),
+        Command::VerifyConsistency { file, key } => checkpoint::verify(&file, &key),
+        Command::Receipt { id, db } => runtime()?.block_on(receipt::write(&id, &db)),
+        Command::VerifyReceipt { file, key } => receipt::verify(&file, &key),
+        Command::Export {
+            db,
+            agency,
+            from,
+            to,
+        } => runtime()?.block_on(export::run(&db, agency.as_deref(), from, to)),
         Command::Incidents { db } => runtime()?.block_on(incidents::list(&db)),
         Command::Report {
             agency,

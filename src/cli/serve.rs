@@ -39,6 +39,16 @@ pub struct Args {
     /// The connector catalog; by default the nearest `connectors.yaml` above the definitions.
     #[arg(long, env = "DAFTAR_CONNECTORS")]
     pub connectors: Option<PathBuf>,
+    /// A business calendar (weekend, working hours, official holidays) that working-time
+    /// deadlines are counted by: `FILE` for every agency, `AGENCY=FILE` for one agency; may be
+    /// given more than once. By default the calendar daftar ships (Iran, Jalali 1405–1406).
+    #[arg(
+        long = "calendar",
+        value_name = "[AGENCY=]FILE",
+        env = "DAFTAR_CALENDAR",
+        value_delimiter = ','
+    )]
+    pub calendars: Vec<String>,
     /// Run the agency simulator in this process and point every connector at it.
     #[arg(long)]
     pub demo: bool,
@@ -77,6 +87,62 @@ pub struct Args {
     /// admins' commands and repeats under an `Idempotency-Key` are not counted.
     #[arg(long, alias = "rate-per-recipient", default_value_t = 20)]
     pub rate_per_filer: u32,
+    /// The agency's Ed25519 key that signs checkpoints of the log: a PKCS#8 PEM file
+    /// (`openssl genpkey -algorithm ed25519 -out agency.pem`) or a 32-byte seed. With `--demo`
+    /// and none, `demo-signing-key.pem` in the current folder (made if missing). Without one,
+    /// no checkpoints are taken.
+    #[arg(long, env = "DAFTAR_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    /// How often a checkpoint of every agency's new events is signed.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, env = "DAFTAR_CHECKPOINT_INTERVAL")]
+    pub checkpoint_interval: std::time::Duration,
+}
+
+/// The demo's signing key, made in the current folder if missing.
+const DEMO_SIGNING_KEY: &str = "demo-signing-key.pem";
+
+/// The key checkpoints are signed with, if any.
+fn signing_key(args: &Args) -> anyhow::Result<Option<daftar_engine::audit::signing::SigningKey>> {
+    use daftar_engine::audit::signing;
+    let path = match (&args.signing_key, args.demo) {
+        (Some(p), _) => p.clone(),
+        (None, true) => {
+            let p = PathBuf::from(DEMO_SIGNING_KEY);
+            if !p.exists() {
+                let (_, pem) = signing::new_signing_key_pem().map_err(|e| anyhow::anyhow!(e))?;
+                std::fs::write(&p, pem).with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            p
+        }
+        (None, false) => return Ok(None),
+    };
+    Ok(Some(
+        signing::read_signing_key(&path).map_err(|e| anyhow::anyhow!(e))?,
+    ))
+}
+
+/// Signs a checkpoint of every agency's new events every `every`, the first at once.
+fn spawn_checkpoints(
+    engine: Arc<Engine>,
+    key: daftar_engine::audit::signing::SigningKey,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match daftar_engine::audit::checkpoint::take_all(engine.store(), &key).await {
+                Ok(taken) => {
+                    for c in taken {
+                        tracing::info!(agency = %c.agency, size = c.size, root = %c.root, "checkpoint signed");
+                    }
+                }
+                // Another node took it first, or the database is away: the next tick retries.
+                Err(e) => tracing::warn!(error = %e, "no checkpoint this time"),
+            }
+        }
+    })
 }
 
 /// Runs `daftar serve` until interrupted.
@@ -93,6 +159,32 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The calendars named by `--calendar`: `FILE` (every agency) or `AGENCY=FILE`. A calendar whose
+/// holidays end before today is used, with a warning: past its years only weekends count.
+fn load_calendars(
+    given: &[String],
+) -> anyhow::Result<Vec<(Option<String>, daftar_definitions::calendar::Calendar)>> {
+    let today = chrono::Utc::now().date_naive();
+    given
+        .iter()
+        .map(|arg| {
+            let (agency, path) = match arg.split_once('=') {
+                Some((agency, path)) => (Some(agency.to_owned()), path),
+                None => (None, arg.as_str()),
+            };
+            let calendar = super::files::load_calendar(Path::new(path))?;
+            if calendar.covers().1 < today {
+                tracing::warn!(
+                    calendar = path,
+                    "the calendar's holidays end on {}; add the new year's holidays (docs/operations.md)",
+                    calendar.covers().1
+                );
+            }
+            Ok((agency, calendar))
+        })
+        .collect()
 }
 
 /// A plain path is an SQLite file.
@@ -122,6 +214,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let public = public.trim_end_matches('/').to_owned();
 
+    let calendars = load_calendars(&args.calendars)?;
     let url = store_url(&args.db);
     let store = super::db::open(&url)
         .await
@@ -203,6 +296,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let engine = Engine::open(store, connectors).await?;
+    for (agency, calendar) in calendars {
+        engine.set_calendar(agency.as_deref(), Arc::new(calendar));
+    }
     if let Some(c) = &catalog {
         engine.set_catalog(c.clone());
     }
@@ -232,7 +328,8 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         per_filer_per_hour: std::num::NonZeroU32::new(args.rate_per_filer)
             .context("--rate-per-filer must be at least 1")?,
     };
-    let state = daftar_api::AppState::new(daftar_api::Config {
+    let signing = signing_key(&args)?;
+    let mut state = daftar_api::AppState::new(daftar_api::Config {
         engine: engine.clone(),
         keys: keys.clone(),
         catalog,
@@ -241,6 +338,20 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         limits,
     });
     let _loops = workers::spawn(engine.clone(), Pace::default());
+    let _checkpoints = match signing {
+        Some(key) => {
+            state = state.with_checkpoint_key(key.verifying_key());
+            Some(spawn_checkpoints(
+                engine.clone(),
+                key,
+                args.checkpoint_interval,
+            ))
+        }
+        None => {
+            tracing::warn!("no --signing-key: no checkpoints of the log are signed");
+            None
+        }
+    };
 
     println!("daftar serving on http://{addr}");
     eprintln!("  store:       {url}");

@@ -2,12 +2,14 @@
 //! its part of the OpenAPI document (`Doc`); [`crate::openapi`] merges the parts.
 
 pub mod audit;
+pub mod checkpoints;
 pub mod connectors;
 pub mod definitions;
 pub mod deliver;
 pub mod incidents;
 pub mod messages;
 pub mod ops;
+pub mod receipt;
 pub mod reports;
 pub mod requests;
 pub mod subscriptions;
@@ -29,6 +31,8 @@ pub fn v1() -> Router<AppState> {
         .merge(track::routes())
         .merge(tasks::routes())
         .merge(audit::routes())
+        .merge(checkpoints::routes())
+        .merge(receipt::routes())
         .merge(connectors::routes())
         .merge(messages::routes())
         .merge(deliver::routes())

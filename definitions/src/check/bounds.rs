@@ -15,7 +15,7 @@ use petgraph::graphmap::DiGraphMap;
 use super::Finding;
 use super::index::{Continuation, StepIndex};
 use crate::diagnostic::Code;
-use crate::model::{Duration, Step, StepKind, Workflow};
+use crate::model::{Span, Step, StepKind, Workflow};
 
 /// The shortest timer that bounds a loop: a loop may turn at most once an hour unattended.
 pub const MIN_PAUSE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -71,8 +71,8 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
     }
 }
 
-fn long(d: Option<Duration>) -> bool {
-    d.is_some_and(|d| d.get() >= MIN_PAUSE)
+fn long(d: Option<impl Into<std::time::Duration>>) -> bool {
+    d.is_some_and(|d| d.into() >= MIN_PAUSE)
 }
 
 /// Whether leaving `step` by the transition written at `field` (`next` for the normal way on)
@@ -85,7 +85,7 @@ fn bounded(step: &Step, field: &str) -> bool {
         return match field {
             "on_timeout" => long(w.timeout),
             _ if w.message.is_some() => true,
-            _ if w.duration.is_some() => long(w.duration),
+            _ if w.duration.is_some() => long(w.duration.map(Span::at_least)),
             _ => w.cron.as_deref().is_some_and(cron_is_slow),
         };
     }
@@ -106,9 +106,9 @@ fn bounded(step: &Step, field: &str) -> bool {
             && par.branches.iter().any(|b| {
                 b.steps.iter().any(|s| {
                     s.task.is_some()
-                        || s.wait
-                            .as_ref()
-                            .is_some_and(|w| w.message.is_some() || long(w.duration))
+                        || s.wait.as_ref().is_some_and(|w| {
+                            w.message.is_some() || long(w.duration.map(Span::at_least))
+                        })
                 })
             });
     }

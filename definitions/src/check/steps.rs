@@ -131,6 +131,22 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                 let msg = "a human task needs a `role` or `candidate_groups` so that an officer can claim it";
                 out.push(Finding::new(Code::TaskAssignee, at.clone(), msg));
             }
+            if let Some(od) = &t.on_deadline
+                && !t.outcomes.contains_key(&od.deemed)
+            {
+                let known: Vec<&str> = t.outcomes.keys().map(String::as_str).collect();
+                let msg = format!(
+                    "task `{}` is deemed `{}` when its deadline passes, but it has no such outcome; its outcomes are {}",
+                    step.id,
+                    od.deemed,
+                    known.join(", ")
+                );
+                out.push(Finding::new(
+                    Code::DeemedOutcome,
+                    at.key("on_deadline").key("deemed"),
+                    msg,
+                ));
+            }
             match t.due {
                 None => {
                     let msg = format!(
@@ -143,7 +159,7 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                     let mut last = None;
                     for (i, e) in t.escalation.iter().enumerate() {
                         if let Some(prev) = last
-                            && e.after <= prev
+                            && e.after.compare(prev).is_some_and(|o| o.is_le())
                         {
                             let msg = format!(
                                 "escalation after {} comes no later than the one before it ({prev}); list escalations in the order they happen",

@@ -98,6 +98,10 @@ pub(crate) fn check(
                         .parse::<crate::model::Duration>()
                         .err()
                         .unwrap_or_else(|| format!("`{value}` is not a duration")),
+                    "span" => value
+                        .parse::<crate::model::Span>()
+                        .err()
+                        .unwrap_or_else(|| format!("`{value}` is not a duration")),
                     "date" => format!(
                         "`{value}` is not a date; write it as YYYY-MM-DD, such as 2026-03-21"
                     ),

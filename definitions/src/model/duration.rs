@@ -18,10 +18,21 @@ impl Duration {
     }
 }
 
+impl From<Duration> for std::time::Duration {
+    fn from(d: Duration) -> Self {
+        d.0
+    }
+}
+
 impl FromStr for Duration {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.split_whitespace().any(|w| w == "working") {
+            return Err(format!(
+                "`{s}` is working time, which counts only for a deadline (a task's `due`, an escalation's `after`, a wait's `duration`, the workflow's `sla`); write clock time here, like `30s`, `10m` or `13h`"
+            ));
+        }
         let d = humantime::parse_duration(s.trim()).map_err(|e| {
             format!("`{s}` is not a duration ({e}); write it like `30s`, `10m`, `13h` or `3d`")
         })?;

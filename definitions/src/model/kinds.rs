@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Duration, Expr, Step};
+use super::{Duration, Expr, Span, Step};
 
 /// Ask another agency's web service through a named connector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -195,12 +195,17 @@ pub struct Task {
     /// The form the officer fills in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<String>,
-    /// How long the officer has. Every human task needs one.
+    /// How long the officer has: clock time (`3d`) or working time (`5 working days`). Every
+    /// human task needs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due: Option<Duration>,
+    pub due: Option<Span>,
     /// Who takes over when the task is still open after a while, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Escalation>,
+    /// What the law makes of the agency's silence: when `due` passes with the task still open,
+    /// the task is decided with this outcome, for this legal reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_deadline: Option<OnDeadline>,
     /// The outcomes an officer can choose, each with the step it leads to.
     #[schemars(length(min = 1))]
     #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_]{0,62}$"}))]
@@ -210,12 +215,25 @@ pub struct Task {
     pub output: BTreeMap<String, Expr>,
 }
 
+/// Deemed approval: the agency's silence past a statutory deadline is taken as a decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnDeadline {
+    /// The outcome the task is deemed to have, one of its `outcomes` (such as `approve`).
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,62}$"))]
+    pub deemed: String,
+    /// The law that makes silence this outcome, as the applicant is told it, such as
+    /// `ماده ۷ قانون تسهیل صدور مجوزهای کسب‌وکار`.
+    #[schemars(length(min = 1))]
+    pub law: String,
+}
+
 /// One level of escalation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
-    /// Time since the task was created.
-    pub after: Duration,
+    /// Time since the task was created: clock time or working time.
+    pub after: Span,
     /// The role the task moves to.
     pub to: String,
     /// A template to send to the new role, if any.
@@ -228,9 +246,9 @@ pub struct Escalation {
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Wait {
-    /// Wait this long.
+    /// Wait this long: clock time (`2h`) or working time (`3 working days`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<Duration>,
+    pub duration: Option<Span>,
     /// Wait until this moment: an expression giving a timestamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Expr>,
@@ -252,6 +270,10 @@ pub struct Wait {
     /// The step to go to when the message does not come in time; an incident when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<String>,
+    /// Whether the request waits here on the applicant (changes asked for, a document to
+    /// bring): the service level's clock stops while it does, and runs again when it leaves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_clock: bool,
     /// Variables to set from the message: expressions over `message`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub output: BTreeMap<String, Expr>,

@@ -7,6 +7,7 @@
 mod duration;
 mod expr;
 mod kinds;
+mod span;
 mod step;
 mod workflow;
 
@@ -14,8 +15,10 @@ pub use duration::Duration;
 pub use expr::Expr;
 pub use kinds::{
     Branch, Call, Callback, Case, Channel, Decision, Document, End, Escalation, Inquiry, Join,
-    Notify, OnUnknown, Outcome, Parallel, PathSegment, Payment, Retry, Task, Transition, Wait,
+    Notify, OnDeadline, OnUnknown, Outcome, Parallel, PathSegment, Payment, Retry, Task,
+    Transition, Wait,
 };
+pub use span::{Span, WorkingSpan};
 pub use step::{Step, StepKind, StepKindRef};
 pub use workflow::{
     Applicant, Defaults, Form, InputSpec, LANGUAGE_VERSION, Limits, Schedule, SmsSetting, Status,

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Duration, Expr, Retry, Step};
+use super::{Duration, Expr, Retry, Span, Step};
 
 /// The version of the language this crate reads (`daftar: 1` at the top of every file).
 pub const LANGUAGE_VERSION: u32 = 1;
@@ -35,8 +35,9 @@ pub struct Workflow {
     /// The IANA time zone for dates, cron expressions and the in-force date.
     #[serde(default = "default_timezone")]
     pub timezone: String,
-    /// The service level: how long a request may take from filing to its end.
-    pub sla: Duration,
+    /// The service level: how long a request may take from filing to its end, in clock time
+    /// (`13h`) or working time (`10 working days`).
+    pub sla: Span,
     /// Where the applicant's national ID and mobile number are found in the input.
     #[serde(default)]
     pub applicant: Applicant,

@@ -1,7 +1,7 @@
 //! What a step's node says: its title, what it does, and the public status it enters.
 
 use super::{Node, Shape, node_id};
-use crate::model::{Duration, Step, StepKind, StepKindRef, Workflow};
+use crate::model::{Duration, Span, Step, StepKind, StepKindRef, Workflow};
 
 /// A step's node: shaped by its kind, labelled with its title (English) or id, the kind and
 /// what it talks to, and the public status it enters, if any.
@@ -50,7 +50,10 @@ fn describe(kind: StepKindRef<'_>) -> String {
         }
         StepKindRef::Wait(w) => {
             let what = if let Some(d) = w.duration {
-                short(d)
+                match d {
+                    Span::Fixed(d) => short(d),
+                    working => working.to_string(),
+                }
             } else if let Some(until) = &w.until {
                 format!("until {until}")
             } else if let Some(cron) = &w.cron {

@@ -116,7 +116,7 @@ pub fn describe(desk: &Desk, def: &Definition) -> Service {
         version: wf.version,
         title: (&wf.title).into(),
         description: wf.description.clone(),
-        expected_time: duration_words(wf.sla.0),
+        expected_time: span_words(wf.sla),
         smart,
         costs,
         fetched,
@@ -124,6 +124,30 @@ pub fn describe(desk: &Desk, def: &Definition) -> Service {
 }
 
 /// A duration in whole days, hours or minutes, in both languages.
+/// A service level as a citizen reads it: clock time, or working days and hours.
+pub fn span_words(span: daftar_definitions::model::Span) -> daftar_api::views::Label {
+    use daftar_definitions::model::Span;
+    match span {
+        Span::Fixed(d) => duration_words(d.0),
+        Span::Working(w) => {
+            let hours = w.minutes.div_ceil(60);
+            let fa_n = |n: u32| crate::i18n::digits(Lang::Fa, &n.to_string());
+            let (fa, en) = match (w.days, hours) {
+                (d, 0) => (format!("{} روز کاری", fa_n(d)), format!("{d} working days")),
+                (0, h) => (
+                    format!("{} ساعت کاری", fa_n(h)),
+                    format!("{h} working hours"),
+                ),
+                (d, h) => (
+                    format!("{} روز و {} ساعت کاری", fa_n(d), fa_n(h)),
+                    format!("{d} working days and {h} hours"),
+                ),
+            };
+            daftar_api::views::Label { fa, en }
+        }
+    }
+}
+
 pub fn duration_words(d: std::time::Duration) -> daftar_api::views::Label {
     let s = d.as_secs();
     let (n, fa, en) = if s >= 86_400 && s.is_multiple_of(86_400) {

@@ -26,6 +26,7 @@ pub mod writer;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use daftar_definitions::calendar::Calendar;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast};
@@ -119,6 +120,16 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// How far one request may go (steps, SMS) unless its workflow says otherwise.
     budget: std::sync::RwLock<crate::core::Budget>,
+    /// The business calendars working time is counted by.
+    calendars: std::sync::RwLock<Calendars>,
+}
+
+/// The business calendar of each agency: its own where one was given, the node's default
+/// (the calendar daftar ships, unless the operator names another) for the rest.
+#[derive(Debug)]
+struct Calendars {
+    default: Arc<Calendar>,
+    agencies: std::collections::HashMap<String, Arc<Calendar>>,
 }
 
 impl Engine {
@@ -156,6 +167,10 @@ impl Engine {
             turns: turn::Turns::default(),
             clock,
             budget: std::sync::RwLock::new(crate::core::Budget::default()),
+            calendars: std::sync::RwLock::new(Calendars {
+                default: Calendar::shipped(),
+                agencies: std::collections::HashMap::new(),
+            }),
         }))
     }
 
@@ -168,6 +183,28 @@ impl Engine {
     /// The budget of one request.
     pub fn budget(&self) -> crate::core::Budget {
         *self.budget.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the business calendar of one agency, or with `None` the default of every agency
+    /// that has none of its own. Deadlines already set keep the instant they were given.
+    pub fn set_calendar(&self, agency: Option<&str>, calendar: Arc<Calendar>) {
+        let mut calendars = self.calendars.write().unwrap_or_else(|e| e.into_inner());
+        match agency {
+            Some(agency) => {
+                calendars.agencies.insert(agency.to_owned(), calendar);
+            }
+            None => calendars.default = calendar,
+        }
+    }
+
+    /// The business calendar an agency's working time is counted by.
+    pub fn calendar(&self, agency: &str) -> Arc<Calendar> {
+        let calendars = self.calendars.read().unwrap_or_else(|e| e.into_inner());
+        calendars
+            .agencies
+            .get(agency)
+            .unwrap_or(&calendars.default)
+            .clone()
     }
 
     /// Now, by the engine's clock.

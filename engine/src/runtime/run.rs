@@ -156,6 +156,7 @@ impl Engine {
                     now: self.now(),
                     actor: r.actor.clone(),
                     budget: self.budget(),
+                    calendar: self.calendar(&stream.agency),
                 };
                 let decided = decide(&after, &def, &r.command, &ctx).unwrap_or_else(|e| {
                     tracing::debug!(job = %r.job.id, error = %e, "a job's result changed nothing");
@@ -234,6 +235,7 @@ impl Engine {
             now,
             actor: actor.clone(),
             budget: self.budget(),
+            calendar: self.calendar(&stream.agency),
         };
         let result = decide(&state, &def, command, &ctx);
         Ok(Decision { state, def, result })

@@ -17,6 +17,7 @@ mod rows;
 pub mod sql;
 pub mod sqlite;
 pub mod subscriptions;
+pub mod trees;
 mod write;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use crate::events::{Actor, Event, RecordedEvent, StoredEvent, StreamId};
 
 pub use effects::{effects, task_rows};
 pub use subscriptions::{DeliveryAttempt, Subscription, Subscriptions};
+pub use trees::Trees;
 
 /// The definition that decided a commit's events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -575,19 +577,19 @@ pub trait ReadModels: Send + Sync {
 }
 
 /// An event store: every capability, for the callers that hold the whole store
-/// (`Arc<dyn Store>`). Implemented by every type that has all five.
+/// (`Arc<dyn Store>`). Implemented by every type that has all six.
 pub trait Store:
-    EventLog + Work + Catalog + ReadModels + Subscriptions + std::fmt::Debug + 'static
+    EventLog + Work + Catalog + ReadModels + Subscriptions + Trees + std::fmt::Debug + 'static
 {
 }
 
-impl<T: EventLog + Work + Catalog + ReadModels + Subscriptions + std::fmt::Debug + 'static> Store
-    for T
+impl<T: EventLog + Work + Catalog + ReadModels + Subscriptions + Trees + std::fmt::Debug + 'static>
+    Store for T
 {
 }
 
 /// The store traits, for code that calls them on a concrete store rather than `dyn Store`:
 /// `use daftar_engine::store::prelude::*;`.
 pub mod prelude {
-    pub use super::{Catalog, EventLog, ReadModels, Store, Subscriptions, Work};
+    pub use super::{Catalog, EventLog, ReadModels, Store, Subscriptions, Trees, Work};
 }

@@ -165,6 +165,19 @@ impl SqlStore {
         Ok(rows.into_iter().map(EventRow::from).collect())
     }
 
+    /// A stream's events, in version order.
+    pub(super) async fn stream_rows(
+        pool: &Pool<D>,
+        stream: &StreamId,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let sql = concat!(event_columns!(), "WHERE agency = $1 AND instance = $2 ORDER BY version");
+        let rows: Vec<EventTuple> = Self::of_stream(sql, stream)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(EventRow::from).collect())
+    }
+
     /// A query of one stream's rows: `$1` is its agency, `$2` its instance.
     pub(super) fn of_stream<'q, R>(
         sql: &'static str,
@@ -222,14 +235,8 @@ impl EventLog for SqlStore {
     }
 
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = concat!(event_columns!(), "WHERE agency = $1 AND instance = $2 ORDER BY version");
-        let rows: Vec<EventTuple> = Self::of_stream(sql, stream)
-            .fetch_all(&self.reads)
-            .await
-            .map_err(db)?;
-        rows.into_iter()
-            .map(|r| EventRow::from(r).into_recorded())
-            .collect()
+        let rows = Self::stream_rows(&self.reads, stream).await?;
+        rows.into_iter().map(EventRow::into_recorded).collect()
     }
 
     async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -5,8 +5,10 @@
 pub mod coverage;
 
 use std::cell::Cell;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use daftar_definitions::calendar::Calendar;
 use daftar_definitions::{Options, compile};
 use daftar_engine::Definition;
 use daftar_engine::core::{Budget, Command, Ctx, InstanceState, decide};
@@ -23,6 +25,8 @@ pub struct Scenario {
     /// Who asks: the engine itself unless a test says otherwise.
     pub actor: Actor,
     pub budget: Budget,
+    /// The agency's business calendar: the one daftar ships unless a test says otherwise.
+    pub calendar: Arc<Calendar>,
     /// The scenario's rank among those of its test: names its line of the transitions record.
     rank: usize,
 }
@@ -47,6 +51,7 @@ pub fn given(yaml: &str) -> Scenario {
         last: Vec::new(),
         actor: Actor::System,
         budget: Budget::default(),
+        calendar: Calendar::shipped(),
         rank: SCENARIOS.replace(SCENARIOS.get() + 1),
     }
 }
@@ -79,6 +84,7 @@ impl Scenario {
             now: self.now,
             actor: self.actor.clone(),
             budget: self.budget,
+            calendar: self.calendar.clone(),
         }
     }
 

@@ -75,6 +75,7 @@ impl SmsAudit {
                         }
                         NotificationPurpose::Step { step } => format!("step:{step}"),
                         NotificationPurpose::Escalation { task } => format!("escalation:{task}"),
+                        NotificationPurpose::Deemed { task } => format!("deemed:{task}"),
                     };
                     let got = self.accepted.get(reference).unwrap_or_else(|| {
                         panic!("{stream}: SMS {reference} ({label}) never reached the SMS centre")

@@ -104,7 +104,7 @@ impl Template {
     /// Writes `waves` × [`BATCH`] instances' commits, or as many waves as fit in `time`:
     /// each transaction holds one commit of [`BATCH`] different instances, as the engine's
     /// writer would. Returns (events, commits, transactions, elapsed).
-    async fn write(
+    pub(super) async fn write(
         &self,
         store: &Arc<dyn Store>,
         first: u64,
@@ -138,7 +138,7 @@ impl Template {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Until {
+pub(super) enum Until {
     Time(Duration),
     Events(u64),
 }

@@ -13,6 +13,7 @@
 //!   with JWT, as a portal files them (file and wait), in closed and open loops (see [`api`]).
 
 mod api;
+mod audit;
 mod child;
 mod connectors;
 mod limit;
@@ -148,6 +149,10 @@ pub struct Args {
     /// Events in the history whose replay (verify and fold) is timed; 0 leaves it out.
     #[arg(long, default_value_t = 1_000_000)]
     pub replay_events: u64,
+    /// On the replay's history, also time a signed checkpoint built from nothing and one
+    /// built incrementally after 1,000 more events, receipts, and an export checked offline.
+    #[arg(long)]
+    pub audit: bool,
     /// The PostgreSQL server; each measurement gets a schema of its own, dropped afterwards.
     #[arg(
         long,
@@ -277,10 +282,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             };
             match replay(backend, template, &args, &dir) {
-                Ok(replay) => {
+                Ok((replay, audit)) => {
                     let mut v = replay.to_json();
                     v["store"] = json!(backend.name());
                     report.replay.push(v);
+                    if let Some(audit) = audit {
+                        let mut v = match audit {
+                            Ok(a) => a.to_json(),
+                            Err(e) => {
+                                eprintln!("audit on {} failed: {e:#}", backend.name());
+                                json!({"error": format!("{e:#}")})
+                            }
+                        };
+                        v["store"] = json!(backend.name());
+                        report.audit.push(v);
+                    }
                 }
                 Err(e) => {
                     eprintln!("replay on {} failed: {e:#}", backend.name());
@@ -300,6 +316,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "task_delay_ms": args.task_delay.as_millis() as u64,
         "limit_duration_s": args.limit_duration.as_secs_f64(),
         "replay_events": args.replay_events,
+        "audit": args.audit,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
@@ -492,7 +509,7 @@ fn replay(
     template: &Template,
     args: &Args,
     dir: &std::path::Path,
-) -> anyhow::Result<Replay> {
+) -> anyhow::Result<(Replay, Option<anyhow::Result<audit::Audit>>)> {
     if !args.json {
         eprintln!(
             "replay on {}: writing a history of {} events…",
@@ -510,7 +527,11 @@ fn replay(
         )
         .await?;
         let replay = limit::replay(&fresh.store, template, args.replay_events).await?;
-        anyhow::Ok((replay, fresh))
+        let audit = match args.audit {
+            true => Some(audit::measure(&fresh.store, template, dir).await),
+            false => None,
+        };
+        anyhow::Ok(((replay, audit), fresh))
     })?;
     rt.shutdown_timeout(Duration::from_secs(1));
     remove(fresh);

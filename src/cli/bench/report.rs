@@ -19,6 +19,8 @@ pub struct Report {
     pub limits: Vec<Value>,
     /// Replay speeds.
     pub replay: Vec<Value>,
+    /// Checkpoints, receipts and offline verify (`--audit`).
+    pub audit: Vec<Value>,
     /// Stores that could not be reached.
     pub skipped: Vec<Value>,
 }
@@ -33,6 +35,7 @@ impl Report {
             "api": self.api,
             "limits": self.limits,
             "replay": self.replay,
+            "audit": self.audit,
             "skipped": self.skipped,
         })
     }
@@ -90,6 +93,10 @@ impl Report {
                     per_s("store_verify_one_thread_events_per_s"),
                 );
             }
+        }
+        if !self.audit.is_empty() {
+            println!();
+            super::audit::print(&self.audit);
         }
         for s in &self.skipped {
             println!();

@@ -1,7 +1,10 @@
 //! Commands: what can be asked of an instance. Each is handled in its own file under
 //! `commands/`; the answer is the events it causes, or an error that changes nothing.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use daftar_definitions::calendar::Calendar;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -113,7 +116,8 @@ pub enum PaymentRequestResult {
 }
 
 /// Everything `decide` may know besides the state, the definition and the command: the
-/// clock, and who is asking. Nothing inside the core reads a clock or makes up an id.
+/// clock, the agency's business calendar, and who is asking. Nothing inside the core reads a
+/// clock or a file, or makes up an id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ctx {
     /// Now, by the caller's clock (the store's, in the runtime).
@@ -122,6 +126,9 @@ pub struct Ctx {
     pub actor: Actor,
     /// How far one request may go; a workflow's own `limits` take precedence.
     pub budget: Budget,
+    /// The agency's business calendar, which turns working spans (`5 working days`) into due
+    /// instants. The instants are recorded in the events, so replay never needs it.
+    pub calendar: Arc<Calendar>,
 }
 
 /// How far one request may go before it is stopped with an incident: a guard against a

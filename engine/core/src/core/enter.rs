@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use daftar_definitions::model::{Step, StepKindRef};
+use daftar_definitions::model::{Duration, Span, Step, StepKindRef};
 use serde_json::Value;
 
 use super::run::{Flow, Run, document_id};
@@ -162,10 +162,10 @@ impl Run<'_> {
                 let task = self.new_id("task-");
                 let due = t
                     .due
-                    .map(|d| d.get())
-                    .unwrap_or(std::time::Duration::from_secs(86_400));
-                let due_at =
-                    self.ctx.now + chrono::Duration::from_std(due).unwrap_or(chrono::Duration::MAX);
+                    .unwrap_or(Span::Fixed(Duration(std::time::Duration::from_secs(
+                        86_400,
+                    ))));
+                let due_at = self.ctx.calendar.add(self.ctx.now, due);
                 self.emit(Event::TaskCreated {
                     token,
                     step: id.to_owned(),
@@ -182,9 +182,7 @@ impl Run<'_> {
                     TimerPurpose::TaskDue { task: task.clone() },
                 );
                 for (level, e) in t.escalation.iter().enumerate() {
-                    let at = self.ctx.now
-                        + chrono::Duration::from_std(e.after.get())
-                            .unwrap_or(chrono::Duration::MAX);
+                    let at = self.ctx.calendar.add(self.ctx.now, e.after);
                     let purpose = TimerPurpose::Escalation {
                         task: task.clone(),
                         level: level as u32 + 1,
@@ -282,7 +280,7 @@ impl Run<'_> {
         let id = step.id.as_str();
         let now = self.ctx.now;
         let due: Result<DateTime<Utc>, String> = if let Some(d) = w.duration {
-            Ok(now + chrono::Duration::from_std(d.get()).unwrap_or(chrono::Duration::MAX))
+            Ok(self.ctx.calendar.add(now, d))
         } else if let Some(until) = &w.until {
             self.eval(until, vec![]).and_then(|v| match v {
                 Value::String(s) => DateTime::parse_from_rfc3339(&s)

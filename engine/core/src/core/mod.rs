@@ -13,7 +13,9 @@ pub use command::{Budget, Command, Ctx, InquiryResult, PaymentRequestResult};
 pub use commands::cancel::{CANCELLED, CANCELLED_EN, CANCELLED_FA};
 pub use commands::message::{CALLBACK, PAYMENT};
 pub use run::{sms_reference_instance, visit_key_instance};
-pub use state::{Delivery, Ending, InstanceState, TaskState, TimerState, Token, Wait};
+pub use state::{
+    Delivery, Ending, InstanceState, StoppedClock, TaskState, TimerState, Token, Wait,
+};
 
 use crate::definition::Definition;
 use crate::error::{Error, Result};
@@ -107,6 +109,7 @@ pub fn decide(
         Command::Cancel { reason } => commands::cancel::handle(&mut run, reason)?,
         Command::RetryIncident { incident } => commands::incident::retry(&mut run, incident)?,
     }
+    commands::clock::settle(&mut run);
     Ok(run.events)
 }
 

@@ -315,6 +315,16 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The applicant's mobile number, where the workflow says where it is and the request has
+    /// one: who daftar's own SMS (a cancellation, a deemed decision) go to.
+    pub fn applicant_recipient(&self) -> Option<String> {
+        let mobile = self.workflow().applicant_mobile()?;
+        match self.eval(&mobile, vec![]) {
+            Ok(Value::String(recipient)) => Some(recipient),
+            _ => None,
+        }
+    }
+
     /// Records an SMS to send, under the reference its event's version gives it.
     pub fn request_sms(
         &mut self,

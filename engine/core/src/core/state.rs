@@ -134,6 +134,17 @@ pub enum Delivery {
     Undelivered,
 }
 
+/// The service level's clock, stopped while the request waits on the applicant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedClock {
+    /// Why: `payment`, or `message:NAME`.
+    pub reason: String,
+    /// Since when.
+    pub at: DateTime<Utc>,
+    /// What was left of the service level (working seconds when it is in working time).
+    pub remaining_seconds: i64,
+}
+
 /// The state of an instance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceState {
@@ -180,6 +191,9 @@ pub struct InstanceState {
     pub messages: BTreeSet<String>,
     /// Whether the SLA passed before the end.
     pub sla_breached: bool,
+    /// While the request waits on the applicant, the service level's stopped clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_stopped: Option<StoppedClock>,
     /// The instance that called this one, if any.
     pub parent: Option<crate::events::ParentRef>,
     /// How many steps it has entered, in all.
@@ -344,7 +358,19 @@ impl InstanceState {
                     t.officer = Some(officer.clone());
                 }
             }
-            Event::TaskCompleted { task, .. } => {
+            Event::ClockStopped {
+                reason,
+                at,
+                remaining_seconds,
+            } => {
+                self.clock_stopped = Some(StoppedClock {
+                    reason: reason.clone(),
+                    at: *at,
+                    remaining_seconds: *remaining_seconds,
+                });
+            }
+            Event::ClockResumed { .. } => self.clock_stopped = None,
+            Event::TaskCompleted { task, .. } | Event::TaskDeemed { task, .. } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.open = false;
                     let token = t.token;

@@ -153,6 +153,13 @@ pub enum Event {
         outcome: String,
         form: Value,
     },
+    /// The task's deadline passed with no officer's decision, and the law takes the silence as
+    /// `outcome` (deemed approval): recorded with the legal reason, by the system, no officer.
+    TaskDeemed {
+        task: String,
+        outcome: String,
+        law: String,
+    },
     /// A task moved to the next role of its escalation chain.
     TaskEscalated {
         task: String,
@@ -169,6 +176,22 @@ pub enum Event {
         task: String,
         role: Option<String>,
         officer: Option<String>,
+    },
+    /// The service level's clock stopped: the request waits on the applicant (`reason`:
+    /// `payment`, or `message:NAME` of a wait with `stop_clock`). The SLA timer is cancelled;
+    /// `remaining_seconds` of the service level (working seconds when it is in working time)
+    /// are kept for when the clock runs again.
+    ClockStopped {
+        reason: String,
+        at: DateTime<Utc>,
+        remaining_seconds: i64,
+    },
+    /// The service level's clock runs again, after `stopped_seconds` of clock time; a new SLA
+    /// timer follows, due when the remaining time has passed.
+    ClockResumed {
+        reason: String,
+        at: DateTime<Utc>,
+        stopped_seconds: i64,
     },
     /// A durable timer was set.
     TimerScheduled {
@@ -274,8 +297,11 @@ impl Event {
             Event::TaskCreated { .. } => "TaskCreated",
             Event::TaskClaimed { .. } => "TaskClaimed",
             Event::TaskCompleted { .. } => "TaskCompleted",
+            Event::TaskDeemed { .. } => "TaskDeemed",
             Event::TaskEscalated { .. } => "TaskEscalated",
             Event::TaskReassigned { .. } => "TaskReassigned",
+            Event::ClockStopped { .. } => "ClockStopped",
+            Event::ClockResumed { .. } => "ClockResumed",
             Event::TimerScheduled { .. } => "TimerScheduled",
             Event::TimerFired { .. } => "TimerFired",
             Event::TimerCancelled { .. } => "TimerCancelled",
@@ -372,6 +398,9 @@ pub enum NotificationPurpose {
     /// A task escalated. Only in histories of earlier versions: officers are now told
     /// through the worklist (`TaskEscalated`'s `notice`), never by the citizens' gateway.
     Escalation { task: String },
+    /// A task deemed decided by law when its deadline passed: the applicant is told the
+    /// outcome and the legal reason.
+    Deemed { task: String },
 }
 
 /// What a timer is for.

@@ -1,5 +1,3 @@
-use serde_json::Value;
-
 use crate::core::run::Run;
 use crate::error::Result;
 use crate::events::{Event, NotificationPurpose};
@@ -42,10 +40,7 @@ fn tell_applicant(run: &mut Run<'_>) {
         }
         return;
     }
-    let Some(mobile) = run.workflow().applicant_mobile() else {
-        return;
-    };
-    let Ok(Value::String(recipient)) = run.eval(&mobile, vec![]) else {
+    let Some(recipient) = run.applicant_recipient() else {
         return;
     };
     let code = run.state.tracking_code.clone();

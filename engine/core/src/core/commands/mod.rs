@@ -3,6 +3,7 @@
 
 pub(crate) mod call;
 pub(crate) mod cancel;
+pub(crate) mod clock;
 pub(crate) mod incident;
 pub(crate) mod inquiry;
 pub(crate) mod message;

@@ -40,8 +40,8 @@ pub(crate) fn handle(
             _ => None,
         },
     });
-    let sla = chrono::Duration::from_std(wf.sla.get()).unwrap_or(chrono::Duration::MAX);
+    let sla_at = run.ctx.calendar.add(run.ctx.now, wf.sla);
     let start = def.start().id.clone();
-    run.timer(0, &start, run.ctx.now + sla, TimerPurpose::Sla);
+    run.timer(0, &start, sla_at, TimerPurpose::Sla);
     run.drive(0, Flow::Goto(start))
 }

@@ -1,8 +1,11 @@
 use serde_json::Value;
 
+use daftar_definitions::model::OnDeadline;
+
 use crate::core::run::{Flow, Run};
+use crate::core::state::TaskState;
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, NotificationPurpose};
 
 fn open_task<'r>(run: &'r Run<'_>, task: &str) -> Result<&'r crate::core::state::TaskState> {
     match run.state.tasks.get(task) {
@@ -85,6 +88,53 @@ pub(crate) fn complete(
     };
     run.drive(t.token, flow)
 }
+
+/// Deemed approval: the task's deadline passed with no decision and the law takes the silence as
+/// its `on_deadline` outcome. No officer filled the form, so the task's `output` is not
+/// evaluated; the applicant is told the outcome and the legal reason by SMS.
+pub(crate) fn deemed(run: &mut Run<'_>, task: &str, t: &TaskState, od: &OnDeadline) -> Flow {
+    let step = run.step(&t.step);
+    let spec = step.task.as_ref().expect("a task step");
+    let Some(next) = spec.outcomes.get(&od.deemed).cloned() else {
+        // Validation refuses this (DEF042); a definition that got past it stops here.
+        let reason = format!(
+            "task `{task}` is deemed `{}`, which it has no outcome for",
+            od.deemed
+        );
+        return run.incident(t.token, &t.step, reason);
+    };
+    run.emit(Event::TaskDeemed {
+        task: task.to_owned(),
+        outcome: od.deemed.clone(),
+        law: od.law.clone(),
+    });
+    tell_applicant(run, task, &od.deemed, &od.law);
+    run.cancel_timers(t.token);
+    run.emit(Event::StepCompleted {
+        token: t.token,
+        step: t.step.clone(),
+    });
+    Flow::Goto(next)
+}
+
+/// The SMS of a deemed decision, in Persian and English, to the applicant's mobile number (a
+/// request with none gets none; the status SMS of the step that follows still goes out).
+fn tell_applicant(run: &mut Run<'_>, task: &str, outcome: &str, law: &str) {
+    let Some(recipient) = run.applicant_recipient() else {
+        return;
+    };
+    let code = run.state.tracking_code.clone();
+    let text = format!(
+        "درخواست {code}: مهلت قانونی بررسی گذشت و به حکم قانون «{outcome}» تلقی شد ({law}). Request {code}: the legal deadline passed and the law deems it `{outcome}` ({law})."
+    );
+    let purpose = NotificationPurpose::Deemed {
+        task: task.to_owned(),
+    };
+    run.request_sms(purpose, DEEMED, recipient, text);
+}
+
+/// What a deemed decision's SMS is about, in its reference.
+const DEEMED: &str = "deemed";
 
 pub(crate) fn reassign(
     run: &mut Run<'_>,

@@ -12,7 +12,19 @@ pub(crate) fn handle(run: &mut Run<'_>, timer: &str) -> Result<()> {
     });
     let token = state.token;
     let flow = match &state.purpose {
-        TimerPurpose::Sla | TimerPurpose::TaskDue { .. } => Flow::Wait,
+        TimerPurpose::TaskDue { task } => match run.state.tasks.get(task) {
+            Some(t) if t.open => {
+                let t = t.clone();
+                let step = run.step(&t.step);
+                let deemed = step.task.as_ref().and_then(|s| s.on_deadline.clone());
+                match deemed {
+                    Some(od) => super::task::deemed(run, task, &t, &od),
+                    None => Flow::Wait,
+                }
+            }
+            _ => Flow::Wait,
+        },
+        TimerPurpose::Sla => Flow::Wait,
         TimerPurpose::Wait => Flow::Complete,
         TimerPurpose::Retry { attempt } => {
             let id = run.token_step(token)?;
