@@ -177,8 +177,10 @@ impl Trees for SqlStore {
         limit: u32,
     ) -> Result<Vec<(u64, String)>, StoreError> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
+            // `agency || ''` keeps SQLite from scanning the agency's whole (agency, instance,
+            // version) index and sorting it for every page: the position range is the index.
             "SELECT position, hash FROM events WHERE position > $1 AND position <= $2 \
-             AND agency = $3 ORDER BY position LIMIT $4",
+             AND agency || '' = $3 ORDER BY position LIMIT $4",
         )
         .bind(int(after))
         .bind(int(until))
@@ -300,7 +302,9 @@ impl Trees for SqlStore {
         let mut out = Vec::new();
         for chunk in positions.chunks(ROWS_PER_INSERT) {
             let mut sql =
-                "SELECT position, leaf FROM audit_leaves WHERE agency = $1 AND position IN ("
+                // `agency || ''`: the position index (unique) is the one to use, not the scan of
+                // the agency's every leaf that SQLite would choose by the key's first column.
+                "SELECT position, leaf FROM audit_leaves WHERE agency || '' = $1 AND position IN ("
                     .to_owned();
             for i in 0..chunk.len() {
                 sql.push_str(&format!("{}${}", if i == 0 { "" } else { ", " }, i + 2));
