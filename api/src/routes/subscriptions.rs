@@ -237,6 +237,7 @@ pub struct LogParams {
     params(("id" = String, Path, description = "The subscription"), LogParams),
     responses(
         (status = 200, body = Vec<AttemptView>),
+        (status = 400, description = "`limit` is outside 1 to 1000", body = Problem),
         (status = 404, description = "No such subscription in your agency", body = Problem),
     ),
 )]
