@@ -70,6 +70,9 @@ pub async fn list(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> ApiResult<Json<CheckpointList>> {
     let Query(p) = params.map_err(ApiError::from)?;
+    if let Some(from) = p.from {
+        size(from, "from")?;
+    }
     let limit = p.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::new(
@@ -171,7 +174,7 @@ pub struct ConsistencyParams {
     params(ConsistencyParams),
     responses(
         (status = 200, body = Consistency),
-        (status = 400, description = "`from` is 0 or larger than `to`", body = Problem),
+        (status = 400, description = "`from` is 0, larger than `to`, or either is past 9223372036854775807", body = Problem),
         (status = 404, description = "No checkpoint of one of the sizes", body = Problem),
         (status = 503, body = Problem),
     ),
@@ -181,6 +184,8 @@ pub async fn consistency(
     params: Result<Query<ConsistencyParams>, QueryRejection>,
 ) -> ApiResult<Json<Consistency>> {
     let Query(p) = params.map_err(ApiError::from)?;
+    size(p.from, "from")?;
+    size(p.to, "to")?;
     if p.from == 0 || p.from > p.to {
         return Err(ApiError::new(
             ErrorCode::BadQuery,
@@ -194,4 +199,15 @@ pub async fn consistency(
             p.agency, p.from, p.to
         ))),
     }
+}
+
+/// A tree size as the store keeps it: at most `i64::MAX`, as the document says.
+fn size(value: u64, name: &str) -> ApiResult<u64> {
+    if i64::try_from(value).is_err() {
+        return Err(ApiError::new(
+            ErrorCode::BadQuery,
+            format!("`{name}` must be at most {}", i64::MAX),
+        ));
+    }
+    Ok(value)
 }
