@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use daftar_definitions::diff::{VersionDiff, compare};
 use daftar_definitions::render;
+use daftar_engine::store::StoredDefinition;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -152,47 +153,57 @@ pub async fn diff(
     who.require(READERS)?;
     let Path(id) = path.map_err(ApiError::from)?;
     let Query(params) = params.map_err(ApiError::from)?;
-    let (from, to) = versions(&state, &who, &id, &params).await?;
-    let old = find_version(&state, &who, &id, from).await?;
-    let new = find_version(&state, &who, &id, to).await?;
+    let (old, new) = versions(&state, &who, &id, &params).await?;
     let old = with_compiled(&state, &old, Clone::clone).ok_or_else(ApiError::unavailable)?;
     let new = with_compiled(&state, &new, Clone::clone).ok_or_else(ApiError::unavailable)?;
     Ok(Json(compare(&old, &new)))
 }
 
-/// The versions to compare: as asked, or the newest and the one before it.
+/// The versions to compare, from one read of the agency's definitions: as asked, or the
+/// newest and the one before it.
 async fn versions(
     state: &AppState,
     who: &Principal,
     id: &str,
     params: &DiffParams,
-) -> ApiResult<(u32, u32)> {
-    let deployed: Vec<u32> = state
+) -> ApiResult<(StoredDefinition, StoredDefinition)> {
+    let mut deployed: Vec<StoredDefinition> = state
         .engine()
         .store()
         .definitions(Some(&who.agency))
         .await?
         .into_iter()
         .filter(|d| d.workflow == id)
-        .map(|d| d.version)
         .collect();
+    deployed.sort_by_key(|d| d.version);
     let none = || ApiError::not_found(format!("no definition `{id}` is deployed in your agency"));
     let to = match params.to {
         Some(v) => v,
-        None => deployed.iter().copied().max().ok_or_else(none)?,
+        None => deployed.last().ok_or_else(none)?.version,
     };
     let from = match params.from {
         Some(v) => v,
         None => deployed
             .iter()
-            .copied()
-            .filter(|v| *v < to)
-            .max()
+            .rev()
+            .map(|d| d.version)
+            .find(|v| *v < to)
             .ok_or_else(|| {
                 ApiError::not_found(format!(
                     "`{id}` has no version below {to} to compare it with"
                 ))
             })?,
     };
-    Ok((from, to))
+    let take = |v: u32| {
+        deployed
+            .iter()
+            .find(|d| d.version == v)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no version {v} of definition `{id}` is deployed in your agency"
+                ))
+            })
+    };
+    Ok((take(from)?, take(to)?))
 }

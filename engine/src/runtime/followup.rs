@@ -132,9 +132,22 @@ async fn round(engine: &Engine, client: &reqwest::Client, sub: &Subscription) ->
     }
     let mut done = sub.position;
     let mut failed = false;
+    // A request's tracking code, read once per round however many of its events go out.
+    let mut codes: HashMap<String, Option<String>> = HashMap::new();
     for recorded in &events {
         if let Some(kind) = wanted(sub, recorded) {
-            let body = cloud_event(engine, recorded, kind).await;
+            let code = match codes.get(&recorded.stream.instance) {
+                Some(code) => code.clone(),
+                None => {
+                    let code = match store.instance(&recorded.stream).await {
+                        Ok(Some(row)) => Some(row.tracking_code),
+                        _ => None,
+                    };
+                    codes.insert(recorded.stream.instance.clone(), code.clone());
+                    code
+                }
+            };
+            let body = cloud_event(engine, recorded, kind, code);
             if !send(engine, client, sub, recorded, &body).await {
                 failed = true;
                 break;
@@ -187,11 +200,12 @@ pub fn event_id(e: &RecordedEvent) -> String {
 
 /// The event as a CloudEvent in the JSON format. Its data names the request, its service,
 /// its tracking code and what changed; never the applicant's national ID or mobile number.
-async fn cloud_event(engine: &Engine, e: &RecordedEvent, kind: &str) -> String {
-    let tracking_code = match engine.store().instance(&e.stream).await {
-        Ok(Some(row)) => Some(row.tracking_code),
-        _ => None,
-    };
+fn cloud_event(
+    engine: &Engine,
+    e: &RecordedEvent,
+    kind: &str,
+    tracking_code: Option<String>,
+) -> String {
     let label = |status: &str| -> Value {
         let labels = engine
             .registry()
