@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use daftar_engine::connectors::Connectors;
-use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::Engine;
 
 use daftar_testkit::harness;
