@@ -45,6 +45,15 @@ async fn the_administrator_erases_an_applicant_and_their_request_is_gone_but_its
 
     h.wait_for("judiciary", &id, |v| v["state"] == "issued")
         .await;
+    // The harness runs no SMS gateway: the SMS waits for one, and so does the erasure.
+    let (status, body) = h.post(&erasure, &admin, order.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "not-allowed", "{body}");
+    let stream = daftar_engine::events::StreamId {
+        agency: "judiciary".into(),
+        instance: id.clone(),
+    };
+    daftar_testkit::harness::settle_sms(&h.engine, &stream).await;
     let (status, body) = h.post(&erasure, &admin, order.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["requests"], json!([id]));

@@ -851,6 +851,18 @@ fn an_erasure_waits_for_the_end_and_leaves_where_the_request_went() {
         by: "dpo".into(),
     });
     assert!(matches!(refused, Err(Error::NotAllowed(_))), "{refused:?}");
+    // The cancellation's SMS still needs its text until the gateway answers.
+    let waiting = s.try_when(erase.clone()).unwrap_err();
+    assert!(waiting.to_string().contains("SMS"), "{waiting}");
+    let pending: Vec<String> = s.state.notifications.keys().cloned().collect();
+    for reference in pending {
+        s.when(Command::NotificationResult {
+            reference,
+            sent: true,
+            gateway_id: None,
+            reason: None,
+        });
+    }
     s.when(erase.clone()).then(&["ApplicantErased"]);
     assert_eq!(s.state.erased.as_deref(), Some("court order 1405/9"));
     // Asked again before the key is gone (a crash in between): nothing new.

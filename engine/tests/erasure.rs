@@ -18,6 +18,8 @@ use daftar_testkit::harness;
 /// The applicant's national id in every request filed here: what must not be found once
 /// sealed.
 const NATIONAL_ID: &str = "0499370899";
+/// And their mobile number.
+const MOBILE: &str = "09121234567";
 
 async fn open(dir: &Path) -> Arc<Engine> {
     let store = daftar_testkit::sqlite_store(dir).await;
@@ -79,9 +81,15 @@ async fn an_erased_applicant_is_unreadable_everywhere_and_every_chain_still_veri
     let (events, text) = texts(&engine, &first).await;
     assert!(matches!(events[0], Event::InstanceStarted { .. }));
     assert!(text.contains(NATIONAL_ID), "the store opens what it sealed");
+    let bytes = store_bytes(dir.path());
     assert!(
-        !holds(&store_bytes(dir.path()), NATIONAL_ID),
+        !holds(&bytes, NATIONAL_ID),
         "the national id is nowhere in the store's files"
+    );
+    // Nor the mobile number, which the SMS jobs waiting for a gateway also carry.
+    assert!(
+        !holds(&bytes, MOBILE),
+        "the mobile number is nowhere in the store's files"
     );
 
     // A running request of the applicant refuses the erasure, and nothing is erased.
@@ -99,6 +107,14 @@ async fn an_erased_applicant_is_unreadable_everywhere_and_every_chain_still_veri
 
     cancel(&engine, &first).await;
     cancel(&engine, &second).await;
+    // While the cancellation's SMS awaits the gateway, its text is still needed.
+    let waiting = engine.erase(&first, "court order 1405/123", "dpo").await;
+    assert!(
+        matches!(&waiting, Err(EraseError::SmsPending(_))),
+        "{waiting:?}"
+    );
+    harness::settle_sms(&engine, &first).await;
+    harness::settle_sms(&engine, &second).await;
     let erased = engine
         .erase(&first, "court order 1405/123", "dpo")
         .await

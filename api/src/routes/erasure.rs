@@ -65,7 +65,7 @@ pub struct ErasureView {
         (status = 400, description = "No authority, or a body or path that cannot be read", body = Problem),
         (status = 403, description = "Not the agency's administrator", body = Problem),
         (status = 404, body = Problem),
-        (status = 409, description = "A request of the applicant is still running (`not-allowed`), or this node keeps no keyring (`no-keyring`)", body = Problem),
+        (status = 409, description = "A request of the applicant is still running or an SMS to them awaits the gateway (`not-allowed`), or this node keeps no keyring (`no-keyring`)", body = Problem),
         (status = 415, body = Problem),
         (status = 422, description = "The body is not an `ErasureOrder`", body = Problem),
     ),
@@ -92,7 +92,9 @@ pub async fn erase(
         .await
         .map_err(|e| match e {
             EraseError::NoKeyring => ApiError::new(ErrorCode::NoKeyring, e.to_string()),
-            EraseError::Running(_) => ApiError::new(ErrorCode::NotAllowed, e.to_string()),
+            EraseError::Running(_) | EraseError::SmsPending(_) => {
+                ApiError::new(ErrorCode::NotAllowed, e.to_string())
+            }
             EraseError::NoAuthority => ApiError::new(ErrorCode::BadBody, e.to_string()),
             EraseError::Runtime(e) => e.into(),
         })?;

@@ -29,6 +29,11 @@ pub enum EraseError {
     /// One of the applicant's requests is still running.
     #[error("request {0} of the same applicant is still running: erase once it has ended")]
     Running(String),
+    /// An SMS to the applicant still awaits the gateway's answer (its text is still needed).
+    #[error(
+        "an SMS to the applicant of request {0} is still being sent: erase once the gateway has answered"
+    )]
+    SmsPending(String),
     /// An authority is required.
     #[error("an erasure names its legal authority")]
     NoAuthority,
@@ -85,6 +90,13 @@ impl Engine {
             let state = self.state(s).await?;
             if !state.ended() {
                 return Err(EraseError::Running(s.instance.clone()));
+            }
+            if state
+                .notifications
+                .values()
+                .any(|d| matches!(d, crate::core::Delivery::Pending))
+            {
+                return Err(EraseError::SmsPending(s.instance.clone()));
             }
         }
         let command = Command::Erase {

@@ -335,6 +335,18 @@ impl Engine {
                     *payload = keyring.seal(key, stream, event, payload);
                 }
             }
+            // A job carries its event's payload (an inquiry's question, an SMS's text): sealed
+            // the same way, so that a deleted job row leaves no clear copy behind on disk.
+            for job in &mut commit.jobs {
+                let Ok(event) = Event::from_stored(job.payload.clone()) else {
+                    continue;
+                };
+                if event.personal() {
+                    let text = serde_json::to_string(&job.payload).expect("JSON serializes");
+                    let sealed = keyring.seal(key, stream, &event, &text);
+                    job.payload = serde_json::from_str(&sealed).expect("sealed payloads are JSON");
+                }
+            }
         }
         if !commit.jobs.is_empty() && commit.jobs.iter().all(|j| self.connectors.performs(j.kind)) {
             commit.lease = self.writer.handoff().lease().map(|duration| JobLease {

@@ -252,6 +252,36 @@ pub async fn cancel(
         .unwrap();
 }
 
+/// Reports every SMS of a request still waiting for the gateway as sent, as a gateway would
+/// (for nodes that run without one).
+pub async fn settle_sms(
+    engine: &daftar_engine::runtime::Engine,
+    stream: &daftar_engine::events::StreamId,
+) {
+    let state = engine.state(stream).await.unwrap();
+    for (reference, delivery) in &state.notifications {
+        if !matches!(delivery, daftar_engine::core::Delivery::Pending) {
+            continue;
+        }
+        let sent = Command::NotificationResult {
+            reference: reference.clone(),
+            sent: true,
+            gateway_id: Some(format!("gw-{reference}")),
+            reason: None,
+        };
+        engine
+            .execute(
+                stream,
+                &sent,
+                &format!("sent:{reference}"),
+                Actor::System,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+}
+
 /// Every event of a stream, as the store reads it back.
 pub async fn events(
     engine: &daftar_engine::runtime::Engine,

@@ -129,6 +129,16 @@ fn erase(state: &InstanceState, authority: &str, by: &str) -> Result<Vec<Event>>
                 .to_owned(),
         ));
     }
+    if state
+        .notifications
+        .values()
+        .any(|d| matches!(d, crate::core::Delivery::Pending))
+    {
+        return Err(Error::NotAllowed(
+            "an SMS to the applicant is still being sent: erase once the gateway has answered"
+                .to_owned(),
+        ));
+    }
     if authority.trim().is_empty() {
         return Err(Error::NotAllowed(
             "an erasure names its legal authority".to_owned(),
