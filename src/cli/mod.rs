@@ -103,7 +103,8 @@ enum Command {
     /// Erase the personal data of a request's applicant (every request they filed in the
     /// agency, all ended) under a legal authority: their key in the keyring is deleted, the
     /// history of each request records the erasure, and every chain still verifies. Prints what
-    /// was erased as JSON.
+    /// was erased as JSON. For a store no node is serving; on a running node, use its API
+    /// (`POST /api/v1/requests/{id}/erasure`), which also forgets the key it holds in memory.
     Erase {
         /// An instance id (or AGENCY/ID) or a tracking code.
         id: String,
