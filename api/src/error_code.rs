@@ -59,6 +59,10 @@ pub enum ErrorCode {
     VersionTaken,
     /// 409: the request has ended.
     Ended,
+    /// 409: an erasure on a node that keeps no keyring.
+    NoKeyring,
+    /// 410: the request's applicant was erased.
+    Erased,
     /// 409: the command is not allowed in the request's state.
     NotAllowed,
     /// 409: the command is about something that has moved on.
@@ -126,12 +130,14 @@ impl ErrorCode {
             C::Busy
             | C::VersionTaken
             | C::Ended
+            | C::NoKeyring
             | C::NotAllowed
             | C::Stale
             | C::Refused
             | C::NotWaiting
             | C::Ambiguous
             | C::NotOpen => StatusCode::CONFLICT,
+            C::Erased => StatusCode::GONE,
             C::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             C::UnfitBody
@@ -175,6 +181,8 @@ impl ErrorCode {
             C::Busy => "busy",
             C::VersionTaken => "version-taken",
             C::Ended => "ended",
+            C::NoKeyring => "no-keyring",
+            C::Erased => "erased",
             C::NotAllowed => "not-allowed",
             C::Stale => "stale",
             C::Refused => "refused",

@@ -78,6 +78,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::versions::Doc::openapi());
     doc.merge(routes::reports::Doc::openapi());
     doc.merge(routes::subscriptions::Doc::openapi());
+    doc.merge(routes::erasure::Doc::openapi());
     doc.merge(routes::requests::Doc::openapi());
     doc.merge(routes::track::Doc::openapi());
     doc.merge(routes::tasks::Doc::openapi());

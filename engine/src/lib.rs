@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod connectors;
 pub mod metrics;
+pub mod privacy;
 pub mod report;
 pub mod runtime;
 pub mod store;

@@ -835,6 +835,54 @@ fn cancelling_stops_everything() {
 }
 
 #[test]
+fn an_erasure_waits_for_the_end_and_leaves_where_the_request_went() {
+    let mut s = started(TASK);
+    let erase = Command::Erase {
+        authority: "court order 1405/9".into(),
+        by: "dpo".into(),
+    };
+    let err = s.try_when(erase.clone()).unwrap_err();
+    assert!(matches!(err, Error::NotAllowed(_)), "{err}");
+    s.when(Command::Cancel {
+        reason: "withdrawn".into(),
+    });
+    let refused = s.try_when(Command::Erase {
+        authority: " ".into(),
+        by: "dpo".into(),
+    });
+    assert!(matches!(refused, Err(Error::NotAllowed(_))), "{refused:?}");
+    // The cancellation's SMS still needs its text until the gateway answers.
+    let waiting = s.try_when(erase.clone()).unwrap_err();
+    assert!(waiting.to_string().contains("SMS"), "{waiting}");
+    let pending: Vec<String> = s.state.notifications.keys().cloned().collect();
+    for reference in pending {
+        s.when(Command::NotificationResult {
+            reference,
+            sent: true,
+            gateway_id: None,
+            reason: None,
+        });
+    }
+    s.when(erase.clone()).then(&["ApplicantErased"]);
+    assert_eq!(s.state.erased.as_deref(), Some("court order 1405/9"));
+    // Asked again before the key is gone (a crash in between): nothing new.
+    s.when(erase).then(&[]);
+
+    // Read back once the key is gone: what the applicant filed is not there, where the
+    // request went and how it ended still are.
+    s.as_erased();
+    assert!(!s.state.started_readably());
+    assert_eq!(s.state.input, Value::Null);
+    assert!(matches!(s.state.ending, Some(Ending::Cancelled { .. })));
+    assert_eq!(s.state.status.as_deref(), Some("cancelled"));
+    assert!(
+        s.history
+            .iter()
+            .any(|e| matches!(e, Event::Erased { kind } if kind == "InstanceStarted"))
+    );
+}
+
+#[test]
 fn invalid_applications_are_refused_before_anything_happens() {
     let mut s = given(&wf(INQUIRY));
     let mut input = applicant();

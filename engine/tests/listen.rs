@@ -5,36 +5,11 @@
 use std::time::Duration;
 
 use daftar_engine::connectors::Connectors;
-use daftar_engine::core::Command;
-use daftar_engine::events::{Actor, StreamId};
 use daftar_engine::runtime::Engine;
 
 use daftar_testkit::harness;
 
-/// A request that waits an hour, so that nothing moves it but the test.
-fn workflow() -> String {
-    harness::workflow(
-        r#"
-steps:
-  - id: cooling_off
-    status: checking
-    wait: { duration: 1h }
-  - id: issue
-    status: done
-    end: { outcome: issued }
-"#,
-    )
-}
-
-async fn cancel(engine: &Engine, stream: &StreamId, id: &str) {
-    let cancel = Command::Cancel {
-        reason: "test".to_owned(),
-    };
-    engine
-        .execute(stream, &cancel, id, Actor::System, None)
-        .await
-        .unwrap();
-}
+use harness::{cancel, waiting_workflow as workflow};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_hears_its_own_requests_commits_and_no_others() {

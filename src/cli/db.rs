@@ -5,10 +5,12 @@
 //! that must already exist ([`open_existing`]): a mistyped path is an error, never a new empty
 //! store reported as intact.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use daftar_engine::events::StreamId;
+use daftar_engine::privacy::Keyring;
 use daftar_engine::runtime::tracking;
 use daftar_engine::store::Store;
 
@@ -33,12 +35,30 @@ pub async fn open(db: &str) -> anyhow::Result<Arc<dyn Store>> {
         .with_context(|| format!("cannot open the store at {url}"))
 }
 
-/// Opens a store by `--db` value that must already exist (commands that only read).
+/// Opens a store by `--db` value that must already exist (commands that only read). With
+/// `DAFTAR_KEYRING` set, sealed personal data is opened with that keyring.
 pub async fn open_existing(db: &str) -> anyhow::Result<Arc<dyn Store>> {
     let url = url(db);
-    daftar_engine::store::open_existing(&url)
+    let store = daftar_engine::store::open_existing(&url)
         .await
-        .with_context(|| format!("cannot open the store at {url}"))
+        .with_context(|| format!("cannot open the store at {url}"))?;
+    if let Some(keyring) = keyring(None).await? {
+        store.use_keyring(keyring);
+    }
+    Ok(store)
+}
+
+/// The keyring at `path`, or else the one `DAFTAR_KEYRING` names, if any: the applicants' keys
+/// their personal data is sealed with (docs/audit.md, "Erasure").
+pub async fn keyring(path: Option<&Path>) -> anyhow::Result<Option<Arc<Keyring>>> {
+    let from_env = std::env::var_os("DAFTAR_KEYRING").map(PathBuf::from);
+    let Some(path) = path.map(Path::to_path_buf).or(from_env) else {
+        return Ok(None);
+    };
+    let keyring = Keyring::open(&path)
+        .await
+        .with_context(|| format!("cannot open the keyring at {}", path.display()))?;
+    Ok(Some(Arc::new(keyring)))
 }
 
 /// The stream of an instance id or a tracking code.

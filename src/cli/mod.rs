@@ -4,6 +4,7 @@ mod bench;
 mod checkpoint;
 mod db;
 mod demo;
+mod erase;
 mod export;
 mod files;
 mod graph;
@@ -98,6 +99,27 @@ enum Command {
         /// `callback_secret_env` (local use: `daftar simulate` sends the same default).
         #[arg(long, env = "DAFTAR_CALLBACK_TOKEN", default_value = LOCAL_CALLBACK_TOKEN, hide_default_value = true)]
         callback_token: String,
+    },
+    /// Erase the personal data of a request's applicant (every request they filed in the
+    /// agency, all ended) under a legal authority: their key in the keyring is deleted, the
+    /// history of each request records the erasure, and every chain still verifies. Prints what
+    /// was erased as JSON. For a store no node is serving; on a running node, use its API
+    /// (`POST /api/v1/requests/{id}/erasure`), which also forgets the key it holds in memory.
+    Erase {
+        /// An instance id (or AGENCY/ID) or a tracking code.
+        id: String,
+        /// The legal authority: a court order's number and issuer, a retention rule.
+        #[arg(long)]
+        authority: String,
+        /// Who erases it (recorded).
+        #[arg(long, default_value = "operator")]
+        by: String,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+        /// The applicants' keyring (the file `serve --keyring` names).
+        #[arg(long, env = "DAFTAR_KEYRING")]
+        keyring: std::path::PathBuf,
     },
     /// Print an instance's events as JSON lines.
     History {
@@ -356,6 +378,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &db,
             &callback_token,
         )),
+        Command::Erase {
+            id,
+            authority,
+            by,
+            db,
+            keyring,
+        } => runtime()?.block_on(erase::run(&id, &authority, &by, &db, &keyring)),
         Command::History { id, db } => runtime()?.block_on(history::run(&id, &db)),
         Command::Replay { id, at, db } => runtime()?.block_on(replay::run(&id, at.as_deref(), &db)),
         Command::Verify {

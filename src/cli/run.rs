@@ -107,6 +107,9 @@ pub async fn run(
         }
     };
     let engine = Engine::open(store, connectors).await?;
+    if let Some(keyring) = super::db::keyring(None).await? {
+        engine.use_keyring(keyring);
+    }
     if let Some((listener, secrets)) = callbacks {
         serve_callbacks(&engine, secrets, listener)?;
     }

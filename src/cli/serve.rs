@@ -93,6 +93,12 @@ pub struct Args {
     /// no checkpoints are taken.
     #[arg(long, env = "DAFTAR_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+    /// The applicants' keyring: an SQLite file, kept apart from the store and its backups, of
+    /// the keys each applicant's personal data is sealed with, so that erasing an applicant
+    /// (`POST /api/v1/requests/{id}/erasure`) deletes their key. Without one, events are
+    /// written in the clear and cannot be erased (docs/audit.md).
+    #[arg(long, env = "DAFTAR_KEYRING")]
+    pub keyring: Option<PathBuf>,
     /// How often a checkpoint of every agency's new events is signed.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, env = "DAFTAR_CHECKPOINT_INTERVAL")]
     pub checkpoint_interval: std::time::Duration,
@@ -296,6 +302,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let engine = Engine::open(store, connectors).await?;
+    if let Some(keyring) = super::db::keyring(args.keyring.as_deref()).await? {
+        engine.use_keyring(keyring);
+    }
     for (agency, calendar) in calendars {
         engine.set_calendar(agency.as_deref(), Arc::new(calendar));
     }

@@ -299,6 +299,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let store = super::db::open(&args.db).await?;
     let engine = Engine::open(store, connectors).await?;
+    if let Some(keyring) = super::db::keyring(None).await? {
+        engine.use_keyring(keyring);
+    }
     if let Some((catalog, listener)) = http {
         engine.set_catalog(catalog.clone());
         super::run::serve_callbacks(&engine, callback_secrets(&catalog)?, listener)?;

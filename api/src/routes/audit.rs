@@ -159,6 +159,10 @@ pub async fn secrets(
     }
     let engine = state.engine();
     let s = engine.state(stream).await?;
+    if s.erased.is_some() && !s.started_readably() {
+        // Its applicant was erased: every event that could hold their data reads as `Erased`.
+        return Ok(Vec::new());
+    }
     // Fail closed: without the definition, what to mask is unknown.
     let def = engine.definition_of(&s).map_err(|e| {
         tracing::error!(error = %e, stream = %stream, "cannot tell what to mask");

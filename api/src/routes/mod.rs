@@ -6,6 +6,7 @@ pub mod checkpoints;
 pub mod connectors;
 pub mod definitions;
 pub mod deliver;
+pub mod erasure;
 pub mod incidents;
 pub mod messages;
 pub mod ops;
@@ -39,5 +40,6 @@ pub fn v1() -> Router<AppState> {
         .merge(incidents::routes())
         .merge(reports::routes())
         .merge(subscriptions::routes())
+        .merge(erasure::routes())
         .merge(watch::routes())
 }

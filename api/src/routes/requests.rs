@@ -243,6 +243,7 @@ async fn repeated(
     responses(
         (status = 200, body = RequestView),
         (status = 404, description = "No such request in your agency", body = Problem),
+        (status = 410, description = "Its applicant's data was erased (`erased`); the audit history keeps where it went", body = Problem),
     ),
 )]
 pub async fn get_request(
@@ -253,6 +254,14 @@ pub async fn get_request(
     let stream = crate::lookup::find_request(&state, &who, &id).await?;
     let s = state.engine().state(&stream).await?;
     crate::views::may_read(&who, &s, &id)?;
+    if let Some(authority) = s.erased.as_ref().filter(|_| !s.started_readably()) {
+        return Err(ApiError::new(
+            ErrorCode::Erased,
+            format!(
+                "the applicant's data was erased ({authority}); its history keeps where it went"
+            ),
+        ));
+    }
     Ok(Json(view(&state, &who, &stream, &s)))
 }
 

@@ -91,13 +91,31 @@ impl Report {
     }
 }
 
+/// A job's payload, opened with the node's keyring when it was sealed (see
+/// [`crate::privacy`]).
+fn opened(engine: &Engine, job: &Job) -> Result<serde_json::Value, String> {
+    let sealed = job.payload.get("sealed").is_some();
+    match (sealed, engine.keyring()) {
+        (false, _) => Ok(job.payload.clone()),
+        (true, None) => Err("the payload is sealed and this node keeps no keyring".to_owned()),
+        (true, Some(keyring)) => {
+            let text = serde_json::to_string(&job.payload).map_err(|e| e.to_string())?;
+            match keyring.open_payload(&job.stream, &text) {
+                Ok(Some(open)) => serde_json::from_str(&open).map_err(|e| e.to_string()),
+                Ok(None) => Err("its applicant was erased".to_owned()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    }
+}
+
 /// Performs a job: its connector call, and the command that reports the outcome (none when
 /// there is nothing to report yet, or the job is done another way). The time it takes is
 /// recorded as `daftar_step_seconds`.
 async fn report(engine: &Engine, job: &Job) -> Option<Report> {
     let service = engine.cached_workflow(&job.stream);
     let _timed = crate::metrics::time_job(service.unwrap_or_else(|| "unknown".into()), job.kind);
-    let event = match Event::from_stored(job.payload.clone()) {
+    let event = match opened(engine, job).and_then(Event::from_stored) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(job = %job.id, error = %e, "a job's payload cannot be read");

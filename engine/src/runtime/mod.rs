@@ -11,6 +11,7 @@
 mod cache;
 pub mod clock;
 mod deploy;
+pub mod erase;
 mod feed;
 pub mod followup;
 mod jobs;
@@ -122,6 +123,8 @@ pub struct Engine {
     budget: std::sync::RwLock<crate::core::Budget>,
     /// The business calendars working time is counted by.
     calendars: std::sync::RwLock<Calendars>,
+    /// The applicants' keys personal events are sealed with, when the node keeps them.
+    keyring: std::sync::OnceLock<Arc<crate::privacy::Keyring>>,
 }
 
 /// The business calendar of each agency: its own where one was given, the node's default
@@ -171,6 +174,7 @@ impl Engine {
                 default: Calendar::shipped(),
                 agencies: std::collections::HashMap::new(),
             }),
+            keyring: std::sync::OnceLock::new(),
         }))
     }
 
@@ -205,6 +209,20 @@ impl Engine {
             .get(agency)
             .unwrap_or(&calendars.default)
             .clone()
+    }
+
+    /// Seals the personal data of every event appended from now on with its applicant's key
+    /// from `keyring`, and opens it when read (see [`crate::privacy`]). Set once, before the
+    /// node takes commands; a second keyring is ignored.
+    pub fn use_keyring(&self, keyring: Arc<crate::privacy::Keyring>) {
+        if self.keyring.set(keyring.clone()).is_ok() {
+            self.store.use_keyring(keyring);
+        }
+    }
+
+    /// The keyring, when the node keeps one.
+    pub fn keyring(&self) -> Option<&Arc<crate::privacy::Keyring>> {
+        self.keyring.get()
     }
 
     /// Now, by the engine's clock.

@@ -87,6 +87,7 @@ impl Engine {
             for e in &events {
                 after.apply(e);
             }
+            let seal = self.seal_key(stream, &after, &events).await?;
             let commit = self.prepare(
                 stream,
                 &decision,
@@ -95,6 +96,7 @@ impl Engine {
                 command_id,
                 &actor,
                 completes_job,
+                seal.as_deref(),
             );
             let wake = !commit.jobs.is_empty() && commit.lease.is_none();
             match self.writer.commit(commit).await {
@@ -181,6 +183,7 @@ impl Engine {
                 def,
                 result: Ok(events.clone()),
             };
+            let seal = self.seal_key(stream, &after, &events).await?;
             let mut commit = self.prepare(
                 stream,
                 &decision,
@@ -189,6 +192,7 @@ impl Engine {
                 &first.command_id(),
                 &first.actor,
                 Some(&first.job.id),
+                seal.as_deref(),
             );
             commit.joined = joined;
             let wake = !commit.jobs.is_empty() && commit.lease.is_none();
@@ -273,6 +277,33 @@ impl Engine {
         })
     }
 
+    /// The key the personal events of a commit are sealed with: the applicant's, made now when
+    /// this is their first request; `None` when the node keeps no keyring or nothing in the
+    /// commit is personal. Made on the caller's task, before the writer's serial section.
+    async fn seal_key(
+        &self,
+        stream: &StreamId,
+        after: &InstanceState,
+        events: &[Event],
+    ) -> Result<Option<String>, RuntimeError> {
+        let Some(keyring) = self.keyring() else {
+            return Ok(None);
+        };
+        if !events.iter().any(Event::personal) {
+            return Ok(None);
+        }
+        let applicant = crate::privacy::applicant(stream, after.filed_by.as_deref());
+        match keyring.ensure(&stream.agency, &applicant).await {
+            Ok(Some(key)) => Ok(Some(key)),
+            // Never written in the clear instead.
+            Ok(None) => Err(StoreError::Database(format!(
+                "the applicant of {stream} has no key to seal with"
+            ))
+            .into()),
+            Err(e) => Err(StoreError::Database(e.to_string()).into()),
+        }
+    }
+
     /// The commit of a decision, with the hand-off of its jobs to this node's job loop when
     /// the loop runs and has the connectors they need; otherwise any node's loop leases them,
     /// woken now rather than at its next poll.
@@ -286,6 +317,7 @@ impl Engine {
         command_id: &str,
         actor: &Actor,
         completes_job: Option<&str>,
+        seal: Option<&str>,
     ) -> Commit {
         let mut commit = build_commit(
             stream,
@@ -297,6 +329,25 @@ impl Engine {
             actor.clone(),
             completes_job,
         );
+        if let (Some(keyring), Some(key)) = (self.keyring(), seal) {
+            for (event, payload) in commit.events.iter().zip(commit.payloads.iter_mut()) {
+                if event.personal() {
+                    *payload = keyring.seal(key, stream, event, payload);
+                }
+            }
+            // A job carries its event's payload (an inquiry's question, an SMS's text): sealed
+            // the same way, so that a deleted job row leaves no clear copy behind on disk.
+            for job in &mut commit.jobs {
+                let Ok(event) = Event::from_stored(job.payload.clone()) else {
+                    continue;
+                };
+                if event.personal() {
+                    let text = serde_json::to_string(&job.payload).expect("JSON serializes");
+                    let sealed = keyring.seal(key, stream, &event, &text);
+                    job.payload = serde_json::from_str(&sealed).expect("sealed payloads are JSON");
+                }
+            }
+        }
         if !commit.jobs.is_empty() && commit.jobs.iter().all(|j| self.connectors.performs(j.kind)) {
             commit.lease = self.writer.handoff().lease().map(|duration| JobLease {
                 owner: self.node.clone(),

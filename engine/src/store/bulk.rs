@@ -322,7 +322,8 @@ impl SqlStore {
                 " ON CONFLICT (agency, instance) DO UPDATE SET status = excluded.status, \
                  state = excluded.state, incidents = excluded.incidents, \
                  sla_breached = excluded.sla_breached, updated_at = excluded.updated_at, \
-                 ended_at = COALESCE(instances.ended_at, excluded.ended_at)",
+                 ended_at = COALESCE(instances.ended_at, excluded.ended_at), \
+                 filed_by = excluded.filed_by",
             );
             q.build().execute(&mut *conn).await?;
         }

@@ -108,6 +108,10 @@ pub fn instance_row(state: &InstanceState) -> InstanceRow {
         incidents: state.incidents.len() as u32,
         sla_breached: state.sla_breached,
         started_at: state.filed_at.unwrap_or_default(),
-        filed_by: state.filed_by.clone(),
+        // The token's subject names the applicant: gone with their erasure.
+        filed_by: match state.erased {
+            Some(_) => None,
+            None => state.filed_by.clone(),
+        },
     }
 }

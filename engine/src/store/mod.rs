@@ -474,6 +474,10 @@ pub trait EventLog: Send + Sync {
 
     /// Every stream, in order.
     async fn streams(&self) -> Result<Vec<StreamId>, StoreError>;
+
+    /// From now on, opens the sealed payloads it reads with this keyring
+    /// ([`crate::privacy`]); without one, a sealed event reads as [`Event::Erased`].
+    fn use_keyring(&self, keyring: Arc<crate::privacy::Keyring>);
 }
 
 /// Work to perform: leasing jobs, finding due timers, claiming scheduled starts; what the

@@ -56,6 +56,7 @@ impl SqlStore<Postgres> {
         Ok(SqlStore {
             reads: pool.clone(),
             writer: pool,
+            keyring: Default::default(),
         })
     }
 }

@@ -9,7 +9,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Commit, StoreError};
-use crate::events::{Actor, RecordedEvent, StoredEvent, StoredPayload, StreamId};
+use crate::events::{Actor, Event, RecordedEvent, StoredEvent, StoredPayload, StreamId};
+use crate::privacy::Keyring;
 
 /// The events a commit appends to a stream whose head is `prev_hash`, recorded at `at`, each
 /// with its version and hash, and with the JSON text stored for its payload and actor (each
@@ -79,9 +80,30 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
-    /// The recorded event; an unreadable actor or payload is [`StoreError::Corrupt`].
-    pub(crate) fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
-        let stored = self.into_stored()?;
+    /// The recorded event; an unreadable actor or payload is [`StoreError::Corrupt`]. A sealed
+    /// payload is opened with `keyring`; one whose key is erased (or not held) reads as
+    /// [`Event::Erased`].
+    pub(crate) fn into_recorded(
+        self,
+        keyring: Option<&Keyring>,
+    ) -> Result<RecordedEvent, StoreError> {
+        let mut stored = self.into_stored()?;
+        if let Some(kind) = crate::privacy::sealed_kind(&stored.event.payload) {
+            let opened = match keyring {
+                Some(k) => k
+                    .open_payload(&stored.stream, &stored.event.payload)
+                    .map_err(|e| StoreError::Corrupt {
+                        stream: stored.stream.to_string(),
+                        version: stored.version,
+                        reason: e.to_string(),
+                    })?,
+                None => None,
+            };
+            match opened {
+                Some(text) => stored.event.payload = text,
+                None => return Ok(stored.map(|_| Event::Erased { kind })),
+            }
+        }
         match stored.decode() {
             Ok(event) => Ok(stored.map(|_| event)),
             Err(reason) => Err(StoreError::Corrupt {

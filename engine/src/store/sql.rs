@@ -2,6 +2,7 @@
 //! a commit writes is in `write.rs` and `bulk.rs`; how each backend connects is in `sqlite.rs`
 //! and `postgres.rs`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use super::{
     WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
+use crate::privacy::Keyring;
 
 /// A store on an SQL database: [`super::sqlite::SqliteStore`] or [`super::postgres::PgStore`].
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct SqlStore<D: Dialect> {
     pub(super) reads: Pool<D>,
     /// Where writes go (SQLite: the one writer connection).
     pub(super) writer: Pool<D>,
+    /// What opens sealed payloads, once the node has a keyring.
+    pub(super) keyring: Arc<OnceLock<Arc<Keyring>>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -33,6 +37,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
         SqlStore {
             reads: self.reads.clone(),
             writer: self.writer.clone(),
+            keyring: self.keyring.clone(),
         }
     }
 }
@@ -236,7 +241,8 @@ impl EventLog for SqlStore {
 
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = Self::stream_rows(&self.reads, stream).await?;
-        rows.into_iter().map(EventRow::into_recorded).collect()
+        let keyring = self.keyring.get().map(Arc::as_ref);
+        rows.into_iter().map(|r| r.into_recorded(keyring)).collect()
     }
 
     async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -246,7 +252,8 @@ impl EventLog for SqlStore {
             limit,
         };
         let rows = Self::events_in(&self.reads, page).await?;
-        rows.into_iter().map(EventRow::into_recorded).collect()
+        let keyring = self.keyring.get().map(Arc::as_ref);
+        rows.into_iter().map(|r| r.into_recorded(keyring)).collect()
     }
 
     async fn read_stored(
@@ -286,6 +293,12 @@ impl EventLog for SqlStore {
             .into_iter()
             .map(|(agency, instance)| StreamId { agency, instance })
             .collect())
+    }
+
+    fn use_keyring(&self, keyring: Arc<Keyring>) {
+        // A node has one keyring for its life; a second one is refused by being ignored,
+        // which the caller that opens the keyring once never meets.
+        let _ = self.keyring.set(keyring);
     }
 }
 }

@@ -95,7 +95,11 @@ impl SqlStore<Sqlite> {
             .connect_with(options.pragma("query_only", "ON"))
             .await
             .map_err(db)?;
-        Ok(SqlStore { reads, writer })
+        Ok(SqlStore {
+            reads,
+            writer,
+            keyring: Default::default(),
+        })
     }
 }
 

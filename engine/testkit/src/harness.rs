@@ -118,6 +118,23 @@ impl Scenario {
         Ok(events)
     }
 
+    /// The history as a node reads it once the applicant's key is erased: every personal event
+    /// reads as `Erased`; the state becomes its fold.
+    pub fn as_erased(&mut self) -> &mut Self {
+        self.history = self
+            .history
+            .iter()
+            .map(|e| match e.personal() {
+                true => Event::Erased {
+                    kind: e.kind().to_owned(),
+                },
+                false => e.clone(),
+            })
+            .collect();
+        self.state = InstanceState::fold(&self.history);
+        self
+    }
+
     pub fn start(&mut self, input: Value) -> &mut Self {
         self.when(Command::Start {
             instance: "i-1".into(),
@@ -203,6 +220,81 @@ pub fn applicant() -> Value {
 /// The test workflow of [`HEAD`] with these steps (YAML, from `steps:` on).
 pub fn workflow(steps: &str) -> String {
     format!("{HEAD}{steps}")
+}
+
+/// A request of the test workflow that waits an hour, so that nothing moves it but the test.
+pub fn waiting_workflow() -> String {
+    workflow(
+        r#"
+steps:
+  - id: cooling_off
+    status: checking
+    wait: { duration: 1h }
+  - id: issue
+    status: done
+    end: { outcome: issued }
+"#,
+    )
+}
+
+/// Cancels a request as the engine, under command id `id`.
+pub async fn cancel(
+    engine: &daftar_engine::runtime::Engine,
+    stream: &daftar_engine::events::StreamId,
+    id: &str,
+) {
+    let cancel = Command::Cancel {
+        reason: "withdrawn".to_owned(),
+    };
+    engine
+        .execute(stream, &cancel, id, Actor::System, None)
+        .await
+        .unwrap();
+}
+
+/// Reports every SMS of a request still waiting for the gateway as sent, as a gateway would
+/// (for nodes that run without one).
+pub async fn settle_sms(
+    engine: &daftar_engine::runtime::Engine,
+    stream: &daftar_engine::events::StreamId,
+) {
+    let state = engine.state(stream).await.unwrap();
+    for (reference, delivery) in &state.notifications {
+        if !matches!(delivery, daftar_engine::core::Delivery::Pending) {
+            continue;
+        }
+        let sent = Command::NotificationResult {
+            reference: reference.clone(),
+            sent: true,
+            gateway_id: Some(format!("gw-{reference}")),
+            reason: None,
+        };
+        engine
+            .execute(
+                stream,
+                &sent,
+                &format!("sent:{reference}"),
+                Actor::System,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Every event of a stream, as the store reads it back.
+pub async fn events(
+    engine: &daftar_engine::runtime::Engine,
+    stream: &daftar_engine::events::StreamId,
+) -> Vec<Event> {
+    engine
+        .store()
+        .load(stream)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
 }
 
 /// Files a request for the test workflow (deployed as `test` in `test-agency`) as a citizen.

@@ -82,6 +82,8 @@ pub enum Command {
     Cancel { reason: String },
     /// An operator retries the step an incident stopped.
     RetryIncident { incident: String },
+    /// Erase the applicant's personal data under an authority (the request must have ended).
+    Erase { authority: String, by: String },
 }
 
 /// What came of one inquiry attempt.

@@ -41,6 +41,9 @@ pub fn decide(
             command,
             Command::NotificationResult { .. } | Command::DeliveryReport { .. }
         );
+        if let Command::Erase { authority, by } = command {
+            return erase(state, authority, by);
+        }
         if state.ended() && !about_sms {
             return Err(Error::Ended);
         }
@@ -108,9 +111,43 @@ pub fn decide(
         } => commands::call::handle(&mut run, *token, *succeeded, result)?,
         Command::Cancel { reason } => commands::cancel::handle(&mut run, reason)?,
         Command::RetryIncident { incident } => commands::incident::retry(&mut run, incident)?,
+        Command::Erase { .. } => unreachable!("an erasure is decided before the run"),
     }
     commands::clock::settle(&mut run);
     Ok(run.events)
+}
+
+/// An erasure: only of a request that has ended (a running one still needs its data), and
+/// once; an erasure asked again changes nothing.
+fn erase(state: &InstanceState, authority: &str, by: &str) -> Result<Vec<Event>> {
+    if state.erased.is_some() {
+        return Ok(Vec::new());
+    }
+    if !state.ended() {
+        return Err(Error::NotAllowed(
+            "the request is still running: its applicant's data can be erased once it has ended"
+                .to_owned(),
+        ));
+    }
+    if state
+        .notifications
+        .values()
+        .any(|d| matches!(d, crate::core::Delivery::Pending))
+    {
+        return Err(Error::NotAllowed(
+            "an SMS to the applicant is still being sent: erase once the gateway has answered"
+                .to_owned(),
+        ));
+    }
+    if authority.trim().is_empty() {
+        return Err(Error::NotAllowed(
+            "an erasure names its legal authority".to_owned(),
+        ));
+    }
+    Ok(vec![Event::ApplicantErased {
+        authority: authority.to_owned(),
+        by: by.to_owned(),
+    }])
 }
 
 /// Applies an event to a state (the fold step).

@@ -203,12 +203,21 @@ pub struct InstanceState {
     /// Steps entered and SMS asked for when an operator last retried an incident: the
     /// budget counts from there.
     pub budget_from: (u64, usize),
+    /// The authority the applicant's personal data was erased under, once it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<String>,
 }
 
 impl InstanceState {
     /// Whether the instance has started.
     pub fn started(&self) -> bool {
         self.version > 0
+    }
+
+    /// Whether its start can be read: false once its applicant was erased (the start held
+    /// what they filed).
+    pub fn started_readably(&self) -> bool {
+        !self.workflow.is_empty()
     }
 
     /// Whether it has ended.
@@ -548,6 +557,11 @@ impl InstanceState {
                     self.budget_from = (self.steps_entered, self.notifications.len());
                 }
             }
+            Event::ApplicantErased { authority, .. } => {
+                self.erased = Some(authority.clone());
+            }
+            // What it said is gone; the events around it still say where the request went.
+            Event::Erased { .. } => {}
         }
     }
 }

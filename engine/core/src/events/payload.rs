@@ -266,6 +266,21 @@ pub enum Event {
     },
     /// An operator resolved an incident (by retrying the step).
     IncidentResolved { incident: String, action: String },
+    /// The applicant's personal data was erased under an authority (a court order, the
+    /// retention period's end): the key their events were sealed with is gone, so every sealed
+    /// event of theirs reads as [`Event::Erased`], while the chain still verifies.
+    ApplicantErased {
+        /// The legal authority (an order's number and issuer, a retention rule).
+        authority: String,
+        /// Who erased it.
+        by: String,
+    },
+    /// Not recorded: what a sealed event reads as once its applicant's key was erased. Only
+    /// its type is known.
+    Erased {
+        /// The type of the event that was sealed.
+        kind: String,
+    },
 }
 
 /// The name of an event's type, as stored in its own column.
@@ -317,6 +332,64 @@ impl Event {
             Event::InstanceCancelled { .. } => "InstanceCancelled",
             Event::IncidentRaised { .. } => "IncidentRaised",
             Event::IncidentResolved { .. } => "IncidentResolved",
+            Event::ApplicantErased { .. } => "ApplicantErased",
+            Event::Erased { .. } => "Erased",
+        }
+    }
+
+    /// Whether the event can carry the applicant's personal data (what they filed, what
+    /// agencies answered about them, messages to them, officers' forms, free text): such events
+    /// are sealed with the applicant's key where a keyring is kept. The others say only where
+    /// the request went and when, which must stay readable after an erasure.
+    ///
+    /// Every type is named, so that a new one must be placed on a side.
+    pub fn personal(&self) -> bool {
+        match self {
+            Event::InstanceStarted { .. }
+            | Event::DataSet { .. }
+            | Event::DecisionTaken { .. }
+            | Event::InquiryRequested { .. }
+            | Event::InquiryAnswered { .. }
+            | Event::InquiryFailed { .. }
+            | Event::PaymentOpened { .. }
+            | Event::PaymentSucceeded { .. }
+            | Event::PaymentFailed { .. }
+            | Event::NotificationRequested { .. }
+            | Event::NotificationFailed { .. }
+            | Event::TaskCompleted { .. }
+            | Event::TaskDeemed { .. }
+            | Event::MessageAwaited { .. }
+            | Event::MessageReceived { .. }
+            | Event::CallRequested { .. }
+            | Event::CallCompleted { .. }
+            | Event::IncidentRaised { .. } => true,
+            Event::StepEntered { .. }
+            | Event::StepCompleted { .. }
+            | Event::StatusChanged { .. }
+            | Event::InquiryAcknowledged { .. }
+            | Event::InquiryOutcomeUnknown { .. }
+            | Event::PaymentRequested { .. }
+            | Event::NotificationSent { .. }
+            | Event::NotificationDelivered { .. }
+            | Event::TaskCreated { .. }
+            | Event::TaskClaimed { .. }
+            | Event::TaskEscalated { .. }
+            | Event::TaskReassigned { .. }
+            | Event::ClockStopped { .. }
+            | Event::ClockResumed { .. }
+            | Event::TimerScheduled { .. }
+            | Event::TimerFired { .. }
+            | Event::TimerCancelled { .. }
+            | Event::BranchesForked { .. }
+            | Event::BranchCompleted { .. }
+            | Event::BranchesJoined { .. }
+            | Event::TokenCancelled { .. }
+            // How it ended stays readable; a cancellation's reason is the agency's words.
+            | Event::InstanceCompleted { .. }
+            | Event::InstanceCancelled { .. }
+            | Event::IncidentResolved { .. }
+            | Event::ApplicantErased { .. }
+            | Event::Erased { .. } => false,
         }
     }
 
