@@ -109,5 +109,9 @@ pub fn instance_row(state: &InstanceState) -> InstanceRow {
         sla_breached: state.sla_breached,
         started_at: state.filed_at.unwrap_or_default(),
         filed_by: state.filed_by.clone(),
+        document_id: match &state.ending {
+            Some(Ending::Completed { document_id, .. }) => document_id.clone(),
+            _ => None,
+        },
     }
 }
