@@ -180,3 +180,56 @@ async fn an_officer_of_the_agency_revokes_with_a_reason_and_verification_says_so
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_permits_verification_shows_its_milestones_and_the_holder_masked() {
+    let h = Harness::with(support::Options {
+        examples: vec!["home-business-permit.yaml"],
+        answers: json!({
+            "civil_registry.identity_match":
+                {"matched": true, "is_alive": true, "first_name": "Reza", "last_name": "Karimi"},
+            "shahkar.mobile_ownership": {"matched": true},
+            "postal_code.address_lookup":
+                {"found": true, "address": "Tehran", "province": "Tehran"},
+        }),
+        ..Default::default()
+    })
+    .await;
+    let citizen = h.token("mcls", &[Role::Citizen], &[]);
+    let (status, filed) = h
+        .post(
+            "/api/v1/requests",
+            &citizen,
+            json!({"service": "home-business-permit", "input": {
+                "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+                "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
+            }}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let done = h
+        .wait_for("mcls", filed["id"].as_str().unwrap(), |v| {
+            v["state"] == "issued"
+        })
+        .await;
+    let id = done["document_id"].as_str().unwrap();
+    let (status, seen) = verify(&h, id).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["holder"], "********99");
+    let statuses: Vec<&str> = seen["milestones"]
+        .as_array()
+        .expect("a permit's milestones")
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["checking", "issued"], "{seen}");
+    let text = seen.to_string();
+    assert!(
+        !text.contains("Karimi") && !text.contains("1417613151"),
+        "{text}"
+    );
+    let answer: DocumentStatus = serde_json::from_value(seen).unwrap();
+    answer
+        .verify(&document_key().verifying_key())
+        .expect("the milestones are signed too");
+}
