@@ -273,6 +273,52 @@ fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
     ));
     assert_eq!(status, 200, "{latest}");
 
+    // The certificate's national document ID starts with the demo's code of the judiciary;
+    // its verification, signed with the same key, checks offline with `daftar verify-document`
+    // and fails once changed; its printable page's QR names the verification page.
+    let document = tracked["document_id"].as_str().unwrap().to_owned();
+    assert!(
+        document.starts_with("JDCR") && document.len() == 20,
+        "{document}"
+    );
+    let (status, answer) = get(&format!("{}/api/v1/documents/{document}", server.api));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "valid");
+    let dir = tempfile::tempdir().unwrap();
+    let (file, pem) = (
+        dir.path().join("answer.json"),
+        dir.path().join("agency.pub"),
+    );
+    std::fs::write(&file, answer.to_string()).unwrap();
+    std::fs::write(&pem, signing::public_pem(&key)).unwrap();
+    let check = || {
+        daftar()
+            .args(["verify-document", file.to_str().unwrap(), "--key"])
+            .arg(&pem)
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && said.starts_with("ok: document"),
+        "{said}"
+    );
+    let mut forged = answer.clone();
+    forged["holder"] = json!("********00");
+    std::fs::write(&file, forged.to_string()).unwrap();
+    let out = check();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.starts_with("FAIL"), "{said}");
+    // (The page escapes `/` as `&#x2f;` in attributes and text.)
+    let printable = rt_text(&format!("{}/documents/{document}", server.api)).replace("&#x2f;", "/");
+    assert!(
+        printable.contains(&format!("{}/documents/{document}/verify", server.api)),
+        "{printable}"
+    );
+    assert!(printable.contains("<svg"), "{printable}");
+
     // The log tells what happened, route by route, and never whom it happened to.
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(log.contains("/api/v1/track/{tracking_code}"), "{log}");
@@ -280,6 +326,14 @@ fn the_demo_issues_a_certificate_tracked_by_its_code_with_sms() {
         !log.contains(MOBILE) && !log.contains("0499370899"),
         "{log}"
     );
+}
+
+/// A page's text.
+fn rt_text(url: &str) -> String {
+    match get(url) {
+        (200, Value::String(text)) => text,
+        other => panic!("{url}: {other:?}"),
+    }
 }
 
 /// The claims of a token, read without checking its signature (the server checks it).

@@ -81,6 +81,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::erasure::Doc::openapi());
     doc.merge(routes::requests::Doc::openapi());
     doc.merge(routes::track::Doc::openapi());
+    doc.merge(routes::documents::Doc::openapi());
     doc.merge(routes::tasks::Doc::openapi());
     doc.merge(routes::audit::Doc::openapi());
     doc.merge(routes::checkpoints::Doc::openapi());

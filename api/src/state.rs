@@ -50,6 +50,7 @@ struct Inner {
     per_agency: DefaultKeyedRateLimiter<String>,
     per_filer: DefaultKeyedRateLimiter<String>,
     checkpoint_key: Option<daftar_engine::audit::signing::VerifyingKey>,
+    document_key: Option<daftar_engine::audit::signing::SigningKey>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -137,6 +138,7 @@ impl AppState {
                 per_agency: RateLimiter::keyed(minute),
                 per_filer: RateLimiter::keyed(hour),
                 checkpoint_key: None,
+                document_key: None,
             }),
         }
     }
@@ -152,6 +154,21 @@ impl AppState {
             None => tracing::error!("the checkpoint key is set after the state was shared"),
         }
         self
+    }
+
+    /// The state with the agency's key that signs the answers of document verification.
+    /// Called before the state is shared.
+    pub fn with_document_key(mut self, key: daftar_engine::audit::signing::SigningKey) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.document_key = Some(key),
+            None => tracing::error!("the document key is set after the state was shared"),
+        }
+        self
+    }
+
+    /// The key document verifications are signed with, if the server signs them.
+    pub fn document_key(&self) -> Option<&daftar_engine::audit::signing::SigningKey> {
+        self.inner.document_key.as_ref()
     }
 
     /// The public key checkpoints are signed with, if the server signs them.

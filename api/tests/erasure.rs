@@ -43,8 +43,10 @@ async fn the_administrator_erases_an_applicant_and_their_request_is_gone_but_its
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["code"], "bad-body");
 
-    h.wait_for("judiciary", &id, |v| v["state"] == "issued")
+    let issued = h
+        .wait_for("judiciary", &id, |v| v["state"] == "issued")
         .await;
+    let document = issued["document_id"].as_str().unwrap().to_owned();
     // The harness runs no SMS gateway: the SMS waits for one, and so does the erasure.
     let (status, body) = h.post(&erasure, &admin, order.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -74,6 +76,17 @@ async fn the_administrator_erases_an_applicant_and_their_request_is_gone_but_its
     assert!(!text.contains(NATIONAL_ID), "{text}");
     assert!(text.contains("ApplicantErased"), "{text}");
     assert!(text.contains("court order 1405/77, Tehran"), "{text}");
+
+    // The certificate it issued still verifies, with no holder left to show.
+    let uri = format!("/api/v1/documents/{document}");
+    let (status, document) = h.call(axum::http::Method::GET, &uri, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{document}");
+    assert_eq!(document["status"], "valid", "{document}");
+    assert_eq!(
+        document["service"], "clean-record-certificate",
+        "{document}"
+    );
+    assert_eq!(document["holder"], "", "{document}");
 
     // Asked again: the same erasure, not a new one.
     let (status, body) = h.post(&erasure, &admin, order).await;

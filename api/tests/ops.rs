@@ -324,6 +324,7 @@ async fn open_incidents_are_counted_from_the_store_at_each_scrape() {
         sla_breached: false,
         started_at: chrono::Utc::now(),
         filed_by: None,
+        document_id: None,
     };
     let stream = StreamId {
         agency: AGENCY.into(),

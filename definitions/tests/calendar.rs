@@ -28,9 +28,10 @@ fn the_shipped_calendar_knows_nowruz_and_the_weekend() {
         cal.holiday(nowruz).map(|h| h.1.starts_with("Nowruz")),
         Some(true)
     );
-    // 1405-01-05 (Wednesday 25 March 2026) is worked; Thursday and Friday are not.
+    // 1405-01-05 (Wednesday 25 March 2026) and Thursday are worked; Friday, the weekend, is
+    // not.
     assert!(cal.is_working_day(NaiveDate::from_ymd_opt(2026, 3, 25).unwrap()));
-    assert!(!cal.is_working_day(NaiveDate::from_ymd_opt(2026, 3, 26).unwrap()));
+    assert!(cal.is_working_day(NaiveDate::from_ymd_opt(2026, 3, 26).unwrap()));
     assert!(!cal.is_working_day(NaiveDate::from_ymd_opt(2026, 3, 27).unwrap()));
     let (first, last) = cal.covers();
     assert_eq!(first, nowruz);
@@ -39,6 +40,30 @@ fn the_shipped_calendar_knows_nowruz_and_the_weekend() {
     assert_eq!(
         tehran(2026, 6, 23, 10, 0).to_rfc3339(),
         "2026-06-23T06:30:00+00:00"
+    );
+}
+
+#[test]
+fn an_agency_that_closes_on_thursday_says_so_in_its_copy() {
+    // What docs/operations.md tells an agency to do: its copy of the shipped file with
+    // Thursday added to the weekend.
+    let shipped = include_str!("../calendars/iran.yaml");
+    assert!(shipped.contains("\nweekend: [friday]\n"));
+    let own = shipped.replace("\nweekend: [friday]\n", "\nweekend: [thursday, friday]\n");
+    let cal = load_calendar("agency.yaml", &own).expect("a valid calendar");
+    let thursday = NaiveDate::from_ymd_opt(2026, 3, 26).unwrap();
+    assert!(!cal.is_working_day(thursday));
+    assert!(Calendar::shipped().is_working_day(thursday));
+    // Wednesday 8 July 2026 at 14:00: one working hour ends on Thursday by the shipped
+    // calendar, on Saturday by the agency's.
+    let from = tehran(2026, 7, 8, 14, 0);
+    assert_eq!(
+        Calendar::shipped().add(from, span("1 working hour")),
+        tehran(2026, 7, 9, 8, 0)
+    );
+    assert_eq!(
+        cal.add(from, span("1 working hour")),
+        tehran(2026, 7, 11, 8, 0)
     );
 }
 

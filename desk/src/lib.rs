@@ -49,6 +49,9 @@ pub struct Config {
     pub demo: Option<Demo>,
     /// Whether the session cookie is marked `Secure` (the server is reached over HTTPS).
     pub secure_cookies: bool,
+    /// The address the public reaches this server at, for the verification URL a document's QR
+    /// code encodes; without one, the address each visitor reached.
+    pub public_url: Option<String>,
 }
 
 /// The demo's one-click sign-ins: who they are and the task roles of each agency.
@@ -85,6 +88,10 @@ impl Desk {
 
     pub(crate) fn csrf_key(&self) -> &[u8; 32] {
         &self.inner.csrf_key
+    }
+
+    pub(crate) fn public_url(&self) -> Option<&str> {
+        self.inner.config.public_url.as_deref()
     }
 
     pub(crate) fn secure_cookies(&self) -> bool {

@@ -21,6 +21,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("request.html", include_str!("../templates/request.html")),
     ("timeline.html", include_str!("../templates/timeline.html")),
     ("track.html", include_str!("../templates/track.html")),
+    ("document.html", include_str!("../templates/document.html")),
+    (
+        "document_verify.html",
+        include_str!("../templates/document_verify.html"),
+    ),
     ("worklist.html", include_str!("../templates/worklist.html")),
     ("task.html", include_str!("../templates/task.html")),
     ("record.html", include_str!("../templates/record.html")),

@@ -14,6 +14,7 @@ fn desk(h: &Harness) -> Router {
         api: h.state.clone(),
         demo: None,
         secure_cookies: false,
+        public_url: None,
     })
 }
 

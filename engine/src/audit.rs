@@ -17,6 +17,7 @@
 //! [`offline`] checks with no database.
 
 pub mod checkpoint;
+pub mod document;
 pub mod export;
 pub mod merkle;
 pub mod offline;

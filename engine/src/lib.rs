@@ -22,4 +22,4 @@ pub mod runtime;
 pub mod store;
 
 pub use daftar_core::{Definition, Error, Result, Violation};
-pub use daftar_core::{core, definition, error, events, templates};
+pub use daftar_core::{core, definition, document, error, events, templates};

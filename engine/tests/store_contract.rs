@@ -50,6 +50,7 @@ contract!(
     rows::timers_fire_by_the_clock_the_engine_passes,
     rows::read_model_rows_are_upserted,
     rows::tracking_codes_find_their_stream,
+    rows::documents_find_their_stream,
     rows::occurrences_messages_and_definitions,
     worklist::worklists_filter_by_agency_role_and_open,
     worklist::an_escalated_task_moves_between_worklists,

@@ -35,6 +35,17 @@ pub const SEED: &str = include_str!("../../examples/simulator/seed.yaml");
 /// The simulator's configuration (`examples/simulator/config.yaml`).
 pub const CONFIG: &str = include_str!("../../examples/simulator/config.yaml");
 
+/// The demo's registered codes of the example agencies, which their national document IDs
+/// start with (`serve --document-code`). Real codes are given by the national registry.
+pub const DOCUMENT_CODES: &[(&str, &str)] = &[
+    ("judiciary", "JDCR"),
+    ("mcls", "MCSW"),
+    ("municipality", "MNCP"),
+    ("national-permits-portal", "NPPT"),
+    ("police-passport", "PPSP"),
+    ("power-distribution", "PWRD"),
+];
+
 /// The agency the README's first steps use.
 pub const AGENCY: &str = "judiciary";
 

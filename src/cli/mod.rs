@@ -277,6 +277,15 @@ enum Command {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Check a saved answer of `GET /api/v1/documents/{id}` (a national document's signed
+    /// verification) with no connection; exits 1 naming what failed.
+    VerifyDocument {
+        /// The saved answer (JSON).
+        file: PathBuf,
+        /// The issuing agency's public key (PEM, or 64 hex digits).
+        #[arg(long)]
+        key: PathBuf,
+    },
     /// Write an agency's log (or the leaves `--from` to before `--to`) with its signed
     /// checkpoints, as JSON lines, for `daftar verify --offline`.
     Export {
@@ -407,6 +416,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::VerifyConsistency { file, key } => checkpoint::verify(&file, &key),
         Command::Receipt { id, db } => runtime()?.block_on(receipt::write(&id, &db)),
         Command::VerifyReceipt { file, key } => receipt::verify(&file, &key),
+        Command::VerifyDocument { file, key } => receipt::verify_document(&file, &key),
         Command::Export {
             db,
             agency,

@@ -1,11 +1,13 @@
 //! `daftar receipt ID`: a request's events with their inclusion proofs against the agency's
 //! latest signed checkpoint, as JSON; `daftar verify-receipt FILE --key PUB` checks one with
-//! no database.
+//! no database; `daftar verify-document FILE --key PUB` checks a document's signed
+//! verification the same way.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
+use daftar_engine::audit::document::DocumentStatus;
 use daftar_engine::audit::receipt::{self, Receipt};
 use daftar_engine::audit::signing;
 
@@ -25,15 +27,9 @@ pub async fn write(id: &str, db: &str) -> anyhow::Result<ExitCode> {
 }
 
 pub fn verify(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
-    let key = signing::read_public_key(key).map_err(|e| anyhow!(e))?;
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let r: Receipt = match serde_json::from_str(&text) {
-        Ok(r) => r,
-        Err(e) => {
-            println!("FAIL {} is not a receipt: {e}", file.display());
-            return Ok(ExitCode::from(1));
-        }
+    let (r, key) = match read::<Receipt>(file, key, "a receipt")? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
     };
     match receipt::verify_receipt(&r, &key) {
         Ok(report) => {
@@ -61,4 +57,52 @@ pub fn verify(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `daftar verify-document FILE --key PUB`: checks a saved answer of
+/// `GET /api/v1/documents/{id}` with the agency's public key and no connection.
+pub fn verify_document(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
+    let (answer, key) = match read::<DocumentStatus>(file, key, "a document verification")? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
+    match answer.verify(&key) {
+        Ok(()) => {
+            println!(
+                "ok: document {} is {} (agency {}, service {}, issued {}, holder {}), as the \
+                 agency signed at {}",
+                answer.document_id,
+                answer.status,
+                answer.agency,
+                answer.service,
+                answer.issued_at,
+                answer.holder,
+                answer.answered_at
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("FAIL {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The public key and the JSON file to check with it; `Err(1)`, said on stdout, when the file
+/// is not `what`.
+fn read<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    key: &Path,
+    what: &str,
+) -> anyhow::Result<Result<(T, signing::VerifyingKey), ExitCode>> {
+    let key = signing::read_public_key(key).map_err(|e| anyhow!(e))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(match serde_json::from_str(&text) {
+        Ok(value) => Ok((value, key)),
+        Err(e) => {
+            println!("FAIL {} is not {what}: {e}", file.display());
+            Err(ExitCode::from(1))
+        }
+    })
 }

@@ -49,6 +49,18 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub calendars: Vec<String>,
+    /// An agency's registered code, the first four characters of the national document IDs it
+    /// issues: `AGENCY=CODE`, four characters of 0-9 and A-Z less I, L, O and U, the first a
+    /// letter other than Z (docs/national.md); may be given more than once. An agency with none
+    /// issues IDs under a code made up from its name (`Z…`). With `--demo`, the example
+    /// agencies have the demo's codes unless named here.
+    #[arg(
+        long = "document-code",
+        value_name = "AGENCY=CODE",
+        env = "DAFTAR_DOCUMENT_CODES",
+        value_delimiter = ','
+    )]
+    pub document_codes: Vec<String>,
     /// Run the agency simulator in this process and point every connector at it.
     #[arg(long)]
     pub demo: bool,
@@ -87,7 +99,8 @@ pub struct Args {
     /// admins' commands and repeats under an `Idempotency-Key` are not counted.
     #[arg(long, alias = "rate-per-recipient", default_value_t = 20)]
     pub rate_per_filer: u32,
-    /// The agency's Ed25519 key that signs checkpoints of the log: a PKCS#8 PEM file
+    /// The agency's Ed25519 key that signs checkpoints of the log and the answers of document
+    /// verification: a PKCS#8 PEM file
     /// (`openssl genpkey -algorithm ed25519 -out agency.pem`) or a 32-byte seed. With `--demo`
     /// and none, `demo-signing-key.pem` in the current folder (made if missing). Without one,
     /// no checkpoints are taken.
@@ -308,6 +321,24 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     for (agency, calendar) in calendars {
         engine.set_calendar(agency.as_deref(), Arc::new(calendar));
     }
+    let demo_codes = if args.demo { demo::DOCUMENT_CODES } else { &[] };
+    let named: Vec<(&str, &str)> = args
+        .document_codes
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .with_context(|| format!("--document-code {pair}: give AGENCY=CODE"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for (agency, code) in demo_codes
+        .iter()
+        .filter(|(a, _)| !named.iter().any(|(n, _)| n == a))
+        .chain(&named)
+    {
+        engine
+            .set_document_code(agency, code)
+            .map_err(|e| anyhow::anyhow!("--document-code {agency}={code}: {e}"))?;
+    }
     if let Some(c) = &catalog {
         engine.set_catalog(c.clone());
     }
@@ -349,7 +380,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     let _loops = workers::spawn(engine.clone(), Pace::default());
     let _checkpoints = match signing {
         Some(key) => {
-            state = state.with_checkpoint_key(key.verifying_key());
+            state = state
+                .with_checkpoint_key(key.verifying_key())
+                .with_document_key(key.clone());
             Some(spawn_checkpoints(
                 engine.clone(),
                 key,
@@ -357,7 +390,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             ))
         }
         None => {
-            tracing::warn!("no --signing-key: no checkpoints of the log are signed");
+            tracing::warn!(
+                "no --signing-key: no checkpoints of the log and no document verifications are signed"
+            );
             None
         }
     };
@@ -390,6 +425,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             task_roles: roles,
         }),
         secure_cookies: public.starts_with("https://"),
+        public_url: Some(public.clone()),
     });
     eprintln!("  desk:        http://{addr}/");
 

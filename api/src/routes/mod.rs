@@ -6,6 +6,7 @@ pub mod checkpoints;
 pub mod connectors;
 pub mod definitions;
 pub mod deliver;
+pub mod documents;
 pub mod erasure;
 pub mod incidents;
 pub mod messages;
@@ -30,6 +31,7 @@ pub fn v1() -> Router<AppState> {
         .merge(versions::routes())
         .merge(requests::routes())
         .merge(track::routes())
+        .merge(documents::routes())
         .merge(tasks::routes())
         .merge(audit::routes())
         .merge(checkpoints::routes())

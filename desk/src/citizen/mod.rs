@@ -1,9 +1,11 @@
 //! The citizen's desk: the agency's services with their published conditions
 //! ([`catalog`]), a service's application form generated from its input schema ([`form`]),
 //! filing and waiting for a smart service's answer, the request's live timeline ([`request`]),
-//! and tracking by code and mobile number for anyone ([`track`]).
+//! tracking by code and mobile number for anyone ([`track`]), and an issued document's
+//! printable page and the verification page its QR code opens ([`document`]).
 
 pub mod catalog;
+pub mod document;
 pub mod form;
 pub mod request;
 pub mod track;
@@ -21,4 +23,6 @@ pub fn routes() -> Router<Desk> {
         .route("/requests/{id}", get(request::page))
         .route("/requests/{id}/live", get(request::live))
         .route("/track", get(track::form).post(track::lookup))
+        .route("/documents/{id}", get(document::printable))
+        .route("/documents/{id}/verify", get(document::verify))
 }

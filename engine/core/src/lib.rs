@@ -3,6 +3,7 @@
 //!
 //! - [`events`]: the versioned event types and the stored envelope with its hash chain;
 //! - [`core`]: the pure state machine, `decide` and `apply`;
+//! - [`document`]: national document IDs (Shams), their layout and check character;
 //! - [`definition`]: a compiled definition prepared to run (CEL programs, validators,
 //!   templates);
 //! - [`templates`]: the filters SMS templates can use (Persian digits, Jalali dates);
@@ -10,6 +11,7 @@
 
 pub mod core;
 pub mod definition;
+pub mod document;
 pub mod error;
 pub mod events;
 pub mod templates;

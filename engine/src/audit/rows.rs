@@ -238,6 +238,7 @@ fn differing(row: &InstanceRow, expected: &InstanceRow, erased: bool) -> Vec<&'s
         ("state", row.state == expected.state),
         ("incidents", row.incidents == expected.incidents),
         ("sla_breached", row.sla_breached == expected.sla_breached),
+        ("document_id", row.document_id == expected.document_id),
         (
             "started_at",
             micros(row.started_at) == micros(expected.started_at),

@@ -65,23 +65,38 @@ impl Checkpoint {
                 self.agency, self.size, self.time
             )
         };
-        if self.key_id != key_id(key) {
-            return Err(format!(
-                "{} was signed by key {}, not by the key given ({})",
-                what(),
-                self.key_id,
-                key_id(key)
-            ));
-        }
-        let mut bytes = [0u8; 64];
-        hex::decode_to_slice(&self.signature, &mut bytes)
-            .map_err(|_| format!("{}: its signature is not 128 hex digits", what()))?;
-        key.verify(
-            self.signed_text().as_bytes(),
-            &Signature::from_bytes(&bytes),
-        )
-        .map_err(|_| format!("{}: its signature does not verify: it was altered", what()))
+        check(key, &self.key_id, &self.signature, &self.signed_text())
+            .map_err(|e| format!("{}{e}", what()))
     }
+}
+
+/// Checks a detached signature (hex) of `text`, made by the key `claimed_key_id` names, with
+/// `key`; the error, to follow the name of what was signed, says what failed.
+pub fn check(
+    key: &VerifyingKey,
+    claimed_key_id: &str,
+    signature: &str,
+    text: &str,
+) -> Result<(), String> {
+    if claimed_key_id != key_id(key) {
+        return Err(format!(
+            " was signed by key {claimed_key_id}, not by the key given ({})",
+            key_id(key)
+        ));
+    }
+    let mut bytes = [0u8; 64];
+    hex::decode_to_slice(signature, &mut bytes)
+        .map_err(|_| ": its signature is not 128 hex digits".to_owned())?;
+    key.verify(text.as_bytes(), &Signature::from_bytes(&bytes))
+        .map_err(|_| ": its signature does not verify: it was altered".to_owned())
+}
+
+/// Signs `text` with `key`: the signature (hex) and the key's id.
+pub fn sign_text(key: &SigningKey, text: &str) -> (String, String) {
+    (
+        hex::encode(key.sign(text.as_bytes()).to_bytes()),
+        key_id(&key.verifying_key()),
+    )
 }
 
 fn signed_text(agency: &str, size: u64, root: &str, time: &str, last_position: u64) -> String {
@@ -100,16 +115,15 @@ pub fn sign(
     time: &str,
     last_position: u64,
 ) -> Checkpoint {
-    let text = signed_text(agency, size, root, time, last_position);
-    let signature = key.sign(text.as_bytes());
+    let (signature, key_id) = sign_text(key, &signed_text(agency, size, root, time, last_position));
     Checkpoint {
         agency: agency.to_owned(),
         size,
         root: root.to_owned(),
         time: time.to_owned(),
         last_position,
-        key_id: key_id(&key.verifying_key()),
-        signature: hex::encode(signature.to_bytes()),
+        key_id,
+        signature,
     }
 }
 

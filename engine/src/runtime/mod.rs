@@ -125,6 +125,8 @@ pub struct Engine {
     calendars: std::sync::RwLock<Calendars>,
     /// The applicants' keys personal events are sealed with, when the node keeps them.
     keyring: std::sync::OnceLock<Arc<crate::privacy::Keyring>>,
+    /// Each agency's registered code, which its national document IDs start with.
+    document_codes: std::sync::RwLock<std::collections::HashMap<String, String>>,
 }
 
 /// The business calendar of each agency: its own where one was given, the node's default
@@ -175,6 +177,7 @@ impl Engine {
                 agencies: std::collections::HashMap::new(),
             }),
             keyring: std::sync::OnceLock::new(),
+            document_codes: Default::default(),
         }))
     }
 
@@ -223,6 +226,42 @@ impl Engine {
     /// The keyring, when the node keeps one.
     pub fn keyring(&self) -> Option<&Arc<crate::privacy::Keyring>> {
         self.keyring.get()
+    }
+
+    /// Registers an agency's code for its national document IDs (`daftar serve
+    /// --document-code`). Refused when the code is not four characters of Crockford's base 32
+    /// starting with a letter other than `Z`, or is another agency's: two agencies never share
+    /// one, which is what keeps their IDs apart.
+    pub fn set_document_code(&self, agency: &str, code: &str) -> Result<(), String> {
+        let code = code.trim().to_ascii_uppercase();
+        if !crate::document::is_code(&code) {
+            return Err(format!(
+                "`{code}` is not a document code: four characters of 0-9 and A-Z less I, L, O \
+                 and U, the first a letter other than Z"
+            ));
+        }
+        let mut codes = self
+            .document_codes
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((other, _)) = codes.iter().find(|(a, c)| **c == code && *a != agency) {
+            return Err(format!("the document code {code} is already {other}'s"));
+        }
+        codes.insert(agency.to_owned(), code);
+        Ok(())
+    }
+
+    /// The code an agency's national document IDs start with: its registered one, else one
+    /// made up from its name (`Z…`, see [`crate::document::unregistered_code`]).
+    pub fn document_code(&self, agency: &str) -> String {
+        let codes = self
+            .document_codes
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        codes
+            .get(agency)
+            .cloned()
+            .unwrap_or_else(|| crate::document::unregistered_code(agency))
     }
 
     /// Now, by the engine's clock.

@@ -159,6 +159,7 @@ impl Engine {
                     actor: r.actor.clone(),
                     budget: self.budget(),
                     calendar: self.calendar(&stream.agency),
+                    document_code: self.document_code(&stream.agency),
                 };
                 let decided = decide(&after, &def, &r.command, &ctx).unwrap_or_else(|e| {
                     tracing::debug!(job = %r.job.id, error = %e, "a job's result changed nothing");
@@ -240,6 +241,7 @@ impl Engine {
             actor: actor.clone(),
             budget: self.budget(),
             calendar: self.calendar(&stream.agency),
+            document_code: self.document_code(&stream.agency),
         };
         let result = decide(&state, &def, command, &ctx);
         Ok(Decision { state, def, result })

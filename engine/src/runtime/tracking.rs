@@ -2,15 +2,15 @@
 //!
 //! Ten characters of Crockford's base 32 (no I, L, O or U, so nothing is misread over the
 //! phone): nine random ones (45 bits from the operating system's generator) and a check
-//! character by the Damm algorithm over the field GF(2⁵), whose quasigroup `x ∗ y = 2x + y` is
+//! character by the Damm algorithm over the field GF(2⁵) (`daftar_core::document`, which
+//! national document IDs share), whose quasigroup `x ∗ y = 2x + y` is
 //! totally anti-symmetric: it catches every single-character error and every swap of
 //! neighbours (tested exhaustively below).
 //! Uniqueness per agency is enforced by the store; a collision (one in 3·10¹³ per pair) is
 //! simply drawn again.
 
+use daftar_core::document::{ALPHABET, check_char, fold};
 use rand::RngExt;
-
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A new tracking code.
 pub fn new_code() -> String {
@@ -26,26 +26,6 @@ pub fn new_code() -> String {
 pub fn is_valid(code: &str) -> bool {
     let code = code.trim().to_ascii_uppercase();
     code.len() == 10 && code.bytes().all(|b| ALPHABET.contains(&b)) && fold(&code) == 0
-}
-
-fn value(c: u8) -> u8 {
-    ALPHABET.iter().position(|a| *a == c).unwrap_or(0) as u8
-}
-
-/// Multiplication by 2 in GF(2⁵), modulo the irreducible x⁵ + x² + 1.
-fn double(x: u8) -> u8 {
-    let y = x << 1;
-    if y & 0x20 != 0 { y ^ 0x25 } else { y }
-}
-
-/// Damm's running value: `i ∗ d = 2i + d` (addition in GF(2⁵) is XOR).
-fn fold(code: &str) -> u8 {
-    code.bytes().fold(0, |i, c| double(i) ^ value(c))
-}
-
-/// The character that brings the running value to 0.
-fn check_char(body: &str) -> char {
-    ALPHABET[double(fold(body)) as usize] as char
 }
 
 #[cfg(test)]

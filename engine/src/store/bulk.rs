@@ -299,7 +299,7 @@ impl SqlStore {
             let mut q = QueryBuilder::<D>::new(
                 "INSERT INTO instances (agency, instance, workflow, workflow_version, \
                  tracking_code, status, state, incidents, sla_breached, started_at, \
-                 updated_at, filed_by, ended_at) ",
+                 updated_at, filed_by, ended_at, document_id) ",
             );
             q.push_values(piece, |mut b, (s, i)| {
                 b.push_bind(&s.agency)
@@ -314,7 +314,8 @@ impl SqlStore {
                     .push_bind(Ts(i.started_at))
                     .push_bind(Ts(at))
                     .push_bind(i.filed_by.as_deref())
-                    .push_bind((i.state != RUNNING).then_some(Ts(at)));
+                    .push_bind((i.state != RUNNING).then_some(Ts(at)))
+                    .push_bind(i.document_id.as_deref());
             });
             q.push(
                 // What an instance started with (workflow, version, tracking code, start)
@@ -323,7 +324,8 @@ impl SqlStore {
                  state = excluded.state, incidents = excluded.incidents, \
                  sla_breached = excluded.sla_breached, updated_at = excluded.updated_at, \
                  ended_at = COALESCE(instances.ended_at, excluded.ended_at), \
-                 filed_by = excluded.filed_by",
+                 filed_by = excluded.filed_by, \
+                 document_id = COALESCE(instances.document_id, excluded.document_id)",
             );
             q.build().execute(&mut *conn).await?;
         }

@@ -113,5 +113,9 @@ pub fn instance_row(state: &InstanceState) -> InstanceRow {
             Some(_) => None,
             None => state.filed_by.clone(),
         },
+        document_id: match &state.ending {
+            Some(Ending::Completed { document_id, .. }) => document_id.clone(),
+            _ => None,
+        },
     }
 }

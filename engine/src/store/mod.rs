@@ -310,6 +310,10 @@ pub struct InstanceRow {
     pub started_at: DateTime<Utc>,
     /// Who filed it, when an applicant filed with a token of their own (its subject).
     pub filed_by: Option<String>,
+    /// The national document ID of the document it issued, if it issued one: indexed, so that
+    /// verification finds the request without a scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<String>,
 }
 
 /// The state of a request that has not ended.
@@ -547,6 +551,10 @@ pub trait ReadModels: Send + Sync {
 
     /// The stream of a tracking code.
     async fn find_tracking_code(&self, code: &str) -> Result<Option<StreamId>, StoreError>;
+
+    /// The stream of the request that issued a national document (by its ID, exactly as
+    /// issued).
+    async fn find_document(&self, document_id: &str) -> Result<Option<StreamId>, StoreError>;
 
     /// Open incidents per agency and workflow, for workflows that have any.
     async fn open_incidents(&self) -> Result<Vec<(String, String, u64)>, StoreError>;

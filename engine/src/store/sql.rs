@@ -54,7 +54,7 @@ macro_rules! event_columns {
 macro_rules! instance_columns {
     () => {
         "instance, workflow, workflow_version, tracking_code, status, state, incidents, sla_breached, \
-         started_at, filed_by FROM instances "
+         started_at, filed_by, document_id FROM instances "
     };
 }
 
@@ -88,6 +88,7 @@ type InstanceTuple = (
     i64,
     bool,
     Ts,
+    Option<String>,
     Option<String>,
 );
 
@@ -124,6 +125,7 @@ fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
         sla_breached,
         started,
         filed_by,
+        document_id,
     ) = r;
     Ok(InstanceRow {
         workflow,
@@ -135,6 +137,7 @@ fn instance_row(r: InstanceTuple) -> Result<InstanceRow, StoreError> {
         sla_breached,
         started_at: started.0,
         filed_by,
+        document_id,
     })
 }
 
@@ -565,6 +568,17 @@ impl ReadModels for SqlStore {
              ORDER BY agency, instance LIMIT 1",
         )
         .bind(code)
+        .fetch_optional(&self.reads)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|(agency, instance)| StreamId { agency, instance }))
+    }
+
+    async fn find_document(&self, document_id: &str) -> Result<Option<StreamId>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT agency, instance FROM instances WHERE document_id = $1",
+        )
+        .bind(document_id)
         .fetch_optional(&self.reads)
         .await
         .map_err(db)?;

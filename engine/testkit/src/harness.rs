@@ -15,6 +15,9 @@ use daftar_engine::core::{Budget, Command, Ctx, InstanceState, decide};
 use daftar_engine::events::{Actor, Event};
 use serde_json::Value;
 
+/// The agency code the scenarios' documents are issued under.
+pub const DOCUMENT_CODE: &str = "TST1";
+
 #[derive(Debug)]
 pub struct Scenario {
     pub def: Definition,
@@ -85,6 +88,7 @@ impl Scenario {
             actor: self.actor.clone(),
             budget: self.budget,
             calendar: self.calendar.clone(),
+            document_code: DOCUMENT_CODE.to_owned(),
         }
     }
 

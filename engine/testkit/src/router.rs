@@ -45,6 +45,14 @@ pub struct Harness {
     _dir: tempfile::TempDir,
 }
 
+/// The judiciary's registered document code in the harness.
+pub const DOCUMENT_CODE: &str = "JDCR";
+
+/// The key that signs the harness's document verifications.
+pub fn document_key() -> daftar_engine::audit::signing::SigningKey {
+    daftar_engine::audit::signing::SigningKey::from_bytes(&[42; 32])
+}
+
 /// Options of a harness.
 pub struct Options {
     /// Example workflows (file names under examples/workflows) to deploy.
@@ -94,6 +102,9 @@ impl Harness {
             payments: Some(scripted),
         };
         let engine = Engine::open(store, connectors).await.unwrap();
+        engine
+            .set_document_code("judiciary", DOCUMENT_CODE)
+            .unwrap();
         for name in &options.examples {
             let source =
                 std::fs::read_to_string(root().join("examples/workflows").join(name)).unwrap();
@@ -123,7 +134,8 @@ impl Harness {
             callback_secrets,
             metrics: None,
             limits: options.limits,
-        });
+        })
+        .with_document_key(document_key());
         let loops = options.workers.then(|| {
             workers::spawn(
                 engine.clone(),

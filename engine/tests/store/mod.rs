@@ -197,6 +197,7 @@ pub fn commit(s: &StreamId, expected: u64, command: &str, events: Vec<Event>) ->
             sla_breached: false,
             started_at: t("2026-03-01T08:00:00.123456Z"),
             filed_by: None,
+            document_id: None,
         },
         tasks: Vec::new(),
         lease: None,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use daftar_engine::events::Event;
-use daftar_engine::events::{Actor, verify_chain};
+use daftar_engine::events::{Actor, StreamId, verify_chain};
 use daftar_engine::store::{
     JobKind, JobLease, Joined, NewJob, NewTimer, StoreError, StoredDefinition, TaskRow,
 };
@@ -308,6 +308,47 @@ pub async fn tracking_codes_find_their_stream(ctx: Ctx) {
         ctx.store.find_tracking_code("TRK-none").await.unwrap(),
         None
     );
+}
+
+/// The row of a request that issued a document names it, and the index finds the request; a
+/// later commit of the same request (a revocation) keeps it.
+pub async fn documents_find_their_stream(ctx: Ctx) {
+    let (a, b) = (stream("judiciary", "i-1"), stream("health", "i-2"));
+    let issued = |s: &StreamId, version, id: &str, document: &str| {
+        let mut c = commit(s, version, id, vec![started(s)]);
+        c.instance.state = "issued".into();
+        c.instance.document_id = Some(document.into());
+        c
+    };
+    ctx.commit(issued(&a, 0, "c-1", "JDCR0WHNY77K2M9XQ4RK"))
+        .await
+        .unwrap();
+    ctx.commit(commit(&b, 0, "c-1", vec![started(&b)]))
+        .await
+        .unwrap();
+    let found = |id: &'static str| ctx.store.find_document(id);
+    assert_eq!(
+        found("JDCR0WHNY77K2M9XQ4RK").await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(found("JDCR0WHNY77K2M9XQ4RX").await.unwrap(), None);
+    let mut later = commit(&a, 1, "c-2", vec![started(&a)]);
+    later.instance.state = "issued".into();
+    ctx.commit(later).await.unwrap();
+    assert_eq!(
+        found("JDCR0WHNY77K2M9XQ4RK").await.unwrap(),
+        Some(a.clone())
+    );
+    // Unique: another request cannot name the same document.
+    let again = ctx
+        .store
+        .commit(&[issued(&b, 1, "c-2", "JDCR0WHNY77K2M9XQ4RK")])
+        .await;
+    assert!(
+        again.map_or(true, |r| r.iter().all(Result::is_err)),
+        "a second request named the same document"
+    );
+    assert_eq!(found("JDCR0WHNY77K2M9XQ4RK").await.unwrap(), Some(a));
 }
 
 pub async fn occurrences_messages_and_definitions(ctx: Ctx) {

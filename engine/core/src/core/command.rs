@@ -80,6 +80,8 @@ pub enum Command {
     },
     /// Cancel the request.
     Cancel { reason: String },
+    /// Revoke the document the request issued.
+    RevokeDocument { reason: String },
     /// An operator retries the step an incident stopped.
     RetryIncident { incident: String },
     /// Erase the applicant's personal data under an authority (the request must have ended).
@@ -118,7 +120,7 @@ pub enum PaymentRequestResult {
 }
 
 /// Everything `decide` may know besides the state, the definition and the command: the
-/// clock, the agency's business calendar, and who is asking. Nothing inside the core reads a
+/// clock, the agency's business calendar and document code, and who is asking. Nothing inside the core reads a
 /// clock or a file, or makes up an id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ctx {
@@ -131,6 +133,10 @@ pub struct Ctx {
     /// The agency's business calendar, which turns working spans (`5 working days`) into due
     /// instants. The instants are recorded in the events, so replay never needs it.
     pub calendar: Arc<Calendar>,
+    /// The agency's registered code, the first four characters of the national document IDs
+    /// it issues ([`crate::document`]). The IDs are recorded in the events, so replay never
+    /// needs it.
+    pub document_code: String,
 }
 
 /// How far one request may go before it is stopped with an incident: a guard against a

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use daftar_definitions::model::{Duration, Span, Step, StepKindRef};
 use serde_json::Value;
 
-use super::run::{Flow, Run, document_id};
+use super::run::{Flow, Run};
 use crate::events::{DecisionEvidence, Event, NotificationPurpose, TimerPurpose};
 
 impl Run<'_> {
@@ -227,10 +227,7 @@ impl Run<'_> {
                 None => Flow::Complete,
             },
             StepKindRef::End(e) => {
-                let document_id = e
-                    .document
-                    .as_ref()
-                    .map(|_| document_id(&self.state.instance, id));
+                let document_id = e.document.as_ref().map(|_| self.document_id());
                 self.cancel_all_timers();
                 let others: Vec<u32> = self
                     .state
@@ -262,7 +259,7 @@ impl Run<'_> {
             out.push((
                 "document",
                 serde_json::json!({
-                    "id": document_id(&self.state.instance, &step.id),
+                    "id": self.document_id(),
                     "type": doc.kind,
                     "valid_for": doc.valid_for.map(|d| d.to_string()),
                 }),

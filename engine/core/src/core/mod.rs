@@ -14,7 +14,7 @@ pub use commands::cancel::{CANCELLED, CANCELLED_EN, CANCELLED_FA};
 pub use commands::message::{CALLBACK, PAYMENT};
 pub use run::{sms_reference_instance, visit_key_instance};
 pub use state::{
-    Delivery, Ending, InstanceState, StoppedClock, TaskState, TimerState, Token, Wait,
+    Delivery, Ending, InstanceState, Revocation, StoppedClock, TaskState, TimerState, Token, Wait,
 };
 
 use crate::definition::Definition;
@@ -37,14 +37,18 @@ pub fn decide(
                 found: compiled.hash().to_owned(),
             });
         }
-        let about_sms = matches!(
+        // What an ended request still hears: the gateway's word on its SMS, and the
+        // revocation of the document it issued.
+        let after_end = matches!(
             command,
-            Command::NotificationResult { .. } | Command::DeliveryReport { .. }
+            Command::NotificationResult { .. }
+                | Command::DeliveryReport { .. }
+                | Command::RevokeDocument { .. }
         );
         if let Command::Erase { authority, by } = command {
             return erase(state, authority, by);
         }
-        if state.ended() && !about_sms {
+        if state.ended() && !after_end {
             return Err(Error::Ended);
         }
     } else if !matches!(command, Command::Start { .. }) {
@@ -110,6 +114,7 @@ pub fn decide(
             result,
         } => commands::call::handle(&mut run, *token, *succeeded, result)?,
         Command::Cancel { reason } => commands::cancel::handle(&mut run, reason)?,
+        Command::RevokeDocument { reason } => commands::revoke::handle(&mut run, reason)?,
         Command::RetryIncident { incident } => commands::incident::retry(&mut run, incident)?,
         Command::Erase { .. } => unreachable!("an erasure is decided before the run"),
     }

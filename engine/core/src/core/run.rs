@@ -71,6 +71,16 @@ impl<'a> Run<'a> {
         self.events.push(event);
     }
 
+    /// The national document ID of what this request issues (`crate::document`): from the
+    /// agency's code, the time of this decision and the request's tracking code.
+    pub fn document_id(&self) -> String {
+        crate::document::compose(
+            &self.ctx.document_code,
+            self.ctx.now,
+            &self.state.tracking_code,
+        )
+    }
+
     /// An id for something created by the next event: unique in the stream and the same
     /// when history is replayed.
     pub fn new_id(&self, prefix: &str) -> String {
@@ -509,16 +519,6 @@ pub(crate) fn backoff_delay(policy: &Retry, attempt: u32, key: &str) -> chrono::
     ])) / f64::from(u32::MAX);
     let secs = capped * (1.0 - policy.jitter * r);
     chrono::Duration::milliseconds((secs * 1000.0).round() as i64)
-}
-
-/// A national document ID: 20 digits derived from the instance and the step.
-pub(crate) fn document_id(instance: &str, step: &str) -> String {
-    let digest = Sha256::digest(format!("document:{instance}:{step}").as_bytes());
-    digest
-        .iter()
-        .take(20)
-        .map(|b| char::from(b'0' + b % 10))
-        .collect()
 }
 
 #[cfg(test)]

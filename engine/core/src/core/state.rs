@@ -119,6 +119,17 @@ pub enum Ending {
     Cancelled { reason: String },
 }
 
+/// The revocation of the document a request issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Why.
+    pub reason: String,
+    /// Who revoked it.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// An SMS the instance asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Delivery {
@@ -175,6 +186,9 @@ pub struct InstanceState {
     pub status: Option<String>,
     /// How it ended, once it has.
     pub ending: Option<Ending>,
+    /// The revocation of the document it issued, once revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
     /// Live tokens.
     pub tokens: BTreeMap<u32, Token>,
     /// The next token id.
@@ -524,6 +538,13 @@ impl InstanceState {
                     document_id: document_id.clone(),
                 });
                 self.tokens.clear();
+            }
+            Event::DocumentRevoked { reason, by, at, .. } => {
+                self.revoked = Some(Revocation {
+                    reason: reason.clone(),
+                    by: by.clone(),
+                    at: *at,
+                });
             }
             Event::InstanceCancelled { reason } => {
                 self.ending = Some(Ending::Cancelled {

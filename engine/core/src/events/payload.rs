@@ -256,6 +256,14 @@ pub enum Event {
     },
     /// The instance was cancelled on request.
     InstanceCancelled { reason: String },
+    /// The document the request issued was revoked: its verification says so from now on.
+    /// `by` is who revoked it (the token's subject), `at` when.
+    DocumentRevoked {
+        document_id: String,
+        reason: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
     /// Something needs an operator: retries ran out with no failure path, an unknown outcome
     /// the definition gives to a person, a timeout with no timeout path.
     IncidentRaised {
@@ -330,6 +338,7 @@ impl Event {
             Event::TokenCancelled { .. } => "TokenCancelled",
             Event::InstanceCompleted { .. } => "InstanceCompleted",
             Event::InstanceCancelled { .. } => "InstanceCancelled",
+            Event::DocumentRevoked { .. } => "DocumentRevoked",
             Event::IncidentRaised { .. } => "IncidentRaised",
             Event::IncidentResolved { .. } => "IncidentResolved",
             Event::ApplicantErased { .. } => "ApplicantErased",
@@ -389,6 +398,8 @@ impl Event {
             | Event::InstanceCancelled { .. }
             | Event::IncidentResolved { .. }
             | Event::ApplicantErased { .. }
+            // A revocation stays readable: the verification page must say so after an erasure.
+            | Event::DocumentRevoked { .. }
             | Event::Erased { .. } => false,
         }
     }

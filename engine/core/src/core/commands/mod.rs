@@ -9,6 +9,7 @@ pub(crate) mod inquiry;
 pub(crate) mod message;
 pub(crate) mod notification;
 pub(crate) mod payment;
+pub(crate) mod revoke;
 pub(crate) mod start;
 pub(crate) mod task;
 pub(crate) mod timer;
