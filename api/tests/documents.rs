@@ -183,29 +183,9 @@ async fn an_officer_of_the_agency_revokes_with_a_reason_and_verification_says_so
 
 #[tokio::test]
 async fn a_permits_verification_shows_its_milestones_and_the_holder_masked() {
-    let h = Harness::with(support::Options {
-        examples: vec!["home-business-permit.yaml"],
-        answers: json!({
-            "civil_registry.identity_match":
-                {"matched": true, "is_alive": true, "first_name": "Reza", "last_name": "Karimi"},
-            "shahkar.mobile_ownership": {"matched": true},
-            "postal_code.address_lookup":
-                {"found": true, "address": "Tehran", "province": "Tehran"},
-        }),
-        ..Default::default()
-    })
-    .await;
+    let (h, application) = support::home_business().await;
     let citizen = h.token("mcls", &[Role::Citizen], &[]);
-    let (status, filed) = h
-        .post(
-            "/api/v1/requests",
-            &citizen,
-            json!({"service": "home-business-permit", "input": {
-                "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
-                "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
-            }}),
-        )
-        .await;
+    let (status, filed) = h.post("/api/v1/requests", &citizen, application).await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
     let done = h
         .wait_for("mcls", filed["id"].as_str().unwrap(), |v| {

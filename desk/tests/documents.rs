@@ -142,3 +142,26 @@ async fn a_malformed_id_is_400_and_an_unknown_one_404() {
     let (status, _) = page(&app, &format!("/documents/{unknown}/verify")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_permits_verification_page_shows_its_milestones_by_their_labels() {
+    let (h, application) = daftar_testkit::router::home_business().await;
+    let citizen = h.token("mcls", &[Role::Citizen], &[]);
+    let (status, filed) = h.post("/api/v1/requests", &citizen, application).await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let request = filed["id"].as_str().unwrap();
+    let done = h
+        .wait_for("mcls", request, |v| v["state"] == "issued")
+        .await;
+    let id = done["document_id"].as_str().unwrap();
+    let (status, html) = page(&desk(&h, None), &format!("/documents/{id}/verify?lang=en")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let milestones = &html[html
+        .find(r#"id="milestones""#)
+        .expect("a permit's milestones")..];
+    assert!(
+        milestones.contains("Checking") && milestones.contains("Permit issued"),
+        "{milestones}"
+    );
+    assert!(!html.contains("0499370899"), "the holder is masked");
+}

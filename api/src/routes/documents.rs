@@ -27,7 +27,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::{Principal, Role};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
-use crate::views::Label;
+use crate::views::{Label, status_label};
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -151,6 +151,8 @@ pub struct Found {
     pub valid_for: Option<String>,
     /// The service's name.
     pub service_title: Label,
+    /// The labels of a permit's milestones, in their order.
+    pub milestone_labels: Vec<Label>,
 }
 
 /// Finds a document by its ID, as anyone may see it. Shared with the desk's public pages.
@@ -204,7 +206,13 @@ async fn status_of(state: &AppState, stream: &StreamId, id: &str) -> ApiResult<F
         Some(key) => status.sign(key),
         None => status,
     };
+    let milestone_labels = status
+        .milestones
+        .iter()
+        .map(|m| status_label(&def, &m.status).unwrap_or_else(|| Label::new(&m.status, &m.status)))
+        .collect();
     Ok(Found {
+        milestone_labels,
         status,
         valid_for,
         service_title: Label::from(&def.compiled().workflow().title),

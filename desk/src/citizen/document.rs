@@ -66,6 +66,7 @@ fn view(found: &Found) -> Value {
         kind => found.kind.clone(),
         valid_for => found.valid_for.clone(),
         service_title => render::value(&found.service_title),
+        milestone_labels => render::value(&found.milestone_labels),
     }
 }
 

@@ -53,6 +53,28 @@ pub fn document_key() -> daftar_engine::audit::signing::SigningKey {
     daftar_engine::audit::signing::SigningKey::from_bytes(&[42; 32])
 }
 
+/// A harness with the home-business permit, whose agencies' scripted answers issue a
+/// handicrafts permit at once, and the application that gets one.
+pub async fn home_business() -> (Harness, Value) {
+    let h = Harness::with(Options {
+        examples: vec!["home-business-permit.yaml"],
+        answers: serde_json::json!({
+            "civil_registry.identity_match":
+                {"matched": true, "is_alive": true, "first_name": "Reza", "last_name": "Karimi"},
+            "shahkar.mobile_ownership": {"matched": true},
+            "postal_code.address_lookup":
+                {"found": true, "address": "Tehran", "province": "Tehran"},
+        }),
+        ..Default::default()
+    })
+    .await;
+    let application = serde_json::json!({"service": "home-business-permit", "input": {
+        "national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01",
+        "postal_code": "1417613151", "category": "handicrafts", "business_title": "سفال‌گری"
+    }});
+    (h, application)
+}
+
 /// Options of a harness.
 pub struct Options {
     /// Example workflows (file names under examples/workflows) to deploy.
