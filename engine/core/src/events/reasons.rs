@@ -62,16 +62,14 @@ impl DecisionEvidence {
         };
         fa.push(fa_end);
         en.push(en_end);
-        let mut fa = format!("تصمیم «{step}»: {}.", fa.join("؛ "));
+        let mut fa = persian_digits(&format!("تصمیم «{step}»: {}.", fa.join("؛ ")));
         let mut en = format!("Decision `{step}`: {}.", en.join("; "));
+        // The definition's reason is quoted as written, in whatever language it is.
         if let Some(reason) = &self.reason {
             fa.push_str(&format!(" دلیل: {reason}"));
             en.push_str(&format!(" Reason: {reason}"));
         }
-        Sentence {
-            fa: persian_digits(&fa),
-            en,
-        }
+        Sentence { fa, en }
     }
 
     /// The values case `i` read: recorded with it, or, in a decision recorded before daftar
