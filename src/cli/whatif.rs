@@ -50,7 +50,7 @@ pub async fn run(a: Asked<'_>) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let def = Definition::new(compiled).map_err(|e| anyhow!(e))?;
+    let def = std::sync::Arc::new(Definition::new(compiled).map_err(|e| anyhow!(e))?);
     let wf = def.compiled().workflow();
     let service = a.service.unwrap_or(&wf.id).to_owned();
     let store = super::db::open_existing(a.db).await?;
@@ -58,7 +58,7 @@ pub async fn run(a: Asked<'_>) -> anyhow::Result<ExitCode> {
         &store,
         &wf.agency,
         &service,
-        &def,
+        def.clone(),
         a.limit,
         Calendar::shipped(),
     )

@@ -107,8 +107,15 @@ pub async fn run(
         ApiError::unavailable()
     })?;
     let calendar = engine.calendar(&who.agency);
-    let report = what_if(engine.store(), &who.agency, &id, &def, limit, calendar)
-        .await
-        .map_err(ApiError::from)?;
+    let report = what_if(
+        engine.store(),
+        &who.agency,
+        &id,
+        def.into(),
+        limit,
+        calendar,
+    )
+    .await
+    .map_err(ApiError::from)?;
     Ok(Json(report))
 }

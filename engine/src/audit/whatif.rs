@@ -46,7 +46,7 @@ pub async fn what_if(
     store: &Arc<dyn Store>,
     agency: &str,
     service: &str,
-    def: &Definition,
+    def: Arc<Definition>,
     limit: u32,
     calendar: Arc<Calendar>,
 ) -> Result<Report, StoreError> {
@@ -65,12 +65,23 @@ pub async fn what_if(
         cannot_tell: 0,
         findings: Vec::new(),
     };
+    let mut histories = Vec::new();
     for (stream, _) in store.instances(agency, &query).await? {
         let history = store.load(&stream).await?;
-        if history.is_empty() {
-            continue;
+        if !history.is_empty() {
+            histories.push(history);
         }
-        let finding = replay(&history, def, calendar.clone());
+    }
+    // Replaying is CPU work (a thousand requests take a while): off the async threads.
+    let findings = tokio::task::spawn_blocking(move || {
+        histories
+            .iter()
+            .map(|h| replay(h, &def, calendar.clone()))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("the replay did not finish: {e}")))?;
+    for finding in findings {
         report.examined += 1;
         match finding.verdict {
             Verdict::Same => {
