@@ -248,6 +248,12 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
         assert!(steps.contains(step), "{step} ran: {steps}");
     }
     assert!(steps.contains("→"), "a decision's branch is shown: {steps}");
+    // And why, in words, with the value its condition read.
+    assert!(
+        steps.contains("identity_ok «درست» بود (شرط برقرار نبود)")
+            || steps.contains("identity_ok was true (the condition did not hold)"),
+        "the decision's reason is shown: {steps}"
+    );
     let hashes = desk
         .browser
         .find_all(fantoccini::Locator::Css("#evidence code.hash"))

@@ -76,6 +76,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Root::openapi();
     doc.merge(routes::definitions::Doc::openapi());
     doc.merge(routes::versions::Doc::openapi());
+    doc.merge(routes::whatif::Doc::openapi());
     doc.merge(routes::reports::Doc::openapi());
     doc.merge(routes::subscriptions::Doc::openapi());
     doc.merge(routes::erasure::Doc::openapi());

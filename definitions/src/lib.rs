@@ -31,6 +31,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use catalog::Catalog;
+pub use check::data::expression_reads;
 pub use check::index::{Continuation, Layout, Scope};
 pub use check::smart::Smartness;
 pub use check::steps::parse_cron;

@@ -25,6 +25,7 @@ pub mod receipt;
 pub mod record;
 mod rows;
 pub mod signing;
+pub mod whatif;
 
 use std::sync::Arc;
 

@@ -72,6 +72,28 @@ pub async fn find(store: &Arc<dyn Store>, id: &str) -> anyhow::Result<StreamId> 
         Some((a, i)) => (Some(a), i),
         None => (None, id),
     };
+    // By the instances' primary key in each agency the store holds: a seek each, where listing
+    // every stream read the whole log (a third of a second at a million events, and most of
+    // what `daftar receipt` took).
+    let agencies = match agency {
+        Some(a) => vec![a.to_owned()],
+        None => store.agencies().await?,
+    };
+    let mut found = Vec::new();
+    for agency in agencies {
+        let stream = StreamId {
+            agency,
+            instance: instance.to_owned(),
+        };
+        if store.instance(&stream).await?.is_some() {
+            found.push(stream);
+        }
+    }
+    if let [one] = found.as_slice() {
+        return Ok(one.clone());
+    }
+    // Several agencies name it (refused below), or no row does: a stream whose row was
+    // deleted is still found from its events, for the auditor who investigates it.
     let matches: Vec<StreamId> = store
         .streams()
         .await?

@@ -21,6 +21,7 @@ mod simulate;
 mod token;
 mod validate;
 mod verify;
+mod whatif;
 mod work;
 
 use std::path::PathBuf;
@@ -269,6 +270,31 @@ enum Command {
         #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
         db: String,
     },
+    /// Run the newest recorded requests of a service through a new definition of it, before
+    /// deploying it: per request, whether the path or the outcome would differ, where and
+    /// why, or what the new definition needs that the history does not hold. Exits 1 when the
+    /// definition has errors.
+    #[command(name = "what-if")]
+    WhatIf {
+        /// The new definition's YAML.
+        file: PathBuf,
+        /// The store.
+        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
+        db: String,
+        /// The service whose requests to run (default: the definition's own id).
+        #[arg(long)]
+        service: Option<String>,
+        /// How many of the newest requests, 1 to 1000.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The connector catalog; by default `$DAFTAR_CONNECTORS`, else the nearest
+        /// `connectors.yaml` in the file's folder or a folder above it.
+        #[arg(long, env = "DAFTAR_CONNECTORS")]
+        connectors: Option<PathBuf>,
+    },
     /// Check a receipt with no database; exits 1 naming what failed.
     VerifyReceipt {
         /// The receipt.
@@ -417,6 +443,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Receipt { id, db } => runtime()?.block_on(receipt::write(&id, &db)),
         Command::VerifyReceipt { file, key } => receipt::verify(&file, &key),
         Command::VerifyDocument { file, key } => receipt::verify_document(&file, &key),
+        Command::WhatIf {
+            file,
+            db,
+            service,
+            limit,
+            json,
+            connectors,
+        } => runtime()?.block_on(whatif::run(whatif::Asked {
+            file: &file,
+            db: &db,
+            service: service.as_deref(),
+            limit,
+            json,
+            connectors: connectors.as_deref(),
+        })),
         Command::Export {
             db,
             agency,

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use daftar_engine::audit::verify_store;
 use daftar_engine::core::InstanceState;
-use daftar_engine::events::{RecordedEvent, StreamId};
+use daftar_engine::events::{DecisionEvidence, Event, RecordedEvent, StreamId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -21,7 +21,7 @@ use crate::openapi::NeedsToken;
 use crate::pii;
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
-use crate::views::{RequestView, sees_personal_data, view};
+use crate::views::{Label, RequestView, sees_personal_data, view};
 
 /// The OpenAPI part of this module.
 #[derive(Debug, OpenApi)]
@@ -86,6 +86,11 @@ pub struct HistoryEntry {
     pub hash: String,
     /// The definition that decided it.
     pub definition: DefinitionUsed,
+    /// For an automated decision (`DecisionTaken`): why it went the way it did, in words a
+    /// citizen can follow, built from the conditions it tried and the values they read
+    /// (masked as in `event`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<Label>,
 }
 
 /// A request's history.
@@ -183,13 +188,27 @@ fn mask(value: &mut Value, secrets: &[String]) {
     }
 }
 
-/// One recorded event as the history shows it, with `secrets` masked.
+/// One recorded event as the history shows it, with `secrets` masked; a decision with the
+/// sentence that explains it, built from the masked evidence so that it masks what the event
+/// masks.
 pub fn entry(e: &RecordedEvent, secrets: &[String]) -> HistoryEntry {
     let mut event = e.event.to_stored();
     mask(&mut event, secrets);
     let mut actor = serde_json::to_value(&e.actor).unwrap_or_default();
     mask(&mut actor, secrets);
+    let why = match &e.event {
+        Event::DecisionTaken { step, .. } => event
+            .get("evidence")
+            .cloned()
+            .and_then(|v| serde_json::from_value::<DecisionEvidence>(v).ok())
+            .map(|evidence| {
+                let s = evidence.explain(step);
+                Label { fa: s.fa, en: s.en }
+            }),
+        _ => None,
+    };
     HistoryEntry {
+        why,
         version: e.version,
         position: e.position,
         recorded_at: e.recorded_at,

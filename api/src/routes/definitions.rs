@@ -343,7 +343,7 @@ fn not_utf8(e: &std::string::FromUtf8Error) -> Diagnostic {
 /// (so that `call` steps naming none of them are flagged). Runs off the async threads:
 /// validation of a large definition takes a while.
 /// A designer's definition from the body, validated: what deploying and validating share.
-async fn designed(
+pub(crate) async fn designed(
     state: &AppState,
     who: &Principal,
     headers: &HeaderMap,
@@ -391,7 +391,30 @@ async fn check(
     })
 }
 
-fn views(diagnostics: &[Diagnostic]) -> Vec<DiagnosticView> {
+/// The definition of a validation when it has no errors and is the caller's agency's: what
+/// deploying and trying one (`what-if`) need.
+pub(crate) fn own_valid<'v>(
+    who: &Principal,
+    validation: &'v Validation,
+) -> Result<&'v CompiledDefinition, DeployError> {
+    let (Some(compiled), false) = (&validation.definition, validation.has_errors()) else {
+        return Err(DeployError::Invalid(views(&validation.diagnostics)));
+    };
+    let agency = &compiled.workflow().agency;
+    if *agency != who.agency {
+        return Err(ApiError::new(
+            ErrorCode::WrongAgency,
+            format!(
+                "the definition is for agency `{agency}`; you may deploy or try only `{}`'s",
+                who.agency
+            ),
+        )
+        .into());
+    }
+    Ok(compiled)
+}
+
+pub(crate) fn views(diagnostics: &[Diagnostic]) -> Vec<DiagnosticView> {
     diagnostics.iter().map(DiagnosticView::from).collect()
 }
 
@@ -430,20 +453,8 @@ pub async fn deploy(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, DeployError> {
     let validation = designed(&state, &who, &headers, body).await?;
-    let (Some(compiled), false) = (&validation.definition, validation.has_errors()) else {
-        return Err(DeployError::Invalid(views(&validation.diagnostics)));
-    };
+    let compiled = own_valid(&who, &validation)?;
     let wf = compiled.workflow();
-    if wf.agency != who.agency {
-        return Err(ApiError::new(
-            ErrorCode::WrongAgency,
-            format!(
-                "the definition is for agency `{}`; you may deploy only for `{}`",
-                wf.agency, who.agency
-            ),
-        )
-        .into());
-    }
     let warnings = views(&validation.diagnostics);
     let deployment = state
         .engine()

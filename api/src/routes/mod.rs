@@ -19,6 +19,7 @@ pub mod tasks;
 pub mod track;
 pub mod versions;
 pub mod watch;
+pub mod whatif;
 
 use axum::Router;
 
@@ -29,6 +30,7 @@ pub fn v1() -> Router<AppState> {
     Router::new()
         .merge(definitions::routes())
         .merge(versions::routes())
+        .merge(whatif::routes())
         .merge(requests::routes())
         .merge(track::routes())
         .merge(documents::routes())

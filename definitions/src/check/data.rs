@@ -95,6 +95,24 @@ pub(crate) fn analyze(source: &str) -> Result<BTreeSet<Read>, String> {
     Ok(reads)
 }
 
+/// The names an expression reads, each as `root` or `root.field` (`input.age`,
+/// `identity_ok`), sorted: what a decision records beside its condition, so an auditor sees the
+/// values the condition was decided on. The engine evaluates only expressions that validated,
+/// so an expression that does not compile here reads nothing.
+pub fn expression_reads(source: &str) -> Vec<String> {
+    analyze(source)
+        .map(|reads| {
+            reads
+                .into_iter()
+                .map(|r| match r.field {
+                    Some(f) => format!("{}.{f}", r.root),
+                    None => r.root,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn walk(e: &IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Read>) {
     let free =
         |name: &str, bound: &[String]| !name.starts_with('@') && !bound.iter().any(|b| b == name);

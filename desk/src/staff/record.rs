@@ -44,6 +44,8 @@ pub struct StepRun {
     pub because: Option<String>,
     /// The values the decision read.
     pub inputs: Option<String>,
+    /// Why the decision went that way, in Persian and English (masked as the history is).
+    pub why: Option<Value>,
 }
 
 /// An agency's answer.
@@ -88,6 +90,7 @@ pub fn read(desk: &Desk, entries: &[HistoryEntry]) -> (Vec<StepRun>, Vec<Evidenc
                     chose: None,
                     because: None,
                     inputs: None,
+                    why: None,
                 });
             }
             "StepCompleted" => {
@@ -109,6 +112,7 @@ pub fn read(desk: &Desk, entries: &[HistoryEntry]) -> (Vec<StepRun>, Vec<Evidenc
                     run.chose = Some(text(&d, "next"));
                     run.because = because;
                     run.inputs = d.get("inputs").map(Value::to_string);
+                    run.why = e.why.as_ref().and_then(|w| serde_json::to_value(w).ok());
                 }
             }
             "InquiryRequested" => {

@@ -18,6 +18,7 @@ pub struct Definition {
     forms: BTreeMap<String, jsonschema::Validator>,
     templates: minijinja::Environment<'static>,
     programs: RwLock<HashMap<String, Arc<cel::Program>>>,
+    reads: RwLock<HashMap<String, Arc<[String]>>>,
 }
 
 /// What an expression can read.
@@ -71,6 +72,7 @@ impl Definition {
             forms,
             templates,
             programs: RwLock::new(HashMap::new()),
+            reads: RwLock::new(HashMap::new()),
         })
     }
 
@@ -108,6 +110,22 @@ impl Definition {
             .expect("lock")
             .insert(source.to_owned(), program.clone());
         Ok(program)
+    }
+
+    /// The names an expression reads (`input.age`, `identity_ok`), parsed once per
+    /// expression: what a decision records with the values it read.
+    pub fn reads(&self, source: &str) -> Arc<[String]> {
+        if let Some(r) = self.reads.read().expect("lock").get(source) {
+            return r.clone();
+        }
+        let reads: Arc<[String]> =
+            daftar_definitions::on_big_stack(|| daftar_definitions::expression_reads(source))
+                .into();
+        self.reads
+            .write()
+            .expect("lock")
+            .insert(source.to_owned(), reads.clone());
+        reads
     }
 
     /// Evaluates a CEL expression. Errors are messages for an incident.

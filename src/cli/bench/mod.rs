@@ -163,6 +163,10 @@ pub struct Args {
     /// Where the SQLite files go (default: a temporary folder, removed afterwards).
     #[arg(long)]
     pub sqlite_dir: Option<PathBuf>,
+    /// Keep the replay's store (in `--sqlite-dir`, or the PostgreSQL schema) instead of
+    /// removing it, so that commands (`daftar receipt`, `serve`) can be timed on it after.
+    #[arg(long)]
+    pub keep: bool,
     /// Print the figures as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -534,7 +538,11 @@ fn replay(
         anyhow::Ok(((replay, audit), fresh))
     })?;
     rt.shutdown_timeout(Duration::from_secs(1));
-    remove(fresh);
+    if args.keep {
+        eprintln!("kept the replay's store: {}", fresh.url);
+    } else {
+        remove(fresh);
+    }
     Ok(replay)
 }
 

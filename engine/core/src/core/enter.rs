@@ -105,6 +105,8 @@ impl Run<'_> {
                     chosen: None,
                     next: d.default.clone(),
                     inputs: self.state.vars.clone(),
+                    read: Vec::new(),
+                    reason: None,
                 };
                 let evaluator = self.def.evaluator(&self.scope(vec![]));
                 let mut results = Vec::with_capacity(d.cases.len());
@@ -141,9 +143,11 @@ impl Run<'_> {
                     evidence
                         .cases
                         .push((case.when.0.clone(), Value::Bool(holds)));
+                    evidence.read.push(self.read_by(case.when.as_str()));
                     if holds {
                         evidence.chosen = Some(i);
                         evidence.next = case.next.clone();
+                        evidence.reason = case.reason.clone();
                         break;
                     }
                 }

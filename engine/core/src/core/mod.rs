@@ -8,6 +8,7 @@ mod commands;
 mod enter;
 mod run;
 mod state;
+pub mod whatif;
 
 pub use command::{Budget, Command, Ctx, InquiryResult, PaymentRequestResult};
 pub use commands::cancel::{CANCELLED, CANCELLED_EN, CANCELLED_FA};

@@ -140,6 +140,35 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The values of the names `source` reads, as a decision records them: `input.x` from
+    /// the application, `instance.x` and `now` as expressions see them, the rest from the
+    /// variables; `null` for what is not set.
+    pub fn read_by(&self, source: &str) -> BTreeMap<String, Value> {
+        let scope = self.scope(vec![]);
+        self.def
+            .reads(source)
+            .iter()
+            .map(|name| {
+                let (root, field) = match name.split_once('.') {
+                    Some((r, f)) => (r, Some(f)),
+                    None => (name.as_str(), None),
+                };
+                let whole = match root {
+                    "input" => Some(self.state.input.clone()),
+                    "instance" => scope.instance.clone(),
+                    "now" => Some(Value::String(self.ctx.now.to_rfc3339())),
+                    var => self.state.vars.get(var).cloned(),
+                };
+                let value = match (whole, field) {
+                    (Some(v), Some(f)) => v.get(f).cloned(),
+                    (v, None) => v,
+                    (None, Some(_)) => None,
+                };
+                (name.clone(), value.unwrap_or(Value::Null))
+            })
+            .collect()
+    }
+
     pub fn eval(&self, expr: &Expr, extra: Vec<(&'static str, Value)>) -> Result<Value, String> {
         self.def.eval(expr.as_str(), &self.scope(extra))
     }

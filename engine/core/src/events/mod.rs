@@ -8,6 +8,7 @@
 
 mod envelope;
 mod payload;
+mod reasons;
 
 pub use envelope::{
     Actor, ChainError, Chains, RecordedEvent, StoredEvent, StoredPayload, StreamId, chain_hash,
@@ -17,6 +18,7 @@ pub use payload::{
     DecisionEvidence, Event, EventKind, InquiryEvidence, NotificationPurpose, Outcome, ParentRef,
     TimerPurpose, upcast,
 };
+pub use reasons::Sentence;
 
 /// The schema version every payload is written with today.
 pub const EVENT_VERSION: u32 = 1;

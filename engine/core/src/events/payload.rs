@@ -454,8 +454,18 @@ pub struct DecisionEvidence {
     pub chosen: Option<usize>,
     /// The step chosen.
     pub next: String,
-    /// The variables the expressions read, with their values at the time.
+    /// The variables set by steps at the time (every one, whether a case read it or not).
     pub inputs: BTreeMap<String, Value>,
+    /// For each case in `cases`, the names its condition read with their values at the time
+    /// (`input.age`: 17, `identity_ok`: false): the facts the rule was applied to, so that the
+    /// timeline can say "the applicant's age 17 is under 18". A name with no value yet is
+    /// `null`. Absent from decisions recorded before daftar kept it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<BTreeMap<String, Value>>,
+    /// The reason the definition gives for the case that held (its `reason`), when it gives
+    /// one. Absent from decisions recorded before daftar kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What an auditor needs to check an agency's answer later.
