@@ -58,7 +58,9 @@ impl Report {
             println!();
             println!(
                 "the desk on {} with {} requests ({} waiting for an officer), server time per page:",
-                d["store"], d["requests"], d["waiting_for_an_officer"]
+                d["store"].as_str().unwrap_or(""),
+                d["requests"],
+                d["waiting_for_an_officer"]
             );
             if let Some(e) = d["error"].as_str() {
                 println!("  failed: {e}");
