@@ -61,7 +61,7 @@ pub fn measure(backend: Backend, args: &Args, dir: &std::path::Path) -> anyhow::
     let (result, fresh) = rt.block_on(async {
         let fresh =
             stores::fresh(backend, &format!("desk-{}", backend.name()), dir, &args.db).await?;
-        let result = run(&fresh.store, backend, args).await;
+        let result = run(&fresh.store, &fresh.url, backend, args).await;
         anyhow::Ok((result, fresh))
     })?;
     rt.shutdown_timeout(Duration::from_secs(1));
@@ -71,6 +71,7 @@ pub fn measure(backend: Backend, args: &Args, dir: &std::path::Path) -> anyhow::
 
 async fn run(
     store: &Arc<dyn daftar_engine::store::Store>,
+    url: &str,
     backend: Backend,
     args: &Args,
 ) -> anyhow::Result<Value> {
@@ -92,6 +93,15 @@ async fn run(
         .write(store, OFFICER_FROM, Until::Events(officers * per(&officer)))
         .await?;
     let fill_s = filled.elapsed().as_secs_f64();
+    if backend == Backend::Postgres {
+        // What autovacuum does within a minute of a bulk load: without it the planner takes
+        // the tables for nearly empty and scans them (a manager's page took seconds).
+        use sqlx::Connection as _;
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("ANALYZE instances, tasks")
+            .execute(&mut c)
+            .await?;
+    }
     let counts = store.service_counts(AGENCY, None, None).await?;
     let requests: u64 = counts.iter().map(|c| c.requests).sum();
     let smart_n = counts
