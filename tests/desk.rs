@@ -4,7 +4,8 @@
 //! mobile; an officer finds, claims and completes a home-food inspection while the citizen's
 //! open page moves by itself; an auditor opens a request's record, its state at a version and
 //! runs verify; a designer pastes a broken definition, sees each error at its line and column
-//! as they type, fixes it and deploys a version; another agency's officer sees none of it.
+//! as they type, fixes it and deploys a version; another agency's officer sees none of it; an
+//! officer walks to the second page of the worklist and back.
 
 #[path = "desk/browser.rs"]
 mod browser;
@@ -386,9 +387,112 @@ async fn a_manager_sees_each_services_figures_and_the_officers_load() {
         .lines()
         .find(|l| l.contains("clean-record-certificate"))
         .unwrap_or_else(|| panic!("the service has its row: {services}"));
-    // Filed 1, in progress 0, ended 1, cancelled 0, all of it smart.
-    assert!(row.contains("۱ ۰ ۱ ۰ ۱۰۰٪"), "{row}");
+    // Filed 1, in progress 0, ended 1 (issued), cancelled 0, all of it smart.
+    assert!(row.contains("۱ ۰ issued ۱ ۰ ۱۰۰٪"), "{row}");
+    assert!(
+        desk.text("period").await.contains("این ماه"),
+        "the figures say they count this month"
+    );
     assert!(!desk.text("no-incidents").await.is_empty());
     desk.screenshot("manage").await;
     desk.close().await;
+}
+
+/// Files a home-food permit through the API, as a portal would; answers its tracking code.
+async fn file_home_food(token: &str, url: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/v1/requests"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "service": "home-business-permit",
+            "input": {
+                "national_id": "0790419904",
+                "mobile": "09351234567",
+                "birth_date": "1985-07-14",
+                "postal_code": "7134768139",
+                "category": "home_food",
+                "business_title": "ترشی و مربای خانگی",
+                "health_card_number": "HC-1402-55817",
+            },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["tracking_code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_officer_walks_to_the_second_page_of_the_worklist_and_back() {
+    let Some(officer) = Desk::start("desk::an_officer_walks_to_the_second_page").await else {
+        return;
+    };
+    let keys = daftar_api::auth::Keys::hs256(
+        browser::SECRET.as_bytes(),
+        daftar_api::auth::DEFAULT_ISSUER,
+        daftar_api::auth::DEFAULT_AUDIENCE,
+    )
+    .unwrap();
+    let citizen = keys
+        .mint(
+            "portal",
+            "mcls",
+            vec![daftar_api::auth::Role::Citizen],
+            vec![],
+            600,
+        )
+        .unwrap();
+    let codes = [
+        file_home_food(&citizen, &officer.url).await,
+        file_home_food(&citizen, &officer.url).await,
+    ];
+    officer.demo_sign_in("officer", "mcls").await;
+    // One task a page: once both requests wait for the health review, there is a second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        officer.open("/tasks?limit=1").await;
+        if officer.source().await.contains("id=\"page-next\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both requests reach the review"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let which = |table: &str| codes.iter().position(|c| table.contains(c.as_str()));
+    let first = officer.text("tasks").await;
+    let on_first = which(&first).unwrap_or_else(|| panic!("one of the tasks: {first}"));
+    assert!(!officer.source().await.contains("id=\"page-previous\""));
+    officer.click("page-next").await;
+    assert!(
+        officer
+            .until_text("id=\"page-previous\"", Duration::from_secs(10))
+            .await,
+        "the second page links back"
+    );
+    let second = officer.text("tasks").await;
+    assert_eq!(
+        which(&second),
+        Some(1 - on_first),
+        "the other task, not the first again: {second}"
+    );
+    assert!(officer.path().await.starts_with("/tasks"));
+    assert!(
+        !officer.source().await.contains("id=\"page-next\""),
+        "no third page"
+    );
+    officer.screenshot("worklist-page-2").await;
+    officer.click("page-previous").await;
+    assert!(
+        officer
+            .until_text(&codes[on_first], Duration::from_secs(10))
+            .await,
+        "the first page again"
+    );
+    let back = officer.text("tasks").await;
+    assert_eq!(which(&back), Some(on_first), "and only its task: {back}");
+    officer.close().await;
 }

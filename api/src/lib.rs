@@ -16,7 +16,7 @@ pub mod lookup;
 pub mod mobile;
 pub mod numbers;
 pub mod openapi;
-mod paging;
+pub mod paging;
 pub mod pii;
 mod plain_errors;
 pub mod problem;

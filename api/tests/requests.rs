@@ -106,6 +106,36 @@ async fn listings_filter_and_stay_in_the_agency() {
         .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next_offset"], Value::Null);
+    // By cursor: the page after the first, then back before the second.
+    let next = page["next"]
+        .as_str()
+        .expect("a full page has a next cursor");
+    let (status, second) = h
+        .get(
+            &format!("/api/v1/requests?state=issued&limit=2&after={next}"),
+            &officer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["items"][0]["id"], rest["items"][0]["id"]);
+    assert_eq!(second["next"], Value::Null, "nothing after the last");
+    let previous = second["previous"].as_str().expect("a previous cursor");
+    let (_, again) = h
+        .get(
+            &format!("/api/v1/requests?state=issued&limit=2&before={previous}"),
+            &officer,
+        )
+        .await;
+    assert_eq!(again["items"], page["items"], "the first page again");
+    for bad in [
+        "after=nonsense".to_owned(),
+        format!("after={next}&before={next}"),
+        format!("after={next}&offset=2"),
+    ] {
+        let (status, body) = h.get(&format!("/api/v1/requests?{bad}"), &officer).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["code"], "bad-query", "{body}");
+    }
     let (_, none) = h.get("/api/v1/requests?sla_breached=true", &officer).await;
     assert!(none["items"].as_array().unwrap().is_empty());
     let (status, bad) = h.get("/api/v1/requests?from=yesterday", &officer).await;

@@ -548,3 +548,45 @@ async fn the_openapi_document_describes_the_task_endpoints() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+#[tokio::test]
+async fn the_worklist_pages_by_cursor_and_refuses_a_cursor_it_did_not_give() {
+    let h = harness().await;
+    let mut requests = Vec::new();
+    for _ in 0..3 {
+        requests.push(file(&h, "desk-review").await.0);
+    }
+    let clerk = officer(&h, "alice", &["clerk"]);
+    let (_, whole) = worklist(&h, &clerk, "").await;
+    let all: Vec<Value> = whole["items"].as_array().unwrap().to_vec();
+    assert_eq!(all.len(), 3, "{whole}");
+    assert_eq!(whole["next"], Value::Null);
+    assert_eq!(whole["truncated"], false);
+
+    // Two a page: the second page holds the third task, and leads back to the first.
+    let (_, first) = worklist(&h, &clerk, "?limit=2").await;
+    assert_eq!(first["items"].as_array().unwrap()[..], all[..2]);
+    assert_eq!(first["truncated"], true);
+    assert_eq!(first["previous"], Value::Null);
+    let next = first["next"].as_str().expect("a next page");
+    let (status, second) = worklist(&h, &clerk, &format!("?limit=2&after={next}")).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["items"].as_array().unwrap()[..], all[2..]);
+    assert_eq!(second["next"], Value::Null);
+    let previous = second["previous"].as_str().expect("a previous page");
+    let (_, back) = worklist(&h, &clerk, &format!("?limit=2&before={previous}")).await;
+    assert_eq!(back["items"], first["items"]);
+
+    // Another agency's officer with the same role pages through nothing of it.
+    let elsewhere = h.token("other-agency", &[Role::Officer], &["clerk"]);
+    let (_, none) = worklist(&h, &elsewhere, &format!("?after={next}")).await;
+    assert!(task_ids(&none).is_empty(), "{none}");
+
+    for bad in [
+        "?after=%25%25".to_owned(),
+        format!("?after={next}&before={next}"),
+    ] {
+        let (status, body) = worklist(&h, &clerk, &bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}

@@ -58,6 +58,9 @@ contract!(
     listing::open_incidents_are_summed_per_agency_and_workflow,
     listing::kept_messages_are_listed_per_agency,
     listing::decisions_say_when_a_request_ended_and_whether_a_person_acted,
+    pages::request_pages_neither_repeat_nor_skip_under_inserts,
+    pages::worklist_pages_neither_repeat_nor_skip_under_inserts,
+    pages::the_managers_counts_come_from_the_store,
 );
 
 /// One command of a random history.

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use daftar_engine::core::Command;
 use daftar_engine::events::{Actor, StreamId, incident_raised};
-use daftar_engine::store::{InstanceQuery, MAX_LISTING};
+use daftar_engine::store::{InstanceQuery, MAX_LISTING, Seek};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -94,36 +94,36 @@ pub async fn list(
     let limit = crate::paging::limit(p.limit, 100)? as usize;
     let store = state.engine().store();
     let mut found = Vec::new();
-    let mut offset = 0;
-    // Requests with an incident are running; the read model counts their incidents.
+    // Requests with an incident are running; the read model counts their incidents, and an
+    // index holds the requests that have any, newest first.
+    let mut query = InstanceQuery {
+        workflow: p.service.clone(),
+        state: Some("running".to_owned()),
+        with_incidents: true,
+        limit: MAX_LISTING,
+        ..InstanceQuery::default()
+    };
     'pages: loop {
-        let query = InstanceQuery {
-            workflow: p.service.clone(),
-            state: Some("running".to_owned()),
-            limit: MAX_LISTING,
-            offset,
-            ..InstanceQuery::default()
-        };
         let rows = store.instances(&who.agency, &query).await?;
-        for (stream, row) in &rows {
-            if row.incidents == 0 {
-                continue;
-            }
+        for (stream, _) in &rows {
             found.extend(open_incidents(&state, stream).await?);
             if found.len() >= limit {
                 found.truncate(limit);
                 break 'pages;
             }
         }
-        if (rows.len() as u32) < MAX_LISTING {
-            break;
+        match rows.last() {
+            Some((stream, row)) if rows.len() as u32 >= MAX_LISTING => {
+                query.seek = Some(Seek::After(row.key(&stream.instance)));
+            }
+            _ => break,
         }
-        offset += MAX_LISTING;
     }
     Ok(Json(found))
 }
 
-async fn open_incidents(state: &AppState, stream: &StreamId) -> ApiResult<Vec<IncidentView>> {
+/// The open incidents of one request, as the listing shows them.
+pub async fn open_incidents(state: &AppState, stream: &StreamId) -> ApiResult<Vec<IncidentView>> {
     let history = state.engine().store().load(stream).await?;
     let s = state.engine().state(stream).await?;
     Ok(s.incidents

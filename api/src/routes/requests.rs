@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use daftar_engine::core::Command;
 use daftar_engine::events::{Actor, StreamId};
-use daftar_engine::store::{InstanceQuery, InstanceRow};
+use daftar_engine::store::{InstanceKey, InstanceQuery, InstanceRow, Seek};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -85,8 +85,13 @@ pub struct RequestSummary {
 pub struct RequestList {
     /// The requests, newest first.
     pub items: Vec<RequestSummary>,
-    /// The offset of the next page, when this one was full.
+    /// The offset of the next page, when more requests follow (pages read by `offset`).
     pub next_offset: Option<u32>,
+    /// The cursor of the next page (give it as `after`), when more requests follow.
+    pub next: Option<String>,
+    /// The cursor of the previous page (give it as `before`), when a page read by a cursor
+    /// has requests before it.
+    pub previous: Option<String>,
 }
 
 /// Filters of a listing.
@@ -108,9 +113,14 @@ pub struct ListParams {
     /// At most this many (default 50, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// Skip this many.
+    /// Skip this many (not with `after` or `before`).
     #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<u32>,
+    /// The page after this cursor (a listing's `next`): a request filed meanwhile neither
+    /// repeats nor skips a row at the boundary, as an offset would.
+    pub after: Option<String>,
+    /// The page before this cursor (a listing's `previous`).
+    pub before: Option<String>,
 }
 
 /// Why a request is cancelled.
@@ -289,6 +299,15 @@ pub async fn list(
     let Query(p) = params.map_err(ApiError::from)?;
     let limit = crate::paging::limit(p.limit, 50)?;
     let offset = crate::paging::offset(p.offset)?;
+    let seek = crate::paging::seek::<InstanceKey>(p.after.as_deref(), p.before.as_deref())?;
+    if seek.is_some() && offset > 0 {
+        return Err(ApiError::new(
+            ErrorCode::BadQuery,
+            "give `offset` or a cursor (`after`, `before`), not both",
+        ));
+    }
+    let backwards = matches!(seek, Some(Seek::Before(_)));
+    let by_cursor = seek.is_some();
     let query = InstanceQuery {
         workflow: p.service,
         status: p.status,
@@ -297,21 +316,45 @@ pub async fn list(
         to: p.to,
         sla_breached: p.sla_breached,
         filed_by,
-        limit,
+        // One more than the page: whether another page follows it.
+        limit: limit + 1,
         offset,
+        seek,
+        with_incidents: false,
     };
-    let rows = state
+    let mut rows = state
         .engine()
         .store()
         .instances(&who.agency, &query)
         .await?;
-    let full = rows.len() as u32 == limit;
+    let more = rows.len() > limit as usize;
+    if more {
+        // Read backwards, the extra row is the newest.
+        if backwards {
+            rows.remove(0);
+        } else {
+            rows.truncate(limit as usize);
+        }
+    }
+    let key = |r: Option<&(StreamId, InstanceRow)>| {
+        r.map(|(s, row)| crate::paging::cursor(&row.key(&s.instance)))
+    };
+    let (next, previous) = if backwards {
+        (key(rows.last()), key(rows.first()).filter(|_| more))
+    } else {
+        (
+            key(rows.last()).filter(|_| more),
+            key(rows.first()).filter(|_| by_cursor),
+        )
+    };
     Ok(Json(RequestList {
         items: rows.into_iter().map(summary).collect(),
-        next_offset: full
+        next_offset: (more && !by_cursor)
             .then(|| offset.checked_add(limit))
             .flatten()
             .filter(|n| *n <= crate::paging::MAX_OFFSET),
+        next,
+        previous,
     }))
 }
 

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use daftar_engine::Definition;
 use daftar_engine::core::{Command, InstanceState, TaskState};
 use daftar_engine::events::{Actor, StreamId};
+use daftar_engine::store::{Seek, TaskKey, WorkQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::RefOr;
@@ -142,8 +143,12 @@ pub struct TaskItem {
 pub struct TaskList {
     /// Open tasks, earliest deadline first.
     pub items: Vec<TaskItem>,
-    /// Whether more tasks matched than `limit`.
+    /// Whether more tasks follow this page.
     pub truncated: bool,
+    /// The cursor of the next page (give it as `after`), when more tasks follow.
+    pub next: Option<String>,
+    /// The cursor of the previous page (give it as `before`), when tasks come before this one.
+    pub previous: Option<String>,
 }
 
 /// Filters of the worklist.
@@ -157,6 +162,10 @@ pub struct WorklistParams {
     /// At most this many (default 200, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The page after this cursor (a worklist's `next`).
+    pub after: Option<String>,
+    /// The page before this cursor (a worklist's `previous`).
+    pub before: Option<String>,
 }
 
 /// The completion of a task.
@@ -242,74 +251,113 @@ pub async fn worklist(
         )));
     }
     let limit = crate::paging::limit(p.limit, DEFAULT_LIMIT)? as usize;
+    let seek = crate::paging::seek::<TaskKey>(p.after.as_deref(), p.before.as_deref())?;
     let admin = who.roles.contains(&Role::Admin);
     if !admin && who.task_roles.is_empty() {
         return Ok(Json(TaskList {
             items: Vec::new(),
             truncated: false,
+            next: None,
+            previous: None,
         }));
     }
     let mine = p.mine.unwrap_or(false);
     let engine = state.engine();
-    let rows = engine
-        .store()
-        .worklist(&who.agency, None, true)
-        .await
-        .map_err(ApiError::from)?;
     let now = engine.now();
+    let forward = !matches!(seek, Some(Seek::Before(_)));
+    let by_cursor = seek.is_some();
+    // The store narrows by role and officer; what only the instance knows (candidate groups,
+    // a claim newer than the row) is checked on each row, a chunk of rows at a time, until
+    // the page is full and one more is found.
+    let mut query = WorkQuery {
+        roles: match (&p.role, admin) {
+            (Some(role), _) => Some(vec![role.clone()]),
+            (None, true) => None,
+            (None, false) => Some(who.task_roles.clone()),
+        },
+        officer: mine.then(|| who.subject.clone()),
+        open_only: true,
+        seek,
+        limit: limit as u32 + 1,
+    };
     let mut loaded: HashMap<StreamId, (InstanceState, Option<Arc<Definition>>)> = HashMap::new();
-    let mut items = Vec::new();
-    let mut truncated = false;
-    for row in rows {
-        // Cheap checks on the row first, so that only relevant instances are loaded.
-        if mine && row.task.officer.as_deref() != Some(who.subject.as_str()) {
-            continue;
+    let mut items: Vec<(TaskKey, TaskItem)> = Vec::new();
+    let mut more = false;
+    'chunks: loop {
+        let mut rows = engine
+            .store()
+            .worklist_page(&who.agency, &query)
+            .await
+            .map_err(ApiError::from)?;
+        let full = rows.len() == query.limit as usize;
+        // In the order the page is read: forwards, or backwards from a `before`.
+        if !forward {
+            rows.reverse();
         }
-        if let Some(role) = &row.task.role {
-            if !who.holds_task_role(role) {
+        let Some(last) = rows.last() else {
+            break;
+        };
+        let resume = last.key();
+        for row in rows {
+            if !loaded.contains_key(&row.stream) {
+                let s = engine.state(&row.stream).await?;
+                let def = engine.definition_of(&s).ok();
+                loaded.insert(row.stream.clone(), (s, def));
+            }
+            let Some((s, def)) = loaded.get(&row.stream) else {
+                continue;
+            };
+            let Some(t) = s.tasks.get(&row.task.id) else {
+                continue;
+            };
+            if !t.open || !may_work(&who, t) {
                 continue;
             }
-            if p.role.as_ref().is_some_and(|wanted| wanted != role) {
+            if let Some(wanted) = &p.role
+                && !eligible_roles(t).contains(&wanted.as_str())
+            {
                 continue;
             }
+            if mine && t.officer.as_deref() != Some(who.subject.as_str()) {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break 'chunks;
+            }
+            let key = row.key();
+            items.push((
+                key,
+                item(&row.stream, s, def.as_deref(), &row.task.id, t, now, false),
+            ));
         }
-        if !loaded.contains_key(&row.stream) {
-            let s = engine.state(&row.stream).await?;
-            let def = engine.definition_of(&s).ok();
-            loaded.insert(row.stream.clone(), (s, def));
-        }
-        let Some((s, def)) = loaded.get(&row.stream) else {
-            continue;
-        };
-        let Some(t) = s.tasks.get(&row.task.id) else {
-            continue;
-        };
-        if !t.open || !may_work(&who, t) {
-            continue;
-        }
-        if let Some(wanted) = &p.role
-            && !eligible_roles(t).contains(&wanted.as_str())
-        {
-            continue;
-        }
-        if mine && t.officer.as_deref() != Some(who.subject.as_str()) {
-            continue;
-        }
-        if items.len() == limit {
-            truncated = true;
+        if !full {
             break;
         }
-        items.push(item(
-            &row.stream,
-            s,
-            def.as_deref(),
-            &row.task.id,
-            t,
-            now,
-            false,
-        ));
+        query.seek = Some(if forward {
+            Seek::After(resume)
+        } else {
+            Seek::Before(resume)
+        });
     }
-    Ok(Json(TaskList { items, truncated }))
+    if !forward {
+        items.reverse();
+    }
+    let cursor = |i: Option<&(TaskKey, TaskItem)>| i.map(|(k, _)| crate::paging::cursor(k));
+    let (next, previous) = if forward {
+        (
+            cursor(items.last()).filter(|_| more),
+            cursor(items.first()).filter(|_| by_cursor),
+        )
+    } else {
+        (cursor(items.last()), cursor(items.first()).filter(|_| more))
+    };
+    Ok(Json(TaskList {
+        truncated: next.is_some() && forward,
+        items: items.into_iter().map(|(_, i)| i).collect(),
+        next,
+        previous,
+    }))
 }
 
 /// One task of a request, with its form's schema.

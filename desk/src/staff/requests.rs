@@ -1,5 +1,5 @@
 //! `GET /requests`: the agency's requests, newest first, a page at a time through the store
-//! (the API's own listing, 50 a page), for officers and auditors; and `POST /audit/verify`,
+//! (the API's own listing, 50 a page, by cursor), for officers and auditors; and `POST /audit/verify`,
 //! the verification of every hash chain of the agency, for auditors.
 
 use axum::Extension;
@@ -21,8 +21,10 @@ const PAGE: u32 = 50;
 /// Which page.
 #[derive(Debug, Deserialize)]
 pub struct Paging {
-    /// Skip this many.
-    pub offset: Option<u32>,
+    /// The page after this cursor.
+    pub after: Option<String>,
+    /// The page before this cursor.
+    pub before: Option<String>,
 }
 
 /// The listing.
@@ -32,6 +34,7 @@ pub async fn page(
     Query(paging): Query<Paging>,
 ) -> Result<Response, DeskError> {
     let who = visit.with_role(&[Role::Officer, Role::Auditor])?;
+    let paged = paging.after.is_some() || paging.before.is_some();
     let axum::Json(list) = list(
         State(desk.api().clone()),
         who.clone(),
@@ -43,7 +46,9 @@ pub async fn page(
             to: None,
             sla_breached: None,
             limit: Some(PAGE),
-            offset: paging.offset,
+            offset: None,
+            after: paging.after,
+            before: paging.before,
         })),
     )
     .await?;
@@ -53,8 +58,9 @@ pub async fn page(
         "requests.html",
         context! {
             requests => render::value(&list.items),
-            next => list.next_offset,
-            previous => paging.offset.filter(|o| *o > 0).map(|o| o.saturating_sub(PAGE)),
+            next => list.next.map(|c| format!("/requests?after={c}")),
+            previous => list.previous.map(|c| format!("/requests?before={c}")),
+            first => paged.then_some("/requests"),
         },
     ))
 }

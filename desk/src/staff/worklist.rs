@@ -1,6 +1,6 @@
 //! `GET /tasks`: the tasks of the officer's task roles, as the API's worklist gives them
-//! (earliest deadline first, at most 200 a page), each with its due time, a countdown and
-//! its escalations.
+//! (earliest deadline first, [`PAGE`] a page, paged through the store by cursor), each with
+//! its due time, a countdown and its escalations.
 
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -17,11 +17,20 @@ use crate::i18n::{Lang, digits};
 use crate::render::{self, DeskError};
 use crate::session::Visit;
 
-/// The worklist's filters.
+/// How many tasks a page holds, unless the address says otherwise.
+pub const PAGE: u32 = 25;
+
+/// The worklist's filters and page.
 #[derive(Debug, Deserialize)]
 pub struct Filter {
     /// Only the tasks the officer claimed.
     pub mine: Option<bool>,
+    /// Tasks a page (1 to 1000, as the API allows).
+    pub limit: Option<u32>,
+    /// The page after this cursor.
+    pub after: Option<String>,
+    /// The page before this cursor.
+    pub before: Option<String>,
 }
 
 /// The worklist page.
@@ -37,7 +46,9 @@ pub async fn page(
         Ok(Query(WorklistParams {
             mine: filter.mine,
             role: None,
-            limit: None,
+            limit: Some(filter.limit.unwrap_or(PAGE)),
+            after: filter.after.clone(),
+            before: filter.before.clone(),
         })),
     )
     .await?;
@@ -52,11 +63,37 @@ pub async fn page(
             }
         })
         .collect();
+    // Every link keeps the filter and the page size.
+    let mine = filter.mine.unwrap_or(false);
+    let href = |cursor: Option<(&str, &str)>| {
+        let mut q = Vec::new();
+        if mine {
+            q.push("mine=true".to_owned());
+        }
+        if let Some(n) = filter.limit {
+            q.push(format!("limit={n}"));
+        }
+        if let Some((name, c)) = cursor {
+            q.push(format!("{name}={c}"));
+        }
+        if q.is_empty() {
+            "/tasks".to_owned()
+        } else {
+            format!("/tasks?{}", q.join("&"))
+        }
+    };
+    let paged = filter.after.is_some() || filter.before.is_some();
     Ok(render::page(
         &visit,
         StatusCode::OK,
         "worklist.html",
-        context! { tasks => rows, truncated => list.truncated, mine => filter.mine.unwrap_or(false) },
+        context! {
+            tasks => rows,
+            mine => mine,
+            next => list.next.as_deref().map(|c| href(Some(("after", c)))),
+            previous => list.previous.as_deref().map(|c| href(Some(("before", c)))),
+            first => paged.then(|| href(None)),
+        },
     ))
 }
 

@@ -44,6 +44,9 @@ pub struct Texts {
     /// Leases jobs by the database clock: `$1` how many, `$2` the worker, `$3` the lease in
     /// microseconds. Returns the job's columns, then its order (`created_at`, then a sequence).
     pub lease_jobs: &'static str,
+    /// What follows a text column in `ORDER BY` to order it byte by byte, as the engine
+    /// orders streams and task ids (nothing on SQLite, whose text order is by bytes).
+    pub bytes: &'static str,
 }
 
 /// The texts of one dialect, from its clock expression, its byte-order collation and its way of
@@ -83,6 +86,7 @@ macro_rules! texts {
                 $bytes
             ),
             lease_jobs: $lease,
+            bytes: $bytes,
         }
     };
 }

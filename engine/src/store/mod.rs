@@ -12,6 +12,7 @@ mod bulk;
 pub mod dialect;
 pub mod effects;
 mod ledger;
+pub mod pages;
 pub mod postgres;
 mod rows;
 pub mod sql;
@@ -30,6 +31,7 @@ use serde_json::Value;
 use crate::events::{Actor, Event, RecordedEvent, StoredEvent, StreamId};
 
 pub use effects::{effects, task_rows};
+pub use pages::{InstanceKey, Load, Seek, ServiceCount, TaskKey, WorkQuery};
 pub use subscriptions::{DeliveryAttempt, Subscription, Subscriptions};
 pub use trees::Trees;
 
@@ -355,10 +357,27 @@ pub struct InstanceQuery {
     pub sla_breached: Option<bool>,
     /// Only those this applicant filed (a token's subject).
     pub filed_by: Option<String>,
-    /// At most this many (the store caps it at 1000).
+    /// At most this many (the store caps it at 1001: one more than a listing's largest page,
+    /// so that a caller can tell whether a full page has another after it).
     pub limit: u32,
     /// Skip this many first.
     pub offset: u32,
+    /// A keyset page: the rows after (or before) a row's key, which the listing's index seeks
+    /// to; unlike `offset`, a page boundary neither repeats nor skips a row when requests are
+    /// filed meanwhile.
+    pub seek: Option<Seek<InstanceKey>>,
+    /// Only requests with an open incident.
+    pub with_incidents: bool,
+}
+
+impl InstanceRow {
+    /// Its sort key in a listing, for the instance `instance`.
+    pub fn key(&self, instance: &str) -> InstanceKey {
+        InstanceKey {
+            started_at: self.started_at,
+            instance: instance.to_owned(),
+        }
+    }
 }
 
 /// The most instances one listing returns.
@@ -568,6 +587,32 @@ pub trait ReadModels: Send + Sync {
         role: Option<&str>,
         open_only: bool,
     ) -> Result<Vec<WorkItem>, StoreError>;
+
+    /// A page of an agency's worklist, by deadline (then stream, then task id, byte by
+    /// byte), read from the tasks' indexes: what the desk's worklist shows. Other agencies'
+    /// tasks never appear.
+    async fn worklist_page(
+        &self,
+        agency: &str,
+        query: &WorkQuery,
+    ) -> Result<Vec<WorkItem>, StoreError>;
+
+    /// An agency's requests filed in `[from, to)` (a bound left `None` is open), counted by
+    /// service and state in the database: the manager's figures, without reading the rows.
+    async fn service_counts(
+        &self,
+        agency: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ServiceCount>, StoreError>;
+
+    /// An agency's open tasks counted by the officer holding them (or none) and their role,
+    /// with how many are past their deadline at `now`: the officers' load.
+    async fn officers_load(
+        &self,
+        agency: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Load>, StoreError>;
 
     /// Keeps a message no instance was waiting for, so that it is reported and not lost.
     async fn keep_unmatched_message(

@@ -15,7 +15,7 @@ use super::dialect::{Dialect, Json, JsonText, Ts, shared};
 use super::rows::{EventRow, db, u32_col};
 use super::{
     Catalog, Commit, Committed, Decided, DueTimer, EventLog, InstanceQuery, InstanceRow, Job,
-    JobKind, Ledger, ReadModels, StoreError, StoredDefinition, TaskRow, UnmatchedMessage, Work,
+    JobKind, Ledger, ReadModels, Seek, StoreError, StoredDefinition, UnmatchedMessage, Work,
     WorkItem,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
@@ -538,8 +538,23 @@ impl ReadModels for SqlStore {
         if let Some(f) = &query.filed_by {
             sql.push(" AND filed_by = ").push_bind(f);
         }
-        sql.push(" ORDER BY started_at DESC, instance DESC LIMIT ")
-            .push_bind(i64::from(query.limit.min(super::MAX_LISTING)))
+        if query.with_incidents {
+            // Written as the partial index's own condition, so that the index answers it.
+            sql.push(" AND incidents > 0");
+        }
+        // Newest first; a page before a key reads the other way from it, then turns round.
+        let backwards = matches!(query.seek, Some(Seek::Before(_)));
+        if let Some(Seek::After(k) | Seek::Before(k)) = &query.seek {
+            let cmp = if backwards { ">" } else { "<" };
+            sql.push(format!(" AND (started_at, instance) {cmp} ("))
+                .push_bind(Ts(k.started_at))
+                .push(", ")
+                .push_bind(&k.instance)
+                .push(")");
+        }
+        let order = if backwards { "ASC" } else { "DESC" };
+        sql.push(format!(" ORDER BY started_at {order}, instance {order} LIMIT "))
+            .push_bind(i64::from(query.limit.min(super::MAX_LISTING + 1)))
             .push(" OFFSET ")
             .push_bind(i64::from(query.offset));
         let rows: Vec<InstanceTuple> = sql
@@ -547,6 +562,10 @@ impl ReadModels for SqlStore {
             .fetch_all(&self.reads)
             .await
             .map_err(db)?;
+        let mut rows = rows;
+        if backwards {
+            rows.reverse();
+        }
         rows.into_iter()
             .map(|tuple| {
                 let instance = tuple.0.clone();
@@ -601,8 +620,7 @@ impl ReadModels for SqlStore {
         role: Option<&str>,
         open_only: bool,
     ) -> Result<Vec<WorkItem>, StoreError> {
-        type Row = (String, String, String, Option<String>, Option<String>, Ts, bool, String, String);
-        let rows: Vec<Row> = sqlx::query_as(D::SQL.worklist)
+        let rows: Vec<super::pages::WorkRow> = sqlx::query_as(D::SQL.worklist)
             .bind(agency)
             .bind(role)
             .bind(open_only)
@@ -611,25 +629,29 @@ impl ReadModels for SqlStore {
             .map_err(db)?;
         Ok(rows
             .into_iter()
-            .map(|(instance, id, step, role, officer, due_at, open, workflow, tracking_code)| {
-                WorkItem {
-                    stream: StreamId {
-                        agency: agency.to_owned(),
-                        instance,
-                    },
-                    task: TaskRow {
-                        id,
-                        step,
-                        role,
-                        officer,
-                        due_at: due_at.0,
-                        open,
-                    },
-                    workflow,
-                    tracking_code,
-                }
-            })
+            .map(|row| super::pages::work_item(agency, row))
             .collect())
+    }
+
+    async fn worklist_page(
+        &self,
+        agency: &str,
+        query: &super::WorkQuery,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        self.read_worklist_page(agency, query).await
+    }
+
+    async fn service_counts(
+        &self,
+        agency: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<super::ServiceCount>, StoreError> {
+        self.count_services(agency, from, to).await
+    }
+
+    async fn officers_load(&self, agency: &str, now: DateTime<Utc>) -> Result<Vec<super::Load>, StoreError> {
+        self.count_load(agency, now).await
     }
 
     async fn keep_unmatched_message(

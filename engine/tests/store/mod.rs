@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod listing;
+pub mod pages;
 pub mod rows;
 pub mod streams;
 pub mod worklist;

@@ -33,6 +33,21 @@ impl Template {
     /// commit writes besides its events: the instance row (jobs, timers and tasks are left
     /// out: the limit is that of appending the events).
     pub fn new(appended: &[Arc<Appended>], definition: &DefinitionRef) -> Option<Template> {
+        let (template, state) = Self::read(appended, definition, false)?;
+        state.ended().then_some(template)
+    }
+
+    /// The commits of one instance that has not ended, with its worklist rows too (what a
+    /// request waiting for an officer leaves): for filling a store the desk reads.
+    pub fn waiting(appended: &[Arc<Appended>], definition: &DefinitionRef) -> Option<Template> {
+        Self::read(appended, definition, true).map(|(template, _)| template)
+    }
+
+    fn read(
+        appended: &[Arc<Appended>],
+        definition: &DefinitionRef,
+        tasks: bool,
+    ) -> Option<(Template, InstanceState)> {
         let first = appended.first()?;
         let mut state = InstanceState::default();
         let mut commits = Vec::with_capacity(appended.len());
@@ -58,17 +73,18 @@ impl Template {
                 timers: Vec::new(),
                 dropped_timers: Vec::new(),
                 instance: fx.instance,
-                tasks: Vec::new(),
+                tasks: if tasks { fx.tasks } else { Vec::new() },
                 lease: None,
                 joined: Vec::new(),
                 payloads: Vec::new(),
             });
             state = after;
         }
-        state.ended().then(|| Template {
+        let template = Template {
             instance: first.stream.instance.clone(),
             commits,
-        })
+        };
+        Some((template, state))
     }
 
     /// Events per instance.
@@ -82,7 +98,7 @@ impl Template {
         let id = format!("i-f{n:023x}");
         let mut c = self.commits[stage].clone();
         c.command_id = c.command_id.replace(&self.instance, &id);
-        let code = format!("{n:010X}");
+        let code = tracking_code(n);
         // The start event names the instance and its tracking code as the row does, or
         // `verify` finds the row disagreeing with the events.
         for e in &mut c.events {
@@ -135,6 +151,21 @@ impl Template {
         }
         Ok((events, commits, transactions, started.elapsed()))
     }
+}
+
+/// The tracking code of instance number `n` (below 2⁴⁵): its nine characters of Crockford's
+/// base 32 and the check character that makes it one the API tracks.
+pub(super) fn tracking_code(n: u64) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let body: String = (0..9)
+        .rev()
+        .map(|i| ALPHABET[((n >> (5 * i)) & 31) as usize] as char)
+        .collect();
+    ALPHABET
+        .iter()
+        .map(|c| format!("{body}{}", *c as char))
+        .find(|code| daftar_engine::runtime::tracking::is_valid(code))
+        .expect("one check character completes every code")
 }
 
 #[derive(Clone, Copy, Debug)]

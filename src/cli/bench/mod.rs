@@ -16,6 +16,7 @@ mod api;
 mod audit;
 mod child;
 mod connectors;
+mod desk;
 mod limit;
 mod load;
 mod report;
@@ -56,6 +57,8 @@ pub enum Scenario {
     Api,
     /// Officer service through `daftar serve`, the review completed over HTTP too.
     ApiOfficer,
+    /// The desk's pages, timed on the server with `--desk-requests` requests in the store.
+    Desk,
     /// Every in-process scenario (smart, officer, core).
     All,
 }
@@ -68,6 +71,7 @@ impl Scenario {
             Scenario::Core => "core",
             Scenario::Api => "api",
             Scenario::ApiOfficer => "api-officer",
+            Scenario::Desk => "desk",
             Scenario::All => "all",
         }
     }
@@ -167,6 +171,12 @@ pub struct Args {
     /// removing it, so that commands (`daftar receipt`, `serve`) can be timed on it after.
     #[arg(long)]
     pub keep: bool,
+    /// The desk scenario: how many requests fill the store (one in ten waits for an officer).
+    #[arg(long, default_value_t = 100_000)]
+    pub desk_requests: u64,
+    /// The desk scenario: how many times each page is asked for.
+    #[arg(long, default_value_t = 200)]
+    pub desk_rounds: usize,
     /// Print the figures as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -221,6 +231,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         let mut template: Option<(Scenario, Template)> = None;
+        if args.scenario == Scenario::Desk {
+            let v = desk::measure(backend, &args, &dir).unwrap_or_else(|e| {
+                eprintln!("desk on {} failed: {e:#}", backend.name());
+                json!({"store": backend.name(), "error": format!("{e:#}")})
+            });
+            report.desk.push(v);
+            continue;
+        }
         for &scenario in &scenarios {
             if scenario.through_api() {
                 report
@@ -321,6 +339,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "limit_duration_s": args.limit_duration.as_secs_f64(),
         "replay_events": args.replay_events,
         "audit": args.audit,
+        "desk_requests": args.desk_requests,
+        "desk_rounds": args.desk_rounds,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);

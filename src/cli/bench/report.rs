@@ -21,6 +21,8 @@ pub struct Report {
     pub replay: Vec<Value>,
     /// Checkpoints, receipts and offline verify (`--audit`).
     pub audit: Vec<Value>,
+    /// The desk's pages (`--scenario desk`).
+    pub desk: Vec<Value>,
     /// Stores that could not be reached.
     pub skipped: Vec<Value>,
 }
@@ -36,6 +38,7 @@ impl Report {
             "limits": self.limits,
             "replay": self.replay,
             "audit": self.audit,
+            "desk": self.desk,
             "skipped": self.skipped,
         })
     }
@@ -50,6 +53,27 @@ impl Report {
         if !self.runs.is_empty() {
             println!();
             print_runs(&self.runs);
+        }
+        for d in &self.desk {
+            println!();
+            println!(
+                "the desk on {} with {} requests ({} waiting for an officer), server time per page:",
+                d["store"].as_str().unwrap_or(""),
+                d["requests"],
+                d["waiting_for_an_officer"]
+            );
+            if let Some(e) = d["error"].as_str() {
+                println!("  failed: {e}");
+            }
+            for p in d["pages"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<20} min {:>7} ms  p50 {:>7} ms  p99 {:>7} ms",
+                    p["page"].as_str().unwrap_or(""),
+                    p["min_ms"],
+                    p["p50_ms"],
+                    p["p99_ms"]
+                );
+            }
         }
         if !self.api.is_empty() {
             println!();
