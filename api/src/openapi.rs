@@ -71,29 +71,67 @@ impl Modify for NeedsToken {
     }
 }
 
+/// The route modules' documents, each with its paths and schemas.
+fn parts() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        Root::openapi(),
+        routes::definitions::Doc::openapi(),
+        routes::versions::Doc::openapi(),
+        routes::whatif::Doc::openapi(),
+        routes::reports::Doc::openapi(),
+        routes::subscriptions::Doc::openapi(),
+        routes::erasure::Doc::openapi(),
+        routes::requests::Doc::openapi(),
+        routes::track::Doc::openapi(),
+        routes::documents::Doc::openapi(),
+        routes::tasks::Doc::openapi(),
+        routes::audit::Doc::openapi(),
+        routes::checkpoints::Doc::openapi(),
+        routes::receipt::Doc::openapi(),
+        routes::connectors::Doc::openapi(),
+        routes::messages::Doc::openapi(),
+        routes::deliver::Doc::openapi(),
+        routes::incidents::Doc::openapi(),
+        routes::watch::Doc::openapi(),
+        routes::ops::Doc::openapi(),
+        crate::callbacks::Doc::openapi(),
+    ]
+}
+
 /// The whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = Root::openapi();
-    doc.merge(routes::definitions::Doc::openapi());
-    doc.merge(routes::versions::Doc::openapi());
-    doc.merge(routes::whatif::Doc::openapi());
-    doc.merge(routes::reports::Doc::openapi());
-    doc.merge(routes::subscriptions::Doc::openapi());
-    doc.merge(routes::erasure::Doc::openapi());
-    doc.merge(routes::requests::Doc::openapi());
-    doc.merge(routes::track::Doc::openapi());
-    doc.merge(routes::documents::Doc::openapi());
-    doc.merge(routes::tasks::Doc::openapi());
-    doc.merge(routes::audit::Doc::openapi());
-    doc.merge(routes::checkpoints::Doc::openapi());
-    doc.merge(routes::receipt::Doc::openapi());
-    doc.merge(routes::connectors::Doc::openapi());
-    doc.merge(routes::messages::Doc::openapi());
-    doc.merge(routes::deliver::Doc::openapi());
-    doc.merge(routes::incidents::Doc::openapi());
-    doc.merge(routes::watch::Doc::openapi());
-    doc.merge(routes::ops::Doc::openapi());
-    doc.merge(crate::callbacks::Doc::openapi());
+    let mut parts = parts().into_iter();
+    let mut doc = parts.next().expect("the root document");
+    for part in parts {
+        doc.merge(part);
+    }
     problems::declare(&mut doc);
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Merging keeps the first schema of a name: two types of one name would leave one of them
+    /// described by the other's schema (a what-if report once answered as the service report).
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let mut seen: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for part in super::parts() {
+            let Some(components) = part.components else {
+                continue;
+            };
+            for (name, schema) in components.schemas {
+                let schema = serde_json::to_value(&schema).unwrap();
+                if let Some(first) = seen.get(&name) {
+                    assert_eq!(
+                        first, &schema,
+                        "two different schemas are named {name}: give one `#[schema(as = …)]`"
+                    );
+                }
+                seen.insert(name, schema);
+            }
+        }
+    }
 }

@@ -105,8 +105,14 @@ async fn another_agencys_requests_are_not_found() {
         }
         for id in &ids {
             let uri = fill(&template, id);
-            let body: Option<Value> = (method == Method::POST)
-                .then(|| json!({"reason": "x", "outcome": "approve", "form": {}, "role": "clerk"}));
+            // A body each operation takes, so that only the request's agency can refuse it.
+            let body: Option<Value> = (method == Method::POST).then(|| {
+                if template.ends_with("/erasure") {
+                    json!({"authority": "court order 1405/77"})
+                } else {
+                    json!({"reason": "x", "outcome": "approve", "form": {}, "role": "clerk"})
+                }
+            });
             let (status, problem) = h.call(method.clone(), &uri, Some(&other), body).await;
             assert_eq!(
                 status,

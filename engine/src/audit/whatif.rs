@@ -16,6 +16,8 @@ use crate::store::{InstanceQuery, MAX_LISTING, Store, StoreError};
 /// What the replay of a service's recorded requests found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// `Report` is the service report's name in the API document.
+#[cfg_attr(feature = "openapi", schema(as = WhatIfReport))]
 pub struct Report {
     /// The service (workflow) id whose recorded requests were run.
     pub service: String,
