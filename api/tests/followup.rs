@@ -1,8 +1,8 @@
 //! Status changes pushed to the national follow-up system (played by the simulator over real
 //! HTTP): every status change of a request arrives as a signed CloudEvent, in order, once after
 //! dropping repeats by id, even when the receiver fails in between; a receiver's failure never
-//! holds the request back; a replay sends them again; only admins subscribe, each to their own
-//! agency.
+//! holds the request back; a replay sends them again; a revoked document is pushed with its
+//! reason; only admins subscribe, each to their own agency.
 
 use std::time::Duration;
 
@@ -18,6 +18,23 @@ fn clean_record() -> Value {
     json!({"service": "clean-record-certificate", "input": {
         "national_id": "0499370899", "mobile": "09121234567",
         "birth_date": "1990-01-01", "purpose": "employment"}})
+}
+
+/// The simulator, the API, and a token of the judiciary's admin.
+async fn started() -> (String, Harness, String) {
+    let sim = simulator::start(simulator::quick_config()).await;
+    let h = Harness::new().await;
+    let admin = h.token("judiciary", &[Role::Admin], &[]);
+    (sim, h, admin)
+}
+
+/// Subscribes the simulator's follow-up system with `filter` (types, services).
+async fn subscribe(h: &Harness, admin: &str, sim: &str, mut filter: Value) -> Value {
+    filter["url"] = json!(format!("{sim}/followup/events"));
+    answered(
+        h.post("/api/v1/subscriptions", admin, filter).await,
+        StatusCode::CREATED,
+    )
 }
 
 /// Waits until the follow-up system holds `n` distinct events.
@@ -37,19 +54,14 @@ async fn received(sim: &str, n: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_status_change_reaches_the_follow_up_system_once_in_order_through_failures() {
-    let sim = simulator::start(simulator::quick_config()).await;
-    let h = Harness::new().await;
-    let admin = h.token("judiciary", &[Role::Admin], &[]);
-    let made = answered(
-        h.post(
-            "/api/v1/subscriptions",
-            &admin,
-            json!({"url": format!("{sim}/followup/events"),
-                   "services": ["clean-record-certificate"]}),
-        )
-        .await,
-        StatusCode::CREATED,
-    );
+    let (sim, h, admin) = started().await;
+    let made = subscribe(
+        &h,
+        &admin,
+        &sim,
+        json!({"services": ["clean-record-certificate"]}),
+    )
+    .await;
     let secret = made["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"), "{made}");
     let id = made["id"].as_str().unwrap().to_owned();
@@ -145,6 +157,48 @@ async fn every_status_change_reaches_the_follow_up_system_once_in_order_through_
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_document_reaches_the_follow_up_system_with_its_reason() {
+    let (sim, h, admin) = started().await;
+    let types = ["ir.daftar.request.completed", "ir.daftar.document.revoked"];
+    let made = subscribe(&h, &admin, &sim, json!({"types": types})).await;
+    let (status, _) = simulator::put_json(
+        &format!("{sim}/__sim/followup"),
+        json!({"secret": made["secret"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let citizen = h.token("judiciary", &[Role::Citizen], &[]);
+    let req = Harness::post_builder("/api/v1/requests", &citizen)
+        .header("prefer", "wait=10")
+        .body(Body::from(clean_record().to_string()))
+        .unwrap();
+    let filed = answered(h.send(req).await, StatusCode::CREATED);
+    let document = filed["document_id"].as_str().unwrap().to_owned();
+    let officer = h.token("judiciary", &[Role::Officer], &[]);
+    let reason = "issued on a forged national card";
+    answered(
+        h.post(
+            &format!("/api/v1/documents/{document}/revoke"),
+            &officer,
+            json!({"reason": reason}),
+        )
+        .await,
+        StatusCode::OK,
+    );
+
+    let seen = received(&sim, 2).await;
+    let events = seen["events"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "ir.daftar.request.completed", "{seen}");
+    let revoked = &events[1];
+    assert_eq!(revoked["type"], "ir.daftar.document.revoked", "{seen}");
+    assert_eq!(revoked["subject"], filed["id"]);
+    assert_eq!(revoked["data"]["document_id"], document.as_str());
+    assert_eq!(revoked["data"]["reason"], reason);
+    assert!(revoked["data"]["revoked_at"].is_string(), "{revoked}");
+    assert!(!revoked.to_string().contains("0499370899"), "{revoked}");
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@ pub struct NewSubscription {
     /// Where events are POSTed (http or https).
     pub url: String,
     /// The CloudEvents types wanted (`ir.daftar.request.filed`, `…status_changed`,
-    /// `…completed`, `…cancelled`); none or empty: all.
+    /// `…completed`, `…cancelled`, `ir.daftar.document.revoked`); none or empty: all.
     #[serde(default)]
     pub types: Vec<String>,
     /// The services followed; none or empty: all of the agency's.

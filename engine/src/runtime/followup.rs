@@ -1,8 +1,8 @@
 //! Status changes pushed to national follow-up systems (Rasad, the national service window) as
 //! CloudEvents 1.0 in JSON, signed as Standard Webhooks.
 //!
-//! The events table is the outbox: a request's filing, each change of its public status, and
-//! its end are events written in the same commit as the transition. Each subscription keeps a
+//! The events table is the outbox: a request's filing, each change of its public status, its
+//! end, and the revocation of the document it issued are events written in the same commit as the transition. Each subscription keeps a
 //! position in the log; this loop reads the events after it, POSTs the ones the subscription
 //! wants in log order (so in order per request), and moves the position past what was
 //! delivered. A receiver that fails (a 5xx, a timeout, a refused connection) holds back its own
@@ -31,7 +31,7 @@ use crate::events::{Event, RecordedEvent};
 use crate::store::{DeliveryAttempt, Subscription};
 
 /// The CloudEvents types daftar sends.
-pub const TYPES: [&str; 4] = [FILED, STATUS_CHANGED, COMPLETED, CANCELLED];
+pub const TYPES: [&str; 5] = [FILED, STATUS_CHANGED, COMPLETED, CANCELLED, REVOKED];
 /// A request was filed.
 pub const FILED: &str = "ir.daftar.request.filed";
 /// A request's public status changed.
@@ -40,6 +40,8 @@ pub const STATUS_CHANGED: &str = "ir.daftar.request.status_changed";
 pub const COMPLETED: &str = "ir.daftar.request.completed";
 /// A request was cancelled.
 pub const CANCELLED: &str = "ir.daftar.request.cancelled";
+/// The document a request issued was revoked.
+pub const REVOKED: &str = "ir.daftar.document.revoked";
 
 /// Events read from the log per subscription and round.
 const PAGE: u32 = 200;
@@ -189,6 +191,7 @@ pub fn kind(event: &Event) -> Option<&'static str> {
         Event::StatusChanged { .. } => Some(STATUS_CHANGED),
         Event::InstanceCompleted { .. } => Some(COMPLETED),
         Event::InstanceCancelled { .. } => Some(CANCELLED),
+        Event::DocumentRevoked { .. } => Some(REVOKED),
         _ => None,
     }
 }
@@ -237,6 +240,17 @@ fn cloud_event(
             data["document_id"] = json!(document_id);
         }
         Event::InstanceCancelled { reason } => data["reason"] = json!(reason),
+        // Who revoked it is the agency's business: the receiver gets what and why.
+        Event::DocumentRevoked {
+            document_id,
+            reason,
+            at,
+            ..
+        } => {
+            data["document_id"] = json!(document_id);
+            data["reason"] = json!(reason);
+            data["revoked_at"] = json!(at);
+        }
         _ => {}
     }
     let event = EventBuilderV10::new()
