@@ -264,3 +264,44 @@ fn a_folder_without_a_service_is_refused_with_the_choices() {
         "{stderr}"
     );
 }
+
+/// `daftar run --document-code` issues the document under the agency's registered code, as
+/// `serve` does, so a dry run shows the ID a citizen would get; a malformed code is refused.
+#[test]
+fn run_issues_the_document_under_the_agencys_registered_code() {
+    let run = |code: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_daftar"))
+            .args([
+                "run",
+                "examples/workflows/clean-record-certificate.yaml",
+                "--answers",
+                "examples/answers/clean-record-certificate.json",
+                "--document-code",
+                code,
+                "--input",
+                r#"{"national_id": "0499370899", "mobile": "09121234567", "birth_date": "1990-01-01", "purpose": "employment"}"#,
+                "--db",
+                &format!("sqlite://{}", dir.path().join("d.db").display()),
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let out = run("judiciary=JDCR");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let completed: Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"]["type"] == "InstanceCompleted")
+        .expect("the request completed");
+    let id = completed["event"]["document_id"].as_str().unwrap();
+    assert!(id.starts_with("JDCR"), "{id}");
+
+    let out = run("judiciary=ZZ");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--document-code judiciary=ZZ"), "{stderr}");
+}

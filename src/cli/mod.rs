@@ -1,5 +1,6 @@
 //! Command-line surface. Each subcommand lives in its own file.
 
+mod agencies;
 mod bench;
 mod checkpoint;
 mod db;
@@ -71,36 +72,7 @@ enum Command {
     /// Print the JSON Schema of the workflow language, for editors.
     Schema,
     /// Deploy definitions, file one request and drive it until it ends or waits.
-    Run {
-        /// The YAML files, or folders of them, to deploy: the service to file and the
-        /// workflows it calls. The first file is the service filed unless `--service` names
-        /// another.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The id of the workflow to file, when the first path is a folder or not the service.
-        #[arg(long)]
-        service: Option<String>,
-        /// The application form, as JSON.
-        #[arg(long)]
-        input: String,
-        /// Scripted agency answers, a JSON object keyed by `connector.operation` (and by the
-        /// payment gateway's connector for payment results): a dry run that reaches no one.
-        /// Without it, the catalog's connectors are called over HTTP (start `daftar simulate`
-        /// first to play the agencies).
-        #[arg(long)]
-        answers: Option<PathBuf>,
-        /// The connector catalog, when `--answers` is not given; by default
-        /// `$DAFTAR_CONNECTORS`, else the nearest `connectors.yaml` above the file.
-        #[arg(long, env = "DAFTAR_CONNECTORS")]
-        connectors: Option<PathBuf>,
-        /// The store.
-        #[arg(long, default_value = db::DEFAULT_DB, env = "DAFTAR_DB")]
-        db: String,
-        /// The secret agencies send with their callbacks, for connectors that name no
-        /// `callback_secret_env` (local use: `daftar simulate` sends the same default).
-        #[arg(long, env = "DAFTAR_CALLBACK_TOKEN", default_value = LOCAL_CALLBACK_TOKEN, hide_default_value = true)]
-        callback_token: String,
-    },
+    Run(run::Args),
     /// Erase the personal data of a request's applicant (every request they filed in the
     /// agency, all ended) under a legal authority: their key in the keyring is deleted, the
     /// history of each request records the erasure, and every chain still verifies. Prints what
@@ -396,23 +368,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connectors,
         } => graph::run(&file, format, connectors.as_deref()),
         Command::Schema => schema::run(),
-        Command::Run {
-            files,
-            service,
-            input,
-            answers,
-            connectors,
-            db,
-            callback_token,
-        } => runtime()?.block_on(run::run(
-            &files,
-            service.as_deref(),
-            &input,
-            answers.as_deref(),
-            connectors.as_deref(),
-            &db,
-            &callback_token,
-        )),
+        Command::Run(args) => runtime()?.block_on(run::run(&args)),
         Command::Erase {
             id,
             authority,
@@ -515,4 +471,15 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks a command's flags (unique names and groups, valid defaults) only when it is
+    /// built: check every subcommand here rather than when a user first runs it.
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

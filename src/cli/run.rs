@@ -4,7 +4,7 @@
 //! events, then its tracking code, status and ending as a person reads them.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,15 +41,55 @@ impl Notifier for Console {
     }
 }
 
-pub async fn run(
-    paths: &[PathBuf],
-    service: Option<&str>,
-    input: &str,
-    answers: Option<&Path>,
-    catalog: Option<&Path>,
-    db: &str,
-    callback_token: &str,
-) -> anyhow::Result<ExitCode> {
+/// The arguments of `daftar run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The YAML files, or folders of them, to deploy: the service to file and the
+    /// workflows it calls. The first file is the service filed unless `--service` names
+    /// another.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The id of the workflow to file, when the first path is a folder or not the service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The application form, as JSON.
+    #[arg(long)]
+    pub input: String,
+    /// Scripted agency answers, a JSON object keyed by `connector.operation` (and by the
+    /// payment gateway's connector for payment results): a dry run that reaches no one.
+    /// Without it, the catalog's connectors are called over HTTP (start `daftar simulate`
+    /// first to play the agencies).
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    /// The connector catalog, when `--answers` is not given; by default
+    /// `$DAFTAR_CONNECTORS`, else the nearest `connectors.yaml` above the file.
+    #[arg(long, env = "DAFTAR_CONNECTORS")]
+    pub connectors: Option<PathBuf>,
+    /// The store.
+    #[arg(long, default_value = super::db::DEFAULT_DB, env = "DAFTAR_DB")]
+    pub db: String,
+    /// The secret agencies send with their callbacks, for connectors that name no
+    /// `callback_secret_env` (local use: `daftar simulate` sends the same default).
+    #[arg(long, env = "DAFTAR_CALLBACK_TOKEN", default_value = super::LOCAL_CALLBACK_TOKEN, hide_default_value = true)]
+    pub callback_token: String,
+    /// The agencies' calendars and document codes, as for `serve`.
+    #[command(flatten)]
+    pub agencies: super::agencies::Agencies,
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        files: paths,
+        service,
+        input,
+        answers,
+        connectors: catalog,
+        db,
+        callback_token,
+        agencies,
+    } = args;
+    let (service, answers, catalog) = (service.as_deref(), answers.as_deref(), catalog.as_deref());
+    let agencies = agencies.load()?;
     let sources = read_sources(paths)?;
     let file = paths[0].as_path();
     let input: Value = serde_json::from_str(input).context("--input is not JSON")?;
@@ -107,6 +147,7 @@ pub async fn run(
         }
     };
     let engine = Engine::open(store, connectors).await?;
+    agencies.apply(&engine, &[])?;
     if let Some(keyring) = super::db::keyring(None).await? {
         engine.use_keyring(keyring);
     }

@@ -39,28 +39,9 @@ pub struct Args {
     /// The connector catalog; by default the nearest `connectors.yaml` above the definitions.
     #[arg(long, env = "DAFTAR_CONNECTORS")]
     pub connectors: Option<PathBuf>,
-    /// A business calendar (weekend, working hours, official holidays) that working-time
-    /// deadlines are counted by: `FILE` for every agency, `AGENCY=FILE` for one agency; may be
-    /// given more than once. By default the calendar daftar ships (Iran, Jalali 1405–1406).
-    #[arg(
-        long = "calendar",
-        value_name = "[AGENCY=]FILE",
-        env = "DAFTAR_CALENDAR",
-        value_delimiter = ','
-    )]
-    pub calendars: Vec<String>,
-    /// An agency's registered code, the first four characters of the national document IDs it
-    /// issues: `AGENCY=CODE`, four characters of 0-9 and A-Z less I, L, O and U, the first a
-    /// letter other than Z (docs/national.md); may be given more than once. An agency with none
-    /// issues IDs under a code made up from its name (`Z…`). With `--demo`, the example
-    /// agencies have the demo's codes unless named here.
-    #[arg(
-        long = "document-code",
-        value_name = "AGENCY=CODE",
-        env = "DAFTAR_DOCUMENT_CODES",
-        value_delimiter = ','
-    )]
-    pub document_codes: Vec<String>,
+    /// The agencies' calendars and document codes.
+    #[command(flatten)]
+    pub agencies: super::agencies::Agencies,
     /// Run the agency simulator in this process and point every connector at it.
     #[arg(long)]
     pub demo: bool,
@@ -180,32 +161,6 @@ fn init_logging() {
         .try_init();
 }
 
-/// The calendars named by `--calendar`: `FILE` (every agency) or `AGENCY=FILE`. A calendar whose
-/// holidays end before today is used, with a warning: past its years only weekends count.
-fn load_calendars(
-    given: &[String],
-) -> anyhow::Result<Vec<(Option<String>, daftar_definitions::calendar::Calendar)>> {
-    let today = chrono::Utc::now().date_naive();
-    given
-        .iter()
-        .map(|arg| {
-            let (agency, path) = match arg.split_once('=') {
-                Some((agency, path)) => (Some(agency.to_owned()), path),
-                None => (None, arg.as_str()),
-            };
-            let calendar = super::files::load_calendar(Path::new(path))?;
-            if calendar.covers().1 < today {
-                tracing::warn!(
-                    calendar = path,
-                    "the calendar's holidays end on {}; add the new year's holidays (docs/operations.md)",
-                    calendar.covers().1
-                );
-            }
-            Ok((agency, calendar))
-        })
-        .collect()
-}
-
 /// A plain path is an SQLite file.
 fn store_url(db: &str) -> String {
     if db.contains("://") || db.starts_with("sqlite:") {
@@ -233,7 +188,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let public = public.trim_end_matches('/').to_owned();
 
-    let calendars = load_calendars(&args.calendars)?;
+    let agencies = args.agencies.load()?;
     let url = store_url(&args.db);
     let store = super::db::open(&url)
         .await
@@ -318,27 +273,8 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(keyring) = super::db::keyring(args.keyring.as_deref()).await? {
         engine.use_keyring(keyring);
     }
-    for (agency, calendar) in calendars {
-        engine.set_calendar(agency.as_deref(), Arc::new(calendar));
-    }
     let demo_codes = if args.demo { demo::DOCUMENT_CODES } else { &[] };
-    let named: Vec<(&str, &str)> = args
-        .document_codes
-        .iter()
-        .map(|pair| {
-            pair.split_once('=')
-                .with_context(|| format!("--document-code {pair}: give AGENCY=CODE"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    for (agency, code) in demo_codes
-        .iter()
-        .filter(|(a, _)| !named.iter().any(|(n, _)| n == a))
-        .chain(&named)
-    {
-        engine
-            .set_document_code(agency, code)
-            .map_err(|e| anyhow::anyhow!("--document-code {agency}={code}: {e}"))?;
-    }
+    agencies.apply(&engine, demo_codes)?;
     if let Some(c) = &catalog {
         engine.set_catalog(c.clone());
     }

@@ -75,6 +75,10 @@ pub struct Args {
     /// side effect is logged, in milliseconds (widens the window a crash can hit).
     #[arg(long, default_value_t = 0)]
     pub effect_delay_ms: u64,
+    /// The agencies' calendars and document codes: the same as the nodes serving the API, or
+    /// this node computes other deadlines and issues document IDs under another code.
+    #[command(flatten)]
+    pub agencies: super::agencies::Agencies,
 }
 
 /// An append-only log of performed side effects, shared by every process given the same file.
@@ -299,6 +303,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let store = super::db::open(&args.db).await?;
     let engine = Engine::open(store, connectors).await?;
+    args.agencies.load()?.apply(&engine, &[])?;
     if let Some(keyring) = super::db::keyring(None).await? {
         engine.use_keyring(keyring);
     }
