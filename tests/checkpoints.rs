@@ -10,7 +10,7 @@ use std::time::Duration;
 use daftar_api::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, Keys, Role};
 use daftar_api::state::{AppState, Config};
 use daftar_engine::audit::receipt::{Receipt, verify_receipt};
-use daftar_engine::audit::signing;
+use daftar_engine::audit::{offline, signing};
 use daftar_engine::connectors::Connectors;
 use daftar_engine::runtime::Engine;
 use daftar_testkit::process::{daftar, run_clean_record};
@@ -203,6 +203,18 @@ async fn receipts_and_consistency_proofs_are_checked_with_no_database() {
         "{text}"
     );
     assert!(text.contains("2 checkpoints rebuilt"), "{text}");
+    // Read a few events at a time, so that streams and checkpoints fall across the batches
+    // checked at once, the answer is the same.
+    let key = signing::read_public_key(Path::new(&a.public)).unwrap();
+    let whole = |batch| {
+        let file = std::io::BufReader::new(std::fs::File::open(&log).unwrap());
+        offline::verify_export_batched(file, &key, &[], batch)
+    };
+    let report = whole(8192).unwrap();
+    assert_eq!(report.events, bigger);
+    for batch in [1, 2, 3, 5] {
+        assert_eq!(whole(batch).as_ref(), Ok(&report), "{batch} at a time");
+    }
     let range = ok(&daftar(&[
         "export",
         "--db",
@@ -228,6 +240,15 @@ async fn receipts_and_consistency_proofs_are_checked_with_no_database() {
             .replacen("\\\"v\\\":1", "\\\"v\\\":2", 1);
     let altered = write(a.dir.path(), "range-bad.jsonl", &altered);
     fails(&["verify", "--offline", &altered, "--key", &a.public]);
+    // The first error in the file's order, however the events are batched.
+    let first = |batch| {
+        let file = std::io::BufReader::new(std::fs::File::open(&altered).unwrap());
+        offline::verify_export_batched(file, &key, &[], batch).unwrap_err()
+    };
+    let error = first(8192);
+    for batch in [1, 2, 3, 5] {
+        assert_eq!(first(batch), error, "{batch} at a time");
+    }
     let _ = a.path("unused");
 }
 

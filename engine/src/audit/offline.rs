@@ -4,9 +4,9 @@
 //! all rebuilt from one sequence of leaves are consistent by construction, so this also shows
 //! that each checkpoint extends the one before.
 //!
-//! Events are read a batch at a time; each batch is cut into one slice per core, whose events
-//! are parsed and hashed at the same time ([`Chains`] per slice), then joined in order, which
-//! checks the links across slices, and pushed onto the tree.
+//! Events are read a batch at a time on one thread while threads, one per core, parse and hash
+//! the batches read before ([`Chains`] per batch); the calling thread joins the checked batches
+//! in order, which checks the links across them, and pushes their leaves onto the tree.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -19,7 +19,7 @@ use super::signing::Checkpoint;
 use crate::events::Chains;
 
 /// Events read at a time.
-const BATCH: usize = 32_768;
+const BATCH: usize = 8192;
 
 /// What an export proved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,10 +43,23 @@ pub struct OfflineReport {
 /// like the export's own, so an export rewritten after one of them fails even if the
 /// rewritten store no longer holds it. The error names the first thing that failed.
 pub fn verify_export(
-    input: impl BufRead,
+    input: impl BufRead + Send,
     key: &VerifyingKey,
     trusted: &[Checkpoint],
 ) -> Result<OfflineReport, String> {
+    verify_export_batched(input, key, trusted, BATCH)
+}
+
+/// [`verify_export`], reading `batch` events at a time: tests give small batches so that
+/// streams and errors fall across them.
+#[doc(hidden)]
+pub fn verify_export_batched(
+    input: impl BufRead + Send,
+    key: &VerifyingKey,
+    trusted: &[Checkpoint],
+    batch: usize,
+) -> Result<OfflineReport, String> {
+    let batch = batch.max(1);
     let mut lines = input.lines().enumerate().map(|(i, l)| {
         l.map(|l| (i + 1, l))
             .map_err(|e| format!("cannot read line {}: {e}", i + 1))
@@ -85,38 +98,116 @@ pub fn verify_export(
             ..OfflineReport::default()
         },
     };
-    let mut batch: Vec<(usize, String)> = Vec::with_capacity(BATCH);
-    let mut events_started = false;
-    let mut targets: Vec<u64> = Vec::new();
-    for line in lines {
+    // The checkpoints, up to the first event.
+    let mut first_event = None;
+    for line in lines.by_ref() {
         let (n, text) = line?;
-        if !events_started && !text.starts_with("{\"event\"") {
-            let line = parse(n, &text)?;
-            let c = line.checkpoint.ok_or_else(|| {
-                format!("line {n}: checkpoints come after the header, then events")
-            })?;
-            add(&mut checkpoints, &header, key, c)?;
-            continue;
+        if text.starts_with("{\"event\"") {
+            first_event = Some((n, text));
+            break;
         }
-        if !events_started {
-            events_started = true;
-            targets = verifier.targets(&checkpoints, &mut tree)?;
-        }
-        batch.push((n, text));
-        if batch.len() == BATCH {
-            verifier.batch(
-                std::mem::take(&mut batch),
-                &mut tree,
-                &checkpoints,
-                &mut targets,
-            )?;
-        }
+        let line = parse(n, &text)?;
+        let c = line
+            .checkpoint
+            .ok_or_else(|| format!("line {n}: checkpoints come after the header, then events"))?;
+        add(&mut checkpoints, &header, key, c)?;
     }
-    if !events_started {
-        targets = verifier.targets(&checkpoints, &mut tree)?;
+    let mut targets = verifier.targets(&checkpoints, &mut tree)?;
+    if let Some(first) = first_event {
+        let events = std::iter::once(Ok(first)).chain(lines);
+        pipeline(events, &header.agency, batch, |slice| {
+            verifier.slice(slice, &mut tree, &checkpoints, &mut targets)
+        })?;
     }
-    verifier.batch(batch, &mut tree, &checkpoints, &mut targets)?;
     verifier.finish(&tree, &checkpoints, targets)
+}
+
+/// Checks the event lines on every core while the next are read: one thread reads batches of
+/// lines, one per core parses and hashes a batch at a time, and the calling thread takes the
+/// checked batches in the export's order (`joined`), so the first error in the file's order
+/// is the one reported.
+fn pipeline(
+    events: impl Iterator<Item = Result<(usize, String), String>> + Send,
+    agency: &str,
+    size: usize,
+    mut joined: impl FnMut(Slice) -> Result<(), String>,
+) -> Result<(), String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let stop = AtomicBool::new(false);
+    let (to_check, batches) = mpsc::sync_channel::<(u64, Vec<(usize, String)>)>(workers);
+    let batches = Arc::new(Mutex::new(batches));
+    let (to_join, checked) = mpsc::channel::<(u64, Result<Slice, String>)>();
+    std::thread::scope(|s| {
+        let stop = &stop;
+        let reader = s.spawn(move || -> Result<(), String> {
+            let mut seq = 0;
+            let mut batch = Vec::with_capacity(size);
+            for line in events {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                batch.push(line?);
+                if batch.len() == size {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
+                    if to_check.send((seq, full)).is_err() {
+                        return Ok(());
+                    }
+                    seq += 1;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = to_check.send((seq, batch));
+            }
+            Ok(())
+        });
+        for _ in 0..workers {
+            let batches = Arc::clone(&batches);
+            let to_join = to_join.clone();
+            s.spawn(move || {
+                loop {
+                    let next = batches.lock().map(|b| b.recv());
+                    let Ok(Ok((seq, batch))) = next else { return };
+                    if stop.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    if to_join.send((seq, check_slice(&batch, agency))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(to_join);
+        let mut next = 0;
+        let mut waiting = BTreeMap::new();
+        let mut outcome = Ok(());
+        for (seq, slice) in checked.iter() {
+            waiting.insert(seq, slice);
+            while let Some(slice) = waiting.remove(&next) {
+                next += 1;
+                outcome = slice.and_then(&mut joined);
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            if outcome.is_err() {
+                break;
+            }
+        }
+        if outcome.is_err() {
+            stop.store(true, Ordering::Relaxed);
+            // Let the reader and the workers see it: drain what they still send.
+            for _ in checked.iter() {}
+        }
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err("reading the export failed".to_owned()));
+        // A line that cannot be read comes after every batch checked before it.
+        outcome.and(read)
+    })
 }
 
 /// Adds a checkpoint to check, after its signature; two of one size must agree.
@@ -158,7 +249,8 @@ struct Verifier<'h> {
     report: OfflineReport,
 }
 
-/// A slice of a batch, checked on its own thread.
+/// A batch of events, checked on its own thread: its streams' chains, and each event's leaf
+/// number, position and leaf hash.
 struct Slice {
     chains: Chains,
     leaves: Vec<(Option<u64>, u64, Hash)>,
@@ -208,42 +300,22 @@ impl Verifier<'_> {
         Ok(())
     }
 
-    fn batch(
+    /// Joins a checked batch: its chains after those before it, its leaves onto the tree,
+    /// comparing the tree with each checkpoint whose size it reaches.
+    fn slice(
         &mut self,
-        batch: Vec<(usize, String)>,
+        slice: Slice,
         tree: &mut Frontier,
         checkpoints: &BTreeMap<u64, Checkpoint>,
         targets: &mut Vec<u64>,
     ) -> Result<(), String> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = batch.len().div_ceil(threads);
-        let agency = self.header.agency.as_str();
-        let slices: Vec<Result<Slice, String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = batch
-                .chunks(per)
-                .map(|chunk| s.spawn(move || check_slice(chunk, agency)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("a check failed".to_owned()))
-                })
-                .collect()
-        });
-        for slice in slices {
-            let slice = slice?;
-            let chains = std::mem::take(&mut self.chains);
-            self.chains = chains.then(slice.chains).map_err(|e| e.to_string())?;
-            for (leaf, position, hash) in slice.leaves {
-                self.leaf(leaf, position, hash, tree)?;
-                while targets.last() == Some(&tree.size()) {
-                    targets.pop();
-                    self.compare(tree.size(), tree, checkpoints)?;
-                }
+        let chains = std::mem::take(&mut self.chains);
+        self.chains = chains.then(slice.chains).map_err(|e| e.to_string())?;
+        for (leaf, position, hash) in slice.leaves {
+            self.leaf(leaf, position, hash, tree)?;
+            while targets.last() == Some(&tree.size()) {
+                targets.pop();
+                self.compare(tree.size(), tree, checkpoints)?;
             }
         }
         Ok(())
@@ -254,7 +326,7 @@ impl Verifier<'_> {
         &mut self,
         leaf: Option<u64>,
         position: u64,
-        hash: Hash,
+        leaf_hash: Hash,
         tree: &mut Frontier,
     ) -> Result<(), String> {
         if position <= self.last_position {
@@ -275,7 +347,7 @@ impl Verifier<'_> {
             None => self.past_tree = true,
             Some(_) => {}
         }
-        tree.push(merkle::leaf_hash(&hash), |_, _| {});
+        tree.push(leaf_hash, |_, _| {});
         self.report.events += 1;
         Ok(())
     }
@@ -329,7 +401,7 @@ fn check_slice(lines: &[(usize, String)], agency: &str) -> Result<Slice, String>
         let hash = merkle::from_hex(&e.hash).map_err(|err| format!("line {n}: {err}"))?;
         let (leaf, position) = (e.leaf, e.position);
         chains.check(&e.stored()).map_err(|err| err.to_string())?;
-        leaves.push((leaf, position, hash));
+        leaves.push((leaf, position, merkle::leaf_hash(&hash)));
     }
     Ok(Slice { chains, leaves })
 }
