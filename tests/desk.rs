@@ -2,8 +2,8 @@
 //! `daftar serve --demo` binary and its simulator. A citizen files a clean-record request and
 //! sees the certificate on the page that follows; a citizen tracks a request by code and
 //! mobile; an officer finds, claims and completes a home-food inspection while the citizen's
-//! open page moves by itself; an auditor opens a request's record, its state at a version and
-//! runs verify; a designer pastes a broken definition, sees each error at its line and column
+//! open page moves by itself; an auditor opens a request's record, its state at a version,
+//! runs verify and opens its receipt, checked against a signed checkpoint; a designer pastes a broken definition, sees each error at its line and column
 //! as they type, fixes it and deploys a version; another agency's officer sees none of it; an
 //! officer walks to the second page of the worklist and back.
 
@@ -239,6 +239,7 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
         .await
         .unwrap();
     let steps = desk.text("steps").await;
+    let record = desk.path().await;
     for step in [
         "identity",
         "check_identity",
@@ -297,6 +298,30 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
     let result = desk.text("verify-result").await;
     assert!(result.contains("همهٔ زنجیره‌ها سالم است"), "{result}");
     desk.screenshot("verify").await;
+
+    // The request's receipt, checked against the signed checkpoint that followed it.
+    desk.open(&record).await;
+    desk.click("receipt-link").await;
+    let receipt = desk.path().await;
+    let mut checked = false;
+    for _ in 0..30 {
+        if desk.source().await.contains("id=\"checked\"") {
+            checked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        desk.open(&receipt).await;
+    }
+    assert!(
+        checked,
+        "a checkpoint signed the request: {}",
+        desk.main_html().await
+    );
+    let text = desk.text("checked").await;
+    assert!(text.contains("وارسی شد"), "{text}");
+    assert!(!desk.source().await.contains(NATIONAL_ID));
+    assert!(desk.text("events").await.contains("InstanceCompleted"));
+    desk.screenshot("receipt").await;
     desk.close().await;
 }
 

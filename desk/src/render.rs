@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("timeline.html", include_str!("../templates/timeline.html")),
     ("track.html", include_str!("../templates/track.html")),
     ("document.html", include_str!("../templates/document.html")),
+    ("receipt.html", include_str!("../templates/receipt.html")),
     (
         "document_verify.html",
         include_str!("../templates/document_verify.html"),
@@ -217,4 +218,22 @@ pub fn error_page(visit: &Visit, e: &DeskError) -> Response {
 /// A serializable value for a template's context.
 pub fn value<T: serde::Serialize>(v: T) -> Value {
     Value::from(minijinja::value::Serde(v))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A template written but not listed is found missing only when its page is first drawn.
+    #[test]
+    fn every_template_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".html") {
+                assert!(
+                    super::TEMPLATES.iter().any(|(n, _)| *n == name),
+                    "templates/{name} is not in TEMPLATES"
+                );
+            }
+        }
+    }
 }

@@ -3,6 +3,8 @@
 //! page's URL; the verification page says valid, then revoked with the reason once an officer
 //! revokes it; a malformed ID is 400 and an unknown one 404, with no sign-in.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -13,15 +15,6 @@ use serde_json::json;
 use tower::ServiceExt;
 
 const AGENCY: &str = "judiciary";
-
-fn desk(h: &Harness, public_url: Option<&str>) -> Router {
-    daftar_desk::router(daftar_desk::Config {
-        api: h.state.clone(),
-        demo: None,
-        secure_cookies: false,
-        public_url: public_url.map(str::to_owned),
-    })
-}
 
 async fn page(app: &Router, path: &str) -> (StatusCode, String) {
     let req = Request::get(path)
@@ -88,7 +81,7 @@ async fn the_printable_document_carries_a_qr_code_of_its_verification_page() {
     let id = done["document_id"].as_str().unwrap();
 
     // Without a public address, the QR names the one the visitor reached.
-    let app = desk(&h, None);
+    let app = common::desk(&h, None);
     let (status, html) = page(&app, &format!("/documents/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains(id), "the ID is printed");
@@ -99,7 +92,7 @@ async fn the_printable_document_carries_a_qr_code_of_its_verification_page() {
     assert_eq!(read_qr(&html), url);
 
     // With one (serve --public-url), that address.
-    let public = desk(&h, Some("https://daftar.judiciary.ir/"));
+    let public = common::desk(&h, Some("https://daftar.judiciary.ir/"));
     let (_, html) = page(&public, &format!("/documents/{id}")).await;
     assert_eq!(
         read_qr(&html),
@@ -135,7 +128,7 @@ async fn the_printable_document_carries_a_qr_code_of_its_verification_page() {
 #[tokio::test]
 async fn a_malformed_id_is_400_and_an_unknown_one_404() {
     let h = Harness::new().await;
-    let app = desk(&h, None);
+    let app = common::desk(&h, None);
     let (status, _) = page(&app, "/documents/not-an-id").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let unknown = document::compose("JDCR", chrono::Utc::now(), "0000000000");
@@ -154,7 +147,11 @@ async fn a_permits_verification_page_shows_its_milestones_by_their_labels() {
         .wait_for("mcls", request, |v| v["state"] == "issued")
         .await;
     let id = done["document_id"].as_str().unwrap();
-    let (status, html) = page(&desk(&h, None), &format!("/documents/{id}/verify?lang=en")).await;
+    let (status, html) = page(
+        &common::desk(&h, None),
+        &format!("/documents/{id}/verify?lang=en"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     let milestones = &html[html
         .find(r#"id="milestones""#)

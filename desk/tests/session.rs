@@ -2,21 +2,14 @@
 //! Content-Security-Policy; the session cookie is `HttpOnly` and `SameSite=Strict`; a form
 //! without the session's CSRF token is refused; a forged or expired token is no session.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use daftar_api::auth::Role;
 use daftar_testkit::router::Harness;
 use tower::ServiceExt;
-
-fn desk(h: &Harness) -> Router {
-    daftar_desk::router(daftar_desk::Config {
-        api: h.state.clone(),
-        demo: None,
-        secure_cookies: false,
-        public_url: None,
-    })
-}
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<String>, String, String) {
     let res = app.clone().oneshot(req).await.unwrap();
@@ -66,7 +59,7 @@ fn form(uri: &str, cookies: &str, body: String) -> Request<Body> {
 #[tokio::test]
 async fn a_session_is_a_strict_http_only_cookie_and_every_form_needs_its_csrf_token() {
     let h = Harness::new().await;
-    let app = desk(&h);
+    let app = common::desk(&h, None);
     let (status, cookies, csp, page) =
         send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);

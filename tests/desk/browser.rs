@@ -127,6 +127,9 @@ impl Desk {
                 "127.0.0.1:0",
                 "--demo-port",
                 "0",
+                // A checkpoint soon after each request, for its receipt.
+                "--checkpoint-interval",
+                "1s",
             ])
             .arg("--db")
             .arg(dir.path().join("daftar.db"))

@@ -53,6 +53,11 @@ pub fn document_key() -> daftar_engine::audit::signing::SigningKey {
     daftar_engine::audit::signing::SigningKey::from_bytes(&[42; 32])
 }
 
+/// The key that signs the harness's checkpoints (the API publishes its public half).
+pub fn checkpoint_key() -> daftar_engine::audit::signing::SigningKey {
+    daftar_engine::audit::signing::SigningKey::from_bytes(&[7; 32])
+}
+
 /// A harness with the home-business permit, whose agencies' scripted answers issue a
 /// handicrafts permit at once, and the application that gets one.
 pub async fn home_business() -> (Harness, Value) {
@@ -157,7 +162,8 @@ impl Harness {
             metrics: None,
             limits: options.limits,
         })
-        .with_document_key(document_key());
+        .with_document_key(document_key())
+        .with_checkpoint_key(checkpoint_key().verifying_key());
         let loops = options.workers.then(|| {
             workers::spawn(
                 engine.clone(),
