@@ -50,7 +50,9 @@ async fn a_citizen_files_a_clean_record_request_and_sees_the_certificate_on_the_
         "the expected time is published"
     );
     desk.fill("f-national_id", "1234567890").await;
-    desk.fill("f-birth_date", "1990-01-01").await;
+    // The birth date in the Jalali calendar and Persian digits: 11 Dey 1368 is 1 January 1990,
+    // the date the civil registry holds, or the identity check would fail.
+    desk.fill("f-birth_date", "۱۳۶۸/۱۰/۱۱").await;
     desk.click("file").await;
     for field in ["national_id", "mobile", "purpose"] {
         let error = desk.text(&format!("f-{field}-err")).await;

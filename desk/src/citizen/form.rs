@@ -17,6 +17,8 @@ pub struct Field {
     pub en: String,
     /// The schema's description, if any.
     pub hint: Option<String>,
+    /// Whether it is a date (`format: date`): typed in the Jalali calendar, or as an ISO date.
+    pub date: bool,
     /// `text`, `number`, `select` or `checkbox`.
     pub kind: &'static str,
     /// The browser's input mode (`numeric`, `tel`, `decimal`), a hint for phone keyboards.
@@ -59,11 +61,7 @@ impl Msg {
 const KNOWN: &[(&str, &str, &str)] = &[
     ("national_id", "کد ملی", "National ID"),
     ("mobile", "شماره همراه", "Mobile number"),
-    (
-        "birth_date",
-        "تاریخ تولد (میلادی، ۱۹۹۰-۰۱-۳۱)",
-        "Date of birth (1990-01-31)",
-    ),
+    ("birth_date", "تاریخ تولد", "Date of birth"),
     ("purpose", "هدف درخواست", "Purpose"),
     ("postal_code", "کد پستی", "Postal code"),
     ("category", "دسته", "Category"),
@@ -148,6 +146,7 @@ pub fn fields(schema: &Value) -> Vec<Field> {
                     .map(str::to_owned),
                 kind,
                 inputmode,
+                date: format == "date",
                 required: required.contains(&name.as_str()),
                 options,
                 value: String::new(),
@@ -218,13 +217,40 @@ pub fn read(schema: &Value, submitted: &[(String, String)]) -> (Value, Vec<Field
             },
             _ => match p.get("format").and_then(Value::as_str) {
                 Some("ir-mobile") => Value::String(daftar_api::mobile::normalize(&raw)),
-                Some("ir-national-id" | "ir-postal-code" | "date") => Value::String(ascii),
+                Some("date") => match date(&ascii) {
+                    Some(d) => Value::String(d),
+                    None => {
+                        f.errors.push(Msg::new(
+                            "تاریخ را خورشیدی بنویسید، مانند ۱۳۶۹/۱۰/۱۱.",
+                            "Write the date in the Jalali calendar, as 1369/10/11, or as 1990-12-31.",
+                        ));
+                        continue;
+                    }
+                },
+                Some("ir-national-id" | "ir-postal-code") => Value::String(ascii),
                 _ => Value::String(raw),
             },
         };
         out.insert(f.name.clone(), value);
     }
     (Value::Object(out), fields)
+}
+
+/// A date as typed (digits already ASCII): `YYYY/MM/DD` or `YYYY-MM-DD`, in the Jalali calendar
+/// when its year is before 1700 (Jalali years are about 621 behind), else Gregorian; answered
+/// as the ISO date the schema's `format: date` wants.
+fn date(typed: &str) -> Option<String> {
+    let parts: Vec<&str> = typed.split(['/', '-', '.']).collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let date = if y < 1700 {
+        daftar_engine::templates::from_jalali(y, m, d).ok()?
+    } else {
+        chrono::NaiveDate::from_ymd_opt(y, u32::from(m), u32::from(d))?
+    };
+    Some(date.format("%Y-%m-%d").to_string())
 }
 
 fn required_text() -> Msg {
@@ -340,5 +366,34 @@ mod tests {
             fields.iter().find(|f| f.name == "kind").unwrap().kind,
             "select"
         );
+    }
+
+    #[test]
+    fn a_date_is_typed_in_the_jalali_calendar_or_as_an_iso_date() {
+        let schema = json!({"type": "object",
+            "properties": {"birth_date": {"type": "string", "format": "date"}}});
+        let read_date = |typed: &str| {
+            let (value, fields) = read(&schema, &[("birth_date".into(), typed.into())]);
+            (
+                value["birth_date"].as_str().map(str::to_owned),
+                fields[0].errors.len(),
+            )
+        };
+        // 11 Dey 1369 is 1 January 1991; Nowruz 1403 is 20 March 2024.
+        assert_eq!(read_date("۱۳۶۹/۱۰/۱۱"), (Some("1991-01-01".into()), 0));
+        assert_eq!(read_date("1403/1/1"), (Some("2024-03-20".into()), 0));
+        assert_eq!(read_date("1990-01-01"), (Some("1990-01-01".into()), 0));
+        // 1403 is a leap year: Esfand has 30 days; 1402 is not.
+        assert_eq!(read_date("1403/12/30"), (Some("2025-03-20".into()), 0));
+        for bad in [
+            "1402/12/30",
+            "1369/13/01",
+            "1369/10",
+            "1990-02-30",
+            "yesterday",
+        ] {
+            assert_eq!(read_date(bad), (None, 1), "{bad}");
+        }
+        assert!(fields(&schema)[0].date);
     }
 }

@@ -53,6 +53,25 @@ pub fn to_jalali(date: NaiveDate) -> Result<(i32, u8, u8), String> {
     ))
 }
 
+/// The Gregorian date of the Jalali (Solar Hijri) date `year/month/day`; an error for a date
+/// the Jalali calendar does not have (month 13, Esfand 30 of a common year).
+pub fn from_jalali(year: i32, month: u8, day: u8) -> Result<NaiveDate, String> {
+    let not_one = || format!("{year:04}/{month:02}/{day:02} is not a Jalali date");
+    let p = Date::try_new_persian(year, month, day).map_err(|_| not_one())?;
+    let iso = p.to_calendar(icu_calendar::Iso);
+    let date = NaiveDate::from_ymd_opt(
+        iso.year().extended_year(),
+        u32::from(iso.month().ordinal),
+        u32::from(iso.day_of_month().0),
+    )
+    .ok_or_else(not_one)?;
+    // A day past the month's end would roll over: it must come back as written.
+    if to_jalali(date)? != (year, month, day) {
+        return Err(not_one());
+    }
+    Ok(date)
+}
+
 /// What a `jalali` filter reads: a calendar date, or an instant (read in Tehran time).
 fn parse(value: &str) -> Result<(NaiveDate, Option<NaiveDateTime>), String> {
     let value = value.trim();
