@@ -69,6 +69,7 @@ codes! {
     NoDeadline = "DEF040", Error, "a human task has no deadline";
     Escalation = "DEF041", Error, "escalations are not listed in the order they happen";
     DeemedOutcome = "DEF042", Error, "a task's deemed outcome is not one of its outcomes";
+    EscalationAfterDeemed = "DEF043", Warning, "an escalation comes no earlier than the deadline at which its task is deemed decided, so it never fires";
     ExpressionSyntax = "DEF050", Error, "an expression does not compile";
     UnsetData = "DEF051", Error, "an expression reads data that is never set";
     UnknownInputField = "DEF052", Error, "an expression reads a field the input form does not have";

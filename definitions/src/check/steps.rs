@@ -155,9 +155,22 @@ pub(crate) fn check(wf: &Workflow, index: &StepIndex, out: &mut Vec<Finding>) {
                     );
                     out.push(Finding::new(Code::NoDeadline, at.clone(), msg));
                 }
-                Some(_) => {
+                Some(due) => {
                     let mut last = None;
                     for (i, e) in t.escalation.iter().enumerate() {
+                        if let Some(od) = &t.on_deadline
+                            && e.after.compare(due).is_some_and(|o| o.is_ge())
+                        {
+                            let msg = format!(
+                                "escalation after {} never fires: at {due} the task is deemed `{}` and closed; escalate before the deadline",
+                                e.after, od.deemed
+                            );
+                            out.push(Finding::new(
+                                Code::EscalationAfterDeemed,
+                                at.key("escalation").index(i).key("after"),
+                                msg,
+                            ));
+                        }
                         if let Some(prev) = last
                             && e.after.compare(prev).is_some_and(|o| o.is_le())
                         {
