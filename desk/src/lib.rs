@@ -52,6 +52,10 @@ pub struct Config {
     /// The address the public reaches this server at, for the verification URL a document's QR
     /// code encodes; without one, the address each visitor reached.
     pub public_url: Option<String>,
+    /// The secret the forms' CSRF tokens are made with, the same on every node behind one
+    /// address, so that a form drawn by one node (or before a restart) is taken by another;
+    /// without one, a key is drawn when the process starts.
+    pub form_secret: Option<String>,
 }
 
 /// The demo's one-click sign-ins: who they are and the task roles of each agency.
@@ -103,9 +107,20 @@ impl Desk {
 pub fn router(config: Config) -> Router {
     let desk = Desk {
         inner: Arc::new(Inner {
+            // Without a shared secret, a key per process: a form rendered before a restart, or
+            // by another node, must be sent again.
+            csrf_key: config
+                .form_secret
+                .as_deref()
+                .map_or_else(rand::random, |secret| {
+                    use sha2::Digest as _;
+                    sha2::Sha256::new()
+                        .chain_update(b"daftar-desk-csrf\0")
+                        .chain_update(secret.as_bytes())
+                        .finalize()
+                        .into()
+                }),
             config,
-            // A key per process: a form rendered before a restart must be sent again.
-            csrf_key: rand::random(),
         }),
     };
     Router::new()

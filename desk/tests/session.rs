@@ -171,3 +171,35 @@ async fn a_session_is_a_strict_http_only_cookie_and_every_form_needs_its_csrf_to
         "the forged session is forgotten: {cookies:?}"
     );
 }
+
+/// Two nodes behind one address: a form one drew is taken by the other when both have the same
+/// form secret, and refused when each drew its own key.
+#[tokio::test]
+async fn a_form_drawn_by_one_node_is_taken_by_another_with_the_same_secret() {
+    let h = Harness::new().await;
+    let secret = "a-desk-secret-of-at-least-thirty-two-characters";
+    let sign_in = |app: Router| async move {
+        let (_, cookies, _, page) =
+            send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
+        let visit = cookies
+            .iter()
+            .find(|c| c.starts_with("daftar_visit="))
+            .unwrap()
+            .clone();
+        (pair(&visit).to_owned(), csrf_of(&page))
+    };
+    let token = h.token("judiciary", &[Role::Citizen], &[]);
+    for (other, expected) in [
+        (Some(secret), StatusCode::SEE_OTHER),
+        (None, StatusCode::FORBIDDEN),
+    ] {
+        let (visit, csrf) = sign_in(common::desk_with_secret(&h, None, Some(secret))).await;
+        let b = common::desk_with_secret(&h, None, other);
+        let (status, ..) = send(
+            &b,
+            form("/sign-in", &visit, format!("csrf={csrf}&token={token}")),
+        )
+        .await;
+        assert_eq!(status, expected, "the other node with {other:?}");
+    }
+}

@@ -93,6 +93,11 @@ pub struct Args {
     /// written in the clear and cannot be erased (docs/audit.md).
     #[arg(long, env = "DAFTAR_KEYRING")]
     pub keyring: Option<PathBuf>,
+    /// The secret the desk's forms are protected with (their CSRF tokens): the same on every
+    /// node behind one address, so that a form one node drew is taken by another and after a
+    /// restart. At least 32 characters; without it, each process draws its own.
+    #[arg(long, env = "DAFTAR_DESK_SECRET", hide_env_values = true, value_parser = desk_secret)]
+    pub desk_secret: Option<String>,
     /// How often a checkpoint of every agency's new events is signed.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, env = "DAFTAR_CHECKPOINT_INTERVAL")]
     pub checkpoint_interval: std::time::Duration,
@@ -159,6 +164,13 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+fn desk_secret(s: &str) -> Result<String, String> {
+    if s.len() < 32 {
+        return Err("give at least 32 characters (for example `openssl rand -hex 32`)".to_owned());
+    }
+    Ok(s.to_owned())
 }
 
 /// A plain path is an SQLite file.
@@ -362,6 +374,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         }),
         secure_cookies: public.starts_with("https://"),
         public_url: Some(public.clone()),
+        form_secret: args.desk_secret.clone(),
     });
     eprintln!("  desk:        http://{addr}/");
 

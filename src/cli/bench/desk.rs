@@ -139,6 +139,7 @@ async fn run(
         demo: None,
         secure_cookies: false,
         public_url: None,
+        form_secret: None,
     }));
     let page = Pager { app: app.clone() };
 
