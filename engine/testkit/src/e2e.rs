@@ -680,7 +680,8 @@ impl Node {
     }
 }
 
-fn token_keys() -> daftar_api::auth::Keys {
+/// The keys the node's API checks tokens with, for routers built over its engine (the desk's).
+pub fn token_keys() -> daftar_api::auth::Keys {
     daftar_api::auth::Keys::hs256(&TOKEN_KEY, "daftar", "daftar-api").unwrap()
 }
 
