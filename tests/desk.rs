@@ -295,6 +295,13 @@ async fn an_auditor_opens_a_requests_record_and_runs_verify() {
         desk.text("state").await.contains("۲"),
         "the state at version 2"
     );
+    // And at a time typed as an auditor in Iran writes it: tomorrow, in Jalali, Tehran's clock.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let jalali = daftar_engine::templates::jalali_date(&tomorrow).unwrap();
+    desk.fill("at", &format!("{jalali} 09:00")).await;
+    desk.click("state-at").await;
+    let state = desk.text("state").await;
+    assert!(state.contains("issued"), "the state by then: {state}");
 
     desk.click("verify").await;
     let result = desk.text("verify-result").await;

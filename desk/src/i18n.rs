@@ -91,6 +91,48 @@ pub fn digits(lang: Lang, text: &str) -> String {
     }
 }
 
+/// A time typed as a person in Iran writes it, `1405/09/14 10:30` (Jalali, Tehran's clock;
+/// Persian digits too; no time: the day's start), as RFC 3339 in UTC; `None` for anything else.
+pub fn jalali_instant(typed: &str) -> Option<String> {
+    use chrono::TimeZone as _;
+    let typed = ascii_digits(typed.trim());
+    let (date, time) = match typed.split_once(' ') {
+        Some((d, t)) => (d, Some(t.trim())),
+        None => (typed.as_str(), None),
+    };
+    let parts: Vec<&str> = date.split('/').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let day = daftar_engine::templates::from_jalali(y, m, d).ok()?;
+    let time = match time {
+        Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
+            .or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S"))
+            .ok()?,
+        None => chrono::NaiveTime::MIN,
+    };
+    let local = chrono_tz::Asia::Tehran
+        .from_local_datetime(&day.and_time(time))
+        .earliest()?;
+    Some(
+        local
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
+/// Persian and Arabic-Indic digits as ASCII ones.
+pub fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+            _ => c,
+        })
+        .collect()
+}
+
 /// An RFC 3339 time as a date and time in Tehran: Jalali in Persian, Gregorian in English. A
 /// text that is not a time is shown as it is.
 pub fn when(lang: Lang, rfc3339: &str) -> String {
@@ -111,6 +153,27 @@ pub fn when(lang: Lang, rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jalali_time_in_tehran_is_read_as_an_instant() {
+        // 14 Azar 1405 is 5 December 2026; Tehran is UTC+3:30 all year.
+        assert_eq!(
+            jalali_instant("۱۴۰۵/۰۹/۱۴ ۱۰:۳۰").as_deref(),
+            Some("2026-12-05T07:00:00Z")
+        );
+        assert_eq!(
+            jalali_instant("1405/9/14").as_deref(),
+            Some("2026-12-04T20:30:00Z")
+        );
+        for other in [
+            "12",
+            "2026-12-05T07:00:00Z",
+            "1405/13/01",
+            "1405/09/14 25:00",
+        ] {
+            assert_eq!(jalali_instant(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn times_are_jalali_with_persian_digits_in_persian_and_gregorian_in_english() {

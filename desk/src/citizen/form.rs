@@ -296,13 +296,7 @@ pub fn violations(e: &daftar_api::problem::ApiError) -> Vec<(String, String)> {
 
 /// Persian and Arabic-Indic digits as ASCII, as citizens type them on Persian keyboards.
 fn ascii_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
-            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
-            _ => c,
-        })
-        .collect()
+    crate::i18n::ascii_digits(s)
 }
 
 /// The value a submitted form gives `name`, or nothing.

@@ -157,7 +157,7 @@ pub fn read(desk: &Desk, entries: &[HistoryEntry]) -> (Vec<StepRun>, Vec<Evidenc
 /// The record's query: a version or a time to show the state at (auditors).
 #[derive(Debug, Deserialize)]
 pub struct At {
-    /// A version or an RFC 3339 time.
+    /// A version, a Jalali time in Tehran (`1405/09/14 10:30`) or an RFC 3339 time.
     pub at: Option<String>,
 }
 
@@ -191,7 +191,8 @@ pub async fn page(
                     id: stream.instance.clone(),
                 }),
                 Ok(Query(AtParams {
-                    at: Some(point.clone()),
+                    // A Jalali time in Tehran, as a person types it, or what the API reads.
+                    at: Some(crate::i18n::jalali_instant(point).unwrap_or_else(|| point.clone())),
                 })),
             )
             .await
