@@ -58,6 +58,9 @@ async fn a_citizen_files_a_clean_record_request_and_sees_the_certificate_on_the_
         let error = desk.text(&format!("f-{field}-err")).await;
         assert!(!error.is_empty(), "{field} has its error next to it");
     }
+    // In Persian: the schema's refusal of the national ID says what a right one is.
+    let error = desk.text("f-national_id-err").await;
+    assert!(error.contains("کد ملی درست نیست"), "{error}");
     assert!(
         desk.text("form-errors")
             .await

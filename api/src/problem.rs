@@ -44,6 +44,8 @@ pub struct FieldError {
     pub pointer: String,
     /// What is wrong with it.
     pub detail: String,
+    /// The same in Persian, to show the citizen who filled the form in.
+    pub detail_fa: String,
 }
 
 /// An API error: a stable code (which says the status) and a detail for a person.
@@ -78,6 +80,7 @@ impl ApiError {
             .map(|v| FieldError {
                 pointer: v.pointer.clone(),
                 detail: v.message.clone(),
+                detail_fa: v.fa.clone(),
             })
             .collect();
         self

@@ -57,4 +57,18 @@ async fn an_invalid_application_is_answered_with_every_error_and_its_place() {
         detail.contains("/national_id") && detail.contains("/mobile") && detail.contains("purpose"),
         "{detail}"
     );
+    // Each also in Persian, for the citizen.
+    let persian = |pointer: &str| {
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["pointer"] == pointer)
+            .and_then(|e| e["detail_fa"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(persian("/national_id").contains("کد ملی درست نیست"), "{problem}");
+    assert!(persian("/mobile").contains("شمارهٔ همراه"), "{problem}");
+    assert!(persian("").contains("«purpose»"), "{problem}");
 }

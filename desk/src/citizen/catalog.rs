@@ -217,7 +217,7 @@ pub fn service_page(
     def: &Definition,
     status: StatusCode,
     fields: &[Field],
-    form_errors: &[String],
+    form_errors: &[super::form::Msg],
 ) -> Response {
     render::page(
         visit,

@@ -33,8 +33,7 @@ pub struct Field {
     pub errors: Vec<Msg>,
 }
 
-/// A message in both languages. The schema validator's own messages are in English only,
-/// and are shown so in both.
+/// A message in both languages (the schema validator's in English, with daftar's Persian).
 #[derive(Clone, Debug, Serialize)]
 pub struct Msg {
     /// Persian.
@@ -44,15 +43,11 @@ pub struct Msg {
 }
 
 impl Msg {
-    fn new(fa: &str, en: &str) -> Msg {
+    pub(crate) fn new(fa: &str, en: &str) -> Msg {
         Msg {
             fa: fa.to_owned(),
             en: en.to_owned(),
         }
-    }
-
-    fn same(text: &str) -> Msg {
-        Msg::new(text, text)
     }
 }
 
@@ -259,7 +254,7 @@ fn required_text() -> Msg {
 
 /// Places the schema's violations (JSON pointer, message) next to their fields; the ones of
 /// no field (or about a required field already marked) are returned for the top of the form.
-pub fn place(fields: &mut [Field], violations: &[(String, String)]) -> Vec<String> {
+pub fn place(fields: &mut [Field], violations: &[(String, Msg)]) -> Vec<Msg> {
     let mut rest = Vec::new();
     for (pointer, message) in violations {
         let name = pointer
@@ -271,12 +266,12 @@ pub fn place(fields: &mut [Field], violations: &[(String, String)]) -> Vec<Strin
             .iter_mut()
             .find(|f| !name.is_empty() && f.name == name)
         {
-            Some(f) => f.errors.push(Msg::same(message)),
+            Some(f) => f.errors.push(message.clone()),
             None => {
                 // A missing required property is reported at the root; its field says so.
-                let marked = fields
-                    .iter()
-                    .any(|f| !f.errors.is_empty() && message.contains(&format!("\"{}\"", f.name)));
+                let marked = fields.iter().any(|f| {
+                    !f.errors.is_empty() && message.en.contains(&format!("\"{}\"", f.name))
+                });
                 if !marked {
                     rest.push(message.clone());
                 }
@@ -286,11 +281,16 @@ pub fn place(fields: &mut [Field], violations: &[(String, String)]) -> Vec<Strin
     rest
 }
 
-/// The schema violations an API error lists, as (JSON pointer, message).
-pub fn violations(e: &daftar_api::problem::ApiError) -> Vec<(String, String)> {
+/// A schema violation of the engine's, as (JSON pointer, message in both languages).
+pub fn violation(v: &daftar_engine::Violation) -> (String, Msg) {
+    (v.pointer.clone(), Msg::new(&v.fa, &v.message))
+}
+
+/// The schema violations an API error lists, as (JSON pointer, message in both languages).
+pub fn violations(e: &daftar_api::problem::ApiError) -> Vec<(String, Msg)> {
     e.errors
         .iter()
-        .map(|f| (f.pointer.clone(), f.detail.clone()))
+        .map(|f| (f.pointer.clone(), Msg::new(&f.detail_fa, &f.detail)))
         .collect()
 }
 
@@ -338,15 +338,17 @@ mod tests {
         assert_eq!(value, json!({"national_id": "0499370899"}));
         let by = |n: &str| fields.iter().find(|f| f.name == n).unwrap().errors.len();
         assert_eq!((by("area"), by("mobile"), by("kind")), (1, 1, 0));
+        let msg = |en: &str| Msg::new("فارسی", en);
         let rest = place(
             &mut fields,
             &[
-                ("/kind".into(), "\"c\" is not one of".into()),
-                ("".into(), "\"mobile\" is a required property".into()),
-                ("".into(), "something else".into()),
+                ("/kind".into(), msg("\"c\" is not one of")),
+                ("".into(), msg("\"mobile\" is a required property")),
+                ("".into(), msg("something else")),
             ],
         );
-        assert_eq!(rest, ["something else"]);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].en, "something else");
         assert_eq!(
             fields
                 .iter()

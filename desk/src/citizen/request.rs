@@ -51,12 +51,12 @@ pub async fn file(
     let schema = &def.compiled().workflow().input.schema;
     let (input, mut fields) = form::read(schema, &submitted);
     // The engine's own validator, as the filing itself will run it.
-    let violations: Vec<(String, String)> = match def.validate_input(&input) {
+    let violations: Vec<(String, form::Msg)> = match def.validate_input(&input) {
         Ok(()) => Vec::new(),
-        Err(v) => v.into_iter().map(|v| (v.pointer, v.message)).collect(),
+        Err(v) => v.iter().map(form::violation).collect(),
     };
     let rest = form::place(&mut fields, &violations);
-    let refused = |fields: &[form::Field], rest: &[String]| {
+    let refused = |fields: &[form::Field], rest: &[form::Msg]| {
         service_page(
             &desk,
             &visit,

@@ -64,7 +64,7 @@ fn task_page(
     item: &TaskItem,
     status: StatusCode,
     fields: &[Field],
-    form_errors: &[String],
+    form_errors: &[crate::citizen::form::Msg],
 ) -> Response {
     let who = visit.who.as_ref();
     let now = desk.api().engine().now();

@@ -93,6 +93,7 @@ impl Definition {
             None => Err(vec![Violation {
                 pointer: String::new(),
                 message: format!("the definition has no form `{form}`"),
+                fa: format!("این تعریف فرمی به نام `{form}` ندارد."),
             }]),
         }
     }
@@ -269,6 +270,7 @@ fn all_errors(validator: &jsonschema::Validator, value: &Value) -> Result<(), Ve
         .map(|e| Violation {
             pointer: e.instance_path().as_str().to_owned(),
             message: e.to_string(),
+            fa: crate::violations::persian(&e),
         })
         .collect();
     if errors.is_empty() {

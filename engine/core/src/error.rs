@@ -63,6 +63,8 @@ pub struct Violation {
     pub pointer: String,
     /// What is wrong with it.
     pub message: String,
+    /// The same in Persian, for the citizen who filled the form in.
+    pub fa: String,
 }
 
 impl std::fmt::Display for Violation {

@@ -15,6 +15,7 @@ pub mod document;
 pub mod error;
 pub mod events;
 pub mod templates;
+pub mod violations;
 
 pub use definition::Definition;
 pub use error::{Error, Result, Violation};
