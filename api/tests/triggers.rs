@@ -68,7 +68,10 @@ async fn an_invalid_application_is_answered_with_every_error_and_its_place() {
             .unwrap_or_default()
             .to_owned()
     };
-    assert!(persian("/national_id").contains("کد ملی درست نیست"), "{problem}");
+    assert!(
+        persian("/national_id").contains("کد ملی درست نیست"),
+        "{problem}"
+    );
     assert!(persian("/mobile").contains("شمارهٔ همراه"), "{problem}");
     assert!(persian("").contains("«purpose»"), "{problem}");
 }

@@ -1,8 +1,9 @@
 //! The YAML editor: the API's `validate` as one types (htmx posts the form a moment after
 //! each change and swaps in the diagnostics; without JavaScript, the Check button does the
 //! same), each diagnostic at its line and column with a link to its code's page, and the
-//! API's `deploy` for a new version. The code pages are `docs/errors/*.md`, built into the
-//! binary.
+//! API's `deploy` for a new version, and its what-if: the service's recorded requests run
+//! through the definition being written, before it is deployed. The code pages are
+//! `docs/errors/*.md`, built into the binary.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -13,6 +14,7 @@ use daftar_api::auth::Role;
 use daftar_api::routes::definitions::{
     DeployError, DiagnosticView, deploy as api_deploy, get_version, validate,
 };
+use daftar_api::routes::whatif::{WhatIfParams, run as api_what_if};
 use minijinja::context;
 use serde::Deserialize;
 
@@ -59,12 +61,95 @@ fn editor(
     report: Option<minijinja::Value>,
     deployed: Option<minijinja::Value>,
 ) -> Response {
+    editor_with(visit, status, source, report, deployed, None)
+}
+
+fn editor_with(
+    visit: &Visit,
+    status: StatusCode,
+    source: &str,
+    report: Option<minijinja::Value>,
+    deployed: Option<minijinja::Value>,
+    what_if: Option<minijinja::Value>,
+) -> Response {
     render::page(
         visit,
         status,
         "editor.html",
-        context! { source => source, report => report, deployed => deployed },
+        context! { source => source, report => report, deployed => deployed, what_if => what_if },
     )
+}
+
+/// How many of the service's newest requests the editor's what-if runs.
+const WHAT_IF_REQUESTS: u32 = 100;
+
+/// `POST /designer/what-if`: the service's newest recorded requests run through the definition
+/// in the editor, which is not deployed: how many would go the same way, and each that would
+/// not, with why.
+pub async fn what_if(
+    State(desk): State<Desk>,
+    Extension(visit): Extension<Visit>,
+    Posted(submitted): Posted,
+) -> Result<Response, DeskError> {
+    let who = visit.with_role(&[Role::Designer])?;
+    let source = form::value(&submitted, "source");
+    let axum::Json(checked) = validate(
+        State(desk.api().clone()),
+        who.clone(),
+        yaml_headers(),
+        Ok(Bytes::from(source.clone())),
+    )
+    .await?;
+    let report = render::value(&checked);
+    let Some(id) = checked.id.filter(|_| checked.valid) else {
+        return Ok(editor(
+            &visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &source,
+            Some(report),
+            None,
+        ));
+    };
+    let ran = api_what_if(
+        State(desk.api().clone()),
+        who.clone(),
+        Ok(Path(id)),
+        Ok(Query(WhatIfParams {
+            limit: Some(WHAT_IF_REQUESTS),
+        })),
+        yaml_headers(),
+        Ok(Bytes::from(source.clone())),
+    )
+    .await;
+    let what_if = match ran {
+        Ok(axum::Json(r)) => render::value(&r),
+        // A service never deployed has no recorded requests to run.
+        Err(DeployError::Api(e)) if e.status == StatusCode::NOT_FOUND => {
+            render::value(serde_json::json!({"none": true}))
+        }
+        Err(DeployError::Api(e)) => return Err(e.into()),
+        Err(DeployError::Invalid(diagnostics)) => {
+            let report = render::value(Invalid {
+                valid: false,
+                diagnostics,
+            });
+            return Ok(editor(
+                &visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &source,
+                Some(report),
+                None,
+            ));
+        }
+    };
+    Ok(editor_with(
+        &visit,
+        StatusCode::OK,
+        &source,
+        Some(report),
+        None,
+        Some(what_if),
+    ))
 }
 
 fn yaml_headers() -> HeaderMap {

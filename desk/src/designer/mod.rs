@@ -18,6 +18,7 @@ pub fn routes() -> Router<Desk> {
         .route("/designer/edit", get(editor::page))
         .route("/designer/check", post(editor::check))
         .route("/designer/deploy", post(editor::deploy))
+        .route("/designer/what-if", post(editor::what_if))
         .route("/designer/{id}/diff", get(versions::diff))
         .route("/designer/{id}/{version}", get(versions::show))
         .route("/errors/{code}", get(editor::error_page))
