@@ -9,40 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
-use support::{Harness, Options, root};
-
-const PORTAL: &str = "national-permits-portal";
-
-fn verification() -> String {
-    std::fs::read_to_string(root().join("examples/workflows/applicant-verification.yaml")).unwrap()
-}
-
-/// Version 2 of the applicant verification, without the Shahkar condition.
-fn without_shahkar_condition() -> String {
-    let v1 = verification();
-    let v2 = v1.replacen("version: 1", "version: 2", 1).replacen(
-        "        - when: \"!mobile_owned\"\n          next: not_verified\n          reason: The mobile number is not registered to this national ID in Shahkar.\n",
-        "",
-        1,
-    );
-    assert_ne!(v1, v2, "the edit applies");
-    v2
-}
-
-/// The portal's verification, deployed, with the civil registry matching the applicant and
-/// Shahkar saying the mobile is not theirs.
-async fn portal() -> Harness {
-    Harness::with(Options {
-        examples: vec!["applicant-verification.yaml"],
-        answers: json!({
-            "civil_registry.identity_match":
-                {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
-            "shahkar.mobile_ownership": {"matched": false},
-        }),
-        ..Options::default()
-    })
-    .await
-}
+use support::{Harness, Options, PORTAL, verification, verification_without_shahkar};
 
 async fn what_if(h: &Harness, query: &str, token: &str, yaml: &str) -> (StatusCode, Value) {
     let req = Request::builder()
@@ -59,19 +26,8 @@ async fn what_if(h: &Harness, query: &str, token: &str, yaml: &str) -> (StatusCo
 
 #[tokio::test]
 async fn the_portals_removed_condition_names_the_request_whose_outcome_would_change() {
-    let h = portal().await;
-    let citizen = h.token(PORTAL, &[Role::Citizen], &[]);
-    let (status, filed) = h
-        .post(
-            "/api/v1/requests",
-            &citizen,
-            json!({"service": "applicant-verification", "input":
-                {"national_id": "0790419904", "mobile": "09131234567", "birth_date": "1985-07-14"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let (h, filed) = support::portal_with_a_refusal().await;
     let id = filed["id"].as_str().unwrap().to_owned();
-    h.wait_for(PORTAL, &id, |v| v["state"] == "rejected").await;
 
     let designer = h.token(PORTAL, &[Role::Designer], &[]);
     // The deployed definition itself: nothing would differ.
@@ -85,7 +41,8 @@ async fn the_portals_removed_condition_names_the_request_whose_outcome_would_cha
     assert_eq!(same["findings"], json!([]));
 
     // Without the Shahkar condition, the rejected applicant would have been verified.
-    let (status, report) = what_if(&h, "?limit=10", &designer, &without_shahkar_condition()).await;
+    let (status, report) =
+        what_if(&h, "?limit=10", &designer, &verification_without_shahkar()).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["service"], "applicant-verification");
     assert_eq!(report["version"], 2);

@@ -7,35 +7,23 @@ mod common;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use daftar_api::auth::Role;
 use daftar_engine::audit::checkpoint;
 use daftar_engine::audit::receipt::{Receipt, verify_receipt};
 use daftar_testkit::router::{Harness, answered, checkpoint_key};
-use tower::ServiceExt;
 
 const NATIONAL_ID: &str = "0499370899";
 
-/// A page as the holder of `token` (the desk's session cookie is the token itself).
+/// A page as the holder of `token` (the desk's session cookie is the token itself): its
+/// status, its `Content-Disposition` and its body.
 async fn get(app: &Router, path: &str, token: &str) -> (StatusCode, Option<String>, String) {
-    let req = Request::get(path)
-        .header(header::COOKIE, format!("daftar_session={token}"))
-        .body(Body::empty())
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let disposition = res
-        .headers()
+    let req = common::get(path, &format!("daftar_session={token}"));
+    let (status, headers, body) = common::send(app, req).await;
+    let disposition = headers
         .get(header::CONTENT_DISPOSITION)
         .map(|v| v.to_str().unwrap().to_owned());
-    let body = axum::body::to_bytes(res.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (
-        status,
-        disposition,
-        String::from_utf8_lossy(&body).into_owned(),
-    )
+    (status, disposition, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

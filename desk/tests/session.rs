@@ -7,53 +7,28 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::{csrf_of, form};
 use daftar_api::auth::Role;
 use daftar_testkit::router::Harness;
-use tower::ServiceExt;
 
+/// The status, every `Set-Cookie` whole (its attributes are what is tested), the
+/// Content-Security-Policy and the body.
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<String>, String, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let cookies = res
-        .headers()
+    let (status, headers, body) = common::send(app, req).await;
+    let cookies = headers
         .get_all(header::SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    let csp = res
-        .headers()
+    let csp = headers
         .get(header::CONTENT_SECURITY_POLICY)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        cookies,
-        csp,
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with its CSRF token")
-        + 19;
-    page[at..].split('"').next().unwrap().to_owned()
+    (status, cookies, csp, body)
 }
 
 fn pair(cookie: &str) -> &str {
     cookie.split(';').next().unwrap()
-}
-
-fn form(uri: &str, cookies: &str, body: String) -> Request<Body> {
-    Request::post(uri)
-        .header(header::COOKIE, cookies)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap()
 }
 
 #[tokio::test]

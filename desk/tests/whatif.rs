@@ -6,58 +6,22 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use daftar_api::auth::Role;
-use daftar_testkit::router::{Harness, Options, root};
-use serde_json::json;
-use tower::ServiceExt;
-
-const PORTAL: &str = "national-permits-portal";
-
-fn verification() -> String {
-    std::fs::read_to_string(root().join("examples/workflows/applicant-verification.yaml")).unwrap()
-}
-
-async fn call(app: &Router, req: Request<Body>) -> (StatusCode, Vec<String>, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let cookies = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect();
-    let body = axum::body::to_bytes(res.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (status, cookies, String::from_utf8_lossy(&body).into_owned())
-}
+use daftar_testkit::router::{
+    PORTAL, portal_with_a_refusal, verification, verification_without_shahkar,
+};
 
 /// Posts the editor's form with `source` to the what-if, as the holder of `token`.
 async fn what_if(app: &Router, token: &str, source: &str) -> (StatusCode, String) {
-    let (_, cookies, _) = call(app, Request::get("/").body(Body::empty()).unwrap()).await;
-    let jar = format!("{}; daftar_session={token}", cookies[0]);
-    let (_, _, page) = call(
-        app,
-        Request::get("/designer/edit")
-            .header(header::COOKIE, &jar)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    let csrf = &page[at..at + page[at..].find('"').unwrap()];
-    let body = format!("csrf={csrf}&source={}", url_encode(source));
-    let (status, _, page) = call(
-        app,
-        Request::post("/designer/what-if")
-            .header(header::COOKIE, &jar)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
+    let jar = common::signed_in(app, token).await;
+    let (_, _, page) = common::send(app, common::get("/designer/edit", &jar)).await;
+    let body = format!(
+        "csrf={}&source={}",
+        common::csrf_of(&page),
+        url_encode(source)
+    );
+    let (status, _, page) = common::send(app, common::form("/designer/what-if", &jar, body)).await;
     (status, page)
 }
 
@@ -74,29 +38,8 @@ fn url_encode(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_designer_sees_which_recorded_request_a_new_version_would_send_another_way() {
-    let h = Harness::with(Options {
-        examples: vec!["applicant-verification.yaml"],
-        answers: json!({
-            "civil_registry.identity_match":
-                {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
-            "shahkar.mobile_ownership": {"matched": false},
-        }),
-        ..Options::default()
-    })
-    .await;
+    let (h, filed) = portal_with_a_refusal().await;
     let app = common::desk(&h, None);
-    let citizen = h.token(PORTAL, &[Role::Citizen], &[]);
-    let (status, filed) = h
-        .post(
-            "/api/v1/requests",
-            &citizen,
-            json!({"service": "applicant-verification", "input":
-                {"national_id": "0790419904", "mobile": "09131234567", "birth_date": "1985-07-14"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{filed}");
-    let id = filed["id"].as_str().unwrap().to_owned();
-    h.wait_for(PORTAL, &id, |v| v["state"] == "rejected").await;
     let code = filed["tracking_code"].as_str().unwrap();
 
     let designer = h.token(PORTAL, &[Role::Designer], &[]);
@@ -108,13 +51,7 @@ async fn a_designer_sees_which_recorded_request_a_new_version_would_send_another
         "nothing differs: {page}"
     );
 
-    let v1 = verification();
-    let v2 = v1.replacen("version: 1", "version: 2", 1).replacen(
-        "        - when: \"!mobile_owned\"\n          next: not_verified\n          reason: The mobile number is not registered to this national ID in Shahkar.\n",
-        "",
-        1,
-    );
-    assert_ne!(v1, v2, "the edit applies");
+    let v2 = verification_without_shahkar();
     let (status, page) = what_if(&app, &designer, &v2).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("id=\"what-if-findings\""), "{page}");
@@ -124,7 +61,7 @@ async fn a_designer_sees_which_recorded_request_a_new_version_would_send_another
     );
 
     // A service never deployed has nothing to run.
-    let new = v1.replacen(
+    let new = verification().replacen(
         "id: applicant-verification",
         "id: applicant-verification-two",
         1,

@@ -80,6 +80,56 @@ pub async fn home_business() -> (Harness, Value) {
     (h, application)
 }
 
+/// The national permits portal, whose applicant verification is deployed.
+pub const PORTAL: &str = "national-permits-portal";
+
+/// The applicant verification as the examples deploy it.
+pub fn verification() -> String {
+    std::fs::read_to_string(root().join("examples/workflows/applicant-verification.yaml")).unwrap()
+}
+
+/// Version 2 of the applicant verification, without its Shahkar condition: the removed
+/// condition of the what-if tests.
+pub fn verification_without_shahkar() -> String {
+    let v1 = verification();
+    let v2 = v1.replacen("version: 1", "version: 2", 1).replacen(
+        "        - when: \"!mobile_owned\"\n          next: not_verified\n          reason: The mobile number is not registered to this national ID in Shahkar.\n",
+        "",
+        1,
+    );
+    assert_ne!(v1, v2, "the edit applies");
+    v2
+}
+
+/// A harness with the portal's verification deployed, the civil registry matching the
+/// applicant and Shahkar saying the mobile is not theirs, and one request that the Shahkar
+/// condition refused; answers the harness and that request's view.
+pub async fn portal_with_a_refusal() -> (Harness, Value) {
+    let h = Harness::with(Options {
+        examples: vec!["applicant-verification.yaml"],
+        answers: serde_json::json!({
+            "civil_registry.identity_match":
+                {"matched": true, "is_alive": true, "first_name": "Sara", "last_name": "Ahmadi"},
+            "shahkar.mobile_ownership": {"matched": false},
+        }),
+        ..Default::default()
+    })
+    .await;
+    let citizen = h.token(PORTAL, &[Role::Citizen], &[]);
+    let (status, filed) = h
+        .post(
+            "/api/v1/requests",
+            &citizen,
+            serde_json::json!({"service": "applicant-verification", "input":
+                {"national_id": "0790419904", "mobile": "09131234567", "birth_date": "1985-07-14"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let id = filed["id"].as_str().unwrap().to_owned();
+    h.wait_for(PORTAL, &id, |v| v["state"] == "rejected").await;
+    (h, filed)
+}
+
 /// Options of a harness.
 pub struct Options {
     /// Example workflows (file names under examples/workflows) to deploy.
