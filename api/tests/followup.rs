@@ -9,16 +9,9 @@ use std::time::Duration;
 use daftar_testkit::router::{Harness, answered};
 use daftar_testkit::simulator;
 
-use axum::body::Body;
 use axum::http::StatusCode;
 use daftar_api::auth::Role;
 use serde_json::{Value, json};
-
-fn clean_record() -> Value {
-    json!({"service": "clean-record-certificate", "input": {
-        "national_id": "0499370899", "mobile": "09121234567",
-        "birth_date": "1990-01-01", "purpose": "employment"}})
-}
 
 /// The simulator, the API, and a token of the judiciary's admin.
 async fn started() -> (String, Harness, String) {
@@ -75,12 +68,7 @@ async fn every_status_change_reaches_the_follow_up_system_once_in_order_through_
 
     // The request goes on while its receiver fails: the certificate is issued at once.
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
-    let req = Harness::post_builder("/api/v1/requests", &citizen)
-        .header("prefer", "wait=10")
-        .body(Body::from(clean_record().to_string()))
-        .unwrap();
-    let filed = answered(h.send(req).await, StatusCode::CREATED);
-    assert_eq!(filed["state"], "issued", "{filed}");
+    let filed = h.issued_clean_record(&citizen).await;
     let request = filed["id"].as_str().unwrap();
 
     // filed, checking, issued (status), completed.
@@ -171,11 +159,7 @@ async fn a_revoked_document_reaches_the_follow_up_system_with_its_reason() {
     .await;
     assert_eq!(status, 200);
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
-    let req = Harness::post_builder("/api/v1/requests", &citizen)
-        .header("prefer", "wait=10")
-        .body(Body::from(clean_record().to_string()))
-        .unwrap();
-    let filed = answered(h.send(req).await, StatusCode::CREATED);
+    let filed = h.issued_clean_record(&citizen).await;
     let document = filed["document_id"].as_str().unwrap().to_owned();
     let officer = h.token("judiciary", &[Role::Officer], &[]);
     let reason = "issued on a forged national card";

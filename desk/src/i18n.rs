@@ -100,11 +100,7 @@ pub fn jalali_instant(typed: &str) -> Option<String> {
         Some((d, t)) => (d, Some(t.trim())),
         None => (typed.as_str(), None),
     };
-    let parts: Vec<&str> = date.split('/').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return None;
-    };
-    let (y, m, d) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let (y, m, d) = ymd(date).filter(|(y, _, _)| *y < GREGORIAN_FROM)?;
     let day = daftar_engine::templates::from_jalali(y, m, d).ok()?;
     let time = match time {
         Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
@@ -120,6 +116,20 @@ pub fn jalali_instant(typed: &str) -> Option<String> {
             .with_timezone(&Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
+}
+
+/// The first year read as Gregorian where a date could be either: Jalali years are about 621
+/// behind, so a year before this one is Jalali.
+pub const GREGORIAN_FROM: i32 = 1700;
+
+/// A date's year, month and day as typed (ASCII digits): `YYYY/MM/DD`, `YYYY-MM-DD` or
+/// `YYYY.MM.DD`, in whichever calendar.
+pub fn ymd(date: &str) -> Option<(i32, u8, u8)> {
+    let parts: Vec<&str> = date.split(['/', '-', '.']).collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    Some((y.parse().ok()?, m.parse().ok()?, d.parse().ok()?))
 }
 
 /// Persian and Arabic-Indic digits as ASCII ones.

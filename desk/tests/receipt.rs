@@ -6,12 +6,11 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
 use axum::http::{StatusCode, header};
 use daftar_api::auth::Role;
 use daftar_engine::audit::checkpoint;
 use daftar_engine::audit::receipt::{Receipt, verify_receipt};
-use daftar_testkit::router::{Harness, answered, checkpoint_key};
+use daftar_testkit::router::{Harness, checkpoint_key};
 
 const NATIONAL_ID: &str = "0499370899";
 
@@ -31,15 +30,7 @@ async fn the_applicant_and_auditors_get_a_receipt_checked_against_the_signed_che
     let h = Harness::new().await;
     let app = common::desk(&h, None);
     let citizen = h.token("judiciary", &[Role::Citizen], &[]);
-    let application = serde_json::json!({"service": "clean-record-certificate", "input": {
-        "national_id": NATIONAL_ID, "mobile": "09121234567",
-        "birth_date": "1990-01-01", "purpose": "employment"}});
-    let req = Harness::post_builder("/api/v1/requests", &citizen)
-        .header("prefer", "wait=10")
-        .body(Body::from(application.to_string()))
-        .unwrap();
-    let filed = answered(h.send(req).await, StatusCode::CREATED);
-    assert_eq!(filed["state"], "issued", "{filed}");
+    let filed = h.issued_clean_record(&citizen).await;
     let id = filed["id"].as_str().unwrap().to_owned();
     let page_path = format!("/requests/{id}/receipt");
 

@@ -231,16 +231,12 @@ pub fn read(schema: &Value, submitted: &[(String, String)]) -> (Value, Vec<Field
     (Value::Object(out), fields)
 }
 
-/// A date as typed (digits already ASCII): `YYYY/MM/DD` or `YYYY-MM-DD`, in the Jalali calendar
-/// when its year is before 1700 (Jalali years are about 621 behind), else Gregorian; answered
-/// as the ISO date the schema's `format: date` wants.
+/// A date as typed (digits already ASCII), in the Jalali calendar when its year is before
+/// [`crate::i18n::GREGORIAN_FROM`], else Gregorian; answered as the ISO date the schema's
+/// `format: date` wants.
 fn date(typed: &str) -> Option<String> {
-    let parts: Vec<&str> = typed.split(['/', '-', '.']).collect();
-    let [y, m, d] = parts.as_slice() else {
-        return None;
-    };
-    let (y, m, d): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let date = if y < 1700 {
+    let (y, m, d) = crate::i18n::ymd(typed)?;
+    let date = if y < crate::i18n::GREGORIAN_FROM {
         daftar_engine::templates::from_jalali(y, m, d).ok()?
     } else {
         chrono::NaiveDate::from_ymd_opt(y, u32::from(m), u32::from(d))?

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use daftar_api::auth::Role;
 use daftar_api::routes::definitions::{
-    DeployError, DiagnosticView, deploy as api_deploy, get_version, validate,
+    DeployError, DiagnosticView, ValidationReport, deploy as api_deploy, get_version, validate,
 };
 use daftar_api::routes::whatif::{WhatIfParams, run as api_what_if};
 use minijinja::context;
@@ -93,13 +93,7 @@ pub async fn what_if(
 ) -> Result<Response, DeskError> {
     let who = visit.with_role(&[Role::Designer])?;
     let source = form::value(&submitted, "source");
-    let axum::Json(checked) = validate(
-        State(desk.api().clone()),
-        who.clone(),
-        yaml_headers(),
-        Ok(Bytes::from(source.clone())),
-    )
-    .await?;
+    let checked = checked(&desk, &visit, &source).await?;
     let report = render::value(&checked);
     let Some(id) = checked.id.filter(|_| checked.valid) else {
         return Ok(editor(
@@ -161,7 +155,8 @@ fn yaml_headers() -> HeaderMap {
     h
 }
 
-async fn report(desk: &Desk, visit: &Visit, source: &str) -> Result<minijinja::Value, DeskError> {
+/// The API's validation of `source`, as a designer.
+async fn checked(desk: &Desk, visit: &Visit, source: &str) -> Result<ValidationReport, DeskError> {
     let who = visit.with_role(&[Role::Designer])?;
     let axum::Json(report) = validate(
         State(desk.api().clone()),
@@ -170,7 +165,11 @@ async fn report(desk: &Desk, visit: &Visit, source: &str) -> Result<minijinja::V
         Ok(Bytes::from(source.to_owned())),
     )
     .await?;
-    Ok(render::value(&report))
+    Ok(report)
+}
+
+async fn report(desk: &Desk, visit: &Visit, source: &str) -> Result<minijinja::Value, DeskError> {
+    Ok(render::value(&checked(desk, visit, source).await?))
 }
 
 /// `POST /designer/check`: the diagnostics; only them for htmx, else the whole editor.

@@ -133,16 +133,15 @@ fn pipeline(
     mut joined: impl FnMut(Slice) -> Result<(), String>,
 ) -> Result<(), String> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::mpsc;
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Mutex, mpsc};
 
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let stop = AtomicBool::new(false);
     let (to_check, batches) = mpsc::sync_channel::<(u64, Vec<(usize, String)>)>(workers);
-    let batches = Arc::new(Mutex::new(batches));
+    let batches = Mutex::new(batches);
     let (to_join, checked) = mpsc::channel::<(u64, Result<Slice, String>)>();
     std::thread::scope(|s| {
-        let stop = &stop;
+        let (stop, batches) = (&stop, &batches);
         let reader = s.spawn(move || -> Result<(), String> {
             let mut seq = 0;
             let mut batch = Vec::with_capacity(size);
@@ -165,7 +164,6 @@ fn pipeline(
             Ok(())
         });
         for _ in 0..workers {
-            let batches = Arc::clone(&batches);
             let to_join = to_join.clone();
             s.spawn(move || {
                 loop {

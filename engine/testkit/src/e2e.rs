@@ -488,14 +488,7 @@ impl Node {
 
     /// The history of an instance.
     pub async fn history(&self, stream: &StreamId) -> Vec<Event> {
-        self.engine
-            .store()
-            .load(stream)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect()
+        crate::harness::events(&self.engine, stream).await
     }
 
     /// Checks every instance of the store against the simulator's logs (see the module's

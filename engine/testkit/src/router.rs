@@ -283,6 +283,21 @@ impl Harness {
         .await
     }
 
+    /// Files a clean-record certificate with `citizen`'s token and waits for its answer
+    /// (`Prefer: wait=10`): the certificate must be issued; answers the request's view.
+    pub async fn issued_clean_record(&self, citizen: &str) -> Value {
+        let application = serde_json::json!({"service": "clean-record-certificate", "input": {
+            "national_id": "0499370899", "mobile": "09121234567",
+            "birth_date": "1990-01-01", "purpose": "employment"}});
+        let req = Self::post_builder("/api/v1/requests", citizen)
+            .header("prefer", "wait=10")
+            .body(Body::from(application.to_string()))
+            .unwrap();
+        let filed = answered(self.send(req).await, StatusCode::CREATED);
+        assert_eq!(filed["state"], "issued", "{filed}");
+        filed
+    }
+
     /// Files a clean-record certificate with a citizen's token of `agency`, which must be
     /// accepted; answers the filed request's view.
     pub async fn filed_clean_record(&self, agency: &str) -> Value {
