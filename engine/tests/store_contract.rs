@@ -35,7 +35,35 @@ macro_rules! contract {
     };
 }
 
+/// On SQLite, whose batches are prepared ahead: a batch prepared while the one before it is in
+/// flight goes in as prepared (its heads came from the batch in flight, not a second try), and
+/// one whose stream another writer moved does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_batches_go_in_as_prepared_unless_a_stream_moved() {
+    use daftar_engine::store::sqlite::SqliteStore;
+    use std::sync::Arc;
+    for (case, missed) in [(0, 0), (1, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("daftar.db").display());
+        let mine = SqliteStore::open(&url).await.unwrap();
+        let ctx = store::Ctx {
+            backend: Backend::Sqlite,
+            store: Arc::new(mine.clone()),
+            url,
+        };
+        match case {
+            0 => {
+                store::ahead::a_batch_prepared_before_the_last_is_written_chains_onto_it(ctx).await
+            }
+            _ => store::ahead::a_stream_moved_after_its_batch_was_prepared_is_a_conflict(ctx).await,
+        }
+        assert_eq!(mine.missed_predictions(), missed, "case {case}");
+    }
+}
+
 contract!(
+    ahead::a_batch_prepared_before_the_last_is_written_chains_onto_it,
+    ahead::a_stream_moved_after_its_batch_was_prepared_is_a_conflict,
     streams::append_and_load_round_trip,
     streams::stale_expected_version_conflicts_and_writes_nothing,
     streams::retried_command_appends_nothing,

@@ -2,6 +2,11 @@
 //! commits waiting at that moment and writes them in one transaction (group commit). A caller
 //! is answered only after that transaction is durable, so an acknowledged transition is never
 //! lost, and the disk's fsync rate bounds transactions, not transitions.
+//!
+//! Two tasks share the work, so that only the transaction is serial: this task collects a
+//! batch and has the store prepare it ([`crate::store::EventLog::prepare`]: heads, deciding
+//! each commit, the hash chain, binding the rows) while the batch before it is in its
+//! transaction; the second task writes the prepared batches in turn and answers their callers.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Commit, Committed, Job, Store, StoreError};
+use crate::store::{Commit, Committed, Job, Prepared, Store, StoreError};
 
 /// The most commits written in one transaction.
 const MAX_BATCH: usize = 512;
@@ -176,15 +181,27 @@ impl Writer {
     }
 }
 
+/// A batch on its way from the writer task, which prepares it, to the task that writes it.
+type Ready = (Prepared, Vec<Reply>);
+
+/// Collects and prepares batches: each while the one before it is being written (at most one
+/// prepared batch waits), so that only the transaction itself is serial.
 async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<(Commit, Reply)>,
     stats: Arc<Stats>,
     handoff: Arc<Handoff>,
 ) {
-    let mut commits = Vec::with_capacity(MAX_BATCH);
-    let mut replies = Vec::with_capacity(MAX_BATCH);
-    while let Some((commit, reply)) = rx.recv().await {
+    let (ready, batches) = mpsc::channel::<Ready>(1);
+    let writing = tokio::spawn(write(store.clone(), batches, stats, handoff));
+    // The slot is taken before the batch is collected: a batch is formed when the one before
+    // it starts its transaction, not earlier, so that it gathers what arrived meanwhile.
+    while let Ok(slot) = ready.reserve().await {
+        let Some((commit, reply)) = rx.recv().await else {
+            break;
+        };
+        let mut commits = Vec::with_capacity(MAX_BATCH);
+        let mut replies = Vec::with_capacity(MAX_BATCH);
         commits.push(commit);
         replies.push(reply);
         // Everything already waiting joins this transaction; nothing waits for more.
@@ -197,7 +214,21 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let results = store.commit(&commits).await;
+        slot.send((store.prepare(commits).await, replies));
+    }
+    drop(ready);
+    let _ = writing.await;
+}
+
+/// Writes the prepared batches in turn, each in one transaction, and answers their callers.
+async fn write(
+    store: Arc<dyn Store>,
+    mut batches: mpsc::Receiver<Ready>,
+    stats: Arc<Stats>,
+    handoff: Arc<Handoff>,
+) {
+    while let Some((prepared, mut replies)) = batches.recv().await {
+        let (mut commits, results) = store.write(prepared).await;
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats
             .commits
@@ -226,6 +257,5 @@ async fn run(
                 }
             }
         }
-        commits.clear();
     }
 }

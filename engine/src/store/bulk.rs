@@ -100,6 +100,63 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// Each stream of the batch, once, in `order` (commits sorted by stream).
+pub(super) fn streams_of<'a>(batch: &'a [Commit], order: &[usize]) -> Vec<&'a StreamId> {
+    let mut streams: Vec<&StreamId> = Vec::new();
+    for &i in order {
+        if streams.last().is_none_or(|s| *s != &batch[i].stream) {
+            streams.push(&batch[i].stream);
+        }
+    }
+    streams
+}
+
+/// What becomes of each commit of `batch`, taken in `order`, given its stream's head and the
+/// command ids seen (both moved on by the commits that go in), decided in memory exactly as
+/// the per-commit path decides it in the database: a repeated command only completes its job;
+/// one decided on a version its stream has moved past is refused and writes nothing; the
+/// others chain their events and gather their rows. `None` when a stream has no head (the
+/// batch needs the per-commit path).
+#[allow(clippy::type_complexity)]
+pub(super) fn decide<'a>(
+    batch: &'a [Commit],
+    order: &[usize],
+    heads: &mut HashMap<&'a StreamId, (u64, String)>,
+    seen: &mut HashMap<(StreamId, String), u64>,
+    at: DateTime<Utc>,
+) -> Option<(Vec<Result<Committed, StoreError>>, Rows<'a>)> {
+    let mut results: Vec<Option<Result<Committed, StoreError>>> = vec![None; batch.len()];
+    let mut rows = Rows::default();
+    for &i in order {
+        let c = &batch[i];
+        let head = heads.get_mut(&c.stream)?;
+        if let Some(&version) = seen.get(&(c.stream.clone(), c.command_id.clone())) {
+            rows.done_jobs.extend(c.completes_job.as_ref());
+            results[i] = Some(Ok(Committed {
+                version,
+                duplicate: true,
+            }));
+            continue;
+        }
+        if head.0 != c.expected_version {
+            results[i] = Some(Err(conflict(c, head.0)));
+            continue;
+        }
+        rows.done_jobs.extend(c.completes_job.as_ref());
+        rows.add(c, at, head);
+        seen.insert((c.stream.clone(), c.command_id.clone()), head.0);
+        results[i] = Some(Ok(Committed {
+            version: head.0,
+            duplicate: false,
+        }));
+    }
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StoreError::Database("a commit was skipped".to_owned()))))
+        .collect();
+    Some((results, rows))
+}
+
 shared! {
 impl SqlStore {
     /// Every commit of `batch`, taken in `order` (by stream), in a few statements: every
@@ -111,17 +168,26 @@ impl SqlStore {
         order: &[usize],
         at: DateTime<Utc>,
     ) -> Result<Option<Vec<Result<Committed, StoreError>>>, sqlx::Error> {
-        // Each stream of the batch, once, in order.
-        let mut streams: Vec<&StreamId> = Vec::new();
-        for &i in order {
-            if streams.last().is_none_or(|s| *s != &batch[i].stream) {
-                streams.push(&batch[i].stream);
-            }
-        }
-        // Their heads: last version and hash (a stream with no events has none).
+        let streams = streams_of(batch, order);
+        let mut heads = Self::read_heads(conn, &streams).await?;
+        let commits: Vec<&Commit> = order.iter().map(|&i| &batch[i]).collect();
+        let mut seen = Self::read_seen(conn, &commits).await?;
+        let Some((results, rows)) = decide(batch, order, &mut heads, &mut seen, at) else {
+            return Ok(None);
+        };
+        Self::write_rows(conn, rows, at).await?;
+        Ok(Some(results))
+    }
+
+    /// The heads of `streams`: each one's last version and hash (0 and "" for a stream with
+    /// no events).
+    pub(super) async fn read_heads<'s>(
+        conn: &mut D::Connection,
+        streams: &[&'s StreamId],
+    ) -> Result<HashMap<&'s StreamId, (u64, String)>, sqlx::Error> {
         let mut heads: HashMap<&StreamId, (u64, String)> =
             streams.iter().map(|s| (*s, (0, String::new()))).collect();
-        for piece in pieces(&streams) {
+        for piece in pieces(streams) {
             let mut q = QueryBuilder::<D>::new(
                 "SELECT e.agency, e.instance, e.version, e.hash FROM events e \
                  WHERE (e.agency, e.instance) IN (",
@@ -142,10 +208,17 @@ impl SqlStore {
                 }
             }
         }
-        // The command ids the streams have already seen, with the version each left.
-        let commits: Vec<&Commit> = order.iter().map(|&i| &batch[i]).collect();
+        Ok(heads)
+    }
+
+    /// The command ids of `commits` their streams have already seen, with the version each
+    /// left its stream at.
+    pub(super) async fn read_seen(
+        conn: &mut D::Connection,
+        commits: &[&Commit],
+    ) -> Result<HashMap<(StreamId, String), u64>, sqlx::Error> {
         let mut seen: HashMap<(StreamId, String), u64> = HashMap::new();
-        for piece in pieces(&commits) {
+        for piece in pieces(commits) {
             let mut q = QueryBuilder::<D>::new(
                 "SELECT agency, instance, command_id, version FROM commands \
                  WHERE (agency, instance, command_id) IN (",
@@ -162,46 +235,7 @@ impl SqlStore {
                 seen.insert((StreamId { agency, instance }, command_id), version as u64);
             }
         }
-
-        // Each commit in turn, as the per-commit path would take it: a repeated command
-        // only completes its job; one decided on a version its stream has moved past is
-        // refused and writes nothing; the others chain their events and gather their rows.
-        let mut results: Vec<Option<Result<Committed, StoreError>>> = vec![None; batch.len()];
-        let mut rows = Rows::default();
-        for &i in order {
-            let c = &batch[i];
-            let Some(head) = heads.get_mut(&c.stream) else {
-                return Ok(None);
-            };
-            if let Some(&version) = seen.get(&(c.stream.clone(), c.command_id.clone())) {
-                rows.done_jobs.extend(c.completes_job.as_ref());
-                results[i] = Some(Ok(Committed {
-                    version,
-                    duplicate: true,
-                }));
-                continue;
-            }
-            if head.0 != c.expected_version {
-                results[i] = Some(Err(conflict(c, head.0)));
-                continue;
-            }
-            rows.done_jobs.extend(c.completes_job.as_ref());
-            rows.add(c, at, head);
-            seen.insert((c.stream.clone(), c.command_id.clone()), head.0);
-            results[i] = Some(Ok(Committed {
-                version: head.0,
-                duplicate: false,
-            }));
-        }
-        Self::write_rows(conn, rows, at).await?;
-        Ok(Some(
-            results
-                .into_iter()
-                .map(|r| {
-                    r.unwrap_or_else(|| Err(StoreError::Database("a commit was skipped".to_owned())))
-                })
-                .collect(),
-        ))
+        Ok(seen)
     }
 
     /// Writes the gathered rows, a few statements per table.
@@ -210,6 +244,17 @@ impl SqlStore {
         rows: Rows<'_>,
         at: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        for mut q in Self::statements(rows, at) {
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// The statements that write the gathered rows, a few per table, each with its
+    /// parameters bound: built without the database, so that the writer can build a batch's
+    /// while the batch before it is being written.
+    pub(super) fn statements(rows: Rows<'_>, at: DateTime<Utc>) -> Vec<QueryBuilder<D>> {
+        let mut out = Vec::new();
         let Rows {
             events,
             jobs,
@@ -240,7 +285,7 @@ impl SqlStore {
                     .push_bind(&e.prev_hash)
                     .push_bind(&e.hash);
             });
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         for piece in pieces(&jobs) {
             let mut q = QueryBuilder::<D>::new(
@@ -258,7 +303,7 @@ impl SqlStore {
                     .push_bind(i64::from(c.lease.is_some()))
                     .push_bind(c.lease.as_ref().map(|l| Ts(l.until(at))));
             });
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         for piece in pieces(&done_jobs) {
             let mut q = QueryBuilder::<D>::new("DELETE FROM jobs WHERE id IN (");
@@ -266,7 +311,7 @@ impl SqlStore {
                 b.push_bind(*id);
             });
             q.push(")");
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         let (set, dropped): (Vec<_>, Vec<_>) =
             timers.into_iter().partition(|(_, due)| due.is_some());
@@ -282,7 +327,7 @@ impl SqlStore {
             q.push(
                 " ON CONFLICT (agency, instance, id) DO UPDATE SET due_at = excluded.due_at",
             );
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         for piece in pieces(&dropped) {
             let mut q = QueryBuilder::<D>::new(
@@ -292,7 +337,7 @@ impl SqlStore {
                 b.push_bind(&s.agency).push_bind(&s.instance).push_bind(*id);
             });
             q.push(")");
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         let instances: Vec<_> = instances.into_iter().collect();
         for piece in pieces(&instances) {
@@ -327,7 +372,7 @@ impl SqlStore {
                  filed_by = excluded.filed_by, \
                  document_id = COALESCE(instances.document_id, excluded.document_id)",
             );
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         let tasks: Vec<_> = tasks.into_iter().collect();
         for piece in pieces(&tasks) {
@@ -349,7 +394,7 @@ impl SqlStore {
                  role = excluded.role, officer = excluded.officer, \
                  due_at = excluded.due_at, open = excluded.open",
             );
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
         for piece in pieces(&commands) {
             let mut q = QueryBuilder::<D>::new(
@@ -361,9 +406,9 @@ impl SqlStore {
                     .push_bind(*id)
                     .push_bind(*version);
             });
-            q.build().execute(&mut *conn).await?;
+            out.push(q);
         }
-        Ok(())
+        out
     }
 }
 }

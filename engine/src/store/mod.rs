@@ -8,6 +8,7 @@
 //! nothing; a conflicting commit is reported and the others still go in. A commit whose
 //! command id the stream has already seen appends nothing and reports the earlier result.
 
+mod ahead;
 mod bulk;
 pub mod dialect;
 pub mod effects;
@@ -131,6 +132,41 @@ pub struct Committed {
     /// Whether this command id had been committed before (then nothing was appended now).
     pub duplicate: bool,
 }
+
+/// A batch of commits made ready to write while the batch before it is being written (see
+/// [`EventLog::prepare`]): the commits themselves, and whatever the store worked out for them
+/// ahead of the transaction.
+pub struct Prepared {
+    pub(crate) commits: Vec<Commit>,
+    pub(crate) ahead: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Prepared {
+    /// A batch with nothing worked out ahead: [`EventLog::write`] commits it as
+    /// [`EventLog::commit`] does.
+    pub fn plain(commits: Vec<Commit>) -> Self {
+        Prepared {
+            commits,
+            ahead: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("commits", &self.commits.len())
+            .field("ahead", &self.ahead.is_some())
+            .finish()
+    }
+}
+
+/// What [`EventLog::write`] gives back: the batch's commits, and what [`EventLog::commit`]
+/// would have answered for them.
+pub type Written = (
+    Vec<Commit>,
+    Result<Vec<Result<Committed, StoreError>>, StoreError>,
+);
 
 /// Why a store call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -472,6 +508,22 @@ pub trait EventLog: Send + Sync {
         &self,
         batch: &[Commit],
     ) -> Result<Vec<Result<Committed, StoreError>>, StoreError>;
+
+    /// Makes a batch ready for [`EventLog::write`] while the batch before it may still be
+    /// being written, so that the single writer's serial section holds only the database's
+    /// work. A store that can (SQLite) reads the heads and command ids of the batch's streams,
+    /// decides each commit, chains its events and binds its rows here; the default leaves it
+    /// all to the write.
+    async fn prepare(&self, batch: Vec<Commit>) -> Prepared {
+        Prepared::plain(batch)
+    }
+
+    /// Writes a prepared batch in one transaction, with the same outcome as
+    /// [`EventLog::commit`]. Batches must be written in the order they were prepared.
+    async fn write(&self, prepared: Prepared) -> Written {
+        let results = self.commit(&prepared.commits).await;
+        (prepared.commits, results)
+    }
 
     /// Every event of a stream, in version order.
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError>;

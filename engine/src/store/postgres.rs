@@ -57,6 +57,7 @@ impl SqlStore<Postgres> {
             reads: pool.clone(),
             writer: pool,
             keyring: Default::default(),
+            ahead: Default::default(),
         })
     }
 }

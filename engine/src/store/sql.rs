@@ -15,8 +15,8 @@ use super::dialect::{Dialect, Json, JsonText, Ts, shared};
 use super::rows::{EventRow, db, u32_col};
 use super::{
     Catalog, Commit, Committed, Decided, DueTimer, EventLog, InstanceQuery, InstanceRow, Job,
-    JobKind, Ledger, ReadModels, Seek, StoreError, StoredDefinition, UnmatchedMessage, Work,
-    WorkItem,
+    JobKind, Ledger, Prepared, ReadModels, Seek, StoreError, StoredDefinition, UnmatchedMessage,
+    Work, WorkItem, Written,
 };
 use crate::events::{RecordedEvent, StoredEvent, StreamId};
 use crate::privacy::Keyring;
@@ -30,6 +30,8 @@ pub struct SqlStore<D: Dialect> {
     pub(super) writer: Pool<D>,
     /// What opens sealed payloads, once the node has a keyring.
     pub(super) keyring: Arc<OnceLock<Arc<Keyring>>>,
+    /// What the batches prepared ahead and not yet written leave behind (`ahead.rs`).
+    pub(super) ahead: Arc<super::ahead::Ahead>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -38,6 +40,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             reads: self.reads.clone(),
             writer: self.writer.clone(),
             keyring: self.keyring.clone(),
+            ahead: self.ahead.clone(),
         }
     }
 }
@@ -240,6 +243,14 @@ impl EventLog for SqlStore {
                 }
             }
         }
+    }
+
+    async fn prepare(&self, batch: Vec<Commit>) -> Prepared {
+        self.prepare_ahead(batch).await
+    }
+
+    async fn write(&self, prepared: Prepared) -> Written {
+        self.write_ahead(prepared).await
     }
 
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {

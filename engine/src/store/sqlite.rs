@@ -99,6 +99,7 @@ impl SqlStore<Sqlite> {
             reads,
             writer,
             keyring: Default::default(),
+            ahead: Default::default(),
         })
     }
 }

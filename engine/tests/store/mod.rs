@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod ahead;
 pub mod audit;
 pub mod listing;
 pub mod pages;
