@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use daftar_api::auth::Role;
+use daftar_api::auth::{Principal, Role};
 use daftar_api::routes::definitions::{
     DeployError, DiagnosticView, ValidationReport, deploy as api_deploy, get_version, validate,
 };
@@ -91,18 +91,11 @@ pub async fn what_if(
     Extension(visit): Extension<Visit>,
     Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    let who = visit.with_role(&[Role::Designer])?;
-    let source = form::value(&submitted, "source");
+    let (who, source) = designer_source(&visit, &submitted)?;
     let checked = checked(&desk, &visit, &source).await?;
     let report = render::value(&checked);
     let Some(id) = checked.id.filter(|_| checked.valid) else {
-        return Ok(editor(
-            &visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &source,
-            Some(report),
-            None,
-        ));
+        return Ok(refused(&visit, &source, report));
     };
     let ran = api_what_if(
         State(desk.api().clone()),
@@ -123,17 +116,7 @@ pub async fn what_if(
         }
         Err(DeployError::Api(e)) => return Err(e.into()),
         Err(DeployError::Invalid(diagnostics)) => {
-            let report = render::value(Invalid {
-                valid: false,
-                diagnostics,
-            });
-            return Ok(editor(
-                &visit,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &source,
-                Some(report),
-                None,
-            ));
+            return Ok(invalid(&visit, &source, diagnostics));
         }
     };
     Ok(editor_with(
@@ -144,6 +127,35 @@ pub async fn what_if(
         None,
         Some(what_if),
     ))
+}
+
+/// The editor answering 422 with the report on the definition it could not take.
+fn refused(visit: &Visit, source: &str, report: minijinja::Value) -> Response {
+    editor(
+        visit,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        source,
+        Some(report),
+        None,
+    )
+}
+
+/// [`refused`] with the diagnostics of an invalid definition.
+fn invalid(visit: &Visit, source: &str, diagnostics: Vec<DiagnosticView>) -> Response {
+    let report = render::value(Invalid {
+        valid: false,
+        diagnostics,
+    });
+    refused(visit, source, report)
+}
+
+/// The designer posting, and the definition's source they posted.
+fn designer_source<'v>(
+    visit: &'v Visit,
+    submitted: &[(String, String)],
+) -> Result<(&'v Principal, String), DeskError> {
+    let who = visit.with_role(&[Role::Designer])?;
+    Ok((who, form::value(submitted, "source")))
 }
 
 fn yaml_headers() -> HeaderMap {
@@ -198,8 +210,7 @@ pub async fn deploy(
     Extension(visit): Extension<Visit>,
     Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    let who = visit.with_role(&[Role::Designer])?;
-    let source = form::value(&submitted, "source");
+    let (who, source) = designer_source(&visit, &submitted)?;
     let done = api_deploy(
         State(desk.api().clone()),
         who.clone(),
@@ -222,19 +233,7 @@ pub async fn deploy(
                 Some(render::value(&deployed)),
             ))
         }
-        Err(DeployError::Invalid(diagnostics)) => {
-            let report = render::value(Invalid {
-                valid: false,
-                diagnostics,
-            });
-            Ok(editor(
-                &visit,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &source,
-                Some(report),
-                None,
-            ))
-        }
+        Err(DeployError::Invalid(diagnostics)) => Ok(invalid(&visit, &source, diagnostics)),
         Err(DeployError::Api(e)) => Err(e.into()),
     }
 }

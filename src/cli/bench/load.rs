@@ -216,6 +216,15 @@ struct Inner {
     captured: Vec<Arc<Appended>>,
 }
 
+impl Counted for Tracker {
+    const WORDS: (&'static str, &'static str) = ("started", "completed");
+
+    fn counts(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.started, inner.completed)
+    }
+}
+
 impl Tracker {
     fn new(window: (Instant, Instant)) -> anyhow::Result<Self> {
         Ok(Tracker {
@@ -373,17 +382,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         stop.clone(),
     ));
     let bar = plan.schedule.progress_bar();
-    let counted = tracker.clone();
-    let shown = tokio::spawn(show(
-        bar.clone(),
-        t0,
-        window,
-        ("started", "completed"),
-        move || {
-            let inner = counted.lock();
-            (inner.started, inner.completed)
-        },
-    ));
+    let shown = tokio::spawn(show(bar.clone(), t0, window, tracker.clone()));
 
     tokio::time::sleep_until(window.0.into()).await;
     let first = snapshot(&engine, plan, &events);
@@ -584,19 +583,28 @@ fn progress_bar(label: &str, total: Duration, shown: bool) -> ProgressBar {
     bar
 }
 
+/// What a run's progress bar counts.
+pub trait Counted: Send + Sync + 'static {
+    /// The words for what went out and what came back.
+    const WORDS: (&'static str, &'static str);
+
+    /// How many went out and how many came back so far.
+    fn counts(&self) -> (u64, u64);
+}
+
 /// Keeps the progress bar up to date: where in the run we are, and what is in flight.
-/// `counts` says how many requests went out and how many are done, named `words`.
-pub async fn show(
+/// `counted` says how many requests went out and how many are done, and what to call them.
+pub async fn show<C: Counted>(
     bar: ProgressBar,
     t0: Instant,
     window: (Instant, Instant),
-    words: (&str, &str),
-    counts: impl Fn() -> (u64, u64),
+    counted: Arc<C>,
 ) {
+    let words = C::WORDS;
     loop {
         let now = Instant::now();
         bar.set_position(now.saturating_duration_since(t0).as_millis() as u64);
-        let (out, done) = counts();
+        let (out, done) = counted.counts();
         let phase = if now < window.0 {
             "warm-up"
         } else {

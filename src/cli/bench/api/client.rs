@@ -120,6 +120,15 @@ struct Inner {
     accepted: Vec<String>,
 }
 
+impl load::Counted for Tally {
+    const WORDS: (&'static str, &'static str) = ("sent", "answered");
+
+    fn counts(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.sent, inner.answered)
+    }
+}
+
 impl Tally {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
@@ -307,17 +316,7 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
     });
     let generator = tokio::spawn(generate(client, tally.clone(), t0, stop.clone()));
     let bar = plan.schedule.progress_bar();
-    let counted = tally.clone();
-    let shown = tokio::spawn(load::show(
-        bar.clone(),
-        t0,
-        window,
-        ("sent", "answered"),
-        move || {
-            let inner = counted.lock();
-            (inner.sent, inner.answered)
-        },
-    ));
+    let shown = tokio::spawn(load::show(bar.clone(), t0, window, tally.clone()));
 
     tokio::time::sleep_until(window.0.into()).await;
     let first = plan.schedule.watched.read();
