@@ -193,12 +193,36 @@ enum Slot {
     Completed(Instant),
 }
 
-/// Pairs each request's due time with its completion.
+/// What the tasks of a measurement share: its window, and their tally `I` behind one lock.
 #[derive(Debug)]
-struct Tracker {
+pub struct Tallied<I> {
     window: (Instant, Instant),
-    inner: Mutex<Inner>,
+    inner: Mutex<I>,
 }
+
+impl<I> Tallied<I> {
+    pub fn new(window: (Instant, Instant), inner: I) -> Self {
+        Tallied {
+            window,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// The tally; a task that panicked while holding it does not keep it from the others.
+    pub fn lock(&self) -> MutexGuard<'_, I> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `t` falls in the measuring window.
+    pub fn in_window(&self, t: Instant) -> bool {
+        t >= self.window.0 && t < self.window.1
+    }
+}
+
+/// Pairs each request's due time with its completion.
+type Tracker = Tallied<Inner>;
 
 #[derive(Debug)]
 struct Inner {
@@ -226,10 +250,10 @@ impl Counted for Tracker {
 }
 
 impl Tracker {
-    fn new(window: (Instant, Instant)) -> anyhow::Result<Self> {
-        Ok(Tracker {
+    fn empty(window: (Instant, Instant)) -> anyhow::Result<Self> {
+        Ok(Tracker::new(
             window,
-            inner: Mutex::new(Inner {
+            Inner {
                 slots: HashMap::new(),
                 latencies: histogram()?,
                 issued_in_window: 0,
@@ -242,18 +266,8 @@ impl Tracker {
                 start_error: None,
                 capture: None,
                 captured: Vec::new(),
-            }),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn in_window(&self, t: Instant) -> bool {
-        t >= self.window.0 && t < self.window.1
+            },
+        ))
     }
 
     fn issued(&self, due: Instant) {
@@ -360,7 +374,7 @@ fn snapshot(engine: &Engine, plan: &Plan, events: &AtomicU64) -> Snapshot {
 pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measured> {
     let t0 = Instant::now() + Duration::from_millis(20);
     let window = plan.schedule.window(t0);
-    let tracker = Arc::new(Tracker::new(window)?);
+    let tracker = Arc::new(Tracker::empty(window)?);
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let lagged = Arc::new(AtomicU64::new(0));

@@ -10,8 +10,8 @@
 //! The warm-up, window and drain are those of the in-process scenarios.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -97,11 +97,7 @@ enum Answer {
 }
 
 /// The requests of a measurement, their answers and latencies.
-#[derive(Debug)]
-struct Tally {
-    window: (Instant, Instant),
-    inner: Mutex<Inner>,
-}
+type Tally = load::Tallied<Inner>;
 
 #[derive(Debug)]
 struct Inner {
@@ -130,16 +126,6 @@ impl load::Counted for Tally {
 }
 
 impl Tally {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn in_window(&self, t: Instant) -> bool {
-        t >= self.window.0 && t < self.window.1
-    }
-
     /// A request due at `due` goes out; its number.
     fn send(&self, due: Instant) -> u64 {
         let mut inner = self.lock();
@@ -292,9 +278,9 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
         .build()?;
     let t0 = Instant::now() + Duration::from_millis(20);
     let window = plan.schedule.window(t0);
-    let tally = Arc::new(Tally {
+    let tally = Arc::new(Tally::new(
         window,
-        inner: Mutex::new(Inner {
+        Inner {
             latencies: load::histogram()?,
             sent: 0,
             answered: 0,
@@ -307,8 +293,8 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
             first_error: None,
             first_not_ended: None,
             accepted: Vec::new(),
-        }),
-    });
+        },
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let client = Arc::new(Client {
         http,
