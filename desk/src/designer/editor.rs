@@ -51,27 +51,35 @@ pub async fn page(
         .await?;
         source = d.source;
     }
-    Ok(editor(&visit, StatusCode::OK, &source, None, None))
+    Ok(editor(&visit, StatusCode::OK, &source, Beside::default()))
 }
 
-fn editor(
-    visit: &Visit,
-    status: StatusCode,
-    source: &str,
+/// What the editor shows beside the source.
+#[derive(Debug, Default)]
+struct Beside {
+    /// The validation's report.
     report: Option<minijinja::Value>,
+    /// The version just deployed.
     deployed: Option<minijinja::Value>,
-) -> Response {
-    editor_with(visit, status, source, report, deployed, None)
-}
-
-fn editor_with(
-    visit: &Visit,
-    status: StatusCode,
-    source: &str,
-    report: Option<minijinja::Value>,
-    deployed: Option<minijinja::Value>,
+    /// The what-if's answer.
     what_if: Option<minijinja::Value>,
-) -> Response {
+}
+
+impl Beside {
+    fn reported(report: minijinja::Value) -> Beside {
+        Beside {
+            report: Some(report),
+            ..Beside::default()
+        }
+    }
+}
+
+fn editor(visit: &Visit, status: StatusCode, source: &str, beside: Beside) -> Response {
+    let Beside {
+        report,
+        deployed,
+        what_if,
+    } = beside;
     render::page(
         visit,
         status,
@@ -119,14 +127,11 @@ pub async fn what_if(
             return Ok(invalid(&visit, &source, diagnostics));
         }
     };
-    Ok(editor_with(
-        &visit,
-        StatusCode::OK,
-        &source,
-        Some(report),
-        None,
-        Some(what_if),
-    ))
+    let beside = Beside {
+        what_if: Some(what_if),
+        ..Beside::reported(report)
+    };
+    Ok(editor(&visit, StatusCode::OK, &source, beside))
 }
 
 /// The editor answering 422 with the report on the definition it could not take.
@@ -135,8 +140,7 @@ fn refused(visit: &Visit, source: &str, report: minijinja::Value) -> Response {
         visit,
         StatusCode::UNPROCESSABLE_ENTITY,
         source,
-        Some(report),
-        None,
+        Beside::reported(report),
     )
 }
 
@@ -201,7 +205,12 @@ pub async fn check(
             })?;
         return Ok(Html(html).into_response());
     }
-    Ok(editor(&visit, StatusCode::OK, &source, Some(report), None))
+    Ok(editor(
+        &visit,
+        StatusCode::OK,
+        &source,
+        Beside::reported(report),
+    ))
 }
 
 /// `POST /designer/deploy`: a new version, or the editor with every diagnostic.
@@ -225,13 +234,11 @@ pub async fn deploy(
                 .map_err(|_| DeskError::from(daftar_api::problem::ApiError::unavailable()))?;
             let deployed: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let report = report(&desk, &visit, &source).await?;
-            Ok(editor(
-                &visit,
-                StatusCode::OK,
-                &source,
-                Some(report),
-                Some(render::value(&deployed)),
-            ))
+            let beside = Beside {
+                deployed: Some(render::value(&deployed)),
+                ..Beside::reported(report)
+            };
+            Ok(editor(&visit, StatusCode::OK, &source, beside))
         }
         Err(DeployError::Invalid(diagnostics)) => Ok(invalid(&visit, &source, diagnostics)),
         Err(DeployError::Api(e)) => Err(e.into()),
