@@ -319,12 +319,7 @@ async fn followed_up(sim: &Simulator, db: &str) {
         arrived, expected,
         "what the follow-up system kept, per request, in order"
     );
-    let refused = seen["received"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == 503)
-        .count();
+    let refused = daftar_testkit::simulator::followup_refusals(&seen);
     assert_eq!(
         refused, 3,
         "the follow-up system refused its first three deliveries"

@@ -55,17 +55,8 @@ fn serve_demo() -> Server {
         .env_remove("DAFTAR_JWT_SECRET")
         .env_remove("DAFTAR_DEFINITIONS")
         .env_remove("DAFTAR_CONNECTORS")
-        .args([
-            "serve",
-            "--demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--demo-port",
-            "0",
-            "--checkpoint-interval",
-            "1s",
-            "--db",
-        ])
+        .args(daftar_testkit::process::SERVE_DEMO)
+        .arg("--db")
         .arg(&db)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())

@@ -4,6 +4,7 @@
 //! and the applicant receiving the reason by SMS at the simulator's SMS centre.
 
 use daftar_testkit::e2e as e2e_support;
+use daftar_testkit::{closed_applicant_form, review_outcome_statuses, workflow_meta};
 
 use daftar_api::auth::Role;
 use daftar_engine::events::{StreamId, TimerPurpose};
@@ -12,27 +13,17 @@ use serde_json::{Value, json};
 
 const LAW: &str = "ماده ۷ قانون تسهیل صدور مجوزهای کسب‌وکار";
 
-const KIOSK: &str = r#"
-daftar: 1
-id: kiosk-permit
-version: 1
-title: { fa: مجوز کیوسک, en: Kiosk permit }
-agency: municipality
-in_force_from: 2026-01-01
-sla: 10 working days
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    additionalProperties: false
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
-  approved: { fa: تأیید شد, en: Approved, sms: false }
-  rejected: { fa: رد شد, en: Rejected, sms: false }
-steps:
+const KIOSK: &str = concat!(
+    workflow_meta!(
+        "kiosk-permit",
+        "مجوز کیوسک",
+        "Kiosk permit",
+        "municipality",
+        "10 working days"
+    ),
+    closed_applicant_form!(),
+    review_outcome_statuses!(),
+    r#"steps:
   - id: review
     status: reviewing
     task:
@@ -46,7 +37,8 @@ steps:
   - id: reject
     status: rejected
     end: { outcome: rejected }
-"#;
+"#
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_review_left_past_its_working_day_deadline_is_approved_by_law_and_the_applicant_told_why()

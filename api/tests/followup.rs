@@ -102,12 +102,7 @@ async fn every_status_change_reaches_the_follow_up_system_once_in_order_through_
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     // Three refusals were retried; nothing was accepted twice.
-    let refused = seen["received"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == 503)
-        .count();
+    let refused = simulator::followup_refusals(&seen);
     assert_eq!(refused, 3, "{seen}");
 
     // The log shows the attempts, refusals included.

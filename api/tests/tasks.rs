@@ -3,6 +3,9 @@
 //! reassigned only by supervisors and admins.
 
 use daftar_testkit::router as support;
+use daftar_testkit::{
+    closed_applicant_form, review_outcome_statuses, review_statuses, workflow_meta,
+};
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
@@ -13,27 +16,17 @@ use support::{Harness, Options, answered};
 const AGENCY: &str = "test-agency";
 
 /// A request with one clerk's task: a form with a required field, outcomes approve and reject.
-const DESK_REVIEW: &str = r#"
-daftar: 1
-id: desk-review
-version: 1
-title: { fa: بررسی پرونده, en: Desk review }
-agency: test-agency
-in_force_from: 2026-01-01
-sla: 5d
-input:
-  schema:
-    type: object
-    required: [national_id, mobile]
-    additionalProperties: false
-    properties:
-      national_id: { type: string, format: ir-national-id }
-      mobile: { type: string, format: ir-mobile }
-statuses:
-  reviewing: { fa: در حال بررسی, en: Under review, sms: false }
-  approved: { fa: تأیید شد, en: Approved, sms: false }
-  rejected: { fa: رد شد, en: Rejected, sms: false }
-forms:
+const DESK_REVIEW: &str = concat!(
+    workflow_meta!(
+        "desk-review",
+        "بررسی پرونده",
+        "Desk review",
+        "test-agency",
+        "5d"
+    ),
+    closed_applicant_form!(),
+    review_outcome_statuses!(),
+    r#"forms:
   desk_check:
     title: { fa: بررسی مدارک, en: Document check }
     schema:
@@ -64,19 +57,20 @@ steps:
     end:
       outcome: rejected
       reason: { fa: مدارک کافی نیست., en: The documents are not sufficient. }
-"#;
+"#
+);
 
 /// A task for candidate groups instead of a role, with no form.
 const GROUP_REVIEW: &str = concat!(
-    daftar_testkit::workflow_meta!(
+    workflow_meta!(
         "group-review",
         "بررسی گروهی",
         "Group review",
         "test-agency",
         "5d"
     ),
-    daftar_testkit::closed_applicant_form!(),
-    daftar_testkit::review_statuses!(),
+    closed_applicant_form!(),
+    review_statuses!(),
     r#"steps:
   - id: panel
     status: reviewing

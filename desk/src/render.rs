@@ -10,41 +10,39 @@ use minijinja::{AutoEscape, Environment, Value, context};
 
 use crate::session::Visit;
 
+/// The templates named, each with its text from `templates/`.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
 /// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../templates/base.html")),
-    ("macros.html", include_str!("../templates/macros.html")),
-    ("sign_in.html", include_str!("../templates/sign_in.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    ("catalog.html", include_str!("../templates/catalog.html")),
-    ("service.html", include_str!("../templates/service.html")),
-    ("request.html", include_str!("../templates/request.html")),
-    ("timeline.html", include_str!("../templates/timeline.html")),
-    ("track.html", include_str!("../templates/track.html")),
-    ("document.html", include_str!("../templates/document.html")),
-    ("receipt.html", include_str!("../templates/receipt.html")),
-    (
-        "document_verify.html",
-        include_str!("../templates/document_verify.html"),
-    ),
-    ("worklist.html", include_str!("../templates/worklist.html")),
-    ("task.html", include_str!("../templates/task.html")),
-    ("record.html", include_str!("../templates/record.html")),
-    ("requests.html", include_str!("../templates/requests.html")),
-    ("verify.html", include_str!("../templates/verify.html")),
-    ("designer.html", include_str!("../templates/designer.html")),
-    ("editor.html", include_str!("../templates/editor.html")),
-    (
-        "diagnostics.html",
-        include_str!("../templates/diagnostics.html"),
-    ),
-    (
-        "error_code.html",
-        include_str!("../templates/error_code.html"),
-    ),
-    ("version.html", include_str!("../templates/version.html")),
-    ("diff.html", include_str!("../templates/diff.html")),
-    ("manage.html", include_str!("../templates/manage.html")),
+const TEMPLATES: &[(&str, &str)] = templates![
+    "base.html",
+    "macros.html",
+    "sign_in.html",
+    "error.html",
+    "catalog.html",
+    "service.html",
+    "request.html",
+    "timeline.html",
+    "track.html",
+    "document.html",
+    "receipt.html",
+    "document_verify.html",
+    "worklist.html",
+    "task.html",
+    "record.html",
+    "requests.html",
+    "verify.html",
+    "designer.html",
+    "editor.html",
+    "diagnostics.html",
+    "error_code.html",
+    "version.html",
+    "diff.html",
+    "manage.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -73,10 +73,8 @@ fn read_qr(html: &str) -> String {
 #[tokio::test]
 async fn the_printable_document_carries_a_qr_code_of_its_verification_page() {
     let h = Harness::new().await;
-    let filed = h.filed_clean_record(AGENCY).await;
-    let request = filed["id"].as_str().unwrap();
     let done = h
-        .wait_for(AGENCY, request, |v| v["state"] == "issued")
+        .issued_clean_record(&h.token(AGENCY, &[Role::Citizen], &[]))
         .await;
     let id = done["document_id"].as_str().unwrap();
 

@@ -207,13 +207,7 @@ fn the_sla_clock_stops_while_the_applicant_is_asked_for_changes_and_runs_again_a
 
     // A breach is judged by the adjusted deadline: the SLA fires then, not before.
     s.now = due;
-    let sla = s
-        .state
-        .timers
-        .iter()
-        .find(|(_, t)| t.purpose == daftar_engine::events::TimerPurpose::Sla)
-        .map(|(id, _)| id.clone())
-        .unwrap();
+    let sla = s.sla_timer();
     s.when(Command::FireTimer { timer: sla });
     assert!(s.state.sla_breached);
 }

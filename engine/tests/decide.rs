@@ -970,13 +970,7 @@ fn invalid_applications_are_refused_before_anything_happens() {
 #[test]
 fn the_sla_timer_marks_a_breach_without_changing_the_flow() {
     let mut s = started(TASK);
-    let sla = s
-        .state
-        .timers
-        .iter()
-        .find(|(_, t)| t.purpose == daftar_engine::events::TimerPurpose::Sla)
-        .map(|(id, _)| id.clone())
-        .unwrap();
+    let sla = s.sla_timer();
     s.advance(Duration::hours(14));
     s.when(Command::FireTimer { timer: sla })
         .then(&["TimerFired"]);

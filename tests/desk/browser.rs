@@ -120,17 +120,7 @@ impl Desk {
             .env_remove("DAFTAR_CONNECTORS")
             .env_remove("DAFTAR_CALLBACK_TOKEN")
             .env_remove("RUST_LOG")
-            .args([
-                "serve",
-                "--demo",
-                "--addr",
-                "127.0.0.1:0",
-                "--demo-port",
-                "0",
-                // A checkpoint soon after each request, for its receipt.
-                "--checkpoint-interval",
-                "1s",
-            ])
+            .args(daftar_testkit::process::SERVE_DEMO)
             .arg("--db")
             .arg(dir.path().join("daftar.db"))
             .stdout(Stdio::piped())

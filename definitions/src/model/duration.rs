@@ -1,9 +1,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 /// A span of time written the way people write it: `30s`, `10m`, `13h`, `3d`, `1h 30m`.
 ///
 /// Parsed by `humantime`; serialized back in its canonical form so that the content hash of a
@@ -49,33 +46,12 @@ impl fmt::Display for Duration {
     }
 }
 
-impl Serialize for Duration {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Duration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Duration".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "format": "duration",
-            "description": "A duration such as `30s`, `10m`, `13h`, `3d` or `1h 30m`.",
-            "examples": ["30s", "13h", "3d"]
-        })
-    }
-}
+written_as_text!(
+    Duration,
+    "duration",
+    "A duration such as `30s`, `10m`, `13h`, `3d` or `1h 30m`.",
+    ["30s", "13h", "3d"]
+);
 
 #[cfg(test)]
 mod tests {

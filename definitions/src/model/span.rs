@@ -8,9 +8,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::Duration;
 
 /// A deadline's length: where the language accepts one, a task's `due`, an escalation's
@@ -148,33 +145,12 @@ impl fmt::Display for Span {
     }
 }
 
-impl Serialize for Span {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Span {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Span {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Span".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "format": "span",
-            "description": "A deadline: clock time such as `13h` or `3d`, or working time counted in the agency's working hours, such as `5 working days`, `3 working hours` or `1 working day 30 working minutes`.",
-            "examples": ["13h", "3d", "5 working days", "3 working hours"]
-        })
-    }
-}
+written_as_text!(
+    Span,
+    "span",
+    "A deadline: clock time such as `13h` or `3d`, or working time counted in the agency's working hours, such as `5 working days`, `3 working hours` or `1 working day 30 working minutes`.",
+    ["13h", "3d", "5 working days", "3 working hours"]
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use daftar_api::auth::Role;
+use daftar_api::auth::{Principal, Role};
 use daftar_api::routes::definitions::{
     DeployError, DiagnosticView, ValidationReport, deploy as api_deploy, get_version, validate,
 };
@@ -51,27 +51,35 @@ pub async fn page(
         .await?;
         source = d.source;
     }
-    Ok(editor(&visit, StatusCode::OK, &source, None, None))
+    Ok(editor(&visit, StatusCode::OK, &source, Beside::default()))
 }
 
-fn editor(
-    visit: &Visit,
-    status: StatusCode,
-    source: &str,
+/// What the editor shows beside the source.
+#[derive(Debug, Default)]
+struct Beside {
+    /// The validation's report.
     report: Option<minijinja::Value>,
+    /// The version just deployed.
     deployed: Option<minijinja::Value>,
-) -> Response {
-    editor_with(visit, status, source, report, deployed, None)
-}
-
-fn editor_with(
-    visit: &Visit,
-    status: StatusCode,
-    source: &str,
-    report: Option<minijinja::Value>,
-    deployed: Option<minijinja::Value>,
+    /// The what-if's answer.
     what_if: Option<minijinja::Value>,
-) -> Response {
+}
+
+impl Beside {
+    fn reported(report: minijinja::Value) -> Beside {
+        Beside {
+            report: Some(report),
+            ..Beside::default()
+        }
+    }
+}
+
+fn editor(visit: &Visit, status: StatusCode, source: &str, beside: Beside) -> Response {
+    let Beside {
+        report,
+        deployed,
+        what_if,
+    } = beside;
     render::page(
         visit,
         status,
@@ -91,18 +99,11 @@ pub async fn what_if(
     Extension(visit): Extension<Visit>,
     Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    let who = visit.with_role(&[Role::Designer])?;
-    let source = form::value(&submitted, "source");
+    let (who, source) = designer_source(&visit, &submitted)?;
     let checked = checked(&desk, &visit, &source).await?;
     let report = render::value(&checked);
     let Some(id) = checked.id.filter(|_| checked.valid) else {
-        return Ok(editor(
-            &visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &source,
-            Some(report),
-            None,
-        ));
+        return Ok(refused(&visit, &source, report));
     };
     let ran = api_what_if(
         State(desk.api().clone()),
@@ -123,27 +124,42 @@ pub async fn what_if(
         }
         Err(DeployError::Api(e)) => return Err(e.into()),
         Err(DeployError::Invalid(diagnostics)) => {
-            let report = render::value(Invalid {
-                valid: false,
-                diagnostics,
-            });
-            return Ok(editor(
-                &visit,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &source,
-                Some(report),
-                None,
-            ));
+            return Ok(invalid(&visit, &source, diagnostics));
         }
     };
-    Ok(editor_with(
-        &visit,
-        StatusCode::OK,
-        &source,
-        Some(report),
-        None,
-        Some(what_if),
-    ))
+    let beside = Beside {
+        what_if: Some(what_if),
+        ..Beside::reported(report)
+    };
+    Ok(editor(&visit, StatusCode::OK, &source, beside))
+}
+
+/// The editor answering 422 with the report on the definition it could not take.
+fn refused(visit: &Visit, source: &str, report: minijinja::Value) -> Response {
+    editor(
+        visit,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        source,
+        Beside::reported(report),
+    )
+}
+
+/// [`refused`] with the diagnostics of an invalid definition.
+fn invalid(visit: &Visit, source: &str, diagnostics: Vec<DiagnosticView>) -> Response {
+    let report = render::value(Invalid {
+        valid: false,
+        diagnostics,
+    });
+    refused(visit, source, report)
+}
+
+/// The designer posting, and the definition's source they posted.
+fn designer_source<'v>(
+    visit: &'v Visit,
+    submitted: &[(String, String)],
+) -> Result<(&'v Principal, String), DeskError> {
+    let who = visit.with_role(&[Role::Designer])?;
+    Ok((who, form::value(submitted, "source")))
 }
 
 fn yaml_headers() -> HeaderMap {
@@ -189,7 +205,12 @@ pub async fn check(
             })?;
         return Ok(Html(html).into_response());
     }
-    Ok(editor(&visit, StatusCode::OK, &source, Some(report), None))
+    Ok(editor(
+        &visit,
+        StatusCode::OK,
+        &source,
+        Beside::reported(report),
+    ))
 }
 
 /// `POST /designer/deploy`: a new version, or the editor with every diagnostic.
@@ -198,8 +219,7 @@ pub async fn deploy(
     Extension(visit): Extension<Visit>,
     Posted(submitted): Posted,
 ) -> Result<Response, DeskError> {
-    let who = visit.with_role(&[Role::Designer])?;
-    let source = form::value(&submitted, "source");
+    let (who, source) = designer_source(&visit, &submitted)?;
     let done = api_deploy(
         State(desk.api().clone()),
         who.clone(),
@@ -214,27 +234,13 @@ pub async fn deploy(
                 .map_err(|_| DeskError::from(daftar_api::problem::ApiError::unavailable()))?;
             let deployed: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let report = report(&desk, &visit, &source).await?;
-            Ok(editor(
-                &visit,
-                StatusCode::OK,
-                &source,
-                Some(report),
-                Some(render::value(&deployed)),
-            ))
+            let beside = Beside {
+                deployed: Some(render::value(&deployed)),
+                ..Beside::reported(report)
+            };
+            Ok(editor(&visit, StatusCode::OK, &source, beside))
         }
-        Err(DeployError::Invalid(diagnostics)) => {
-            let report = render::value(Invalid {
-                valid: false,
-                diagnostics,
-            });
-            Ok(editor(
-                &visit,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &source,
-                Some(report),
-                None,
-            ))
-        }
+        Err(DeployError::Invalid(diagnostics)) => Ok(invalid(&visit, &source, diagnostics)),
         Err(DeployError::Api(e)) => Err(e.into()),
     }
 }

@@ -169,6 +169,16 @@ impl Scenario {
             .expect("a pending timer")
     }
 
+    /// The pending SLA timer.
+    pub fn sla_timer(&self) -> String {
+        self.state
+            .timers
+            .iter()
+            .find(|(_, t)| t.purpose == daftar_engine::events::TimerPurpose::Sla)
+            .map(|(id, _)| id.clone())
+            .expect("a pending SLA timer")
+    }
+
     pub fn fire_next_timer(&mut self) -> &mut Self {
         let timer = self.next_timer();
         let due = self.state.timers[&timer].due_at;

@@ -500,6 +500,19 @@ pub const CLEAN_RECORD_ANSWERS: &str = r#"{
   "judiciary_records.criminal_record": {"has_record": false, "inquiry_id": "JR-1"}
 }"#;
 
+/// `daftar serve --demo` on free ports (it prints where it serves), with a checkpoint soon
+/// after each request for its receipt; the caller adds `--db` and the environment.
+pub const SERVE_DEMO: [&str; 8] = [
+    "serve",
+    "--demo",
+    "--addr",
+    "127.0.0.1:0",
+    "--demo-port",
+    "0",
+    "--checkpoint-interval",
+    "1s",
+];
+
 /// Runs `daftar` with `args` in the workspace's root folder and waits for it.
 pub fn daftar(args: &[&str]) -> std::process::Output {
     Command::new(daftar_bin())

@@ -169,3 +169,13 @@ pub async fn journal(base: &str, what: &str) -> Vec<Value> {
     let all = crate::json_of(reqwest::Client::new().get(format!("{base}/__sim/{what}"))).await;
     all.as_array().cloned().unwrap()
 }
+
+/// How many deliveries the follow-up system's log (`/__sim/followup`) shows it refused (503).
+pub fn followup_refusals(seen: &Value) -> usize {
+    seen["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == 503)
+        .count()
+}

@@ -61,6 +61,17 @@ macro_rules! review_statuses {
     };
 }
 
+/// [`review_statuses!`] and `rejected`, for a review that can end either way.
+#[macro_export]
+macro_rules! review_outcome_statuses {
+    () => {
+        concat!(
+            $crate::review_statuses!(),
+            "  rejected: { fa: رد شد, en: Rejected, sms: false }\n",
+        )
+    };
+}
+
 /// The template of the SMS sent on a status change.
 #[macro_export]
 macro_rules! status_sms_template {

@@ -193,12 +193,36 @@ enum Slot {
     Completed(Instant),
 }
 
-/// Pairs each request's due time with its completion.
+/// What the tasks of a measurement share: its window, and their tally `I` behind one lock.
 #[derive(Debug)]
-struct Tracker {
+pub struct Tallied<I> {
     window: (Instant, Instant),
-    inner: Mutex<Inner>,
+    inner: Mutex<I>,
 }
+
+impl<I> Tallied<I> {
+    pub fn new(window: (Instant, Instant), inner: I) -> Self {
+        Tallied {
+            window,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// The tally; a task that panicked while holding it does not keep it from the others.
+    pub fn lock(&self) -> MutexGuard<'_, I> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `t` falls in the measuring window.
+    pub fn in_window(&self, t: Instant) -> bool {
+        t >= self.window.0 && t < self.window.1
+    }
+}
+
+/// Pairs each request's due time with its completion.
+type Tracker = Tallied<Inner>;
 
 #[derive(Debug)]
 struct Inner {
@@ -216,11 +240,20 @@ struct Inner {
     captured: Vec<Arc<Appended>>,
 }
 
+impl Counted for Tracker {
+    const WORDS: (&'static str, &'static str) = ("started", "completed");
+
+    fn counts(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.started, inner.completed)
+    }
+}
+
 impl Tracker {
-    fn new(window: (Instant, Instant)) -> anyhow::Result<Self> {
-        Ok(Tracker {
+    fn empty(window: (Instant, Instant)) -> anyhow::Result<Self> {
+        Ok(Tracker::new(
             window,
-            inner: Mutex::new(Inner {
+            Inner {
                 slots: HashMap::new(),
                 latencies: histogram()?,
                 issued_in_window: 0,
@@ -233,18 +266,8 @@ impl Tracker {
                 start_error: None,
                 capture: None,
                 captured: Vec::new(),
-            }),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn in_window(&self, t: Instant) -> bool {
-        t >= self.window.0 && t < self.window.1
+            },
+        ))
     }
 
     fn issued(&self, due: Instant) {
@@ -351,7 +374,7 @@ fn snapshot(engine: &Engine, plan: &Plan, events: &AtomicU64) -> Snapshot {
 pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measured> {
     let t0 = Instant::now() + Duration::from_millis(20);
     let window = plan.schedule.window(t0);
-    let tracker = Arc::new(Tracker::new(window)?);
+    let tracker = Arc::new(Tracker::empty(window)?);
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let lagged = Arc::new(AtomicU64::new(0));
@@ -373,17 +396,7 @@ pub async fn measure(engine: Arc<Engine>, plan: &Plan) -> anyhow::Result<Measure
         stop.clone(),
     ));
     let bar = plan.schedule.progress_bar();
-    let counted = tracker.clone();
-    let shown = tokio::spawn(show(
-        bar.clone(),
-        t0,
-        window,
-        ("started", "completed"),
-        move || {
-            let inner = counted.lock();
-            (inner.started, inner.completed)
-        },
-    ));
+    let shown = tokio::spawn(show(bar.clone(), t0, window, tracker.clone()));
 
     tokio::time::sleep_until(window.0.into()).await;
     let first = snapshot(&engine, plan, &events);
@@ -584,19 +597,28 @@ fn progress_bar(label: &str, total: Duration, shown: bool) -> ProgressBar {
     bar
 }
 
+/// What a run's progress bar counts.
+pub trait Counted: Send + Sync + 'static {
+    /// The words for what went out and what came back.
+    const WORDS: (&'static str, &'static str);
+
+    /// How many went out and how many came back so far.
+    fn counts(&self) -> (u64, u64);
+}
+
 /// Keeps the progress bar up to date: where in the run we are, and what is in flight.
-/// `counts` says how many requests went out and how many are done, named `words`.
-pub async fn show(
+/// `counted` says how many requests went out and how many are done, and what to call them.
+pub async fn show<C: Counted>(
     bar: ProgressBar,
     t0: Instant,
     window: (Instant, Instant),
-    words: (&str, &str),
-    counts: impl Fn() -> (u64, u64),
+    counted: Arc<C>,
 ) {
+    let words = C::WORDS;
     loop {
         let now = Instant::now();
         bar.set_position(now.saturating_duration_since(t0).as_millis() as u64);
-        let (out, done) = counts();
+        let (out, done) = counted.counts();
         let phase = if now < window.0 {
             "warm-up"
         } else {

@@ -10,8 +10,8 @@
 //! The warm-up, window and drain are those of the in-process scenarios.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -97,11 +97,7 @@ enum Answer {
 }
 
 /// The requests of a measurement, their answers and latencies.
-#[derive(Debug)]
-struct Tally {
-    window: (Instant, Instant),
-    inner: Mutex<Inner>,
-}
+type Tally = load::Tallied<Inner>;
 
 #[derive(Debug)]
 struct Inner {
@@ -120,17 +116,16 @@ struct Inner {
     accepted: Vec<String>,
 }
 
+impl load::Counted for Tally {
+    const WORDS: (&'static str, &'static str) = ("sent", "answered");
+
+    fn counts(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.sent, inner.answered)
+    }
+}
+
 impl Tally {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn in_window(&self, t: Instant) -> bool {
-        t >= self.window.0 && t < self.window.1
-    }
-
     /// A request due at `due` goes out; its number.
     fn send(&self, due: Instant) -> u64 {
         let mut inner = self.lock();
@@ -283,9 +278,9 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
         .build()?;
     let t0 = Instant::now() + Duration::from_millis(20);
     let window = plan.schedule.window(t0);
-    let tally = Arc::new(Tally {
+    let tally = Arc::new(Tally::new(
         window,
-        inner: Mutex::new(Inner {
+        Inner {
             latencies: load::histogram()?,
             sent: 0,
             answered: 0,
@@ -298,8 +293,8 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
             first_error: None,
             first_not_ended: None,
             accepted: Vec::new(),
-        }),
-    });
+        },
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let client = Arc::new(Client {
         http,
@@ -307,17 +302,7 @@ pub async fn measure(plan: Plan) -> anyhow::Result<Measured> {
     });
     let generator = tokio::spawn(generate(client, tally.clone(), t0, stop.clone()));
     let bar = plan.schedule.progress_bar();
-    let counted = tally.clone();
-    let shown = tokio::spawn(load::show(
-        bar.clone(),
-        t0,
-        window,
-        ("sent", "answered"),
-        move || {
-            let inner = counted.lock();
-            (inner.sent, inner.answered)
-        },
-    ));
+    let shown = tokio::spawn(load::show(bar.clone(), t0, window, tally.clone()));
 
     tokio::time::sleep_until(window.0.into()).await;
     let first = plan.schedule.watched.read();
