@@ -20,6 +20,12 @@ use crate::store::{Commit, Committed, Job, Prepared, Store, StoreError};
 /// The most commits written in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// The fewest commits in a batch for the next batch to be collected and prepared while it is
+/// being written. A smaller batch means a node that keeps up: the next one is collected once
+/// it is written, so that whatever arrived meanwhile is in it, rather than waiting for one
+/// transaction more behind a batch collected too early.
+const OVERLAP_FROM: usize = 32;
+
 type Reply = oneshot::Sender<Result<Committed, StoreError>>;
 
 /// A handle to the writer task.
@@ -181,11 +187,12 @@ impl Writer {
     }
 }
 
-/// A batch on its way from the writer task, which prepares it, to the task that writes it.
-type Ready = (Prepared, Vec<Reply>);
+/// A batch on its way from the writer task, which prepares it, to the task that writes it, and
+/// who waits for it to be written (see [`OVERLAP_FROM`]).
+type Ready = (Prepared, Vec<Reply>, Option<oneshot::Sender<()>>);
 
-/// Collects and prepares batches: each while the one before it is being written (at most one
-/// prepared batch waits), so that only the transaction itself is serial.
+/// Collects and prepares batches: under load each while the one before it is being written (at
+/// most one prepared batch waits), so that only the transaction itself is serial.
 async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<(Commit, Reply)>,
@@ -214,7 +221,12 @@ async fn run(
                 Err(_) => break,
             }
         }
-        slot.send((store.prepare(commits).await, replies));
+        let small = commits.len() < OVERLAP_FROM;
+        let (tell, written) = oneshot::channel();
+        slot.send((store.prepare(commits).await, replies, small.then_some(tell)));
+        if small {
+            let _ = written.await;
+        }
     }
     drop(ready);
     let _ = writing.await;
@@ -227,7 +239,7 @@ async fn write(
     stats: Arc<Stats>,
     handoff: Arc<Handoff>,
 ) {
-    while let Some((prepared, mut replies)) = batches.recv().await {
+    while let Some((prepared, mut replies, written)) = batches.recv().await {
         let (mut commits, results) = store.write(prepared).await;
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats
@@ -256,6 +268,9 @@ async fn write(
                     let _ = reply.send(Err(e.clone()));
                 }
             }
+        }
+        if let Some(written) = written {
+            let _ = written.send(());
         }
     }
 }
