@@ -3,10 +3,11 @@
 //! is answered only after that transaction is durable, so an acknowledged transition is never
 //! lost, and the disk's fsync rate bounds transactions, not transitions.
 //!
-//! Two tasks share the work, so that only the transaction is serial: this task collects a
-//! batch and has the store prepare it ([`crate::store::EventLog::prepare`]: heads, deciding
-//! each commit, the hash chain, binding the rows) while the batch before it is in its
+//! Two tasks share the work, so that under load only the transaction is serial: this task
+//! collects a batch and has the store prepare it ([`crate::store::EventLog::prepare`]: heads,
+//! deciding each commit, the hash chain, binding the rows) while the batch before it is in its
 //! transaction; the second task writes the prepared batches in turn and answers their callers.
+//! After a small batch ([`OVERLAP_FROM`]) the next is collected only once it is written.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
