@@ -7,7 +7,8 @@
 //! collects a batch and has the store prepare it ([`crate::store::EventLog::prepare`]: heads,
 //! deciding each commit, the hash chain, binding the rows) while the batch before it is in its
 //! transaction; the second task writes the prepared batches in turn and answers their callers.
-//! After a small batch ([`OVERLAP_FROM`]) the next is collected only once it is written.
+//! After a small batch ([`OVERLAP_FROM`]), or one the store prepares in its transaction
+//! (PostgreSQL), the next is collected only once it is written.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -222,10 +223,14 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let small = commits.len() < OVERLAP_FROM;
+        let large = commits.len() >= OVERLAP_FROM;
+        let prepared = store.prepare(commits).await;
+        // A batch prepared in its own transaction (PostgreSQL's) gains nothing from the next
+        // being collected early: that would only make the next one smaller.
+        let overlap = large && prepared.ahead.is_some();
         let (tell, written) = oneshot::channel();
-        slot.send((store.prepare(commits).await, replies, small.then_some(tell)));
-        if small {
+        slot.send((prepared, replies, (!overlap).then_some(tell)));
+        if !overlap {
             let _ = written.await;
         }
     }
