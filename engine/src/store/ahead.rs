@@ -151,8 +151,14 @@ impl SqlStore {
                     heads.extend(read_heads);
                     seen.extend(read_seen);
                 }
-                // The full path will say what is wrong.
-                Err(_) => return blind::<D>(batch, seq, epoch),
+                // The full path will say what is wrong; until it has, the batches after this
+                // one cannot know its streams' heads.
+                Err(_) => {
+                    let mut s = self.ahead.state.lock().expect("lock");
+                    s.blind_until = s.blind_until.max(seq);
+                    drop(s);
+                    return blind::<D>(batch, seq, epoch);
+                }
             }
         }
 
