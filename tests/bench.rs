@@ -58,9 +58,18 @@ fn a_short_core_run_reports_consistent_figures() {
     assert!(completed <= started, "{run:#}");
     assert!(number(&run["completed_per_s"]) > 0.0, "{run:#}");
     latencies_in_order(&run["latency_ms"]);
-    // The smart service appends 28 events over 4 commits; at 20 a second none may be lost.
-    assert!(number(&run["events_per_instance"]) > 10.0, "{run:#}");
-    assert!(number(&run["commits_per_instance"]) >= 3.0, "{run:#}");
+    // None may be lost: every request that arrived in the window ended within the drain.
+    assert_eq!(run["unfinished"], 0, "{run:#}");
+    assert_eq!(completed, number(&run["arrivals"]), "{run:#}");
+    // The smart service appends 28 events over 3 commits. Events and commits are counted inside
+    // the window and divided by the requests that ended inside it, so an engine that falls
+    // behind (a debug build on a slow machine: CI once wrote 11 transactions a second and
+    // counted 2.94 commits and 31.4 events a request) moves the ratios; they stay in a band.
+    let events = number(&run["events_per_instance"]);
+    assert!((10.0..=60.0).contains(&events), "{run:#}");
+    let commits = number(&run["commits_per_instance"]);
+    assert!((2.0..=6.0).contains(&commits), "{run:#}");
+    assert!(number(&run["commits_per_transaction"]) >= 1.0, "{run:#}");
     assert_eq!(run["lagged"], 0);
     assert!(number(&run["ratio_to_limit"]) > 0.0, "{run:#}");
 
