@@ -253,22 +253,10 @@ async fn check(sim: &Simulator, db: &str, acknowledged: &[String]) {
 /// Subscribes the simulator's follow-up system to the store's requests, from the start of the
 /// log; it checks signatures and refuses the first three deliveries.
 async fn subscribe(sim: &Simulator, db: &str) {
-    use daftar_engine::runtime::followup;
     let store = daftar_engine::store::open(db).await.unwrap();
-    let secret = followup::new_secret();
-    store
-        .add_subscription(&daftar_engine::store::Subscription {
-            agency: "judiciary".to_owned(),
-            id: followup::new_id(),
-            url: format!("{}/followup/events", sim.url),
-            types: Vec::new(),
-            services: Vec::new(),
-            secret: secret.clone(),
-            position: 0,
-            created_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
+    let subscription = daftar_testkit::simulator::followup_subscription(&sim.url);
+    let secret = subscription.secret.clone();
+    store.add_subscription(&subscription).await.unwrap();
     let res = reqwest::Client::new()
         .put(format!("{}/__sim/followup", sim.url))
         .json(&serde_json::json!({"secret": secret, "fail_next": 3}))

@@ -7,7 +7,8 @@ use daftar_testkit::router as support;
 
 use axum::http::StatusCode;
 use daftar_api::auth::Role;
-use support::Harness;
+use serde_json::json;
+use support::{Harness, Options, answered};
 
 const NATIONAL_ID: &str = "0499370899";
 const MOBILE: &str = "09121234567";
@@ -66,9 +67,20 @@ async fn the_applicant_reads_their_request_whole_and_nobody_else_of_the_public_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_the_node_holds_in_memory_is_read_without_asking_the_store() {
-    let h = Harness::new().await;
+    // A request that goes on (it waits for a clerk): the node holds the requests going on,
+    // not those that ended.
+    let h = Harness::with(Options {
+        sources: vec![include_str!("fixtures/desk-review.yaml").to_owned()],
+        ..Options::default()
+    })
+    .await;
     let zahra = citizen(&h, "zahra");
-    let filed = h.filed_clean_record_as(&zahra).await;
+    let application = json!({"service": "desk-review",
+        "input": {"national_id": NATIONAL_ID, "mobile": MOBILE}});
+    let filed = answered(
+        h.post("/api/v1/requests", &zahra, application).await,
+        StatusCode::CREATED,
+    );
     let id = filed["id"].as_str().unwrap();
 
     // Behind the node's back, the request's read-model row goes: a read that asked the store

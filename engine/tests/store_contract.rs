@@ -89,6 +89,7 @@ contract!(
     pages::request_pages_neither_repeat_nor_skip_under_inserts,
     pages::worklist_pages_neither_repeat_nor_skip_under_inserts,
     pages::the_managers_counts_come_from_the_store,
+    subscriptions::a_subscription_is_leased_to_one_node_at_a_time,
 );
 
 /// One command of a random history.

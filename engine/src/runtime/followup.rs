@@ -11,8 +11,11 @@
 //!
 //! Delivery is at least once: a node that stops between a receiver's 2xx and moving the
 //! position sends that event again after it restarts, with the same `id` (and the same
-//! `webhook-id`), which is how a receiver drops the repeat. Several nodes on one PostgreSQL
-//! store each run this loop, so a receiver may also see an event once per node.
+//! `webhook-id`), which is how a receiver drops the repeat. Several nodes on one store each
+//! run this loop, but a subscription is delivered by one node at a time, the one holding its
+//! lease (at most 30 s, renewed while it delivers; a node that stops leaves it to another once
+//! it runs out), and its position moves only from where that node found it, so a replay made
+//! meanwhile is not overwritten.
 //!
 //! Events are built by the official CloudEvents SDK (`cloudevents-sdk`) and signed by the
 //! Standard Webhooks library (`standardwebhooks`): `webhook-id`, `webhook-timestamp`, and
@@ -57,8 +60,45 @@ struct Backoff {
     next: Duration,
 }
 
-/// Delivers to every subscription until the node stops, looking for new events every `poll`.
-pub async fn deliver_loop(engine: Arc<Engine>, poll: Duration) {
+/// The longest a node holds a subscription's lease without renewing it: how long the others
+/// wait before taking over from a node that stopped. It is renewed once half of it has passed,
+/// so a node that delivers (each attempt within [`TIMEOUT`]) keeps it.
+const MAX_LEASE: Duration = Duration::from_secs(30);
+
+/// A subscription's lease as this node holds it.
+#[derive(Clone, Copy, Debug)]
+struct Lease {
+    /// How long it is taken for.
+    length: Duration,
+    /// When it was taken or last renewed.
+    at: Option<Instant>,
+}
+
+impl Lease {
+    /// Whether it must be renewed before the next delivery.
+    fn stale(&self) -> bool {
+        self.at.is_none_or(|at| at.elapsed() >= self.length / 2)
+    }
+
+    /// Takes or renews it: the subscription's position, or `None` while another node holds
+    /// it (or the subscription is gone).
+    async fn take(&mut self, engine: &Engine, sub: &Subscription) -> Result<Option<u64>, String> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(self.length).unwrap_or_default();
+        let taken = engine
+            .store()
+            .lease_subscription(&sub.agency, &sub.id, engine.node(), now, until)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.at = taken.is_some().then(Instant::now);
+        Ok(taken)
+    }
+}
+
+/// Delivers to every subscription until the node stops, looking for new events every `poll`;
+/// a subscription another node holds is left to it until its lease (the shorter of `lease`
+/// and [`MAX_LEASE`]) runs out.
+pub async fn deliver_loop(engine: Arc<Engine>, poll: Duration, lease: Duration) {
     let client = match reqwest::Client::builder().timeout(TIMEOUT).build() {
         Ok(c) => c,
         Err(e) => {
@@ -66,7 +106,9 @@ pub async fn deliver_loop(engine: Arc<Engine>, poll: Duration) {
             return;
         }
     };
+    let length = lease.min(MAX_LEASE);
     let mut backoffs: HashMap<(String, String), Backoff> = HashMap::new();
+    let mut leases: HashMap<(String, String), Lease> = HashMap::new();
     loop {
         let subscriptions = match engine.store().subscriptions(None).await {
             Ok(s) => s,
@@ -81,7 +123,11 @@ pub async fn deliver_loop(engine: Arc<Engine>, poll: Duration) {
             if backoffs.get(&key).is_some_and(|b| b.until > Instant::now()) {
                 continue;
             }
-            match round(&engine, &client, &sub).await {
+            let lease = leases
+                .entry(key.clone())
+                .or_insert(Lease { length, at: None });
+            match round(&engine, &client, &sub, lease).await {
+                Round::Held => {}
                 Round::Idle => {
                     backoffs.remove(&key);
                 }
@@ -112,6 +158,8 @@ pub async fn deliver_loop(engine: Arc<Engine>, poll: Duration) {
 /// What one round of a subscription did.
 #[derive(Debug, PartialEq, Eq)]
 enum Round {
+    /// Another node holds it.
+    Held,
     /// Nothing new in the log.
     Idle,
     /// Its position moved.
@@ -120,9 +168,27 @@ enum Round {
     Failed,
 }
 
-async fn round(engine: &Engine, client: &reqwest::Client, sub: &Subscription) -> Round {
+async fn round(
+    engine: &Engine,
+    client: &reqwest::Client,
+    sub: &Subscription,
+    lease: &mut Lease,
+) -> Round {
     let store = engine.store();
-    let events = match store.read_all(sub.position, PAGE).await {
+    // Where this node finds it: as just read, or as the lease, taken again, tells.
+    let from = if lease.stale() {
+        match lease.take(engine, sub).await {
+            Ok(Some(position)) => position,
+            Ok(None) => return Round::Held,
+            Err(e) => {
+                tracing::warn!(error = %e, subscription = %sub.id, "cannot lease a subscription");
+                return Round::Failed;
+            }
+        }
+    } else {
+        sub.position
+    };
+    let events = match store.read_all(from, PAGE).await {
         Ok(e) => e,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the log for a subscription");
@@ -132,12 +198,27 @@ async fn round(engine: &Engine, client: &reqwest::Client, sub: &Subscription) ->
     if events.is_empty() {
         return Round::Idle;
     }
-    let mut done = sub.position;
+    let mut done = from;
     let mut failed = false;
+    let mut held = false;
     // A request's tracking code, read once per round however many of its events go out.
     let mut codes: HashMap<String, Option<String>> = HashMap::new();
     for recorded in &events {
         if let Some(kind) = wanted(sub, recorded) {
+            if lease.stale() {
+                match lease.take(engine, sub).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        held = true;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, subscription = %sub.id, "cannot renew a subscription's lease");
+                        failed = true;
+                        break;
+                    }
+                }
+            }
             let code = match codes.get(&recorded.stream.instance) {
                 Some(code) => code.clone(),
                 None => {
@@ -157,15 +238,28 @@ async fn round(engine: &Engine, client: &reqwest::Client, sub: &Subscription) ->
         }
         done = recorded.position;
     }
-    if done > sub.position
-        && let Err(e) = store.move_subscription(&sub.agency, &sub.id, done).await
-    {
-        tracing::warn!(error = %e, subscription = %sub.id, "cannot move a subscription on");
-        return Round::Failed;
+    if done > from {
+        match store
+            .advance_subscription(&sub.agency, &sub.id, engine.node(), from, done)
+            .await
+        {
+            Ok(true) => {}
+            // Replayed meanwhile, or taken over: the next round starts from where it is now.
+            Ok(false) => {
+                lease.at = None;
+                return Round::Moved;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, subscription = %sub.id, "cannot move a subscription on");
+                return Round::Failed;
+            }
+        }
     }
     if failed {
         Round::Failed
-    } else if done > sub.position {
+    } else if held {
+        Round::Held
+    } else if done > from {
         Round::Moved
     } else {
         Round::Idle

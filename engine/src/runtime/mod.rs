@@ -461,8 +461,10 @@ impl Engine {
         self.cache.workflow(stream)
     }
 
-    /// Whether this node holds the instance's state in its cache (then the instance exists,
-    /// and reading it needs no store query).
+    /// Whether this node holds the instance's state in its cache: then the instance exists,
+    /// and reading it needs no store query (on a store several nodes share, one for its head).
+    /// An instance that ended is not held: the cache holds what is going on, not every
+    /// request the node ever saw.
     pub fn holds(&self, stream: &StreamId) -> bool {
         self.cache.contains(stream)
     }
@@ -470,11 +472,34 @@ impl Engine {
     /// An instance's state: from the cache, or folded from its stream.
     pub async fn state(&self, stream: &StreamId) -> Result<InstanceState, RuntimeError> {
         if let Some(s) = self.cache.get(stream) {
-            return Ok(s);
+            // Another node may have moved a shared store's stream on: the cached state stands
+            // only while it is the stream's head.
+            if !self.store.shared() || self.store.head(stream).await? == s.version {
+                return Ok(s);
+            }
+            self.cache.forget(stream);
         }
+        self.loaded(stream).await
+    }
+
+    /// The state a command is decided on: the cached one as it is, since the commit's version
+    /// fence refuses a decision on a state another node has moved past (and the cache entry is
+    /// dropped then); else folded from the stream.
+    pub(crate) async fn decided_state(
+        &self,
+        stream: &StreamId,
+    ) -> Result<InstanceState, RuntimeError> {
+        match self.cache.get(stream) {
+            Some(s) => Ok(s),
+            None => self.loaded(stream).await,
+        }
+    }
+
+    /// An instance's state folded from its stream, and cached while it goes on.
+    async fn loaded(&self, stream: &StreamId) -> Result<InstanceState, RuntimeError> {
         let events = self.store.load(stream).await?;
         let state = InstanceState::fold(events.iter().map(|e| &e.event));
-        if state.started() {
+        if state.started() && !state.ended() {
             self.cache.put(stream, state.clone());
         }
         Ok(state)

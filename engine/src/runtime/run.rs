@@ -148,7 +148,7 @@ impl Engine {
         }
         for _ in 0..MAX_CONFLICTS {
             let turn = self.turns.take(stream).await;
-            let state = self.state(stream).await?;
+            let state = self.decided_state(stream).await?;
             let def = self.definition_of(&state)?;
             let mut after = state.clone();
             let mut events = Vec::new();
@@ -230,7 +230,7 @@ impl Engine {
     ) -> Result<Decision, RuntimeError> {
         let state = match new {
             Some((_, _, true)) if attempt == 0 => InstanceState::default(),
-            _ => self.state(stream).await?,
+            _ => self.decided_state(stream).await?,
         };
         let (def, now) = match new {
             Some((def, now, _)) if !state.started() => (def.clone(), *now),
@@ -372,7 +372,9 @@ impl Engine {
         command_id: &str,
         actor: &Actor,
     ) {
-        if done.duplicate {
+        // A request that ended leaves the cache (its state is read from the store when asked),
+        // so that the cache holds the requests going on, not every one the node ever saw.
+        if done.duplicate || after.ended() {
             self.cache.forget(stream);
         } else {
             self.cache.put(stream, after);
@@ -440,7 +442,7 @@ impl Engine {
         command_id: &str,
     ) -> Result<(), RuntimeError> {
         for _ in 0..MAX_CONFLICTS {
-            let state = self.state(stream).await?;
+            let state = self.decided_state(stream).await?;
             let def = self.definition_of(&state)?;
             let commit = build_commit(
                 stream,

@@ -70,7 +70,11 @@ pub fn spawn(engine: Arc<Engine>, pace: Pace) -> Background {
     let own = tokio::spawn(own_jobs(engine.clone(), handed, slots.clone()));
     let jobs = tokio::spawn(job_loop(engine.clone(), pace.clone(), slots));
     let timers = tokio::spawn(timer_loop(engine.clone(), pace.clone()));
-    let pushes = tokio::spawn(super::followup::deliver_loop(engine.clone(), pace.poll));
+    let pushes = tokio::spawn(super::followup::deliver_loop(
+        engine.clone(),
+        pace.poll,
+        pace.lease,
+    ));
     let schedules = tokio::spawn(schedule_loop(engine.clone(), pace));
     Background {
         handles: vec![own, jobs, timers, schedules, pushes],

@@ -99,6 +99,8 @@ pub trait Dialect: Database {
     const BEGIN_WRITE: &'static str;
     /// Begins a read-only transaction in which every query sees one snapshot.
     const BEGIN_SNAPSHOT: &'static str;
+    /// Whether several nodes may share a database of this kind ([`super::EventLog::shared`]).
+    const SHARED: bool;
 
     /// The time a batch is recorded at when the node can tell it without asking the database
     /// (a statement less per batch); `None` to ask it (`SQL.now`) in the batch's transaction.
@@ -114,6 +116,7 @@ pub trait Dialect: Database {
 }
 
 impl Dialect for Sqlite {
+    const SHARED: bool = false;
     const SQL: Texts = texts!(
         // Millisecond resolution, in the stored time format.
         now: "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')",
@@ -146,6 +149,7 @@ impl Dialect for Sqlite {
 }
 
 impl Dialect for Postgres {
+    const SHARED: bool = true;
     const SQL: Texts = texts!(
         // Microsecond resolution, which is what event hashes cover.
         now: "now()",

@@ -528,6 +528,16 @@ pub trait EventLog: Send + Sync {
     /// Every event of a stream, in version order.
     async fn load(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// The version of a stream's last event (0 when it has none).
+    async fn head(&self, stream: &StreamId) -> Result<u64, StoreError>;
+
+    /// Whether several nodes may append to this store's streams (a database server they
+    /// share): then a state a node holds in memory may be behind its stream, and is checked
+    /// against [`EventLog::head`] before it is read. An SQLite file is served by one node.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Events of all streams after a global position, in position order.
     async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError>;
 

@@ -259,6 +259,22 @@ impl EventLog for SqlStore {
         rows.into_iter().map(|r| r.into_recorded(keyring)).collect()
     }
 
+    async fn head(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        let head: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE agency = $1 AND instance = $2",
+        )
+        .bind(&stream.agency)
+        .bind(&stream.instance)
+        .fetch_one(&self.reads)
+        .await
+        .map_err(db)?;
+        Ok(u64::try_from(head).unwrap_or(0))
+    }
+
+    fn shared(&self) -> bool {
+        D::SHARED
+    }
+
     async fn read_all(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
         let page = Page {
             after,

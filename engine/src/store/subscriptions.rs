@@ -72,6 +72,31 @@ pub trait Subscriptions: Send + Sync {
         position: u64,
     ) -> Result<bool, StoreError>;
 
+    /// Takes or renews `node`'s lease on a subscription until `until`, unless another node
+    /// holds a lease that runs past `now`: the subscription's position then, or `None` (held
+    /// elsewhere, or no such subscription). One node at a time delivers a subscription, so
+    /// the nodes of a shared store do not each send every event.
+    async fn lease_subscription(
+        &self,
+        agency: &str,
+        id: &str,
+        node: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Moves a subscription `node` holds forward from `from` to `to`, after its deliveries;
+    /// false (and nothing changes) when its lease went to another node or its position moved
+    /// meanwhile, as a replay moves it, so that neither is overwritten.
+    async fn advance_subscription(
+        &self,
+        agency: &str,
+        id: &str,
+        node: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError>;
+
     /// Records an attempt.
     async fn log_delivery(
         &self,
@@ -178,6 +203,54 @@ impl Subscriptions for SqlStore {
         .bind(position(to))
         .bind(agency)
         .bind(id)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(done.is_some())
+    }
+
+    async fn lease_subscription(
+        &self,
+        agency: &str,
+        id: &str,
+        node: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let leased: Option<(i64,)> = sqlx::query_as(
+            "UPDATE subscriptions SET lease_owner = $1, lease_until = $2 \
+             WHERE agency = $3 AND id = $4 \
+             AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until <= $5) \
+             RETURNING position",
+        )
+        .bind(node)
+        .bind(Ts(until))
+        .bind(agency)
+        .bind(id)
+        .bind(Ts(now))
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(leased.map(|(p,)| u64::try_from(p).unwrap_or(0)))
+    }
+
+    async fn advance_subscription(
+        &self,
+        agency: &str,
+        id: &str,
+        node: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError> {
+        let done: Option<(String,)> = sqlx::query_as(
+            "UPDATE subscriptions SET position = $1 \
+             WHERE agency = $2 AND id = $3 AND lease_owner = $4 AND position = $5 RETURNING id",
+        )
+        .bind(position(to))
+        .bind(agency)
+        .bind(id)
+        .bind(node)
+        .bind(position(from))
         .fetch_optional(&self.writer)
         .await
         .map_err(db)?;

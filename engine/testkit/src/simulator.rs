@@ -179,3 +179,19 @@ pub fn followup_refusals(seen: &Value) -> usize {
         .filter(|r| r["status"] == 503)
         .count()
 }
+
+/// A subscription of the judiciary's requests for the follow-up system of the simulator at
+/// `sim`, signed with a new secret, from the start of the log.
+pub fn followup_subscription(sim: &str) -> daftar_engine::store::Subscription {
+    use daftar_engine::runtime::followup;
+    daftar_engine::store::Subscription {
+        agency: "judiciary".to_owned(),
+        id: followup::new_id(),
+        url: format!("{sim}/followup/events"),
+        types: Vec::new(),
+        services: Vec::new(),
+        secret: followup::new_secret(),
+        position: 0,
+        created_at: chrono::Utc::now(),
+    }
+}

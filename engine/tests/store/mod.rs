@@ -15,6 +15,7 @@ pub mod listing;
 pub mod pages;
 pub mod rows;
 pub mod streams;
+pub mod subscriptions;
 pub mod worklist;
 
 use std::future::Future;
