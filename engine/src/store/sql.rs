@@ -260,15 +260,9 @@ impl EventLog for SqlStore {
     }
 
     async fn head(&self, stream: &StreamId) -> Result<u64, StoreError> {
-        let head: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM events WHERE agency = $1 AND instance = $2",
-        )
-        .bind(&stream.agency)
-        .bind(&stream.instance)
-        .fetch_one(&self.reads)
-        .await
-        .map_err(db)?;
-        Ok(u64::try_from(head).unwrap_or(0))
+        let mut conn = self.reads.acquire().await.map_err(db)?;
+        let heads = Self::read_heads(&mut conn, &[stream]).await.map_err(db)?;
+        Ok(heads.get(stream).map_or(0, |(version, _)| *version))
     }
 
     fn shared(&self) -> bool {
